@@ -1,0 +1,4 @@
+export default [
+  "packages/core/vitest.config.ts",
+  "packages/example-crm/vitest.config.ts"
+]
