@@ -1,0 +1,155 @@
+/**
+ * Conflict detection: given the events committed since a writer read its stream and the events it proposes, which
+ * pairs clash under a registry. Pure, synchronous, and the errors a store raises when the answer is "some".
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import type { ConflictRegistry } from "./ConflictRegistry.js"
+import * as Event from "./Event.js"
+import * as internal from "./internal/conflictRegistry.js"
+import * as StreamId from "./StreamId.js"
+import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * A committed event as detection needs it (a {@link Event.RecordedEvent} will do).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Committed {
+  readonly id: Event.EventId
+  readonly version: StreamVersion.StreamVersion
+  readonly type: string
+  readonly data: unknown
+}
+
+/**
+ * A proposed event as detection needs it: its type and encoded data (an {@link Event.EventData} will do).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Proposed {
+  readonly type: string
+  readonly data: unknown
+}
+
+/**
+ * One clash: the proposed event (its index in the batch and its type) and the committed event it conflicts with.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConflictingPair = Schema.Struct({
+  proposedIndex: Schema.NonNegativeInt,
+  proposedType: Schema.String,
+  committedId: Event.EventId,
+  committedVersion: StreamVersion.StreamVersion,
+  committedType: Schema.String
+}).annotations({ identifier: "ConflictingPair" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConflictingPair extends Schema.Schema.Type<typeof ConflictingPair> {}
+
+const noPairs: ReadonlyArray<ConflictingPair> = []
+
+/**
+ * Every pair of a proposed and a committed event that conflicts under the registry, in proposed then committed
+ * order; empty when the proposal may be appended after the committed events. Types the registry does not know
+ * follow the default rule (they conflict), and nothing is allocated when nothing conflicts.
+ *
+ * @since 0.1.0
+ * @category detection
+ */
+export const detect = (
+  registry: ConflictRegistry<any, any>,
+  committed: ReadonlyArray<Committed>,
+  proposed: ReadonlyArray<Proposed>
+): ReadonlyArray<ConflictingPair> => {
+  let pairs: Array<ConflictingPair> | undefined
+  internal.forEachConflict(registry, committed, proposed, (i, j) => {
+    const event = committed[j]!
+    ;(pairs ??= []).push({
+      proposedIndex: i,
+      proposedType: proposed[i]!.type,
+      committedId: event.id,
+      committedVersion: event.version,
+      committedType: event.type
+    })
+  })
+  return pairs ?? noPairs
+}
+
+/**
+ * Whether any proposed event conflicts with any committed one; stops at the first clash.
+ *
+ * @since 0.1.0
+ * @category detection
+ */
+export const hasConflict = (
+  registry: ConflictRegistry<any, any>,
+  committed: ReadonlyArray<Committed>,
+  proposed: ReadonlyArray<Proposed>
+): boolean => {
+  let found = false
+  internal.forEachConflict(registry, committed, proposed, () => found = true)
+  return found
+}
+
+const describePair = (pair: ConflictingPair): string =>
+  `${pair.proposedType} (proposed #${pair.proposedIndex}) conflicts with ${pair.committedType} ` +
+  `(version ${pair.committedVersion})`
+
+/**
+ * Events were committed since the writer's expected version and some of them conflict with what it proposes.
+ * Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>()("ConcurrencyConflict", {
+  streamId: StreamId.StreamId,
+  expectedVersion: StreamVersion.StreamVersion,
+  actualVersion: StreamVersion.StreamVersion,
+  conflicts: Schema.NonEmptyArray(ConflictingPair)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId} is at version ${this.actualVersion}, the writer expected ` +
+      `${this.expectedVersion}: ${this.conflicts.map(describePair).join("; ")}`
+  }
+}
+
+/**
+ * The writer expected a version the stream has not reached: it cannot have read it. Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersion>()("WrongExpectedVersion", {
+  streamId: StreamId.StreamId,
+  expectedVersion: StreamVersion.StreamVersion,
+  actualVersion: StreamVersion.StreamVersion
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId} is at version ${this.actualVersion}, ` +
+      `but the writer expected version ${this.expectedVersion}, which it cannot have read`
+  }
+}
+
+/**
+ * The errors of an append that the registry or the versions refuse.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type VersionError = ConcurrencyConflict | WrongExpectedVersion

@@ -1,0 +1,501 @@
+/**
+ * Which newly proposed event types conflict with which committed ones.
+ *
+ * Rules are keyed by the type of the NEW (proposed) event and list the COMMITTED types it conflicts with:
+ *
+ * - a type with no rule conflicts with every committed event: the safe default;
+ * - `conflicts(type, [...])` conflicts only with the listed committed types;
+ * - `never(type)` never conflicts, however far behind the writer is;
+ * - `conflictsWhen(type, committed, condition)` conflicts only when a payload condition holds: a typed predicate,
+ *   or the declarative `sameKey(field)`.
+ *
+ * A registry is an immutable, pipeable value typed by the domain's event union, so an unknown tag or a predicate
+ * over the wrong payload is a compile error.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import type * as Inspectable from "effect/Inspectable"
+import * as ParseResult from "effect/ParseResult"
+import type { Pipeable } from "effect/Pipeable"
+import * as Schema from "effect/Schema"
+import type { EventSchema, Tag, Tagged, WithTag } from "./Event.js"
+import * as internal from "./internal/conflictRegistry.js"
+import * as internalEvent from "./internal/event.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A registry for the events `A`. `Declared` tracks, at the type level, the tags that have a rule, which is what
+ * {@link exhaustive} checks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConflictRegistry<in out A extends Tagged, out Declared extends string = never>
+  extends Pipeable, Inspectable.Inspectable
+{
+  readonly [TypeId]: {
+    readonly _A: (_: A) => A
+    readonly _Declared: (_: never) => Declared
+  }
+  /** The domain Schema, used to decode payloads for predicate rules and to validate documents. */
+  readonly schema: EventSchema<A> | undefined
+  /** The rules, keyed by proposed event type. */
+  readonly rules: ReadonlyMap<string, Rule>
+}
+
+/**
+ * The rule for one proposed type: it conflicts with every committed event (`All`), or only with the committed types
+ * listed, each under a condition (`Listed`; an empty list never conflicts).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Rule =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "Listed"; readonly committed: ReadonlyMap<string, Condition> }
+
+/**
+ * When a listed pair conflicts: always, when a named field is equal in both payloads, or when a predicate says so.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Condition =
+  | { readonly _tag: "Always" }
+  | SameKey<string>
+  | { readonly _tag: "When"; readonly predicate: (proposed: any, committed: any) => boolean }
+
+/**
+ * A declarative payload rule: the pair conflicts only when field `Key` holds the same value in both events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SameKey<out Key extends string> {
+  readonly _tag: "SameKey"
+  readonly field: Key
+}
+
+/**
+ * The fields two event types share, apart from `_tag`: what `sameKey` may name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SharedField<P, C> = Exclude<keyof P & keyof C, "_tag"> & string
+
+/**
+ * A payload condition for a proposed event of type `P` against a committed event of type `C`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PayloadCondition<P, C> = SameKey<SharedField<P, C>> | ((proposed: P, committed: C) => boolean)
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConflictRegistry = (u: unknown): u is ConflictRegistry<Tagged, string> =>
+  typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * An empty registry for the events a Schema declares: every proposed event conflicts with every committed one,
+ * exactly as plain optimistic concurrency, until rules say otherwise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <A extends Tagged>(schema: EventSchema<A>): ConflictRegistry<A> => internal.make(schema, new Map())
+
+/**
+ * An empty registry over any event types, for stores that hold events they have no Schema for (such as the HTTP
+ * service). Predicate rules then receive the raw `{ _tag, ...data }`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const untyped = (): ConflictRegistry<Tagged> => internal.make(undefined, new Map())
+
+/**
+ * A condition for {@link conflictsWhen}: the pair conflicts only when `field` is equal in both payloads (for example
+ * two changes to the same contact). Declarative, so it survives {@link toJSON}.
+ *
+ * @since 0.1.0
+ * @category conditions
+ */
+export const sameKey = <const Key extends string>(field: Key): SameKey<Key> => ({ _tag: "SameKey", field })
+
+/**
+ * The proposed type conflicts with exactly the committed types listed (adding to what earlier rules for it listed).
+ *
+ * @example
+ * ```ts
+ * registry.pipe(ConflictRegistry.conflicts("ClientValueUpgraded", ["ClientValueUpgraded", "ClientValueDowngraded"]))
+ * ```
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const conflicts: {
+  <A extends Tagged, const P extends Tag<A>, const C extends Tag<A>>(
+    proposed: P,
+    committed: ReadonlyArray<C>
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P>
+  <A extends Tagged, D extends string, const P extends Tag<A>, const C extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    proposed: P,
+    committed: ReadonlyArray<C>
+  ): ConflictRegistry<A, D | P>
+} = dual(
+  3,
+  <A extends Tagged>(self: ConflictRegistry<A, string>, proposed: string, committed: ReadonlyArray<string>) =>
+    internal.addPairs(self, proposed, committed, internal.always)
+)
+
+/**
+ * The proposed type never conflicts, however many events were committed since the writer read the stream.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const never: {
+  <A extends Tagged, const P extends Tag<A>>(
+    proposed: P
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P>
+  <A extends Tagged, D extends string, const P extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    proposed: P
+  ): ConflictRegistry<A, D | P>
+} = dual(
+  2,
+  <A extends Tagged>(self: ConflictRegistry<A, string>, proposed: string) =>
+    internal.setRule(self, proposed, internal.listed(new Map()))
+)
+
+/**
+ * The proposed type conflicts with every committed event. This is the default for a type with no rule; declaring
+ * it says so explicitly, which {@link exhaustive} counts as a rule.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const always: {
+  <A extends Tagged, const P extends Tag<A>>(
+    proposed: P
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P>
+  <A extends Tagged, D extends string, const P extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    proposed: P
+  ): ConflictRegistry<A, D | P>
+} = dual(
+  2,
+  <A extends Tagged>(self: ConflictRegistry<A, string>, proposed: string) =>
+    internal.setRule(self, proposed, internal.all)
+)
+
+/**
+ * The proposed type conflicts with the committed type only when a payload condition holds: `sameKey(field)`, or a
+ * predicate over the two typed events.
+ *
+ * @example
+ * ```ts
+ * registry.pipe(
+ *   ConflictRegistry.conflictsWhen("ContactEmailChanged", "ContactEmailChanged", ConflictRegistry.sameKey("contactId"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const conflictsWhen: {
+  <A extends Tagged, const P extends Tag<A>, const C extends Tag<A>>(
+    proposed: P,
+    committed: C,
+    condition: PayloadCondition<WithTag<A, P>, WithTag<A, C>>
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P>
+  <A extends Tagged, D extends string, const P extends Tag<A>, const C extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    proposed: P,
+    committed: C,
+    condition: PayloadCondition<WithTag<A, P>, WithTag<A, C>>
+  ): ConflictRegistry<A, D | P>
+} = dual(
+  4,
+  <A extends Tagged>(
+    self: ConflictRegistry<A, string>,
+    proposed: string,
+    committed: string,
+    condition: PayloadCondition<any, any>
+  ) => internal.addPairs(self, proposed, [committed], internal.condition(condition))
+)
+
+/**
+ * Declares a conflict in both directions: `first` conflicts with each of `others` and each of `others` with
+ * `first`.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const mutual: {
+  <A extends Tagged, const P extends Tag<A>, const C extends Tag<A>>(
+    first: P,
+    others: ReadonlyArray<C>
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P | C>
+  <A extends Tagged, D extends string, const P extends Tag<A>, const C extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    first: P,
+    others: ReadonlyArray<C>
+  ): ConflictRegistry<A, D | P | C>
+} = dual(
+  3,
+  <A extends Tagged>(self: ConflictRegistry<A, string>, first: string, others: ReadonlyArray<string>) =>
+    others.reduce(
+      (registry, other) => internal.addPairs(registry, other, [first], internal.always),
+      internal.addPairs(self, first, others, internal.always)
+    )
+)
+
+/**
+ * Declares a payload condition in both directions. The condition always receives the `first` type's event first,
+ * whichever of the two is the proposed one.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const mutualWhen: {
+  <A extends Tagged, const P extends Tag<A>, const C extends Tag<A>>(
+    first: P,
+    second: C,
+    condition: PayloadCondition<WithTag<A, P>, WithTag<A, C>>
+  ): <D extends string>(self: ConflictRegistry<A, D>) => ConflictRegistry<A, D | P | C>
+  <A extends Tagged, D extends string, const P extends Tag<A>, const C extends Tag<A>>(
+    self: ConflictRegistry<A, D>,
+    first: P,
+    second: C,
+    condition: PayloadCondition<WithTag<A, P>, WithTag<A, C>>
+  ): ConflictRegistry<A, D | P | C>
+} = dual(
+  4,
+  <A extends Tagged>(
+    self: ConflictRegistry<A, string>,
+    first: string,
+    second: string,
+    condition: PayloadCondition<any, any>
+  ) =>
+    internal.addPairs(
+      internal.addPairs(self, first, [second], internal.condition(condition)),
+      second,
+      [first],
+      internal.condition(internal.flip(condition))
+    )
+)
+
+/**
+ * Tags of `A` that have no rule in a registry that declared `Declared`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Undeclared<A extends Tagged, Declared extends string> = Exclude<Tag<A>, Declared>
+
+/**
+ * Opt-in exhaustiveness: compiles only when every event tag of the domain has a rule (use {@link always} for a type
+ * that conflicts with everything), so adding an event type to the domain forces a decision about it.
+ *
+ * @example
+ * ```ts
+ * const registry = ConflictRegistry.make(Events).pipe(
+ *   ConflictRegistry.never("MeetingNoteAdded"),
+ *   ConflictRegistry.exhaustive // a compile error names the tags still without a rule
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const exhaustive = <A extends Tagged, D extends string>(
+  self:
+    & ConflictRegistry<A, D>
+    & ([Undeclared<A, D>] extends [never] ? unknown : { readonly "tags without a rule": Undeclared<A, D> })
+): ConflictRegistry<A, D> => self
+
+/**
+ * Whether one proposed event conflicts with one committed event, both in the store's encoded form
+ * (`data` is the encoded event without its `_tag`).
+ *
+ * @since 0.1.0
+ * @category checking
+ */
+export const isConflict: {
+  (
+    proposed: internal.EncodedEvent,
+    committed: internal.EncodedEvent
+  ): <A extends Tagged>(self: ConflictRegistry<A, any>) => boolean
+  <A extends Tagged>(
+    self: ConflictRegistry<A, any>,
+    proposed: internal.EncodedEvent,
+    committed: internal.EncodedEvent
+  ): boolean
+} = dual(3, internal.isConflict)
+
+/**
+ * The committed types a proposed type conflicts with, for a store that checks inside its database: `All`, or the
+ * listed types, with `payload` true when some pair depends on the payloads (which must then be read).
+ *
+ * @since 0.1.0
+ * @category checking
+ */
+export const committedTypesFor = (
+  self: ConflictRegistry<any, any>,
+  proposed: string
+):
+  | { readonly _tag: "All" }
+  | { readonly _tag: "Listed"; readonly types: ReadonlyArray<string>; readonly payload: boolean } =>
+{
+  const rule = self.rules.get(proposed)
+  if (rule === undefined || rule._tag === "All") return internal.all
+  const types = Array.from(rule.committed.keys())
+  const payload = Array.from(rule.committed.values()).some((condition) => condition._tag !== "Always")
+  return { _tag: "Listed", types, payload }
+}
+
+// -----------------------------------------------------------------------------
+// JSON documents
+// -----------------------------------------------------------------------------
+
+/**
+ * One committed type in a document's `conflictsWith` list: a type name, or a type with a `sameKey` condition.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export type DocumentEntry = string | { readonly type: string; readonly sameKey: string }
+
+/**
+ * The JSON form of a registry (its serialisable subset: type lists, `never`, `all`, and `sameKey`):
+ *
+ * ```json
+ * {
+ *   "rules": [
+ *     { "type": "ClientValueUpgraded", "conflictsWith": ["ClientValueUpgraded", "ClientValueDowngraded"] },
+ *     { "type": "MeetingNoteAdded", "conflictsWith": [] },
+ *     { "type": "ContactEmailChanged", "conflictsWith": [{ "type": "ContactEmailChanged", "sameKey": "contactId" }] },
+ *     { "type": "ClientArchived", "conflictsWith": "all" }
+ *   ]
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export interface RegistryDocument {
+  readonly rules: ReadonlyArray<{
+    readonly type: string
+    readonly conflictsWith: "all" | ReadonlyArray<DocumentEntry>
+  }>
+}
+
+/**
+ * The Schema of a registry document. Given the domain's event types and their fields it also rejects unknown types,
+ * `sameKey` fields the events do not have, and duplicate rules, each with the path of the offending value.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const RegistryDocument: (
+  known?: ReadonlyMap<string, ReadonlySet<string>>
+) => Schema.Schema<RegistryDocument> = internal.documentSchema
+
+/**
+ * A registry document that cannot be read: every issue with the path of the value at fault.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRegistryDocument extends Schema.TaggedError<InvalidRegistryDocument>()(
+  "InvalidRegistryDocument",
+  {
+    issues: Schema.Array(Schema.Struct({
+      path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+      message: Schema.String
+    }))
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "invalid conflict registry document:\n" +
+      this.issues.map((issue) => `  at ${internal.formatPath(issue.path)}: ${issue.message}`).join("\n")
+  }
+}
+
+/**
+ * A registry holds predicate rules, which have no JSON form; these are the pairs.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnserializableRules extends Schema.TaggedError<UnserializableRules>()("UnserializableRules", {
+  pairs: Schema.Array(Schema.Struct({ proposed: Schema.String, committed: Schema.String }))
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "predicate rules have no JSON form: " +
+      this.pairs.map((pair) => `${pair.proposed} -> ${pair.committed}`).join(", ")
+  }
+}
+
+/**
+ * The JSON document of a registry, or the predicate rules that keep it from having one.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const toJSON = (self: ConflictRegistry<any, any>): Either.Either<RegistryDocument, UnserializableRules> =>
+  Either.mapLeft(internal.toDocument(self), (pairs) => new UnserializableRules({ pairs }))
+
+/**
+ * Reads a registry from its JSON document. With the domain's Schema the result is typed and the document is
+ * checked against the domain's event types and fields; without one any type names are accepted.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const fromJSON: {
+  <A extends Tagged>(
+    input: unknown,
+    schema: EventSchema<A>
+  ): Either.Either<ConflictRegistry<A>, InvalidRegistryDocument>
+  (input: unknown): Either.Either<ConflictRegistry<Tagged>, InvalidRegistryDocument>
+} = (input: unknown, schema?: EventSchema<any>): Either.Either<any, InvalidRegistryDocument> => {
+  const documentSchema = internal.documentSchema(schema === undefined ? undefined : internalEvent.fields(schema))
+  return Schema.decodeUnknownEither(documentSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
+    Either.mapBoth({
+      onLeft: (error) =>
+        new InvalidRegistryDocument({
+          issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+            path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
+            message: issue.message
+          }))
+        }),
+      onRight: (document) => internal.fromDocument(schema, document)
+    })
+  )
+}

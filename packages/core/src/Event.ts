@@ -1,0 +1,201 @@
+/**
+ * Events as a domain declares them (a `Schema.Union` of `Schema.TaggedStruct`s discriminated by `_tag`), as a
+ * writer proposes them, and as a store records them.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as internal from "./internal/event.js"
+import * as StreamId from "./StreamId.js"
+import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * The shape every domain event has: a string `_tag` naming its type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tagged {
+  readonly _tag: string
+}
+
+/**
+ * The event types of a domain union, e.g. `"ClientValueUpgraded" | "MeetingNoteAdded"`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Tag<A extends Tagged> = A["_tag"]
+
+/**
+ * The member of a domain union with the given tag.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WithTag<A extends Tagged, T extends Tag<A>> = Extract<A, { readonly _tag: T }>
+
+/**
+ * The Schema of a domain's events: decodes from JSON-compatible data, needs no services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventSchema<A extends Tagged> = Schema.Schema<A, any, never>
+
+/**
+ * The unique identity of an event, chosen by the writer (making re-sent batches idempotent) or by the store.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventId = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "an event id must not be empty" }),
+  Schema.maxLength(128, { message: () => "an event id must be at most 128 characters" }),
+  Schema.filter((s) => !s.includes("\u0000") || "an event id must not contain a NUL character"),
+  Schema.brand("@concord/core/EventId"),
+  Schema.annotations({ identifier: "EventId" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EventId = typeof EventId.Type
+
+/**
+ * A fresh random event id (a UUID v4).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeId = (): EventId => EventId.make(crypto.randomUUID())
+
+/**
+ * Free-form data about an event (who, why, correlation), kept beside it and never interpreted by Concord.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+  identifier: "Metadata"
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Metadata = typeof Metadata.Type
+
+/**
+ * The name of an event type as stored: a non-empty string.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventType = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "an event type must not be empty" }),
+  Schema.maxLength(256, { message: () => "an event type must be at most 256 characters" }),
+  Schema.annotations({ identifier: "EventType" })
+)
+
+/**
+ * An event a writer proposes, in the store's encoded form: its type, its JSON data (the encoded event without its
+ * `_tag`), and optionally an id and metadata. This is what stores and the HTTP service accept.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventData = Schema.Struct({
+  id: Schema.optional(EventId),
+  type: EventType,
+  data: Schema.Unknown,
+  metadata: Schema.optional(Metadata)
+}).annotations({ identifier: "EventData" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventData extends Schema.Schema.Type<typeof EventData> {}
+
+/**
+ * A typed event a writer proposes: the domain event, and optionally an id and metadata.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProposedEvent<out A extends Tagged> {
+  readonly id?: EventId | undefined
+  readonly event: A
+  readonly metadata?: Metadata | undefined
+}
+
+/**
+ * An event as a store recorded it, with its data in encoded form.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RecordedEvent = Schema.Struct({
+  id: EventId,
+  streamId: StreamId.StreamId,
+  version: StreamVersion.StreamVersion,
+  type: Schema.String,
+  data: Schema.Unknown,
+  metadata: Metadata,
+  recordedAt: Schema.Date
+}).annotations({ identifier: "RecordedEvent" })
+
+/**
+ * An event as a store recorded it. `data` is the encoded JSON data in a raw store, and the decoded domain event in a
+ * typed one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedEvent<out Data = unknown> {
+  readonly id: EventId
+  readonly streamId: StreamId.StreamId
+  readonly version: StreamVersion.StreamVersion
+  readonly type: string
+  readonly data: Data
+  readonly metadata: Metadata
+  readonly recordedAt: Date
+}
+
+/**
+ * The event types a domain Schema declares, read from its `_tag` literals.
+ *
+ * @since 0.1.0
+ * @category introspection
+ */
+export const tags: <A extends Tagged>(schema: EventSchema<A>) => ReadonlyArray<Tag<A>> = internal.tags
+
+/**
+ * Encodes a domain event to the store's form: its `_tag` becomes the type, the rest of the encoded event the data.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode = <A extends Tagged>(
+  schema: EventSchema<A>
+): (event: A) => Effect.Effect<{ readonly type: Tag<A>; readonly data: unknown }, ParseResult.ParseError> => {
+  const encodeEvent = Schema.encode(schema)
+  return (event) => Effect.map(encodeEvent(event), internal.split)
+}
+
+/**
+ * Decodes an event from the store's form back to the domain event.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = <A extends Tagged>(
+  schema: EventSchema<A>
+): (event: { readonly type: string; readonly data: unknown }) => Effect.Effect<A, ParseResult.ParseError> => {
+  const decodeEvent = Schema.decodeUnknown(schema)
+  return (event) => decodeEvent(internal.join(event))
+}

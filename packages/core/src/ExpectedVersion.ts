@@ -1,0 +1,83 @@
+/**
+ * What a writer believes the version of a stream to be when it appends: the version it read, `noStream` when it
+ * creates the stream, or `any` when it does not care.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * Append whatever the stream holds, with no check.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Any extends Schema.TaggedClass<Any>()("Any", {}) {}
+
+/**
+ * Append only if the stream is at this version, or if every event committed since then is one the registry lets
+ * the new events pass.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Exact extends Schema.TaggedClass<Exact>()("Exact", { version: StreamVersion.StreamVersion }) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ExpectedVersion = Schema.Union(Any, Exact)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ExpectedVersion = typeof ExpectedVersion.Type
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const any: ExpectedVersion = new Any()
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const exact = (version: number): ExpectedVersion => new Exact({ version: StreamVersion.make(version) })
+
+/**
+ * The stream must not exist yet: exactly version 0. A second creator therefore meets the whole stream as events
+ * committed since its expectation, and the registry decides.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const noStream: ExpectedVersion = exact(0)
+
+/**
+ * The wire form: `"any"`, `"noStream"` or a version number.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FromJson: Schema.Schema<ExpectedVersion, "any" | "noStream" | number> = Schema.transform(
+  Schema.Union(Schema.Literal("any", "noStream"), Schema.NonNegativeInt),
+  Schema.typeSchema(ExpectedVersion),
+  {
+    strict: true,
+    decode: (wire) => wire === "any" ? any : wire === "noStream" ? noStream : exact(wire),
+    encode: (expected) => expected._tag === "Any" ? "any" : expected.version
+  }
+).annotations({
+  identifier: "ExpectedVersion",
+  description: "\"any\", \"noStream\" (version 0) or the version the writer read"
+})
+
+/**
+ * @since 0.1.0
+ * @category formatting
+ */
+export const format = (expected: ExpectedVersion): string => expected._tag === "Any" ? "any" : String(expected.version)

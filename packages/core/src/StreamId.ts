@@ -1,0 +1,47 @@
+/**
+ * The identity of an event stream: one aggregate, one consistency boundary.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * A non-empty string of at most 512 characters with no NUL byte (no SQL backend can store one).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StreamId = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "a stream id must not be empty" }),
+  Schema.maxLength(512, { message: () => "a stream id must be at most 512 characters" }),
+  Schema.filter((s) => !s.includes("\u0000") || "a stream id must not contain a NUL character"),
+  Schema.brand("@concord/core/StreamId"),
+  Schema.annotations({ identifier: "StreamId", description: "The identity of an event stream" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamId = typeof StreamId.Type
+
+/**
+ * Builds a stream id, throwing when the string is not a valid one. Use `Schema.decodeUnknown(StreamId)` for input
+ * that comes from outside the program.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (id: string) => StreamId = StreamId.make
+
+/**
+ * The category of a stream: the part of its id before the first `-` (the whole id when it has none), so
+ * `client-42` belongs to `client`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const category = (id: StreamId): string => {
+  const dash = id.indexOf("-")
+  return dash === -1 ? id : id.slice(0, dash)
+}

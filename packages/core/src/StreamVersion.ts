@@ -1,0 +1,46 @@
+/**
+ * The version of a stream: how many events it holds. Version 0 is the empty stream, and the n-th event of a
+ * stream has version n.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StreamVersion = Schema.NonNegativeInt.pipe(
+  Schema.brand("@concord/core/StreamVersion"),
+  Schema.annotations({ identifier: "StreamVersion", description: "How many events a stream holds" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamVersion = typeof StreamVersion.Type
+
+/**
+ * Builds a version, throwing when the number is not a non-negative integer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (version: number) => StreamVersion = StreamVersion.make
+
+/**
+ * The version of a stream with no events.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const zero: StreamVersion = make(0)
+
+/**
+ * The version `count` events after `version`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const add = (version: StreamVersion, count: number): StreamVersion => (version + count) as StreamVersion

@@ -1,0 +1,29 @@
+/**
+ * @since 0.1.0
+ */
+export * as Conflict from "./Conflict.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConflictRegistry from "./ConflictRegistry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Event from "./Event.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExpectedVersion from "./ExpectedVersion.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StreamId from "./StreamId.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StreamVersion from "./StreamVersion.js"

@@ -1,0 +1,335 @@
+import * as Either from "effect/Either"
+import { format, NodeInspectSymbol } from "effect/Inspectable"
+import { pipeArguments } from "effect/Pipeable"
+import * as Schema from "effect/Schema"
+import type * as Api from "../ConflictRegistry.js"
+import type { Condition, ConflictRegistry, PayloadCondition, RegistryDocument, Rule } from "../ConflictRegistry.js"
+import type { EventSchema, Tagged } from "../Event.js"
+import * as internalEvent from "./event.js"
+
+/** @internal */
+export const TypeId: typeof Api.TypeId = Symbol.for("@concord/core/ConflictRegistry") as typeof Api.TypeId
+
+/**
+ * An event in the store's encoded form: its type and its data (the encoded event without `_tag`).
+ *
+ * @internal
+ */
+export interface EncodedEvent {
+  readonly type: string
+  readonly data: unknown
+}
+
+/** @internal */
+export const all: { readonly _tag: "All" } = { _tag: "All" }
+
+/** @internal */
+export const always: Condition = { _tag: "Always" }
+
+/** @internal */
+export const listed = (committed: ReadonlyMap<string, Condition>): Rule => ({ _tag: "Listed", committed })
+
+/** @internal */
+export const condition = (payload: PayloadCondition<any, any>): Condition =>
+  typeof payload === "function" ? { _tag: "When", predicate: payload } : payload
+
+/** @internal */
+export const flip = (payload: PayloadCondition<any, any>): PayloadCondition<any, any> =>
+  typeof payload === "function" ? (proposed: unknown, committed: unknown) => payload(committed, proposed) : payload
+
+const Proto = {
+  [TypeId]: { _A: (a: unknown) => a, _Declared: (a: never) => a },
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: ConflictRegistry<any, any>) {
+    return {
+      _id: "ConflictRegistry",
+      rules: Array.from(this.rules, ([type, rule]) => ({
+        type,
+        conflictsWith: rule._tag === "All"
+          ? "all"
+          : Array.from(rule.committed, ([committed, when]) => ({ type: committed, when: when._tag }))
+      }))
+    }
+  },
+  toString(this: ConflictRegistry<any, any>) {
+    return format(this.toJSON())
+  },
+  [NodeInspectSymbol](this: ConflictRegistry<any, any>) {
+    return this.toJSON()
+  }
+}
+
+/** @internal */
+export const make = <A extends Tagged, D extends string>(
+  schema: EventSchema<A> | undefined,
+  rules: ReadonlyMap<string, Rule>
+): ConflictRegistry<A, D> => {
+  const registry = Object.create(Proto)
+  registry.schema = schema
+  registry.rules = rules
+  return registry
+}
+
+/** @internal */
+export const setRule = <A extends Tagged>(
+  self: ConflictRegistry<A, string>,
+  proposed: string,
+  rule: Rule
+): ConflictRegistry<A, any> => make(self.schema, new Map(self.rules).set(proposed, rule))
+
+/** @internal */
+export const addPairs = <A extends Tagged>(
+  self: ConflictRegistry<A, string>,
+  proposed: string,
+  committed: ReadonlyArray<string>,
+  when: Condition
+): ConflictRegistry<A, any> => {
+  const previous = self.rules.get(proposed)
+  // A type with no rule, or an explicit `all`, starts its list afresh: listing types narrows the default.
+  const pairs = new Map(previous?._tag === "Listed" ? previous.committed : undefined)
+  for (const type of committed) pairs.set(type, when)
+  return setRule(self, proposed, listed(pairs))
+}
+
+// -----------------------------------------------------------------------------
+// compiled index
+// -----------------------------------------------------------------------------
+
+const NONE = 0
+const ALWAYS = 1
+const CONDITIONAL = 2
+
+const ROW_NEVER = 0
+const ROW_ALL = 1
+const ROW_MIXED = 2
+
+/**
+ * The rules compiled once into integer form: every type known to the registry gets a small index, and the last
+ * index stands for every type it does not know. Checking a pair is then an array lookup.
+ *
+ * @internal
+ */
+export interface Compiled {
+  readonly index: ReadonlyMap<string, number>
+  readonly unknown: number
+  readonly width: number
+  readonly matrix: Uint8Array
+  readonly rows: Uint8Array
+  readonly conditions: ReadonlyMap<number, Condition>
+  /** Reused between checks (detection is synchronous), so a check that finds nothing allocates nothing. */
+  scratch: Int32Array
+}
+
+const compiledCache = new WeakMap<ConflictRegistry<any, any>, Compiled>()
+
+/** @internal */
+export const compile = (self: ConflictRegistry<any, any>): Compiled => {
+  const cached = compiledCache.get(self)
+  if (cached !== undefined) return cached
+  const types = new Set<string>(self.schema === undefined ? [] : internalEvent.tags(self.schema))
+  for (const [proposed, rule] of self.rules) {
+    types.add(proposed)
+    if (rule._tag === "Listed") { for (const committed of rule.committed.keys()) types.add(committed) }
+  }
+  const index = new Map(Array.from(types, (type, i) => [type, i]))
+  const unknown = index.size
+  const width = unknown + 1
+  const matrix = new Uint8Array(width * width).fill(ALWAYS)
+  const rows = new Uint8Array(width).fill(ROW_ALL)
+  const conditions = new Map<number, Condition>()
+  for (const [proposed, rule] of self.rules) {
+    if (rule._tag === "All") continue
+    const row = index.get(proposed)! * width
+    matrix.fill(NONE, row, row + width)
+    rows[row / width] = rule.committed.size === 0 ? ROW_NEVER : ROW_MIXED
+    for (const [committed, when] of rule.committed) {
+      const cell = row + index.get(committed)!
+      matrix[cell] = when._tag === "Always" ? ALWAYS : CONDITIONAL
+      if (when._tag !== "Always") conditions.set(cell, when)
+    }
+  }
+  const compiled: Compiled = { index, unknown, width, matrix, rows, conditions, scratch: new Int32Array(16) }
+  compiledCache.set(self, compiled)
+  return compiled
+}
+
+const jsonEqual = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const keysA = Object.keys(a)
+  const keysB = Object.keys(b)
+  return keysA.length === keysB.length &&
+    keysA.every((key) => Object.hasOwn(b, key) && jsonEqual((a as any)[key], (b as any)[key]))
+}
+
+const field = (data: unknown, name: string): unknown =>
+  typeof data === "object" && data !== null ? (data as Record<string, unknown>)[name] : undefined
+
+const holds = (
+  self: ConflictRegistry<any, any>,
+  when: Condition,
+  proposed: EncodedEvent,
+  committed: EncodedEvent
+): boolean => {
+  switch (when._tag) {
+    case "Always":
+      return true
+    case "SameKey":
+      return jsonEqual(field(proposed.data, when.field), field(committed.data, when.field))
+    case "When": {
+      if (self.schema === undefined) {
+        return when.predicate(internalEvent.join(proposed), internalEvent.join(committed))
+      }
+      const decode = Schema.decodeUnknownEither(self.schema)
+      const p = decode(internalEvent.join(proposed))
+      const c = decode(internalEvent.join(committed))
+      // A payload the domain cannot decode cannot be judged: the safe answer is a conflict.
+      return Either.isLeft(p) || Either.isLeft(c) || when.predicate(p.right, c.right)
+    }
+  }
+}
+
+const lookup = (compiled: Compiled, type: string): number => compiled.index.get(type) ?? compiled.unknown
+
+/** @internal */
+export const isConflict = (
+  self: ConflictRegistry<any, any>,
+  proposed: EncodedEvent,
+  committed: EncodedEvent
+): boolean => {
+  const compiled = compile(self)
+  const cell = lookup(compiled, proposed.type) * compiled.width + lookup(compiled, committed.type)
+  const kind = compiled.matrix[cell]
+  return kind === ALWAYS || (kind === CONDITIONAL && holds(self, compiled.conditions.get(cell)!, proposed, committed))
+}
+
+/**
+ * Calls `onPair(proposedIndex, committedIndex)` for every clashing pair, in proposed then committed order, until it
+ * returns `true`.
+ *
+ * @internal
+ */
+export const forEachConflict = (
+  self: ConflictRegistry<any, any>,
+  committed: ReadonlyArray<EncodedEvent>,
+  proposed: ReadonlyArray<EncodedEvent>,
+  onPair: (proposedIndex: number, committedIndex: number) => boolean | void
+): void => {
+  if (committed.length === 0 || proposed.length === 0) return
+  const compiled = compile(self)
+  const { matrix, rows, width } = compiled
+  if (compiled.scratch.length < committed.length) {
+    compiled.scratch = new Int32Array(Math.max(committed.length, compiled.scratch.length * 2))
+  }
+  const columns = compiled.scratch
+  for (let j = 0; j < committed.length; j++) columns[j] = lookup(compiled, committed[j]!.type)
+  for (let i = 0; i < proposed.length; i++) {
+    const proposedRow = lookup(compiled, proposed[i]!.type)
+    const kind = rows[proposedRow]
+    if (kind === ROW_NEVER) continue
+    const row = proposedRow * width
+    for (let j = 0; j < committed.length; j++) {
+      const cell = row + columns[j]!
+      const pair = matrix[cell]
+      if (pair === NONE) continue
+      if (pair === CONDITIONAL && !holds(self, compiled.conditions.get(cell)!, proposed[i]!, committed[j]!)) continue
+      if (onPair(i, j) === true) return
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// documents
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const formatPath = (path: ReadonlyArray<string | number>): string =>
+  path.length === 0
+    ? "the document root"
+    : path.map((key, i) => typeof key === "number" ? `[${key}]` : i === 0 ? key : `.${key}`).join("")
+
+const entryType = (entry: string | { readonly type: string }): string => typeof entry === "string" ? entry : entry.type
+
+/** @internal */
+export const documentSchema = (
+  known?: ReadonlyMap<string, ReadonlySet<string>>
+): Schema.Schema<RegistryDocument> => {
+  const Type = known === undefined
+    ? Schema.String.pipe(Schema.minLength(1))
+    : Schema.Literal(...Array.from(known.keys())).annotations({
+      message: (issue) => ({
+        message: `unknown event type ${format(issue.actual)}; the known types are ${
+          Array.from(known.keys()).join(", ")
+        }`,
+        override: true
+      })
+    })
+  const Entry = Schema.Union(Type, Schema.Struct({ type: Type, sameKey: Schema.String.pipe(Schema.minLength(1)) }))
+  const Rule = Schema.Struct({
+    type: Type,
+    conflictsWith: Schema.Union(Schema.Literal("all"), Schema.Array(Entry))
+  }).pipe(Schema.filter((rule) => {
+    if (rule.conflictsWith === "all") return undefined
+    const issues: Array<Schema.FilterIssue> = []
+    const seen = new Set<string>()
+    rule.conflictsWith.forEach((entry, i) => {
+      const type = entryType(entry)
+      if (seen.has(type)) issues.push({ path: ["conflictsWith", i], message: `${type} is listed twice` })
+      seen.add(type)
+      if (typeof entry === "string" || known === undefined) return
+      for (const side of [rule.type, entry.type]) {
+        if (known.get(side)?.has(entry.sameKey) !== true) {
+          issues.push({ path: ["conflictsWith", i, "sameKey"], message: `${side} has no field ${entry.sameKey}` })
+        }
+      }
+    })
+    return issues
+  }))
+  return Schema.Struct({
+    rules: Schema.Array(Rule).pipe(Schema.filter((rules) => {
+      const issues: Array<Schema.FilterIssue> = []
+      const seen = new Set<string>()
+      rules.forEach((rule, i) => {
+        if (seen.has(rule.type)) issues.push({ path: [i, "type"], message: `a second rule for ${rule.type}` })
+        seen.add(rule.type)
+      })
+      return issues
+    }))
+  })
+}
+
+/** @internal */
+export const toDocument = (
+  self: ConflictRegistry<any, any>
+): Either.Either<RegistryDocument, ReadonlyArray<{ readonly proposed: string; readonly committed: string }>> => {
+  const predicates: Array<{ proposed: string; committed: string }> = []
+  const rules = Array.from(self.rules, ([type, rule]) => {
+    if (rule._tag === "All") return { type, conflictsWith: "all" as const }
+    const conflictsWith = Array.from(rule.committed, ([committed, when]) => {
+      if (when._tag === "When") predicates.push({ proposed: type, committed })
+      return when._tag === "SameKey" ? { type: committed, sameKey: when.field } : committed
+    })
+    return { type, conflictsWith }
+  })
+  return predicates.length > 0 ? Either.left(predicates) : Either.right({ rules })
+}
+
+/** @internal */
+export const fromDocument = <A extends Tagged>(
+  schema: EventSchema<A> | undefined,
+  document: RegistryDocument
+): ConflictRegistry<A, never> =>
+  make(
+    schema,
+    new Map(document.rules.map((rule): [string, Rule] => [
+      rule.type,
+      rule.conflictsWith === "all" ? all : listed(
+        new Map(rule.conflictsWith.map((entry): [string, Condition] =>
+          typeof entry === "string" ? [entry, always] : [entry.type, { _tag: "SameKey", field: entry.sameKey }]
+        ))
+      )
+    ]))
+  )

@@ -1,0 +1,338 @@
+import { Conflict, ConflictRegistry } from "@concord/core"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Either, FastCheck as fc } from "effect"
+import * as Doc from "./fixtures/Document.js"
+
+const title = { type: "TitleChanged", data: { title: "t" } }
+const edit = (section: string) => ({ type: "SectionEdited", data: { section, text: "x" } })
+const comment = (section: string) => ({ type: "CommentAdded", data: { section, text: "x" } })
+const deleted = { type: "DocumentDeleted", data: {} }
+const foreign = { type: "LegacyImported", data: {} }
+const everything = [title, edit("intro"), comment("intro"), deleted, foreign]
+
+const conflictsWith = (
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  proposed: { type: string; data: unknown }
+) => everything.filter((committed) => ConflictRegistry.isConflict(registry, proposed, committed)).map((e) => e.type)
+
+const empty = ConflictRegistry.make(Doc.DocumentEvent)
+
+describe("ConflictRegistry", () => {
+  describe("the default rule", () => {
+    it("a type with no rule conflicts with every committed event, known or not", () => {
+      expect(conflictsWith(empty, title)).toEqual(everything.map((e) => e.type))
+    })
+
+    it("a proposed type the registry does not know conflicts with everything", () => {
+      const registry = empty.pipe(ConflictRegistry.never("TitleChanged"))
+      expect(conflictsWith(registry, foreign)).toEqual(everything.map((e) => e.type))
+    })
+
+    it("always declares the default explicitly", () => {
+      const registry = empty.pipe(ConflictRegistry.always("TitleChanged"))
+      expect(conflictsWith(registry, title)).toEqual(conflictsWith(empty, title))
+    })
+  })
+
+  describe("conflicts", () => {
+    it("a listed type conflicts only with the committed types it lists", () => {
+      const registry = empty.pipe(ConflictRegistry.conflicts("TitleChanged", ["TitleChanged", "DocumentDeleted"]))
+      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted"])
+    })
+
+    it("rules are keyed by the proposed type: the reverse direction keeps the default", () => {
+      const registry = empty.pipe(ConflictRegistry.conflicts("TitleChanged", ["DocumentDeleted"]))
+      expect(conflictsWith(registry, deleted)).toEqual(everything.map((e) => e.type))
+    })
+
+    it("later lists for the same type add to earlier ones", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.conflicts("TitleChanged", ["TitleChanged"]),
+        ConflictRegistry.conflicts("TitleChanged", ["DocumentDeleted"])
+      )
+      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted"])
+    })
+
+    it("is data-first as well as data-last", () => {
+      const registry = ConflictRegistry.conflicts(empty, "TitleChanged", ["DocumentDeleted"])
+      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted"])
+    })
+
+    it("leaves the registry it builds on unchanged", () => {
+      const registry = empty.pipe(ConflictRegistry.never("TitleChanged"))
+      expect(registry).not.toBe(empty)
+      expect(empty.rules.size).toBe(0)
+      expect(conflictsWith(empty, title)).toHaveLength(everything.length)
+    })
+  })
+
+  describe("never", () => {
+    it("never conflicts, however far behind", () => {
+      const registry = empty.pipe(ConflictRegistry.never("CommentAdded"))
+      const behind = Array.from({ length: 1_000 }, (_, i) => ({ ...everything[i % everything.length]!, id: `e${i}` }))
+      expect(behind.some((committed) => ConflictRegistry.isConflict(registry, comment("intro"), committed))).toBe(
+        false
+      )
+    })
+
+    it("replaces an earlier list for the same type", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.conflicts("CommentAdded", ["DocumentDeleted"]),
+        ConflictRegistry.never("CommentAdded")
+      )
+      expect(conflictsWith(registry, comment("intro"))).toEqual([])
+    })
+  })
+
+  describe("payload rules", () => {
+    it("sameKey conflicts only when the named field is equal", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section"))
+      )
+      expect(ConflictRegistry.isConflict(registry, edit("intro"), edit("intro"))).toBe(true)
+      expect(ConflictRegistry.isConflict(registry, edit("intro"), edit("body"))).toBe(false)
+      expect(ConflictRegistry.isConflict(registry, edit("intro"), title)).toBe(false)
+    })
+
+    it("a predicate receives the two decoded, typed events", () => {
+      const seen: Array<unknown> = []
+      const registry = empty.pipe(
+        ConflictRegistry.conflictsWhen("CommentAdded", "SectionEdited", (proposed, committed) => {
+          expectTypeOf(proposed).toEqualTypeOf<typeof Doc.CommentAdded.Type>()
+          expectTypeOf(committed).toEqualTypeOf<typeof Doc.SectionEdited.Type>()
+          seen.push(proposed, committed)
+          return proposed.section === committed.section
+        })
+      )
+      expect(ConflictRegistry.isConflict(registry, comment("end"), edit("end"))).toBe(true)
+      expect(ConflictRegistry.isConflict(registry, comment("end"), edit("intro"))).toBe(false)
+      expect(seen[0]).toEqual({ _tag: "CommentAdded", section: "end", text: "x" })
+    })
+
+    it("a payload the domain Schema rejects counts as a conflict", () => {
+      const registry = empty.pipe(ConflictRegistry.conflictsWhen("CommentAdded", "SectionEdited", () => false))
+      expect(ConflictRegistry.isConflict(registry, comment("end"), { type: "SectionEdited", data: { section: 1 } }))
+        .toBe(true)
+      expect(ConflictRegistry.isConflict(registry, comment("end"), edit("end"))).toBe(false)
+    })
+
+    it("an untyped registry hands predicates the raw events", () => {
+      const registry = ConflictRegistry.untyped().pipe(
+        ConflictRegistry.conflictsWhen("A", "B", (proposed, committed) => (proposed as any).n === (committed as any).n)
+      )
+      expect(ConflictRegistry.isConflict(registry, { type: "A", data: { n: 1 } }, { type: "B", data: { n: 1 } }))
+        .toBe(true)
+      expect(ConflictRegistry.isConflict(registry, { type: "A", data: { n: 1 } }, { type: "B", data: { n: 2 } }))
+        .toBe(false)
+    })
+  })
+
+  describe("mutual", () => {
+    it("declares the conflict in both directions", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.never("TitleChanged"),
+        ConflictRegistry.never("DocumentDeleted"),
+        ConflictRegistry.mutual("TitleChanged", ["DocumentDeleted"])
+      )
+      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted"])
+      expect(conflictsWith(registry, deleted)).toEqual(["TitleChanged"])
+    })
+
+    it("mutualWhen hands the condition the first type's event first in both directions", () => {
+      const calls: Array<[string, string]> = []
+      const registry = empty.pipe(
+        ConflictRegistry.mutualWhen("CommentAdded", "SectionEdited", (comment, edit) => {
+          calls.push([comment._tag, edit._tag])
+          return comment.section === edit.section
+        })
+      )
+      expect(ConflictRegistry.isConflict(registry, comment("intro"), edit("intro"))).toBe(true)
+      expect(ConflictRegistry.isConflict(registry, edit("intro"), comment("body"))).toBe(false)
+      expect(calls).toEqual([["CommentAdded", "SectionEdited"], ["CommentAdded", "SectionEdited"]])
+    })
+  })
+
+  describe("committedTypesFor", () => {
+    it("tells a database which committed types to look for", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.conflicts("TitleChanged", ["TitleChanged"]),
+        ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section"))
+      )
+      expect(ConflictRegistry.committedTypesFor(registry, "TitleChanged")).toEqual({
+        _tag: "Listed",
+        types: ["TitleChanged"],
+        payload: false
+      })
+      expect(ConflictRegistry.committedTypesFor(registry, "SectionEdited")).toEqual({
+        _tag: "Listed",
+        types: ["SectionEdited"],
+        payload: true
+      })
+      expect(ConflictRegistry.committedTypesFor(registry, "DocumentDeleted")).toEqual({ _tag: "All" })
+    })
+  })
+
+  describe("types", () => {
+    it("rejects unknown tags, predicates over the wrong payload and unknown sameKey fields", () => {
+      // @ts-expect-error an unknown proposed tag
+      empty.pipe(ConflictRegistry.conflicts("TitleRenamed", ["TitleChanged"]))
+      // @ts-expect-error an unknown committed tag
+      empty.pipe(ConflictRegistry.conflicts("TitleChanged", ["Deleted"]))
+      // @ts-expect-error an unknown tag for never
+      ConflictRegistry.never(empty, "Nope")
+      empty.pipe(
+        // @ts-expect-error a predicate over a payload of another type
+        ConflictRegistry.conflictsWhen("TitleChanged", "TitleChanged", (p: typeof Doc.CommentAdded.Type) => !!p)
+      )
+      empty.pipe(
+        // @ts-expect-error TitleChanged has no section field
+        ConflictRegistry.conflictsWhen("TitleChanged", "SectionEdited", ConflictRegistry.sameKey("section"))
+      )
+      expect(empty.rules.size).toBe(0)
+    })
+
+    it("exhaustive compiles only when every tag has a rule", () => {
+      const complete = empty.pipe(
+        ConflictRegistry.never("CommentAdded"),
+        ConflictRegistry.always("DocumentDeleted"),
+        ConflictRegistry.mutual("TitleChanged", ["SectionEdited"]),
+        ConflictRegistry.exhaustive
+      )
+      expectTypeOf(complete).toEqualTypeOf<
+        ConflictRegistry.ConflictRegistry<
+          Doc.DocumentEvent,
+          "CommentAdded" | "DocumentDeleted" | "TitleChanged" | "SectionEdited"
+        >
+      >()
+      const partial = empty.pipe(ConflictRegistry.never("CommentAdded"))
+      // @ts-expect-error TitleChanged, SectionEdited and DocumentDeleted have no rule
+      ConflictRegistry.exhaustive(partial)
+      expect(complete.rules.size).toBe(4)
+    })
+  })
+
+  describe("JSON", () => {
+    const registry = empty.pipe(
+      ConflictRegistry.conflicts("TitleChanged", ["TitleChanged", "DocumentDeleted"]),
+      ConflictRegistry.never("CommentAdded"),
+      ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section")),
+      ConflictRegistry.always("DocumentDeleted")
+    )
+    const document = {
+      rules: [
+        { type: "TitleChanged", conflictsWith: ["TitleChanged", "DocumentDeleted"] },
+        { type: "CommentAdded", conflictsWith: [] },
+        { type: "SectionEdited", conflictsWith: [{ type: "SectionEdited", sameKey: "section" }] },
+        { type: "DocumentDeleted", conflictsWith: "all" }
+      ]
+    }
+
+    it("writes the documented form", () => {
+      expect(ConflictRegistry.toJSON(registry)).toEqual(Either.right(document))
+    })
+
+    it("reads it back to a registry that decides the same", () => {
+      const read = Either.getOrThrow(ConflictRegistry.fromJSON(document, Doc.DocumentEvent))
+      for (const proposed of everything) {
+        expect(conflictsWith(read, proposed)).toEqual(conflictsWith(registry, proposed))
+      }
+    })
+
+    it("refuses to write predicate rules, naming them", () => {
+      const withPredicate = registry.pipe(ConflictRegistry.conflictsWhen("CommentAdded", "TitleChanged", () => true))
+      const error = Either.flip(ConflictRegistry.toJSON(withPredicate)).pipe(Either.getOrThrow)
+      expect(error._tag).toBe("UnserializableRules")
+      expect(error.pairs).toEqual([{ proposed: "CommentAdded", committed: "TitleChanged" }])
+    })
+
+    const invalid = (input: unknown) =>
+      Either.flip(ConflictRegistry.fromJSON(input, Doc.DocumentEvent)).pipe(Either.getOrThrow)
+
+    it.each(
+      [
+        ["not an object", 42, [], "Expected"],
+        ["no rules", {}, ["rules"], "is missing"],
+        [
+          "an unknown proposed type",
+          { rules: [{ type: "Renamed", conflictsWith: [] }] },
+          ["rules", 0, "type"],
+          "unknown event type \"Renamed\""
+        ],
+        ["an unknown committed type", { rules: [{ type: "TitleChanged", conflictsWith: ["TitleChanged", "Gone"] }] }, [
+          "rules",
+          0,
+          "conflictsWith"
+        ], "Gone"],
+        [
+          "a duplicate rule",
+          { rules: [{ type: "TitleChanged", conflictsWith: [] }, { type: "TitleChanged", conflictsWith: "all" }] },
+          ["rules", 1, "type"],
+          "a second rule for TitleChanged"
+        ],
+        [
+          "a type listed twice",
+          { rules: [{ type: "TitleChanged", conflictsWith: ["TitleChanged", "TitleChanged"] }] },
+          ["rules", 0, "conflictsWith", 1],
+          "listed twice"
+        ],
+        [
+          "a sameKey field the events lack",
+          { rules: [{ type: "SectionEdited", conflictsWith: [{ type: "SectionEdited", sameKey: "page" }] }] },
+          ["rules", 0, "conflictsWith", 0, "sameKey"],
+          "SectionEdited has no field page"
+        ],
+        [
+          "a malformed list",
+          { rules: [{ type: "TitleChanged", conflictsWith: 3 }] },
+          ["rules", 0, "conflictsWith"],
+          "Expected"
+        ],
+        ["an unexpected key", { rules: [{ type: "TitleChanged", conflictsWith: [], extra: true }] }, [
+          "rules",
+          0,
+          "extra"
+        ], "is unexpected"]
+      ] as const
+    )("rejects %s, naming the path", (_, input, path, message) => {
+      const error = invalid(input)
+      expect(error._tag).toBe("InvalidRegistryDocument")
+      const issue = error.issues.find((issue) => JSON.stringify(issue.path) === JSON.stringify(path))
+      expect(issue, `no issue at ${JSON.stringify(path)} in ${error.message}`).toBeDefined()
+      expect(error.message).toContain(message)
+    })
+
+    it("an untyped document accepts any type names", () => {
+      const read = Either.getOrThrow(ConflictRegistry.fromJSON({ rules: [{ type: "A", conflictsWith: ["B"] }] }))
+      expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "B", data: {} })).toBe(true)
+      expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "C", data: {} })).toBe(false)
+    })
+
+    it.prop(
+      "fromJSON(toJSON(r)) decides exactly as r",
+      [Doc.registry, Doc.committedEvents(), Doc.encodedEvents()],
+      ([registry, committed, proposed]) => {
+        const read = Either.getOrThrow(
+          ConflictRegistry.fromJSON(Either.getOrThrow(ConflictRegistry.toJSON(registry)), Doc.DocumentEvent)
+        )
+        expect(Conflict.detect(read, committed, proposed)).toEqual(Conflict.detect(registry, committed, proposed))
+      }
+    )
+
+    it.prop(
+      "a document with one type replaced by an unknown one is rejected at that path",
+      [
+        Doc.registryDocument.filter((d) => d.rules.length > 0),
+        fc.nat(),
+        fc.constantFrom("Renamed", "", "titlechanged")
+      ],
+      ([document, pick, unknown]) => {
+        const rule = pick % document.rules.length
+        const corrupted = {
+          rules: document.rules.map((r, i) => i === rule ? { ...r, type: unknown } : r)
+        }
+        const error = invalid(corrupted)
+        expect(error.issues.map((issue) => issue.path)).toContainEqual(["rules", rule, "type"])
+      }
+    )
+  })
+})

@@ -1,0 +1,42 @@
+import { Event } from "@concord/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as Doc from "./fixtures/Document.js"
+
+class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
+
+describe("Event", () => {
+  it("reads the event types of a union of tagged structs or tagged classes", () => {
+    expect(Event.tags(Doc.DocumentEvent)).toEqual(["TitleChanged", "SectionEdited", "CommentAdded", "DocumentDeleted"])
+    expect(Event.tags(Schema.Union(Renamed, Doc.TitleChanged))).toEqual(["Renamed", "TitleChanged"])
+  })
+
+  it.effect("encodes to a type and data without the tag, and decodes back", () =>
+    Effect.gen(function*() {
+      const encoded = yield* Event.encode(Doc.DocumentEvent)({ _tag: "SectionEdited", section: "intro", text: "x" })
+      expect(encoded).toEqual({ type: "SectionEdited", data: { section: "intro", text: "x" } })
+      expect(yield* Event.decode(Doc.DocumentEvent)(encoded)).toEqual({
+        _tag: "SectionEdited",
+        section: "intro",
+        text: "x"
+      })
+    }))
+
+  it.effect("rejects data that fails the Schema, and data that is not an object", () =>
+    Effect.gen(function*() {
+      const decode = Event.decode(Doc.DocumentEvent)
+      const wrongField = yield* Effect.flip(decode({ type: "SectionEdited", data: { section: 3, text: "x" } }))
+      expect(wrongField.message).toContain("section")
+      const notObject = yield* Effect.flip(decode({ type: "DocumentDeleted", data: 42 }))
+      expect(notObject._tag).toBe("ParseError")
+      const unknownType = yield* Effect.flip(decode({ type: "Nope", data: {} }))
+      expect(unknownType._tag).toBe("ParseError")
+    }))
+
+  it("ids are non-empty, bounded and NUL-free", () => {
+    expect(Schema.is(Event.EventId)(Event.makeId())).toBe(true)
+    expect(Schema.is(Event.EventId)("")).toBe(false)
+    expect(Schema.is(Event.EventId)("a\u0000b")).toBe(false)
+    expect(Schema.is(Event.EventId)("x".repeat(129))).toBe(false)
+  })
+})

@@ -1,0 +1,46 @@
+import { ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Either, Schema } from "effect"
+
+describe("StreamId", () => {
+  it("accepts quotes and unicode, rejects empty, NUL and over-long ids", () => {
+    const valid = Schema.is(StreamId.StreamId)
+    expect(valid("client-'\"; DROP TABLE-✓")).toBe(true)
+    expect(valid("")).toBe(false)
+    expect(valid("a\u0000")).toBe(false)
+    expect(valid("x".repeat(513))).toBe(false)
+  })
+
+  it("the category is the part before the first dash", () => {
+    expect(StreamId.category(StreamId.make("client-42-a"))).toBe("client")
+    expect(StreamId.category(StreamId.make("settings"))).toBe("settings")
+  })
+})
+
+describe("StreamVersion", () => {
+  it("is a non-negative integer", () => {
+    const valid = Schema.is(StreamVersion.StreamVersion)
+    expect([0, 1, 2 ** 40].every(valid)).toBe(true)
+    expect([-1, 1.5, Number.NaN, Infinity].some(valid)).toBe(false)
+    expect(StreamVersion.add(StreamVersion.zero, 3)).toBe(3)
+  })
+})
+
+describe("ExpectedVersion", () => {
+  const decode = Schema.decodeUnknownEither(ExpectedVersion.FromJson)
+
+  it("noStream is exactly version 0", () => {
+    expect(ExpectedVersion.noStream).toEqual(ExpectedVersion.exact(0))
+  })
+
+  it("reads the wire forms any, noStream and a version", () => {
+    expect(decode("any")).toEqual(Either.right(ExpectedVersion.any))
+    expect(decode("noStream")).toEqual(Either.right(ExpectedVersion.noStream))
+    expect(decode(7)).toEqual(Either.right(ExpectedVersion.exact(7)))
+    expect(Schema.encodeSync(ExpectedVersion.FromJson)(ExpectedVersion.exact(7))).toBe(7)
+  })
+
+  it.each([-1, 1.5, "7", null, "latest", 2 ** 64])("rejects %j", (input) => {
+    expect(Either.isLeft(decode(input))).toBe(true)
+  })
+})

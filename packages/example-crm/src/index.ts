@@ -1,0 +1,14 @@
+/**
+ * @since 0.1.0
+ */
+export * as Client from "./Client.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Events from "./Events.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Registry from "./Registry.js"
