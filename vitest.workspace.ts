@@ -1,4 +1,5 @@
 export default [
   "packages/core/vitest.config.ts",
+  "packages/testing/vitest.config.ts",
   "packages/example-crm/vitest.config.ts"
 ]

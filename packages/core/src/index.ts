@@ -27,3 +27,18 @@ export * as StreamId from "./StreamId.js"
  * @since 0.1.0
  */
 export * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CommandHandler from "./CommandHandler.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Decider from "./Decider.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as EventStore from "./EventStore.js"

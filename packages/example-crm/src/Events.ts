@@ -12,10 +12,26 @@ const Identifier = (name: string, samples: ReadonlyArray<string>) =>
     Schema.annotations({ identifier: name, arbitrary: () => (fc) => fc.constantFrom(...samples) })
   )
 
-const Money = Schema.NonNegativeInt.annotations({
+/**
+ * @since 0.1.0
+ * @category fields
+ */
+export const Money = Schema.NonNegativeInt.annotations({
   identifier: "Money",
   arbitrary: () => (fc) => fc.integer({ min: 0, max: 1_000 })
 })
+
+/**
+ * @since 0.1.0
+ * @category fields
+ */
+export const NoteId = Identifier("NoteId", ["n1", "n2", "n3"])
+
+/**
+ * @since 0.1.0
+ * @category fields
+ */
+export const ContactId = Identifier("ContactId", ["alice", "bob", "carol"])
 
 /**
  * @since 0.1.0
@@ -47,7 +63,7 @@ export const ClientValueDowngraded = Schema.TaggedStruct("ClientValueDowngraded"
  * @category events
  */
 export const MeetingNoteAdded = Schema.TaggedStruct("MeetingNoteAdded", {
-  noteId: Identifier("NoteId", ["n1", "n2", "n3"]),
+  noteId: NoteId,
   author: Schema.String,
   text: Schema.String
 })
@@ -59,7 +75,7 @@ export const MeetingNoteAdded = Schema.TaggedStruct("MeetingNoteAdded", {
  * @category events
  */
 export const ContactEmailChanged = Schema.TaggedStruct("ContactEmailChanged", {
-  contactId: Identifier("ContactId", ["alice", "bob", "carol"]),
+  contactId: ContactId,
   email: Schema.String
 })
 

@@ -12,3 +12,8 @@ export * as Events from "./Events.js"
  * @since 0.1.0
  */
 export * as Registry from "./Registry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Commands from "./Commands.js"

@@ -1,0 +1,145 @@
+/**
+ * Command handling: load a stream, decide, append with the expected version, and on a real conflict optionally
+ * catch up on the new events and decide again.
+ *
+ * @since 0.1.0
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { ConcurrencyConflict } from "./Conflict.js"
+import type { ConflictRegistry } from "./ConflictRegistry.js"
+import * as Decider from "./Decider.js"
+import type { EventSchema, Metadata, Tagged } from "./Event.js"
+import * as EventStore from "./EventStore.js"
+import * as ExpectedVersion from "./ExpectedVersion.js"
+import type { StreamId } from "./StreamId.js"
+import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<Event extends Tagged> {
+  readonly schema: EventSchema<Event>
+  readonly registry: ConflictRegistry<Event, any>
+  /**
+   * The version the caller decided on, e.g. the version a form was opened at. The command is decided on the state
+   * at that version and appended with it as the expected version. Default: the stream's current version.
+   */
+  readonly expectedVersion?: number | undefined
+  /**
+   * On a real conflict, retry under this schedule: read only the events committed since, fold them in, decide
+   * again on the fresh state and append again. Without it a conflict fails at once.
+   */
+  readonly retry?: Schedule.Schedule<unknown, ConcurrencyConflict> | undefined
+  readonly metadata?: Metadata | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result<Event extends Tagged, State> {
+  /** The events appended. */
+  readonly events: ReadonlyArray<Event>
+  /** The state after them. */
+  readonly state: State
+  readonly append: EventStore.AppendResult
+  /** How many decide-and-append rounds it took (1 without a retry). */
+  readonly attempts: number
+}
+
+const isConcurrencyConflict = (error: unknown): error is ConcurrencyConflict =>
+  typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyConflict"
+
+interface Loaded<State> {
+  readonly state: State
+  readonly version: StreamVersion.StreamVersion
+}
+
+/**
+ * Handles one command on one stream.
+ *
+ * @since 0.1.0
+ * @category handling
+ */
+export const handle = <Command, Event extends Tagged, State, E, R>(
+  decider: Decider.Decider<Command, Event, State, E, R>,
+  streamId: StreamId,
+  command: Command,
+  options: Options<Event>
+): Effect.Effect<
+  Result<Event, State>,
+  E | EventStore.AppendError | EventStore.UndecodableEvent,
+  R | EventStore.EventStore
+> =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.forDomain({ schema: options.schema, registry: options.registry })
+    const catchUp = (loaded: Loaded<State>, limit?: number) =>
+      store.read(streamId, { from: loaded.version + 1, limit }).pipe(
+        Stream.runFold(loaded, (acc, recorded): Loaded<State> => ({
+          state: decider.evolve(acc.state, recorded.data),
+          version: recorded.version
+        }))
+      )
+    const initial = yield* catchUp(
+      { state: decider.initialState, version: StreamVersion.zero },
+      options.expectedVersion
+    )
+    if (options.expectedVersion !== undefined && initial.version !== options.expectedVersion) {
+      // The caller claims a version the stream has not reached: let the store say so, with nothing to append.
+      yield* store.append(streamId, ExpectedVersion.exact(options.expectedVersion), [])
+    }
+    const latest = yield* Ref.make(initial)
+    const attempts = yield* Ref.make(0)
+    const attempt = Effect.gen(function*() {
+      const round = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+      // After a conflict, read only what was committed since the last load: never re-append stale decisions.
+      const loaded = round === 1 ? yield* Ref.get(latest) : yield* catchUp(yield* Ref.get(latest))
+      yield* Ref.set(latest, loaded)
+      const events = yield* decider.decide(command, loaded.state)
+      const proposed = events.map((event) => ({ event, metadata: options.metadata }))
+      const append = yield* store.append(streamId, ExpectedVersion.exact(loaded.version), proposed)
+      return {
+        events,
+        state: Decider.fold(decider, loaded.state, events),
+        append,
+        attempts: round
+      }
+    })
+    return yield* options.retry === undefined
+      ? attempt
+      : Effect.retry(attempt, {
+        // Only conflicts reach the schedule: `while` fails at once on every other error.
+        schedule: options.retry as Schedule.Schedule<unknown, unknown>,
+        while: isConcurrencyConflict
+      })
+  })
+
+/**
+ * Reads a stream and folds it into a state, with the version it is at.
+ *
+ * @since 0.1.0
+ * @category handling
+ */
+export const load = <Event extends Tagged, State>(
+  decider: Pick<Decider.Decider<never, Event, State, unknown, unknown>, "evolve" | "initialState">,
+  streamId: StreamId,
+  options: { readonly schema: EventSchema<Event>; readonly registry: ConflictRegistry<Event, any> }
+): Effect.Effect<
+  { readonly state: State; readonly version: StreamVersion.StreamVersion },
+  EventStore.StoreError | EventStore.UndecodableEvent,
+  EventStore.EventStore
+> =>
+  Effect.flatMap(EventStore.forDomain(options), (store) =>
+    store.read(streamId).pipe(
+      Stream.runCollect,
+      Effect.map((events) => ({
+        state: Decider.fold(decider, decider.initialState, Chunk.map(events, (recorded) => recorded.data)),
+        version: Option.getOrElse(Option.map(Chunk.last(events), (e) => e.version), () => StreamVersion.zero)
+      }))
+    ))

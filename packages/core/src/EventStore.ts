@@ -1,0 +1,271 @@
+/**
+ * The event store service: streams of encoded events (a type string and JSON data), appended under expected
+ * versions and the conflict registry, so that one store serves any domain and the HTTP service alike.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import type { ConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
+import type { ConflictRegistry } from "./ConflictRegistry.js"
+import * as Event from "./Event.js"
+import type { ExpectedVersion } from "./ExpectedVersion.js"
+import * as internalMemory from "./internal/memoryStore.js"
+import * as internalTyped from "./internal/typedStore.js"
+import * as StreamId from "./StreamId.js"
+import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * What an append did: the versions of its first and last events (for an empty batch `lastVersion` is the current
+ * version and `firstVersion` the one after it), and how many committed events it went past because the registry let
+ * it (0 when the writer was up to date).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AppendResult = Schema.Struct({
+  streamId: StreamId.StreamId,
+  firstVersion: StreamVersion.StreamVersion,
+  lastVersion: StreamVersion.StreamVersion,
+  rebasedOver: Schema.NonNegativeInt
+}).annotations({ identifier: "AppendResult" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendResult extends Schema.Schema.Type<typeof AppendResult> {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendOptions {
+  /** The rules for this append instead of the store's: rules belong to commands too. */
+  readonly registry?: ConflictRegistry<any, any> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions {
+  /** The version of the first event to read (default 1). */
+  readonly from?: number | undefined
+  /** At most this many events. */
+  readonly limit?: number | undefined
+}
+
+/**
+ * Some event ids of the batch are already stored, but not as this very batch at these versions (or the batch names
+ * one id twice). Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateEventId extends Schema.TaggedError<DuplicateEventId>()("DuplicateEventId", {
+  streamId: StreamId.StreamId,
+  eventIds: Schema.Array(Event.EventId)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId}: event ids already stored elsewhere or repeated in the batch: ` +
+      this.eventIds.join(", ")
+  }
+}
+
+/**
+ * A proposed event cannot be stored as it is: data or metadata that JSON cannot carry exactly, or a typed event that
+ * fails its Schema. Nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidEventData extends Schema.TaggedError<InvalidEventData>()("InvalidEventData", {
+  streamId: StreamId.StreamId,
+  index: Schema.NonNegativeInt,
+  type: Schema.String,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId}: event #${this.index} (${this.type}) cannot be stored: ${this.reason}`
+  }
+}
+
+/**
+ * A stored event that the domain's Schema cannot decode (a typed read of data written by other code or an older
+ * version of the domain).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UndecodableEvent extends Schema.TaggedError<UndecodableEvent>()("UndecodableEvent", {
+  streamId: StreamId.StreamId,
+  version: StreamVersion.StreamVersion,
+  type: Schema.String,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId}: the event at version ${this.version} (${this.type}) does not decode: ${this.reason}`
+  }
+}
+
+/**
+ * The backend failed: the database is down, a lock timed out, a row is corrupt. Names the operation; the cause is
+ * kept for logs and never shown to remote clients.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  cause: Schema.Defect
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `the event store failed to ${this.operation}`
+  }
+}
+
+/**
+ * Every way an append can fail.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AppendError =
+  | ConcurrencyConflict
+  | WrongExpectedVersion
+  | DuplicateEventId
+  | InvalidEventData
+  | StoreError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Appends a batch atomically. With an exact expected version behind the stream's end, only the events committed
+   * since are read and checked against the registry: when no pair clashes the batch goes after the current end,
+   * otherwise nothing is written and the error names every pair. Re-sending a batch whose ids are stored at those
+   * versions returns the original result.
+   */
+  readonly append: (
+    streamId: StreamId.StreamId,
+    expectedVersion: ExpectedVersion,
+    events: ReadonlyArray<Event.EventData>,
+    options?: AppendOptions
+  ) => Effect.Effect<AppendResult, AppendError>
+  /** The events of a stream in version order. */
+  readonly read: (
+    streamId: StreamId.StreamId,
+    options?: ReadOptions
+  ) => Stream.Stream<Event.RecordedEvent, StoreError>
+  /** The current version of a stream (0 when it has no events). */
+  readonly version: (streamId: StreamId.StreamId) => Effect.Effect<StreamVersion.StreamVersion, StoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class EventStore extends Context.Tag("@concord/core/EventStore")<EventStore, Service>() {}
+
+/**
+ * Options shared by every store's `make` and `layer`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The registry appends use unless they bring their own; without one every stale append conflicts. */
+  readonly registry?: ConflictRegistry<any, any> | undefined
+}
+
+/**
+ * An in-memory store, correct under any number of concurrent fibers: appends to one stream are serialised, and
+ * the semantics are those of every other store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (options?: Options): Effect.Effect<Service> => internalMemory.make(options)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (options?: Options): Layer.Layer<EventStore> => internalMemory.layer(EventStore, options)
+
+// -----------------------------------------------------------------------------
+// typed facade
+// -----------------------------------------------------------------------------
+
+/**
+ * A store seen through one domain: typed events in, typed events out, encoded and decoded with the domain's Schema,
+ * and appended under the domain's registry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Typed<A extends Event.Tagged> {
+  readonly schema: Event.EventSchema<A>
+  readonly registry: ConflictRegistry<A, any>
+  readonly append: (
+    streamId: StreamId.StreamId,
+    expectedVersion: ExpectedVersion,
+    events: ReadonlyArray<A | Event.ProposedEvent<A>>,
+    options?: { readonly registry?: ConflictRegistry<A, any> | undefined }
+  ) => Effect.Effect<AppendResult, AppendError>
+  readonly read: (
+    streamId: StreamId.StreamId,
+    options?: ReadOptions
+  ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | UndecodableEvent>
+  readonly version: (streamId: StreamId.StreamId) => Effect.Effect<StreamVersion.StreamVersion, StoreError>
+}
+
+/**
+ * The typed facade over a store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const typed: {
+  <A extends Event.Tagged>(options: {
+    readonly schema: Event.EventSchema<A>
+    readonly registry: ConflictRegistry<A, any>
+  }): (store: Service) => Typed<A>
+  <A extends Event.Tagged>(store: Service, options: {
+    readonly schema: Event.EventSchema<A>
+    readonly registry: ConflictRegistry<A, any>
+  }): Typed<A>
+} = dual(2, <A extends Event.Tagged>(store: Service, options: {
+  readonly schema: Event.EventSchema<A>
+  readonly registry: ConflictRegistry<A, any>
+}): Typed<A> => internalTyped.make(store, options))
+
+/**
+ * The typed facade over the `EventStore` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const forDomain = <A extends Event.Tagged>(options: {
+  readonly schema: Event.EventSchema<A>
+  readonly registry: ConflictRegistry<A, any>
+}): Effect.Effect<Typed<A>, never, EventStore> => Effect.map(EventStore, (store) => internalTyped.make(store, options))

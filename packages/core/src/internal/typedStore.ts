@@ -1,0 +1,68 @@
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { ConflictRegistry } from "../ConflictRegistry.js"
+import type { EventData, EventSchema, ProposedEvent, Tagged } from "../Event.js"
+import type { Service, Typed } from "../EventStore.js"
+import { InvalidEventData, UndecodableEvent } from "../EventStore.js"
+import * as internalEvent from "./event.js"
+
+const isProposed = <A extends Tagged>(event: A | ProposedEvent<A>): event is ProposedEvent<A> =>
+  !("_tag" in event) && "event" in event
+
+const reason = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+/** @internal */
+export const make = <A extends Tagged>(
+  store: Service,
+  options: { readonly schema: EventSchema<A>; readonly registry: ConflictRegistry<A, any> }
+): Typed<A> => {
+  const encode = Schema.encode(options.schema)
+  const decode = Schema.decodeUnknown(options.schema)
+  return {
+    schema: options.schema,
+    registry: options.registry,
+    append: (streamId, expected, events, appendOptions) =>
+      Effect.forEach(events, (item, index) => {
+        const proposed = isProposed(item) ? item : { event: item }
+        return encode(proposed.event).pipe(
+          Effect.mapBoth({
+            onFailure: (error) =>
+              new InvalidEventData({ streamId, index, type: proposed.event._tag, reason: reason(error) }),
+            onSuccess: (encoded): EventData => {
+              const { data, type } = internalEvent.split(encoded)
+              return {
+                type,
+                data,
+                ...(proposed.id === undefined ? {} : { id: proposed.id }),
+                ...(proposed.metadata === undefined ? {} : { metadata: proposed.metadata })
+              }
+            }
+          })
+        )
+      }).pipe(
+        Effect.flatMap((encoded) =>
+          store.append(streamId, expected, encoded, { registry: appendOptions?.registry ?? options.registry })
+        )
+      ),
+    read: (streamId, readOptions) =>
+      store.read(streamId, readOptions).pipe(
+        Stream.mapEffect((recorded) =>
+          decode(internalEvent.join(recorded)).pipe(
+            Effect.mapBoth({
+              onFailure: (error) =>
+                new UndecodableEvent({
+                  streamId,
+                  version: recorded.version,
+                  type: recorded.type,
+                  reason: reason(error)
+                }),
+              onSuccess: (data) => ({ ...recorded, data })
+            })
+          )
+        )
+      ),
+    version: store.version
+  }
+}

@@ -1,0 +1,150 @@
+import { CommandHandler, ConflictRegistry, Decider, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schedule, Schema } from "effect"
+import * as Doc from "./fixtures/Document.js"
+
+interface State {
+  readonly title: string
+  readonly sections: Readonly<Record<string, string>>
+  readonly deleted: boolean
+}
+
+type Command =
+  | { readonly _tag: "Rename"; readonly title: string }
+  | { readonly _tag: "Edit"; readonly section: string; readonly text: string }
+
+class DocumentGone extends Schema.TaggedError<DocumentGone>()("DocumentGone", {}) {}
+
+const decisions: Array<State> = []
+
+const decider = Decider.make({
+  initialState: { title: "", sections: {}, deleted: false } as State,
+  evolve: (state: State, event: Doc.DocumentEvent): State => {
+    switch (event._tag) {
+      case "TitleChanged":
+        return { ...state, title: event.title }
+      case "SectionEdited":
+        return { ...state, sections: { ...state.sections, [event.section]: event.text } }
+      case "CommentAdded":
+        return state
+      case "DocumentDeleted":
+        return { ...state, deleted: true }
+    }
+  },
+  decide: (command: Command, state: State): Effect.Effect<ReadonlyArray<Doc.DocumentEvent>, DocumentGone> => {
+    decisions.push(state)
+    if (state.deleted) return Effect.fail(new DocumentGone())
+    return Effect.succeed(
+      command._tag === "Rename"
+        ? [Doc.TitleChanged.make({ title: command.title })]
+        : [Doc.SectionEdited.make({ section: command.section, text: command.text })]
+    )
+  }
+})
+
+const registry = ConflictRegistry.make(Doc.DocumentEvent).pipe(
+  ConflictRegistry.conflicts("TitleChanged", ["TitleChanged", "DocumentDeleted"]),
+  ConflictRegistry.conflicts("SectionEdited", ["DocumentDeleted"]),
+  ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section"))
+)
+const options = { schema: Doc.DocumentEvent, registry }
+
+const seed = (id: StreamId.StreamId, events: ReadonlyArray<Doc.DocumentEvent>) =>
+  Effect.flatMap(EventStore.forDomain(options), (store) => store.append(id, ExpectedVersion.any, events))
+
+describe("CommandHandler", () => {
+  it.effect("loads the stream, decides on its state and appends at its version", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-1")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      const result = yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "B" }, options)
+      expect(result.attempts).toBe(1)
+      expect(result.append).toMatchObject({ firstVersion: 2, lastVersion: 2, rebasedOver: 0 })
+      expect(result.state.title).toBe("B")
+      expect(yield* CommandHandler.load(decider, id, options)).toEqual({ state: result.state, version: 2 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("decides on the state at the caller's expected version and lets the registry pass it on", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-2")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      yield* seed(id, [Doc.SectionEdited.make({ section: "body", text: "theirs" })])
+      decisions.length = 0
+      const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "intro", text: "mine" }, {
+        ...options,
+        expectedVersion: 1
+      })
+      expect(decisions).toEqual([{ title: "A", sections: {}, deleted: false }])
+      expect(result.append).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("without a retry a real conflict fails at once", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-3")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.TitleChanged.make({ title: "B" })])
+      const error = yield* Effect.flip(
+        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion: 1 })
+      )
+      expect(error).toMatchObject({ _tag: "ConcurrencyConflict", expectedVersion: 1, actualVersion: 2 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("with a retry it catches up on the new events only, decides again and appends", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-4")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.TitleChanged.make({ title: "B" })])
+      decisions.length = 0
+      const result = yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+        ...options,
+        expectedVersion: 1,
+        retry: Schedule.recurs(3)
+      })
+      expect(decisions.map((s) => s.title)).toEqual(["A", "B"])
+      expect(result.attempts).toBe(2)
+      expect(result.append).toMatchObject({ firstVersion: 3, rebasedOver: 0 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("a redecision that fails ends the retries with the domain error, appending nothing", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-5")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.DocumentDeleted.make()])
+      const error = yield* Effect.flip(CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+        ...options,
+        expectedVersion: 1,
+        retry: Schedule.recurs(3)
+      }))
+      expect(error._tag).toBe("DocumentGone")
+      expect(yield* Effect.flatMap(EventStore.EventStore, (store) => store.version(id))).toBe(2)
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("retries are bounded by the schedule", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-6")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      let rounds = 0
+      // Someone renames the document during every decision, so every append conflicts.
+      const contested = Decider.make({
+        ...decider,
+        decide: (command: Command, state: State) =>
+          Effect.zipRight(
+            Effect.tap(seed(id, [Doc.TitleChanged.make({ title: `other-${rounds}` })]), () => rounds++),
+            decider.decide(command, state)
+          )
+      })
+      const error = yield* Effect.flip(CommandHandler.handle(contested, id, { _tag: "Rename", title: "C" }, {
+        ...options,
+        retry: Schedule.recurs(2)
+      }))
+      expect(error._tag).toBe("ConcurrencyConflict")
+      expect(rounds).toBe(3)
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("an expected version beyond the stream's end is WrongExpectedVersion", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-7")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      const error = yield* Effect.flip(
+        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion: 4 })
+      )
+      expect(error).toMatchObject({ _tag: "WrongExpectedVersion", expectedVersion: 4, actualVersion: 1 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+})
