@@ -76,7 +76,14 @@ export type CrmCommand = typeof CrmCommand.Type
  * @since 0.1.0
  * @category errors
  */
-export class ClientNotFound extends Schema.TaggedError<ClientNotFound>()("ClientNotFound", {}) {}
+export class ClientNotFound extends Schema.TaggedError<ClientNotFound>()("ClientNotFound", {}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "no client is registered on this record"
+  }
+}
 
 /**
  * @since 0.1.0
@@ -85,13 +92,27 @@ export class ClientNotFound extends Schema.TaggedError<ClientNotFound>()("Client
 export class ClientAlreadyRegistered extends Schema.TaggedError<ClientAlreadyRegistered>()(
   "ClientAlreadyRegistered",
   {}
-) {}
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "the client is already registered"
+  }
+}
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export class ClientIsArchived extends Schema.TaggedError<ClientIsArchived>()("ClientIsArchived", {}) {}
+export class ClientIsArchived extends Schema.TaggedError<ClientIsArchived>()("ClientIsArchived", {}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "the client is archived"
+  }
+}
 
 /**
  * An upgrade that does not raise the value, or a downgrade that does not lower it.
@@ -102,7 +123,14 @@ export class ClientIsArchived extends Schema.TaggedError<ClientIsArchived>()("Cl
 export class InvalidValueChange extends Schema.TaggedError<InvalidValueChange>()("InvalidValueChange", {
   current: Schema.Number,
   requested: Schema.Number
-}) {}
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `the value is ${this.current}; ${this.requested} does not change it in the requested direction`
+  }
+}
 
 /**
  * @since 0.1.0

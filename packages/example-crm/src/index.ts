@@ -17,3 +17,8 @@ export * as Registry from "./Registry.js"
  * @since 0.1.0
  */
 export * as Commands from "./Commands.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Story from "./Story.js"

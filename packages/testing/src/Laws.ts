@@ -13,7 +13,7 @@ import * as Equal from "effect/Equal"
 import type * as Equivalence from "effect/Equivalence"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
-import { format } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import * as Schema from "effect/Schema"
 
 /**
@@ -74,6 +74,8 @@ const encoder = <A extends Event.Tagged>(schema: Event.EventSchema<A>) => {
 
 const committedAt = (encoded: ReadonlyArray<Conflict.Proposed>): ReadonlyArray<Conflict.Committed> =>
   encoded.map((event, i) => ({ ...event, id: Event.EventId.make(`committed-${i + 1}`), version: (i + 1) as any }))
+
+const format = (value: unknown): string => JSON.stringify(Inspectable.toJSON(value)) ?? String(value)
 
 const describeFailure = (error: unknown): string =>
   typeof error === "object" && error !== null && "_tag" in error
