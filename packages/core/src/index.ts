@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as CommandHandler from "./CommandHandler.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Conflict from "./Conflict.js"
 
 /**
@@ -11,12 +16,27 @@ export * as ConflictRegistry from "./ConflictRegistry.js"
 /**
  * @since 0.1.0
  */
+export * as Decider from "./Decider.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Event from "./Event.js"
 
 /**
  * @since 0.1.0
  */
+export * as EventStore from "./EventStore.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ExpectedVersion from "./ExpectedVersion.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StoreBackend from "./StoreBackend.js"
 
 /**
  * @since 0.1.0
@@ -27,18 +47,3 @@ export * as StreamId from "./StreamId.js"
  * @since 0.1.0
  */
 export * as StreamVersion from "./StreamVersion.js"
-
-/**
- * @since 0.1.0
- */
-export * as CommandHandler from "./CommandHandler.js"
-
-/**
- * @since 0.1.0
- */
-export * as Decider from "./Decider.js"
-
-/**
- * @since 0.1.0
- */
-export * as EventStore from "./EventStore.js"

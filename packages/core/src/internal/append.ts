@@ -1,7 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Conflict from "../Conflict.js"
-import type { ConflictRegistry } from "../ConflictRegistry.js"
+import * as ConflictRegistry from "../ConflictRegistry.js"
 import * as Event from "../Event.js"
 import type { AppendError, AppendResult } from "../EventStore.js"
 import { DuplicateEventId, InvalidEventData, type StoreError } from "../EventStore.js"
@@ -23,22 +23,23 @@ export interface StoredId {
 }
 
 /**
- * What a backend offers inside its per-stream critical section: nothing else may append to the stream between the
- * first of these calls and `write`.
+ * What a backend offers inside its per-stream critical section: nothing else may append to the stream between
+ * `currentVersion` (the first call, which may take the lock) and `write`.
  *
  * @internal
  */
-export interface Backend {
+export interface Backend<E = never> {
   readonly currentVersion: Effect.Effect<StreamVersion.StreamVersion, StoreError>
-  /** Committed events with a version above `version`, in order. */
+  /** Committed events with a version above `version`, in order; only those of `types` when it is given. */
   readonly committedAfter: (
-    version: StreamVersion.StreamVersion
+    version: StreamVersion.StreamVersion,
+    types: ReadonlyArray<string> | undefined
   ) => Effect.Effect<ReadonlyArray<Conflict.Committed>, StoreError>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => Effect.Effect<ReadonlyArray<StoredId>, StoreError>
   readonly write: (
     events: ReadonlyArray<Event.RecordedEvent>,
     batch: AppendResult
-  ) => Effect.Effect<void, StoreError | DuplicateEventId>
+  ) => Effect.Effect<void, StoreError | DuplicateEventId | E>
 }
 
 /**
@@ -97,25 +98,43 @@ const replay = (
 }
 
 /**
+ * The committed types that can clash with a batch (`undefined`: any type can), so that a backend reads only those
+ * of the events committed since the expected version. Types no listed rule names cannot clash with a listed rule,
+ * so the answer is exact, payload rules included.
+ */
+const relevantTypes = (
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  events: ReadonlyArray<Event.EventData>
+): ReadonlyArray<string> | undefined => {
+  const types = new Set<string>()
+  for (const event of events) {
+    const rule = ConflictRegistry.committedTypesFor(registry, event.type)
+    if (rule._tag === "All") return undefined
+    for (const type of rule.types) types.add(type)
+  }
+  return Array.from(types)
+}
+
+/**
  * The append semantics every store shares, run inside the backend's per-stream critical section.
  *
  * @internal
  */
-export const append = (
-  backend: Backend,
-  registry: ConflictRegistry<any, any>,
+export const append = <E>(
+  backend: Backend<E>,
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
   streamId: StreamId,
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
-): Effect.Effect<AppendResult, AppendError> =>
+): Effect.Effect<AppendResult, AppendError | E> =>
   Effect.gen(function*() {
     yield* validate(streamId, events)
+    const current = yield* backend.currentVersion
     const ids = events.flatMap((event) => event.id === undefined ? [] : [event.id])
     if (ids.length > 0) {
       const stored = yield* backend.findIds(ids)
       if (stored.length > 0) return yield* replay(streamId, events, stored)
     }
-    const current = yield* backend.currentVersion
     let rebasedOver = 0
     if (expected._tag === "Exact" && expected.version !== current) {
       if (expected.version > current) {
@@ -125,8 +144,9 @@ export const append = (
           actualVersion: current
         })
       }
-      if (events.length > 0) {
-        const committed = yield* backend.committedAfter(expected.version)
+      const types = relevantTypes(registry, events)
+      if (events.length > 0 && types?.length !== 0) {
+        const committed = yield* backend.committedAfter(expected.version, types)
         const pairs = Conflict.detect(registry, committed, events)
         if (pairs.length > 0) {
           return yield* new Conflict.ConcurrencyConflict({
@@ -136,8 +156,8 @@ export const append = (
             conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>]
           })
         }
-        rebasedOver = current - expected.version
       }
+      rebasedOver = current - expected.version
     }
     if (events.length === 0) return result(streamId, current + 1, current, 0)
     const recordedAt = new Date(yield* Clock.currentTimeMillis)

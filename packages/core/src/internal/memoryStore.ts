@@ -32,7 +32,11 @@ export const make = (options?: Options): Effect.Effect<Service> =>
 
     const backend = (streamId: StreamId, stream: MemoryStream): Append.Backend => ({
       currentVersion: Effect.sync(() => StreamVersion.make(stream.events.length)),
-      committedAfter: (version) => Effect.sync(() => stream.events.slice(version)),
+      committedAfter: (version, types) =>
+        Effect.sync(() => {
+          const after = stream.events.slice(version)
+          return types === undefined ? after : after.filter((event) => types.includes(event.type))
+        }),
       findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
       write: (records, batch) =>
         Effect.suspend(() => {

@@ -1,0 +1,102 @@
+/**
+ * Event stores over `@effect/sql`: the store needs only the abstract `SqlClient`, so the application picks SQLite
+ * (embedded, one machine) or PostgreSQL (many processes and machines) by the client Layer it provides.
+ *
+ * @since 0.1.0
+ */
+import { EventStore } from "@concord/core"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as internal from "./internal/sqlStore.js"
+
+/**
+ * Options shared by {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends EventStore.Options {
+  /** Prefix of the store's tables (default `concord_`): `<prefix>events`, `<prefix>streams`, `<prefix>migrations`. */
+  readonly tablePrefix?: string | undefined
+  /** PostgreSQL: how long an append waits for another writer of its stream before failing with a StoreError. */
+  readonly lockTimeoutMillis?: number | undefined
+}
+
+/**
+ * A store over the `SqlClient` in context; runs the migrations first.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options?: Options
+): Effect.Effect<EventStore.Service, EventStore.StoreError, SqlClient.SqlClient> => internal.make(options)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<EventStore.EventStore, EventStore.StoreError, SqlClient.SqlClient> =>
+  Layer.effect(EventStore.EventStore, make(options))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SqliteOptions extends Options {
+  readonly filename: string
+  /** How long a writer waits for another process's write lock before failing (default 10 s). */
+  readonly busyTimeoutMillis?: number | undefined
+}
+
+/**
+ * The embedded default: a store on a SQLite file, in WAL mode with `synchronous=NORMAL`, a busy timeout and foreign
+ * keys on. Many processes may share the file.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqlite = (options: SqliteOptions): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
+  layer(options).pipe(
+    Layer.provide(
+      Layer.effectDiscard(Effect.gen(function*() {
+        const sql = yield* SqliteClient.SqliteClient
+        yield* sql.unsafe(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMillis ?? 10_000)}`)
+        yield* sql`PRAGMA synchronous = NORMAL`
+        yield* sql`PRAGMA foreign_keys = ON`
+      })).pipe(Layer.provideMerge(SqliteClient.layer({ filename: options.filename })), Layer.orDie)
+    )
+  )
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PgOptions extends Options {
+  readonly url: string | Redacted.Redacted
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * A store on PostgreSQL, for many stateless processes over one database.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (
+  options: PgOptions
+): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
+  layer(options).pipe(
+    Layer.provide(
+      PgClient.layer({
+        url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+        maxConnections: options.maxConnections ?? 10
+      }).pipe(Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause })))
+    )
+  )

@@ -1,0 +1,225 @@
+import { ConflictRegistry, Event, EventStore, StoreBackend, StreamVersion } from "@concord/core"
+import type { StreamId } from "@concord/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { Options } from "../SqlEventStore.js"
+import * as Migrations from "./migrations.js"
+
+const PAGE = 1_000
+
+interface EventRow {
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly recorded_at: unknown
+}
+
+interface StoredIdRow {
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly batch_first: number
+  readonly batch_last: number
+  readonly rebased_over: number
+}
+
+/** A unique constraint refused a write: another writer won a race the lock should have prevented. */
+const isUniqueViolation = (error: SqlError): boolean => {
+  const code = (error.cause as { code?: unknown } | undefined)?.code
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
+}
+
+class UniqueViolation extends Data.TaggedError("UniqueViolation")<{ readonly cause: SqlError }> {}
+
+/** @internal */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const names = Migrations.tables(options.tablePrefix ?? "concord_")
+    const registry = options.registry ?? ConflictRegistry.untyped()
+    const dialect = sql.onDialectOrElse({
+      pg: () => "pg" as const,
+      sqlite: () => "sqlite" as const,
+      orElse: () => "other" as const
+    })
+    if (dialect === "other") return yield* Effect.dieMessage("Concord's SQL store supports SQLite and PostgreSQL")
+    const events = sql(names.events)
+    const streams = sql(names.streams)
+
+    const storeError = (operation: string) => (cause: unknown) => new EventStore.StoreError({ operation, cause })
+
+    yield* Migrations.run(names).pipe(Effect.mapError(storeError("run the store's migrations")))
+    // A concurrent migrator on SQLite steps aside as soon as its own attempt fails: wait until the tables are there.
+    yield* sql`SELECT 1 FROM ${events} LIMIT 0`.pipe(
+      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))),
+      Effect.mapError(storeError("find the store's tables"))
+    )
+
+    const parseJson = (value: unknown): unknown => typeof value === "string" ? JSON.parse(value) : value
+
+    const toRecorded = (row: EventRow): Event.RecordedEvent => ({
+      id: Event.EventId.make(row.event_id),
+      streamId: row.stream_id as StreamId.StreamId,
+      version: StreamVersion.make(Number(row.version)),
+      type: row.type,
+      data: dialect === "sqlite" ? parseJson(row.data) : row.data,
+      metadata: (dialect === "sqlite" ? parseJson(row.metadata) : row.metadata) as Event.Metadata,
+      recordedAt: new Date(row.recorded_at as string | Date)
+    })
+
+    /**
+     * The per-stream critical section. PostgreSQL locks the stream's row (creating it if need be), so writers of
+     * other streams go on in parallel; SQLite takes its write lock before the first read (`BEGIN IMMEDIATE`).
+     */
+    const lockedTransaction = <A, E, R>(
+      streamId: StreamId.StreamId,
+      body: (current: StreamVersion.StreamVersion) => Effect.Effect<A, E, R>
+    ) =>
+      dialect === "pg"
+        ? sql.withTransaction(Effect.gen(function*() {
+          if (options.lockTimeoutMillis !== undefined) {
+            yield* sql.unsafe(`SET LOCAL lock_timeout = ${Math.floor(options.lockTimeoutMillis)}`)
+          }
+          yield* sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, 0) ON CONFLICT DO NOTHING`
+          const rows = yield* sql<
+            { version: number }
+          >`SELECT version FROM ${streams} WHERE stream_id = ${streamId} FOR UPDATE`
+          return yield* body(StreamVersion.make(Number(rows[0]?.version ?? 0)))
+        }))
+        : Effect.scoped(Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            const connection = yield* sql.reserve
+            yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
+            const exit = yield* restore(Effect.gen(function*() {
+              const rows = yield* sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`
+              return yield* body(StreamVersion.make(Number(rows[0]?.version ?? 0)))
+            })).pipe(Effect.provideService(SqlClient.TransactionConnection, [connection, 0]), Effect.exit)
+            if (Exit.isSuccess(exit)) {
+              yield* connection.executeUnprepared("COMMIT", [], undefined).pipe(
+                Effect.tapError(() => Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined)))
+              )
+            } else {
+              yield* Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
+            }
+            return yield* exit
+          })
+        ))
+
+    const backend = (
+      streamId: StreamId.StreamId,
+      current: StreamVersion.StreamVersion
+    ): StoreBackend.Backend<UniqueViolation> => {
+      const failed = storeError(`append to stream ${streamId}`)
+      return {
+        currentVersion: Effect.succeed(current),
+        committedAfter: (version, types) =>
+          sql<EventRow>`SELECT event_id, stream_id, version, type, data, metadata, recorded_at FROM ${events}
+            WHERE stream_id = ${streamId} AND version > ${version}
+            ${types === undefined ? sql`` : sql`AND ${sql.in("type", types)}`}
+            ORDER BY version`.pipe(
+            Effect.map((rows) => rows.map(toRecorded)),
+            Effect.mapError(failed)
+          ),
+        findIds: (ids) =>
+          sql<StoredIdRow>`SELECT event_id, stream_id, version, batch_first, batch_last, rebased_over FROM ${events}
+            WHERE ${sql.in("event_id", ids)}`.pipe(
+            Effect.map((rows) =>
+              rows.map((row): StoreBackend.StoredId => ({
+                id: Event.EventId.make(row.event_id),
+                version: StreamVersion.make(Number(row.version)),
+                batch: {
+                  streamId: row.stream_id as StreamId.StreamId,
+                  firstVersion: StreamVersion.make(Number(row.batch_first)),
+                  lastVersion: StreamVersion.make(Number(row.batch_last)),
+                  rebasedOver: Number(row.rebased_over)
+                }
+              }))
+            ),
+            Effect.mapError(failed)
+          ),
+        write: (records, batch) =>
+          Effect.zipRight(
+            sql`INSERT INTO ${events} ${
+              sql.insert(records.map((record) => ({
+                stream_id: record.streamId,
+                version: record.version,
+                event_id: record.id,
+                type: record.type,
+                data: JSON.stringify(record.data),
+                metadata: JSON.stringify(record.metadata),
+                recorded_at: record.recordedAt.toISOString(),
+                batch_first: batch.firstVersion,
+                batch_last: batch.lastVersion,
+                rebased_over: batch.rebasedOver
+              })))
+            }`,
+            sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${batch.lastVersion})
+              ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`
+          ).pipe(
+            Effect.mapError((error) => isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error))
+          )
+      }
+    }
+
+    const service: EventStore.Service = {
+      append: (streamId, expected, proposed, appendOptions) =>
+        lockedTransaction(streamId, (current) =>
+          StoreBackend.append(
+            backend(streamId, current),
+            appendOptions?.registry ?? registry,
+            streamId,
+            expected,
+            proposed
+          )).pipe(
+            // The unique constraints are the last line of defence: a violation means another writer won a race, so
+            // the whole check runs again rather than failing blindly.
+            Effect.retry({
+              while: (error) => error._tag === "UniqueViolation",
+              times: 3
+            }),
+            Effect.mapError((error) =>
+              error._tag === "SqlError" || error._tag === "UniqueViolation"
+                ? storeError(`append to stream ${streamId}`)(error)
+                : error
+            ),
+            Effect.withSpan("EventStore.append", { attributes: { streamId } })
+          ),
+      read: (streamId, readOptions) => {
+        const from = Math.max(1, readOptions?.from ?? 1)
+        const limit = readOptions?.limit === undefined ? Infinity : Math.max(0, readOptions.limit)
+        const failed = storeError(`read stream ${streamId}`)
+        return Stream.paginateChunkEffect({ after: from - 1, left: limit }, ({ after, left }) =>
+          left <= 0
+            ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
+            : sql<EventRow>`SELECT event_id, stream_id, version, type, data, metadata, recorded_at FROM ${events}
+                WHERE stream_id = ${streamId} AND version > ${after} ORDER BY version LIMIT ${Math.min(PAGE, left)}`
+              .pipe(
+                Effect.flatMap((rows) => Effect.try({ try: () => rows.map(toRecorded), catch: failed })),
+                Effect.mapError(failed),
+                Effect.map((page) => {
+                  const last = page[page.length - 1]
+                  const next = page.length === Math.min(PAGE, left) && last !== undefined
+                    ? Option.some({ after: last.version, left: left - page.length })
+                    : Option.none()
+                  return [Chunk.unsafeFromArray(page), next] as const
+                })
+              ))
+      },
+      version: (streamId) =>
+        sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
+          Effect.map((rows) => StreamVersion.make(Number(rows[0]?.version ?? 0))),
+          Effect.mapError(storeError(`read the version of stream ${streamId}`))
+        )
+    }
+    return service
+  })
