@@ -29,8 +29,8 @@ export interface Attempt {
 
 /**
  * Optionally, a fold over the domain: with it the checker also asserts that folding each stream's log gives the
- * same state as folding the acknowledged events in the order they were acknowledged, which holds when the events
- * the registry lets through commute.
+ * same state as folding the events writers were told were stored, as they sent them, at the versions they were
+ * acknowledged at: what was acknowledged is what is stored, payloads included.
  *
  * @since 0.1.0
  * @category models
@@ -48,7 +48,7 @@ export interface Fold<State> {
 export interface Options<State> {
   /** Every stream's events as the store returns them after the run. */
   readonly logs: ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>
-  /** Every attempt, acknowledged ones in the order the acknowledgements arrived. */
+  /** Every attempt, in any order. */
   readonly attempts: ReadonlyArray<Attempt>
   readonly fold?: Fold<State> | undefined
 }
@@ -153,8 +153,13 @@ const checkFold = <State>(
   const problems: Array<string> = []
   for (const [streamId, log] of logs) {
     const fromLog = log.reduce(fold.evolve, fold.initialState)
-    const acknowledged = attempts.filter((a) => a.streamId === streamId && a.outcome._tag === "Acknowledged")
-    const fromAcknowledgements = acknowledged.flatMap((a) => a.events).reduce(fold.evolve, fold.initialState)
+    const acknowledged = attempts.flatMap((a) =>
+      a.streamId === streamId && a.outcome._tag === "Acknowledged" ? [[a.outcome.result.firstVersion, a] as const] : []
+    )
+    // Acknowledgements from many fibers or processes arrive in any order; the versions they carry are the order.
+    const fromAcknowledgements = acknowledged.sort(([a], [b]) => a - b)
+      .flatMap(([, a]) => a.events)
+      .reduce(fold.evolve, fold.initialState)
     if (!equivalent(fromLog, fromAcknowledgements)) {
       problems.push(`${streamId}: folding the log and folding the acknowledged events give different states`)
     }

@@ -1,0 +1,70 @@
+// Starting writer processes and reading back what they recorded.
+import { Event, ExpectedVersion, StreamVersion } from "@concord/core"
+import type { EventStore } from "@concord/core"
+import { Registry } from "@concord/example-crm"
+import type { Checker } from "@concord/testing"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import type { WriterOptions } from "./writer.js"
+
+const tsx = createRequire(import.meta.url).resolve("tsx")
+const writerScript = new URL("./writer.ts", import.meta.url).pathname
+
+/** Starts one writer process; its stderr is kept for the error message. */
+export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
+  const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, writerScript, JSON.stringify(options)], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  let stderr = ""
+  child.stderr?.on("data", (chunk) => (stderr += String(chunk)))
+  const finished = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      if (code !== 0 && code !== null) console.error(`${options.name} exited with ${code}:\n${stderr}`)
+      resolve(code)
+    })
+  )
+  return Object.assign(child, { finished })
+}
+
+interface Line {
+  readonly kind: "sending" | "outcome"
+  readonly streamId: string
+  readonly expected: number
+  readonly events: ReadonlyArray<Event.EventData & { readonly id: Event.EventId }>
+  readonly outcome?: { readonly _tag: "Acknowledged"; readonly result: EventStore.AppendResult } | {
+    readonly _tag: "Rejected"
+    readonly error: string
+  }
+}
+
+/** The attempts one writer recorded; an append it was sending when it died has an unknown outcome. */
+export const readAttempts = (file: string): ReadonlyArray<Checker.Attempt> => {
+  const text = fs.readFileSync(file, "utf8")
+  // A writer killed in the middle of recording leaves at most its last line unfinished.
+  const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1)
+  const lines = complete.split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line) as Line)
+  return lines.flatMap((line, i): Array<Checker.Attempt> => {
+    const attempt = {
+      streamId: line.streamId,
+      expectedVersion: ExpectedVersion.exact(line.expected),
+      events: line.events,
+      registry: Registry.registry
+    }
+    if (line.kind === "outcome") {
+      const outcome = line.outcome!
+      return [{
+        ...attempt,
+        outcome: outcome._tag === "Rejected" ? outcome : {
+          _tag: "Acknowledged",
+          result: {
+            ...outcome.result,
+            firstVersion: StreamVersion.make(outcome.result.firstVersion),
+            lastVersion: StreamVersion.make(outcome.result.lastVersion)
+          }
+        }
+      }]
+    }
+    return lines[i + 1]?.kind === "outcome" ? [] : [{ ...attempt, outcome: { _tag: "Unknown" } }]
+  })
+}
