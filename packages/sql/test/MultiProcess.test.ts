@@ -3,7 +3,8 @@ import { Client, Events, Registry } from "@concord/example-crm"
 import { SqlEventStore } from "@concord/sql"
 import { Checker } from "@concord/testing"
 import { describe, expect, inject, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream } from "effect"
+import type { Layer } from "effect"
+import { Chunk, Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -43,59 +44,78 @@ const backends: ReadonlyArray<Backend> = [
 const readLogs = (streams: ReadonlyArray<string>) =>
   Effect.flatMap(EventStore.EventStore, (store) =>
     Effect.map(
-      Effect.forEach(streams, (id) =>
-        Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toArray(log)] as const)),
+      Effect.forEach(
+        streams,
+        (id) => Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toArray(log)] as const)
+      ),
       (entries) => new Map(entries)
     ))
 
 /** Registers one client per stream, recorded as acknowledged attempts for the checker. */
 const registerClients = (streams: ReadonlyArray<string>) =>
-  Effect.flatMap(EventStore.EventStore, (store) =>
-    Effect.forEach(streams, (id): Effect.Effect<Checker.Attempt, EventStore.AppendError> => {
-      const events = [{ id: Event.EventId.make(`${id}-registered`), type: "ClientRegistered", data: { name: id, value: 100 } }]
-      return Effect.map(store.append(StreamId.make(id), ExpectedVersion.noStream, events), (result) => ({
-        streamId: id,
-        expectedVersion: ExpectedVersion.noStream,
-        events,
-        registry: Registry.registry,
-        outcome: { _tag: "Acknowledged", result }
-      }))
-    }))
+  Effect.flatMap(
+    EventStore.EventStore,
+    (store) =>
+      Effect.forEach(streams, (id): Effect.Effect<Checker.Attempt, EventStore.AppendError> => {
+        const events = [{
+          id: Event.EventId.make(`${id}-registered`),
+          type: "ClientRegistered",
+          data: { name: id, value: 100 }
+        }]
+        return Effect.map(store.append(StreamId.make(id), ExpectedVersion.noStream, events), (result) => ({
+          streamId: id,
+          expectedVersion: ExpectedVersion.noStream,
+          events,
+          registry: Registry.registry,
+          outcome: { _tag: "Acknowledged", result }
+        }))
+      })
+  )
 
 for (const target of backends) {
   describe(`many OS processes on ${target.name}`, () => {
-    const prefix = `procs_${Date.now().toString(36)}_`
-    it.effect("4 processes, 10,000 stale appends over 3 hot streams: nothing lost, duplicated or falsely accepted", () =>
-      Effect.gen(function*() {
-        const streams = ["client-a", "client-b", "client-c"].map((s) => `${s}-${prefix}`)
-        const registered = yield* registerClients(streams)
-        const writers = Array.from({ length: 4 }, (_, i) =>
-          startWriter({
-            name: `w${i}`,
-            backend: target.backend,
-            target: target.target,
-            tablePrefix: prefix,
-            streams,
-            appends: 2_500,
-            batch: [1, 3],
-            out: path.join(directory, `${prefix}w${i}.jsonl`)
-          }))
-        const codes = yield* Effect.promise(() => Promise.all(writers.map((w) => w.finished)))
-        expect(codes).toEqual([0, 0, 0, 0])
-        const attempts = writers.flatMap((_, i) => readAttempts(path.join(directory, `${prefix}w${i}.jsonl`)))
-        const logs = yield* readLogs(streams)
-        expect(attempts).toHaveLength(10_000)
-        expect(Checker.check({ logs, attempts: [...registered, ...attempts], fold })).toEqual([])
-        const acknowledged = attempts.filter((a) => a.outcome._tag === "Acknowledged")
-        const stored = [...logs.values()].reduce((n, log) => n + log.length, 0)
-        expect(stored).toBe(streams.length + acknowledged.reduce((n, a) => n + a.events.length, 0))
-        // Both sides were exercised: stale appends accepted past others' events, and real conflicts refused.
-        expect(acknowledged.some((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0)).toBe(true)
-        expect(attempts.some((a) => a.outcome._tag === "Rejected" && a.outcome.error === "ConcurrencyConflict")).toBe(true)
-        console.log(
-          `${target.name}: ${acknowledged.length} of ${attempts.length} appends accepted, ` +
-            `${acknowledged.filter((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0).length} of them past others' events`
-        )
-      }).pipe(Effect.provide(target.layer(prefix))), { timeout: 300_000 })
+    const prefix = `procs_${target.backend}_${Date.now().toString(36)}_`
+    it.effect(
+      "4 processes, 10,000 stale appends over 3 hot streams: nothing lost, duplicated or falsely accepted",
+      () =>
+        Effect.gen(function*() {
+          const streams = ["client-a", "client-b", "client-c"].map((s) => `${s}-${prefix}`)
+          const registered = yield* registerClients(streams)
+          const writers = Array.from({ length: 4 }, (_, i) =>
+            startWriter({
+              name: `w${i}`,
+              backend: target.backend,
+              target: target.target,
+              tablePrefix: prefix,
+              streams,
+              appends: 2_500,
+              batch: [1, 3],
+              out: path.join(directory, `${prefix}w${i}.jsonl`)
+            }))
+          const codes = yield* Effect.promise(() => Promise.all(writers.map((w) => w.finished)))
+          expect(codes).toEqual([0, 0, 0, 0])
+          const attempts = writers.flatMap((_, i) => readAttempts(path.join(directory, `${prefix}w${i}.jsonl`)))
+          const logs = yield* readLogs(streams)
+          expect(attempts).toHaveLength(10_000)
+          expect(Checker.check({ logs, attempts: [...registered, ...attempts], fold })).toEqual([])
+          const acknowledged = attempts.filter((a) => a.outcome._tag === "Acknowledged")
+          const stored = [...logs.values()].reduce((n, log) => n + log.length, 0)
+          expect(stored).toBe(streams.length + acknowledged.reduce((n, a) => n + a.events.length, 0))
+          // Both sides were exercised: stale appends accepted past others' events, and real conflicts refused.
+          expect(acknowledged.some((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0)).toBe(
+            true
+          )
+          expect(attempts.some((a) => a.outcome._tag === "Rejected" && a.outcome.error === "ConcurrencyConflict")).toBe(
+            true
+          )
+          console.log(
+            `${target.name}: ${acknowledged.length} of ${attempts.length} appends accepted, ` +
+              `${
+                acknowledged.filter((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0).length
+              } of them past others' events`
+          )
+        }).pipe(Effect.provide(target.layer(prefix))),
+      { timeout: 300_000 }
+    )
   })
 }

@@ -83,7 +83,9 @@ export const check = <State>(options: Options<State>): ReadonlyArray<string> => 
     if (!attempted.has(id)) problems.push(`event ${id} is in the log but nobody appended it`)
   }
   for (const attempt of options.attempts) {
-    const label = `append of [${attempt.events.map((e) => `${e.type}#${e.id}`).join(", ")}] to ${attempt.streamId}`
+    const described = attempt.events.slice(0, 3).map((e) => `${e.type}#${e.id}`)
+    if (attempt.events.length > 3) described.push(`${attempt.events.length - 3} more`)
+    const label = `append of [${described.join(", ")}] to ${attempt.streamId}`
     const found = attempt.events.map((event) => located.get(event.id))
     switch (attempt.outcome._tag) {
       case "Acknowledged": {

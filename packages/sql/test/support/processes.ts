@@ -1,6 +1,6 @@
 // Starting writer processes and reading back what they recorded.
-import { Event, ExpectedVersion, StreamVersion } from "@concord/core"
-import type { EventStore } from "@concord/core"
+import { ExpectedVersion, StreamVersion } from "@concord/core"
+import type { Event, EventStore } from "@concord/core"
 import { Registry } from "@concord/example-crm"
 import type { Checker } from "@concord/testing"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -13,7 +13,13 @@ const writerScript = new URL("./writer.ts", import.meta.url).pathname
 
 /** Starts one writer process; its stderr is kept for the error message. */
 export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
-  const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, writerScript, JSON.stringify(options)], {
+  const child = spawn(process.execPath, [
+    "--conditions=@concord/source",
+    "--import",
+    tsx,
+    writerScript,
+    JSON.stringify(options)
+  ], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""

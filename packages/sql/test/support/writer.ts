@@ -63,8 +63,17 @@ const program = Effect.gen(function*() {
 })
 
 const store = options.backend === "sqlite"
-  ? SqlEventStore.layerSqlite({ filename: options.target, tablePrefix: options.tablePrefix, registry: Registry.registry })
-  : SqlEventStore.layerPg({ url: options.target, tablePrefix: options.tablePrefix, registry: Registry.registry, maxConnections: 2 })
+  ? SqlEventStore.layerSqlite({
+    filename: options.target,
+    tablePrefix: options.tablePrefix,
+    registry: Registry.registry
+  })
+  : SqlEventStore.layerPg({
+    url: options.target,
+    tablePrefix: options.tablePrefix,
+    registry: Registry.registry,
+    maxConnections: 2
+  })
 
 Effect.runPromise(program.pipe(Effect.provide(store))).then(
   () => process.exit(0),
