@@ -2,9 +2,12 @@ import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Client, Events, Registry } from "@concord/example-crm"
 import { SqlEventStore } from "@concord/sql"
 import { Checker } from "@concord/testing"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Redacted, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -41,6 +44,11 @@ const backends: ReadonlyArray<Backend> = [
   }])
 ]
 
+const sqlClient = (target: Backend): Layer.Layer<SqlClient.SqlClient, unknown> =>
+  target.backend === "sqlite"
+    ? SqliteClient.layer({ filename: target.target })
+    : PgClient.layer({ url: Redacted.make(target.target) })
+
 const readLogs = (streams: ReadonlyArray<string>) =>
   Effect.flatMap(EventStore.EventStore, (store) =>
     Effect.map(
@@ -74,6 +82,36 @@ const registerClients = (streams: ReadonlyArray<string>) =>
 
 for (const target of backends) {
   describe(`many OS processes on ${target.name}`, () => {
+    it.effect(
+      "4 processes starting on an empty schema at once run the migrations exactly once",
+      () =>
+        Effect.gen(function*() {
+          const prefix = `migrate_${target.backend}_${Date.now().toString(36)}_`
+          const writers = Array.from({ length: 4 }, (_, i) =>
+            startWriter({
+              name: `m${i}`,
+              backend: target.backend,
+              target: target.target,
+              tablePrefix: prefix,
+              streams: [`client-m-${prefix}`],
+              appends: 3,
+              batch: [1, 1],
+              out: path.join(directory, `${prefix}m${i}.jsonl`)
+            }))
+          expect(yield* Effect.promise(() => Promise.all(writers.map((w) => w.finished)))).toEqual([0, 0, 0, 0])
+          const migrations = yield* Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) => sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(`${prefix}migrations`)}`
+          ).pipe(
+            Effect.provide(sqlClient(target))
+          )
+          expect(migrations.map((row) => Number(row.migration_id))).toEqual([1])
+          const attempts = writers.flatMap((_, i) => readAttempts(path.join(directory, `${prefix}m${i}.jsonl`)))
+          expect(attempts).toHaveLength(12)
+        }),
+      { timeout: 120_000 }
+    )
+
     const prefix = `procs_${target.backend}_${Date.now().toString(36)}_`
     it.effect(
       "4 processes, 10,000 stale appends over 3 hot streams: nothing lost, duplicated or falsely accepted",
