@@ -10,7 +10,7 @@ describe("Story", () => {
       const client = yield* Story.play((line) => Effect.sync(() => lines.push(line)))
       expect(lines).toHaveLength(9)
       expect(lines[2]).toBe("3. Harry saves his meeting notes (expected version 5): appended at version 6.")
-      expect(lines[4]).toBe("   Plain optimistic concurrency (an empty registry) would refuse it: ConcurrencyConflict.")
+      expect(lines[4]).toBe("   Plain optimistic concurrency would refuse it: the record is at version 6, not 5.")
       expect(lines[5]).toContain("appends it at version 7 (rebasedOver = 1)")
       expect(lines[7]).toBe(
         `   Refused, nothing written: stream ${client} is at version 7, the writer expected 5: ` +

@@ -1,0 +1,178 @@
+/**
+ * The HTTP API of the event-storage service, declared once: the server, the OpenAPI document and the typed client
+ * are all derived from it.
+ *
+ * @since 0.1.0
+ */
+import { Conflict, Event, EventStore, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as Schema from "effect/Schema"
+
+/**
+ * The most events one append may carry.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxEventsPerAppend = 1_000
+
+/**
+ * The most events one read returns.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxReadLimit = 10_000
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AppendRequest = Schema.Struct({
+  expectedVersion: ExpectedVersion.FromJson,
+  events: Schema.Array(Event.EventData).pipe(
+    Schema.maxItems(maxEventsPerAppend, { message: () => `at most ${maxEventsPerAppend} events per append` })
+  )
+}).annotations({ identifier: "AppendRequest" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ReadResponse = Schema.Struct({ events: Schema.Array(Event.RecordedEvent) }).annotations({
+  identifier: "ReadResponse"
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StreamInfo = Schema.Struct({
+  streamId: StreamId.StreamId,
+  version: StreamVersion.StreamVersion
+}).annotations({ identifier: "StreamInfo" })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Health = Schema.Struct({ status: Schema.Literal("ok") }).annotations({ identifier: "Health" })
+
+/**
+ * The store behind the service is failing (its database is down, a lock timed out). The details stay in the
+ * server's logs.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
+  message: Schema.String
+}) {}
+
+/**
+ * The request carries no valid bearer token.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  message: Schema.String
+}) {}
+
+/**
+ * The request body is larger than the service accepts.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
+  message: Schema.String,
+  limitBytes: Schema.Number
+}) {}
+
+/**
+ * The request body cannot be read as JSON.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("MalformedRequest", {
+  message: Schema.String
+}) {}
+
+const streamPath = Schema.Struct({ streamId: StreamId.StreamId })
+
+const ReadParams = Schema.Struct({
+  from: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, maxReadLimit)))
+})
+
+/**
+ * @since 0.1.0
+ * @category groups
+ */
+export class StreamsGroup extends HttpApiGroup.make("streams")
+  .add(
+    HttpApiEndpoint.post("append", "/streams/:streamId/events")
+      .setPath(streamPath)
+      .setPayload(AppendRequest)
+      .addSuccess(EventStore.AppendResult)
+      .addError(Conflict.ConcurrencyConflict, { status: 409 })
+      .addError(Conflict.WrongExpectedVersion, { status: 409 })
+      .addError(EventStore.DuplicateEventId, { status: 422 })
+      .addError(EventStore.InvalidEventData, { status: 400 })
+      .addError(ServiceUnavailable, { status: 503 })
+      .annotate(OpenApi.Summary, "Append events to a stream")
+      .annotate(
+        OpenApi.Description,
+        "Appends a batch atomically. With an expected version behind the stream's end, the events committed since " +
+          "are checked against the conflict registry: when none conflicts the batch goes after the current end " +
+          "(rebasedOver says how many it went past), otherwise 409 names every clashing pair and nothing is written."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("read", "/streams/:streamId/events")
+      .setPath(streamPath)
+      .setUrlParams(ReadParams)
+      .addSuccess(ReadResponse)
+      .addError(ServiceUnavailable, { status: 503 })
+      .annotate(OpenApi.Summary, "Read a stream's events in version order")
+  )
+  .add(
+    HttpApiEndpoint.get("version", "/streams/:streamId")
+      .setPath(streamPath)
+      .addSuccess(StreamInfo)
+      .addError(ServiceUnavailable, { status: 503 })
+      .annotate(OpenApi.Summary, "The current version of a stream (0 when it has no events)")
+  )
+{}
+
+/**
+ * @since 0.1.0
+ * @category groups
+ */
+export class HealthGroup extends HttpApiGroup.make("health").add(
+  HttpApiEndpoint.get("health", "/health")
+    .addSuccess(Health)
+    .addError(ServiceUnavailable, { status: 503 })
+    .annotate(OpenApi.Summary, "Whether the service and its store answer")
+) {}
+
+/**
+ * @since 0.1.0
+ * @category api
+ */
+export class ConcordApi extends HttpApi.make("concord")
+  .add(StreamsGroup)
+  .add(HealthGroup)
+  .addError(Unauthorized, { status: 401 })
+  .addError(PayloadTooLarge, { status: 413 })
+  .addError(MalformedRequest, { status: 400 })
+  .addError(MalformedRequest, { status: 411 })
+  .annotate(OpenApi.Title, "Concord event storage")
+  .annotate(
+    OpenApi.Description,
+    "Persists events and accepts concurrent writes that do not really clash. When the service was started with a " +
+      "token, every request must carry `Authorization: Bearer <token>`."
+  )
+{}

@@ -1,0 +1,121 @@
+/**
+ * The typed client of the service, derived from its API, and an `EventStore` Layer over it: any Effect program
+ * written against the store runs unchanged against a remote service, failing with the same typed errors.
+ *
+ * @since 0.1.0
+ */
+import { EventStore } from "@concord/core"
+import { type HttpApi, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { ConcordApi } from "./Api.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The service's address, e.g. `http://127.0.0.1:8080`. */
+  readonly baseUrl: string
+  readonly token?: Redacted.Redacted | undefined
+}
+
+type Groups = typeof ConcordApi extends HttpApi.HttpApi<any, infer G, any, any> ? G : never
+type ApiError = typeof ConcordApi extends HttpApi.HttpApi<any, any, infer E, any> ? E : never
+
+const derive = (options: Options): Effect.Effect<Client, never, HttpClient.HttpClient> =>
+  HttpApiClient.make(ConcordApi, {
+    baseUrl: options.baseUrl,
+    transformClient: options.token === undefined
+      ? identity
+      : HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(options.token)))
+  })
+
+/**
+ * The client derived from the API: `client.streams.append({ path, payload })`, `client.streams.read(...)`,
+ * `client.streams.version(...)`, `client.health.health()`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client extends HttpApiClient.Client<Groups, ApiError, never> {}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ConcordClient extends Context.Tag("@concord/server/ConcordClient")<ConcordClient, Client>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<Client, never, HttpClient.HttpClient> = derive
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<ConcordClient, never, HttpClient.HttpClient> =>
+  Layer.effect(ConcordClient, make(options))
+
+/**
+ * Every failure that is not one of the store's own typed errors (transport, authorisation, an unavailable service)
+ * becomes a `StoreError` naming the operation.
+ */
+const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =>
+  new EventStore.StoreError({ operation, cause })
+
+/**
+ * An `EventStore` backed by the service. The service applies its own conflict registry: an append's
+ * `options.registry` is not sent.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventStore, never, HttpClient.HttpClient> =>
+  Layer.effect(
+    EventStore.EventStore,
+    Effect.map(make(options), (client): EventStore.Service => ({
+      append: (streamId, expectedVersion, events) =>
+        client.streams.append({ path: { streamId }, payload: { expectedVersion, events } }).pipe(
+          Effect.catchIf(
+            (error): error is Exclude<typeof error, EventStore.AppendError> =>
+              !["ConcurrencyConflict", "WrongExpectedVersion", "DuplicateEventId", "InvalidEventData"].includes(
+                error._tag
+              ),
+            (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
+          )
+        ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>,
+      read: (streamId, readOptions) => {
+        const page = 1_000
+        const failed = asStoreError(`read stream ${streamId}`)
+        // Pages through the stream, so a long one never needs one huge response.
+        return Stream.paginateChunkEffect(
+          { from: readOptions?.from ?? 1, left: readOptions?.limit ?? Infinity },
+          ({ from, left }) =>
+            client.streams.read({ path: { streamId }, urlParams: { from, limit: Math.min(page, left) } }).pipe(
+              Effect.mapError(failed),
+              Effect.map(({ events }) => {
+                const more = events.length === Math.min(page, left) && left - events.length > 0
+                return [
+                  Chunk.unsafeFromArray(events),
+                  more ? Option.some({ from: from + events.length, left: left - events.length }) : Option.none()
+                ] as const
+              })
+            )
+        )
+      },
+      version: (streamId) =>
+        client.streams.version({ path: { streamId } }).pipe(
+          Effect.map((info) => info.version),
+          Effect.mapError(asStoreError(`read the version of stream ${streamId}`))
+        )
+    }))
+  )

@@ -1,0 +1,24 @@
+/**
+ * @since 0.1.0
+ */
+export * as Api from "./Api.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Cli from "./Cli.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ConcordClient from "./ConcordClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Registries from "./Registries.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Server from "./Server.js"

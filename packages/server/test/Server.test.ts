@@ -1,0 +1,289 @@
+import SwaggerParser from "@apidevtools/swagger-parser"
+import { CommandHandler, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { Commands, Events, Registry } from "@concord/example-crm"
+import { ConcordClient, Registries, Server } from "@concord/server"
+import { FetchHttpClient, HttpServer } from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Either, Layer, Metric, Redacted } from "effect"
+import * as fs from "node:fs"
+import { createServer } from "node:http"
+
+const registries = Either.getOrThrow(
+  Registries.fromJSON(JSON.parse(fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8")))
+)
+
+const serverAt = (options: Server.Options) =>
+  Server.layerApp(options).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(EventStore.layerMemory())
+  )
+
+const baseUrl = Effect.map(
+  HttpServer.HttpServer,
+  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
+)
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body)
+    })
+    const text = await response.text()
+    return { status: response.status, body: (text === "" ? { empty: true } : JSON.parse(text)) as Record<string, any> }
+  })
+
+const get = (url: string, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const response = await fetch(url, { headers })
+    return { status: response.status, text: await response.text() }
+  })
+
+const note = (text: string) => ({ type: "MeetingNoteAdded", data: { noteId: text, author: "h", text } })
+const upgrade = (value: number) => ({ type: "ClientValueUpgraded", data: { value } })
+
+describe("Server", () => {
+  layer(serverAt({ registries, maxBodyBytes: 64 * 1024 }))("over the in-memory store", (it) => {
+    it.effect("Joe & Harry through the typed client: the stale upgrade goes through, and no data is lost", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const client = ConcordClient.layerEventStore({ baseUrl: url }).pipe(Layer.provide(FetchHttpClient.layer))
+        const id = StreamId.make("client-joe-harry")
+        const options = { schema: Events.CrmEvent, registry: Registry.registry }
+        yield* Effect.gen(function*() {
+          const store = yield* EventStore.forDomain(options)
+          yield* store.append(id, ExpectedVersion.noStream, [
+            Events.ClientRegistered.make({ name: "Acme", value: 100 })
+          ])
+          yield* CommandHandler.handle(
+            Commands.decider,
+            id,
+            Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "ok" }),
+            {
+              ...options,
+              expectedVersion: 1
+            }
+          )
+          const joe = yield* CommandHandler.handle(
+            Commands.decider,
+            id,
+            Commands.UpgradeClientValue.make({ value: 500 }),
+            {
+              ...options,
+              expectedVersion: 1
+            }
+          )
+          expect(joe.append).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
+          const sally = yield* Effect.flip(
+            CommandHandler.handle(Commands.decider, id, Commands.DowngradeClientValue.make({ value: 50 }), {
+              ...options,
+              expectedVersion: 1
+            })
+          )
+          // The same typed error as the in-process store, with the same data.
+          expect(sally._tag).toBe("ConcurrencyConflict")
+          expect(sally).toMatchObject({
+            expectedVersion: 1,
+            actualVersion: 3,
+            conflicts: [{
+              proposedType: "ClientValueDowngraded",
+              committedType: "ClientValueUpgraded",
+              committedVersion: 3
+            }]
+          })
+          const loaded = yield* CommandHandler.load(Commands.decider, id, options)
+          expect(loaded.state.value).toBe(500)
+          expect(loaded.version).toBe(3)
+        }).pipe(Effect.provide(client))
+      }))
+
+    it.effect("answers each refusal with its status and a body that says why", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const stream = `${url}/streams/client-statuses/events`
+        expect(
+          (yield* post(stream, {
+            expectedVersion: "noStream",
+            events: [{ id: "r1", type: "ClientRegistered", data: { name: "a", value: 1 } }]
+          })).status
+        )
+          .toBe(200)
+        yield* post(stream, { expectedVersion: 1, events: [upgrade(5)] })
+
+        const conflict = yield* post(stream, { expectedVersion: 1, events: [note("fine"), upgrade(7)] })
+        expect(conflict.status).toBe(409)
+        expect(conflict.body).toMatchObject({
+          _tag: "ConcurrencyConflict",
+          expectedVersion: 1,
+          actualVersion: 2,
+          conflicts: [{ proposedIndex: 1, proposedType: "ClientValueUpgraded", committedVersion: 2 }]
+        })
+
+        const ahead = yield* post(stream, { expectedVersion: 9, events: [note("x")] })
+        expect(ahead).toMatchObject({
+          status: 409,
+          body: { _tag: "WrongExpectedVersion", expectedVersion: 9, actualVersion: 2 }
+        })
+
+        const duplicate = yield* post(stream, {
+          expectedVersion: "any",
+          events: [{ id: "r1", ...note("x") }, { id: "r2", ...note("y") }]
+        })
+        expect(duplicate).toMatchObject({ status: 422, body: { _tag: "DuplicateEventId", eventIds: ["r1"] } })
+
+        const badBody = yield* post(stream, { expectedVersion: 1, events: [{ type: "", data: {} }] })
+        expect(badBody.status).toBe(400)
+        expect(badBody.body.issues.map((issue: { path: Array<unknown> }) => issue.path)).toContainEqual([
+          "events",
+          0,
+          "type"
+        ])
+
+        const nul = yield* post(stream, {
+          expectedVersion: "any",
+          events: [{ type: "MeetingNoteAdded", data: { text: "a\u0000b" } }]
+        })
+        expect(nul).toMatchObject({ status: 400, body: { _tag: "InvalidEventData", index: 0 } })
+
+        const tooLarge = yield* post(stream, { expectedVersion: "any", events: [note("x".repeat(70_000))] })
+        expect(tooLarge).toMatchObject({ status: 413, body: { _tag: "PayloadTooLarge", limitBytes: 64 * 1024 } })
+
+        const notJson = yield* post(stream, "{\"expectedVersion\": 1, ")
+        expect(notJson).toMatchObject({
+          status: 400,
+          body: { _tag: "MalformedRequest", message: "the request body is not valid JSON" }
+        })
+
+        const chunked = yield* Effect.promise(async () => {
+          const chunks = new ReadableStream({
+            start(controller) {
+              for (let i = 0; i < 100; i++) controller.enqueue(new TextEncoder().encode("x".repeat(1_000)))
+              controller.close()
+            }
+          })
+          const response = await fetch(stream, { method: "POST", body: chunks, duplex: "half" } as RequestInit)
+          return { status: response.status, body: await response.json() }
+        })
+        expect(chunked).toMatchObject({
+          status: 411,
+          body: { _tag: "MalformedRequest", message: "a Content-Length header is required" }
+        })
+
+        expect((yield* get(`${url}/streams/client-statuses`)).text).toBe(
+          "{\"streamId\":\"client-statuses\",\"version\":2}"
+        )
+      }))
+
+    it.effect("applies each category's rules, and the strict default to categories the file does not name", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (const category of ["client", "supplier"]) {
+          const stream = `${url}/streams/${category}-rules/events`
+          yield* post(stream, {
+            expectedVersion: "noStream",
+            events: [{ type: "ClientRegistered", data: { name: "a", value: 1 } }]
+          })
+          yield* post(stream, { expectedVersion: 1, events: [upgrade(5)] })
+          const stale = yield* post(stream, { expectedVersion: 1, events: [note("n")] })
+          expect(stale.status).toBe(category === "client" ? 200 : 409)
+        }
+      }))
+
+    it.effect("reads with from and limit, and rejects a limit beyond the maximum", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        yield* post(`${url}/streams/reads-1/events`, {
+          expectedVersion: "any",
+          events: Array.from({ length: 5 }, (_, i) => note(`n${i}`))
+        })
+        const page = yield* get(`${url}/streams/reads-1/events?from=2&limit=2`)
+        expect(JSON.parse(page.text).events.map((e: { version: number }) => e.version)).toEqual([2, 3])
+        expect((yield* get(`${url}/streams/reads-1/events?limit=10001`)).status).toBe(400)
+        expect((yield* get(`${url}/streams/reads-1/events?from=0`)).status).toBe(400)
+      }))
+
+    it.effect("counts appends, rebases and conflicts as metrics", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const before = yield* Effect.all([
+          Metric.value(Server.metrics.appends),
+          Metric.value(Server.metrics.rebases),
+          Metric.value(Server.metrics.conflicts)
+        ])
+        const stream = `${url}/streams/client-metrics/events`
+        yield* post(stream, {
+          expectedVersion: "noStream",
+          events: [{ type: "ClientRegistered", data: { name: "a", value: 1 } }]
+        })
+        yield* post(stream, { expectedVersion: 1, events: [upgrade(3)] })
+        yield* post(stream, { expectedVersion: 1, events: [note("n")] })
+        yield* post(stream, { expectedVersion: 1, events: [upgrade(4)] })
+        const after = yield* Effect.all([
+          Metric.value(Server.metrics.appends),
+          Metric.value(Server.metrics.rebases),
+          Metric.value(Server.metrics.conflicts)
+        ])
+        expect(after.map((state, i) => state.count - before[i]!.count)).toEqual([3, 1, 1])
+      }))
+
+    it.effect("serves a valid OpenAPI document and a browsable page at /docs", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const document = JSON.parse((yield* get(`${url}/docs/openapi.json`)).text)
+        const validated = yield* Effect.promise(() => SwaggerParser.validate(structuredClone(document)))
+        expect(Object.keys(validated.paths ?? {}).sort()).toEqual([
+          "/health",
+          "/streams/{streamId}",
+          "/streams/{streamId}/events"
+        ])
+        expect(Object.keys(document.paths["/streams/{streamId}/events"].post.responses).sort()).toEqual(
+          ["200", "400", "401", "409", "411", "413", "422", "503"]
+        )
+        const page = yield* get(`${url}/docs`)
+        expect(page.status).toBe(200)
+        expect(page.text).toContain("swagger-ui")
+      }))
+  })
+
+  layer(serverAt({ token: Redacted.make("s3cret-token") }))("with a token", (it) => {
+    it.effect("refuses every request without the right bearer token, docs included", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (
+          const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "s3cret-token" }, {
+            authorization: "Bearer s3cret-token2"
+          }]
+        ) {
+          expect((yield* get(`${url}/health`, headers)).status).toBe(401)
+          expect((yield* get(`${url}/docs`, headers)).status).toBe(401)
+          expect(
+            (yield* post(`${url}/streams/t-1/events`, { expectedVersion: "any", events: [note("x")] }, headers)).status
+          ).toBe(401)
+        }
+        const ok = yield* get(`${url}/health`, { authorization: "Bearer s3cret-token" })
+        expect(ok).toEqual({ status: 200, text: "{\"status\":\"ok\"}" })
+        const version = yield* Effect.provide(
+          Effect.flatMap(EventStore.EventStore, (store) => store.version(StreamId.make("t-1"))),
+          ConcordClient.layerEventStore({ baseUrl: url, token: Redacted.make("s3cret-token") }).pipe(
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+        expect(version).toBe(0)
+      }))
+  })
+
+  it("refuses to bind beyond loopback without a token", () => {
+    expect(Server.isLoopback("127.0.0.1")).toBe(true)
+    expect(Server.isLoopback("0.0.0.0")).toBe(false)
+    const exit = Effect.runSyncExit(
+      Layer.build(Server.layer({ host: "0.0.0.0" })).pipe(
+        Effect.scoped,
+        Effect.provide(EventStore.layerMemory())
+      )
+    )
+    expect(exit._tag).toBe("Failure")
+    expect(JSON.stringify(exit)).toContain("UnsafeBinding")
+  })
+})
