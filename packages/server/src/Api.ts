@@ -100,7 +100,18 @@ export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("Ma
   message: Schema.String
 }) {}
 
-const streamPath = Schema.Struct({ streamId: StreamId.StreamId })
+/**
+ * The stream id in the path is not one a stream can have.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidStreamId extends Schema.TaggedError<InvalidStreamId>()("InvalidStreamId", {
+  message: Schema.String
+}) {}
+
+// Checked by the handlers rather than the router, so a bad id gets a 400 that says why instead of a bare 404.
+const streamPath = Schema.Struct({ streamId: Schema.String })
 
 const ReadParams = Schema.Struct({
   from: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
@@ -169,6 +180,7 @@ export class ConcordApi extends HttpApi.make("concord")
   .addError(PayloadTooLarge, { status: 413 })
   .addError(MalformedRequest, { status: 400 })
   .addError(MalformedRequest, { status: 411 })
+  .addError(InvalidStreamId, { status: 400 })
   .annotate(OpenApi.Title, "Concord event storage")
   .annotate(
     OpenApi.Description,

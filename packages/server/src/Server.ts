@@ -4,12 +4,12 @@
  *
  * @since 0.1.0
  */
-import { EventStore, type StreamId } from "@concord/core"
+import { EventStore, StreamId } from "@concord/core"
 import {
   HttpApiBuilder,
   HttpApiSwagger,
   type HttpApp,
-  type HttpRouter,
+  HttpRouter,
   HttpServer,
   HttpServerRequest,
   HttpServerResponse
@@ -22,11 +22,20 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import { createServer } from "node:http"
-import { ConcordApi, MalformedRequest, PayloadTooLarge, ServiceUnavailable, Unauthorized } from "./Api.js"
+import {
+  ConcordApi,
+  InvalidStreamId,
+  MalformedRequest,
+  PayloadTooLarge,
+  ServiceUnavailable,
+  Unauthorized
+} from "./Api.js"
 import * as Registries from "./Registries.js"
 
 /**
@@ -85,59 +94,68 @@ const unavailable = (operation: string) => (error: EventStore.StoreError) =>
     Effect.fail(new ServiceUnavailable({ message: "the event store is unavailable; try again later" }))
   )
 
+const decodeStreamId = (raw: string) =>
+  Schema.decodeUnknown(StreamId.StreamId)(raw).pipe(
+    Effect.mapError((error) =>
+      new InvalidStreamId({ message: `invalid stream id: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
+    )
+  )
+
 const streamsLive = (registries: Registries.Registries) =>
   HttpApiBuilder.group(ConcordApi, "streams", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
       return handlers
-        .handle("append", ({ path, payload }) =>
-          store.append(path.streamId, payload.expectedVersion, payload.events, {
-            registry: registries.forStream(path.streamId)
-          }).pipe(
-            Effect.tap((result) =>
-              Effect.all([
-                Metric.increment(metrics.appends),
-                result.rebasedOver > 0 ? Metric.increment(metrics.rebases) : Effect.void,
-                Effect.logInfo("appended").pipe(Effect.annotateLogs({
-                  stream: path.streamId,
-                  firstVersion: result.firstVersion,
-                  lastVersion: result.lastVersion,
-                  rebasedOver: result.rebasedOver
-                }))
-              ])
-            ),
-            Effect.tapErrorTag("ConcurrencyConflict", (conflict) =>
-              Effect.zipRight(
-                Metric.increment(metrics.conflicts),
-                Effect.logInfo("conflict").pipe(Effect.annotateLogs({
-                  stream: path.streamId,
-                  expectedVersion: conflict.expectedVersion,
-                  actualVersion: conflict.actualVersion,
-                  pairs: conflict.conflicts.map((p) =>
-                    `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
-                  )
-                    .join(" ")
-                }))
-              )),
-            Effect.catchTag("StoreError", unavailable(`append to ${path.streamId}`)),
-            Effect.withSpan("concord.append", { attributes: { stream: path.streamId, events: payload.events.length } }),
-            // A shutdown waits for an append in flight instead of abandoning it.
-            Effect.uninterruptible
-          ))
-        .handle("read", ({ path, urlParams }) =>
-          Stream.runCollect(store.read(path.streamId, { from: urlParams.from, limit: urlParams.limit })).pipe(
-            Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
-            Effect.catchTag("StoreError", unavailable(`read ${path.streamId}`)),
-            Effect.withSpan("concord.read", { attributes: { stream: path.streamId } })
-          ))
-        .handle("version", ({ path }) =>
-          store.version(path.streamId).pipe(
-            Effect.map((version) => ({ streamId: path.streamId, version })),
-            Effect.catchTag("StoreError", unavailable(`read the version of ${path.streamId}`))
-          ))
+        .handle("append", ({ path: { streamId: raw }, payload }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            store.append(streamId, payload.expectedVersion, payload.events, {
+              registry: registries.forStream(streamId)
+            })).pipe(
+              Effect.tap((result) =>
+                Effect.all([
+                  Metric.increment(metrics.appends),
+                  result.rebasedOver > 0 ? Metric.increment(metrics.rebases) : Effect.void,
+                  Effect.logInfo("appended").pipe(Effect.annotateLogs({
+                    stream: raw,
+                    firstVersion: result.firstVersion,
+                    lastVersion: result.lastVersion,
+                    rebasedOver: result.rebasedOver
+                  }))
+                ])
+              ),
+              Effect.tapErrorTag("ConcurrencyConflict", (conflict) =>
+                Effect.zipRight(
+                  Metric.increment(metrics.conflicts),
+                  Effect.logInfo("conflict").pipe(Effect.annotateLogs({
+                    stream: raw,
+                    expectedVersion: conflict.expectedVersion,
+                    actualVersion: conflict.actualVersion,
+                    pairs: conflict.conflicts.map((p) =>
+                      `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
+                    )
+                      .join(" ")
+                  }))
+                )),
+              Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
+              Effect.withSpan("concord.append", { attributes: { stream: raw, events: payload.events.length } }),
+              // A shutdown waits for an append in flight instead of abandoning it.
+              Effect.uninterruptible
+            ))
+        .handle("read", ({ path: { streamId: raw }, urlParams }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            Stream.runCollect(store.read(streamId, { from: urlParams.from, limit: urlParams.limit }))).pipe(
+              Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
+              Effect.catchTag("StoreError", unavailable(`read ${raw}`)),
+              Effect.withSpan("concord.read", { attributes: { stream: raw } })
+            ))
+        .handle("version", ({ path: { streamId: raw } }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            Effect.map(store.version(streamId), (version) => ({ streamId, version }))).pipe(
+              Effect.catchTag("StoreError", unavailable(`read the version of ${raw}`))
+            ))
     }))
 
-const healthProbe = "concord-health-probe" as StreamId.StreamId
+const healthProbe = StreamId.make("concord-health-probe")
 
 const healthLive = HttpApiBuilder.group(ConcordApi, "health", (handlers) =>
   Effect.gen(function*() {
@@ -219,6 +237,8 @@ export const layerApp = (
 ): Layer.Layer<never, never, EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices> =>
   HttpApiBuilder.serve(guard(options)).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
     Layer.provide(
       HttpApiBuilder.api(ConcordApi).pipe(
@@ -253,8 +273,18 @@ export const layer = (
       })
     )
   }
-  return Layer.mergeAll(layerApp(options), announce).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { host, port: options.port ?? 8080 }))
+  const server = createServer()
+  // On shutdown, finalizers run in reverse: this one, then the server's own close(), which waits for every open
+  // connection. Idle keep-alive connections are closed at once; busy ones get a grace period to finish the
+  // requests in flight (appends are uninterruptible), then are closed too.
+  const drain = Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      server.closeIdleConnections()
+      setTimeout(() => server.closeAllConnections(), 2_000).unref()
+    })
+  ))
+  return Layer.mergeAll(layerApp(options), announce, drain).pipe(
+    Layer.provide(NodeHttpServer.layer(() => server, { host, port: options.port ?? 8080 }))
   )
 }
 

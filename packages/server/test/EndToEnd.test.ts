@@ -1,0 +1,382 @@
+import SwaggerParser from "@apidevtools/swagger-parser"
+import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { Registry } from "@concord/example-crm"
+import { ConcordClient } from "@concord/server"
+import { Checker } from "@concord/testing"
+import { FetchHttpClient } from "@effect/platform"
+import { afterAll, beforeAll, describe, expect, inject, it } from "@effect/vitest"
+import { Chunk, Effect, FastCheck as fc, Layer, Random, Redacted, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { runConcord, type Running, startServer } from "./support/server.js"
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-e2e-"))
+const registryFile = new URL("../../example-crm/registry.json", import.meta.url).pathname
+const token = "e2e-token"
+
+const clientOf = (url: string, withToken = true) =>
+  ConcordClient.layerEventStore({ baseUrl: url, token: withToken ? Redacted.make(token) : undefined }).pipe(
+    Layer.provide(FetchHttpClient.layer)
+  )
+
+const readLogs = (streams: ReadonlyArray<string>) =>
+  Effect.flatMap(EventStore.EventStore, (store) =>
+    Effect.map(
+      Effect.forEach(
+        streams,
+        (id) => Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toArray(log)] as const)
+      ),
+      (entries) => new Map(entries)
+    ))
+
+/** A CRM event of a random kind: notes and contact changes mostly commute, value changes conflict. */
+const crmEvent = (id: string) =>
+  Effect.map(Random.nextIntBetween(0, 10), (roll): Event.EventData & { readonly id: Event.EventId } => {
+    const eventId = Event.EventId.make(id)
+    if (roll < 4) return { id: eventId, type: "MeetingNoteAdded", data: { noteId: id, author: "e2e", text: id } }
+    if (roll < 7) {
+      return { id: eventId, type: "ContactEmailChanged", data: { contactId: ["a", "b", "c"][roll % 3], email: id } }
+    }
+    return { id: eventId, type: roll < 9 ? "ClientValueUpgraded" : "ClientValueDowngraded", data: { value: roll } }
+  })
+
+/** Clients that each read a stream's version and append with a stale expected version on purpose. */
+const concurrentClients = (options: {
+  readonly urls: ReadonlyArray<string>
+  readonly streams: ReadonlyArray<string>
+  readonly clients: number
+  readonly appendsEach: number
+  /** Where every attempt is recorded as it completes. */
+  readonly attempts: Array<Checker.Attempt>
+}) =>
+  Effect.gen(function*() {
+    const { attempts } = options
+    yield* Effect.forEach(options.streams, (id) =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        const events = [{
+          id: Event.EventId.make(`${id}-registered`),
+          type: "ClientRegistered",
+          data: { name: id, value: 1 }
+        }]
+        const result = yield* store.append(StreamId.make(id), ExpectedVersion.noStream, events)
+        attempts.push({
+          streamId: id,
+          expectedVersion: ExpectedVersion.noStream,
+          events,
+          registry: Registry.registry,
+          outcome: { _tag: "Acknowledged", result }
+        })
+      }).pipe(Effect.provide(clientOf(options.urls[0]!))))
+    yield* Effect.forEach(Array.from({ length: options.clients }, (_, i) => i), (client) =>
+      Effect.gen(function*() {
+        const store = yield* EventStore.EventStore
+        for (let i = 0; i < options.appendsEach; i++) {
+          const streamId = StreamId.make(options.streams[yield* Random.nextIntBetween(0, options.streams.length)]!)
+          const current = yield* store.version(streamId)
+          const expected = ExpectedVersion.exact(Math.max(1, current - (yield* Random.nextIntBetween(0, 3))))
+          const events = yield* Effect.forEach([0, 1], (k) => crmEvent(`c${client}-${i}-k${k}-${streamId}`))
+          const outcome = yield* Effect.either(store.append(streamId, expected, events))
+          attempts.push({
+            streamId,
+            expectedVersion: expected,
+            events,
+            registry: Registry.registry,
+            outcome: outcome._tag === "Right"
+              ? { _tag: "Acknowledged", result: outcome.right }
+              : outcome.left._tag === "StoreError"
+              ? { _tag: "Unknown" }
+              : { _tag: "Rejected", error: outcome.left._tag }
+          })
+        }
+      }).pipe(Effect.provide(clientOf(options.urls[client % options.urls.length]!))), { concurrency: "unbounded" })
+    return yield* readLogs(options.streams).pipe(Effect.provide(clientOf(options.urls[0]!)))
+  })
+
+describe("the service as a real process on SQLite", () => {
+  let server: Running
+  const database = path.join(directory, "e2e.db")
+
+  beforeAll(async () => {
+    server = await startServer([
+      "--db",
+      database,
+      "--registry",
+      registryFile,
+      "--token",
+      token,
+      "--max-body-bytes",
+      "65536"
+    ])
+  }, 60_000)
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it("prints where it listens and where its docs are", () => {
+    expect(server.output()).toMatch(
+      /Concord is listening on http:\/\/127\.0\.0\.1:\d+ \(API docs: http:\/\/127\.0\.0\.1:\d+\/docs\)/
+    )
+  })
+
+  it("concord demo plays Joe & Harry against it through the client, step by step", async () => {
+    const { code, stdout } = await runConcord(["demo", "--url", server.url, "--token", token])
+    expect(code).toBe(0)
+    const lines = stdout.trim().split("\n")
+    expect(lines).toHaveLength(9)
+    expect(lines[2]).toBe("3. Harry saves his meeting notes (expected version 5): appended at version 6.")
+    expect(lines[5]).toContain("appends it at version 7 (rebasedOver = 1)")
+    expect(lines[7]).toMatch(
+      /Refused, nothing written: .*ClientValueDowngraded \(proposed #0\) conflicts with ClientValueUpgraded \(version 7\)/
+    )
+    expect(lines[8]).toContain("value 500")
+  }, 60_000)
+
+  it("serves a valid OpenAPI document", async () => {
+    const response = await fetch(`${server.url}/docs/openapi.json`, { headers: { authorization: `Bearer ${token}` } })
+    const document = await response.json()
+    await expect(SwaggerParser.validate(document as never)).resolves.toBeDefined()
+  })
+
+  it.effect(
+    "50 concurrent clients appending to shared streams: the checker finds the log sound",
+    () =>
+      Effect.gen(function*() {
+        const streams = ["client-e2e-a", "client-e2e-b", "client-e2e-c"]
+        const attempts: Array<Checker.Attempt> = []
+        const logs = yield* concurrentClients({ urls: [server.url], streams, clients: 50, appendsEach: 6, attempts })
+        expect(Checker.check({ logs, attempts })).toEqual([])
+        expect(attempts.filter((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0).length)
+          .toBeGreaterThan(0)
+        expect(attempts.some((a) => a.outcome._tag === "Rejected")).toBe(true)
+      }),
+    120_000
+  )
+
+  it.effect(
+    "fuzz: 1,000 malformed requests are each answered 4xx with a message, and change nothing",
+    () =>
+      Effect.gen(function*() {
+        const stream = "client-fuzz"
+        const store = clientOf(server.url)
+        yield* Effect.flatMap(EventStore.EventStore, (s) =>
+          s.append(StreamId.make(stream), ExpectedVersion.noStream, [{
+            type: "ClientRegistered",
+            data: { name: "f", value: 1 }
+          }])).pipe(
+            Effect.provide(store)
+          )
+        const before = yield* readLogs([stream]).pipe(Effect.provide(store))
+        const healthBefore = yield* Effect.promise(() =>
+          fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
+        )
+        expect(healthBefore).toBe(200)
+
+        const valid = {
+          expectedVersion: 1,
+          events: [{ type: "MeetingNoteAdded", data: { noteId: "n", author: "a", text: "t" } }]
+        }
+        const auth = { authorization: `Bearer ${token}` }
+        const json = (body: unknown) => JSON.stringify(body)
+        const malformed = fc.oneof(
+          // bad JSON
+          fc.tuple(
+            fc.constantFrom("{", "[", "{\"expectedVersion\":", "nul", "{'a':1}", "{\"events\":[}", ""),
+            fc.string()
+          )
+            .filter(([start, rest]) => {
+              try {
+                JSON.parse(start + rest)
+                return false
+              } catch {
+                return true
+              }
+            })
+            .map(([start, rest]) => ({ path: stream, headers: auth, body: start + rest })),
+          // wrong types and shapes
+          fc.record({
+            expectedVersion: fc.oneof(
+              fc.string().filter((s) => s !== "any" && s !== "noStream"),
+              fc.boolean(),
+              fc.constant(null),
+              fc.object()
+            ),
+            events: fc.anything()
+          }).map((body) => ({ path: stream, headers: auth, body: json(body) })),
+          fc.record({
+            expectedVersion: fc.constant(1),
+            events: fc.oneof(fc.string(), fc.integer(), fc.object(), fc.constant(null))
+          })
+            .map((body) => ({ path: stream, headers: auth, body: json(body) })),
+          // huge and negative numbers
+          fc.constantFrom("1e999", "-1", "-0.5", "1.5", "9007199254740993", "1e308", "-1e308")
+            .map((n) => ({ path: stream, headers: auth, body: `{"expectedVersion":${n},"events":[]}` })),
+          fc.constantFrom("1e999", "-1e999").map((n) => ({
+            path: stream,
+            headers: auth,
+            body: `{"expectedVersion":"any","events":[{"type":"MeetingNoteAdded","data":{"n":${n}}}]}`
+          })),
+          // empty or non-string event types
+          fc.oneof(
+            fc.constant(""),
+            fc.integer(),
+            fc.constant(null),
+            fc.array(fc.string()),
+            fc.string({ minLength: 257, maxLength: 300 })
+          )
+            .map((type) => ({
+              path: stream,
+              headers: auth,
+              body: json({ expectedVersion: "any", events: [{ type, data: {} }] })
+            })),
+          // oversized bodies
+          fc.integer({ min: 65_537, max: 200_000 }).map((size) => ({
+            path: stream,
+            headers: auth,
+            body: json({
+              expectedVersion: "any",
+              events: [{ type: "MeetingNoteAdded", data: { text: "x".repeat(size) } }]
+            })
+          })),
+          // missing or wrong token
+          fc.oneof(
+            fc.constant({}),
+            fc.string().map((t) => ({ authorization: `Bearer ${t}` })),
+            fc.constant({ authorization: token }),
+            fc.constant({ authorization: `Bearer ${token}x` })
+          ).map((headers) => ({ path: stream, headers, body: json(valid) })),
+          // stream ids a stream cannot have
+          fc.constantFrom("%00", "a%00b", "x".repeat(600)).map((id) => ({ path: id, headers: auth, body: json(valid) }))
+        )
+        const statuses = new Map<number, number>()
+        const property = fc.asyncProperty(malformed, async (request) => {
+          const response = await fetch(`${server.url}/streams/${request.path}/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...request.headers },
+            body: request.body
+          })
+          const text = await response.text()
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+          expect(response.status, text).toBeGreaterThanOrEqual(400)
+          expect(response.status, text).toBeLessThan(500)
+          const body = JSON.parse(text) as { message?: unknown; reason?: unknown }
+          const said = body.message ?? body.reason
+          expect(typeof said === "string" && said.length > 0, text).toBe(true)
+          expect(text).not.toMatch(/\n\s+at |SELECT|INSERT|sqlite/i)
+        })
+        yield* Effect.promise(() => fc.assert(property, { numRuns: 1_000 }))
+
+        const healthAfter = yield* Effect.promise(() =>
+          fetch(`${server.url}/health`, { headers: auth }).then((r) => r.status)
+        )
+        expect(healthAfter).toBe(200)
+        expect(yield* readLogs([stream]).pipe(Effect.provide(store))).toEqual(before)
+        expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 413]))
+      }),
+    180_000
+  )
+})
+
+describe("starting the service", () => {
+  it("an invalid registry file stops it with a message naming the file and the path", async () => {
+    const file = path.join(directory, "bad-registry.json")
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ categories: { client: { rules: [{ type: "A", conflictsWith: ["B", "B"] }] } } })
+    )
+    const { code, stderr } = await runConcord([
+      "serve",
+      "--port",
+      "0",
+      "--db",
+      path.join(directory, "x.db"),
+      "--registry",
+      file
+    ])
+    expect(code).not.toBe(0)
+    expect(stderr).toContain(file)
+    expect(stderr).toContain("categories.client.rules[0].conflictsWith[1]")
+    expect(stderr).not.toMatch(/\s+at .+:\d+:\d+/)
+  }, 60_000)
+
+  it("binding beyond loopback without a token is refused", async () => {
+    const { code, stderr } = await runConcord([
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "0.0.0.0",
+      "--db",
+      path.join(directory, "y.db")
+    ])
+    expect(code).not.toBe(0)
+    expect(stderr).toContain("start the service with a token")
+  }, 60_000)
+
+  it("reads its configuration from the environment", async () => {
+    const { code, stderr } = await runConcord(["serve"], {
+      CONCORD_PORT: "0",
+      CONCORD_HOST: "0.0.0.0",
+      CONCORD_DB: path.join(directory, "env.db")
+    })
+    expect(code).not.toBe(0)
+    expect(stderr).toContain("binding 0.0.0.0")
+  }, 60_000)
+})
+
+describe("SIGTERM", () => {
+  it.live(
+    "finishes the appends in flight, then exits; every acknowledged append is stored whole",
+    () =>
+      Effect.gen(function*() {
+        const database = path.join(directory, "sigterm.db")
+        const server = yield* Effect.promise(() => startServer(["--db", database, "--registry", registryFile]))
+        const streams = ["client-term-a", "client-term-b"]
+        const attempts: Array<Checker.Attempt> = []
+        const running = yield* Effect.fork(Effect.either(
+          concurrentClients({ urls: [server.url], streams, clients: 20, appendsEach: 1_000, attempts })
+        ))
+        yield* Effect.sleep("700 millis")
+        const code = yield* Effect.promise(() => server.stop("SIGTERM"))
+        expect(code).toBe(0)
+        yield* running.await
+        // Read what the stopped service left, through a fresh one on the same file.
+        const again = yield* Effect.promise(() => startServer(["--db", database, "--registry", registryFile]))
+        const logs = yield* readLogs(streams).pipe(Effect.provide(clientOf(again.url, false)))
+        yield* Effect.promise(() => again.stop())
+        // Appends cut off by the shutdown have an unknown outcome: the checker wants them whole or absent, and every
+        // acknowledged one present.
+        expect(Checker.check({ logs, attempts })).toEqual([])
+        expect(attempts.filter((a) => a.outcome._tag === "Acknowledged").length).toBeGreaterThan(streams.length)
+      }),
+    120_000
+  )
+})
+
+const pgUrl = inject("pgUrl")
+
+describe.runIf(pgUrl !== undefined)("two service processes over one PostgreSQL database", () => {
+  it.live("clients spread across both: nothing lost, duplicated or falsely accepted", () =>
+    Effect.gen(function*() {
+      const servers = yield* Effect.promise(() =>
+        Promise.all([0, 1].map(() => startServer(["--postgres", pgUrl!, "--registry", registryFile])))
+      )
+      const streams = ["client-cluster-a", "client-cluster-b", "client-cluster-c"]
+      const attempts: Array<Checker.Attempt> = []
+      const logs = yield* concurrentClients({
+        urls: servers.map((s) => s.url),
+        streams,
+        clients: 40,
+        appendsEach: 8,
+        attempts
+      })
+      yield* Effect.promise(() => Promise.all(servers.map((s) => s.stop())))
+      expect(Checker.check({ logs, attempts })).toEqual([])
+      const acknowledged = attempts.filter((a) => a.outcome._tag === "Acknowledged")
+      expect(acknowledged.some((a) => a.outcome._tag === "Acknowledged" && a.outcome.result.rebasedOver > 0)).toBe(true)
+      expect(attempts.some((a) => a.outcome._tag === "Rejected" && a.outcome.error === "ConcurrencyConflict")).toBe(
+        true
+      )
+    }), 180_000)
+})
