@@ -3,5 +3,6 @@ export default [
   "packages/testing/vitest.config.ts",
   "packages/example-crm/vitest.config.ts",
   "packages/sql/vitest.config.ts",
-  "packages/server/vitest.config.ts"
+  "packages/server/vitest.config.ts",
+  "docs/vitest.config.ts"
 ]

@@ -1,0 +1,28 @@
+// #region program
+import { CommandHandler, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { Commands, Events, Registry } from "@concord/example-crm"
+import { Effect } from "effect"
+
+const options = { schema: Events.CrmEvent, registry: Registry.registry }
+const client = StreamId.make("client-acme")
+
+export const program = Effect.gen(function*() {
+  const store = yield* EventStore.forDomain(options)
+  yield* store.append(client, ExpectedVersion.noStream, [Events.ClientRegistered.make({ name: "Acme", value: 100 })])
+
+  // Harry and Joe both opened the record at version 1.
+  yield* CommandHandler.handle(
+    Commands.decider,
+    client,
+    Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" }),
+    { ...options, expectedVersion: 1 }
+  )
+  const joe = yield* CommandHandler.handle(Commands.decider, client, Commands.UpgradeClientValue.make({ value: 500 }), {
+    ...options,
+    expectedVersion: 1
+  })
+  return joe.append // { firstVersion: 3, lastVersion: 3, rebasedOver: 1 }
+})
+
+export const main = program.pipe(Effect.provide(EventStore.layerMemory()))
+// #endregion program
