@@ -70,18 +70,22 @@ export const detect = (
   committed: ReadonlyArray<Committed>,
   proposed: ReadonlyArray<Proposed>
 ): ReadonlyArray<ConflictingPair> => {
-  let pairs: Array<ConflictingPair> | undefined
-  internal.forEachConflict(registry, committed, proposed, (i, j) => {
-    const event = committed[j]!
-    ;(pairs ??= []).push({
+  const compiled = internal.compile(registry)
+  const count = internal.scanConflicts(compiled, registry, committed, proposed, false)
+  if (count === 0) return noPairs
+  const pairs: Array<ConflictingPair> = new Array(count)
+  for (let k = 0; k < count; k++) {
+    const i = compiled.found[2 * k]!
+    const event = committed[compiled.found[2 * k + 1]!]!
+    pairs[k] = {
       proposedIndex: i,
       proposedType: proposed[i]!.type,
       committedId: event.id,
       committedVersion: event.version,
       committedType: event.type
-    })
-  })
-  return pairs ?? noPairs
+    }
+  }
+  return pairs
 }
 
 /**
@@ -94,11 +98,7 @@ export const hasConflict = (
   registry: ConflictRegistry<any, any>,
   committed: ReadonlyArray<Committed>,
   proposed: ReadonlyArray<Proposed>
-): boolean => {
-  let found = false
-  internal.forEachConflict(registry, committed, proposed, () => found = true)
-  return found
-}
+): boolean => internal.scanConflicts(internal.compile(registry), registry, committed, proposed, true) > 0
 
 const describePair = (pair: ConflictingPair): string =>
   `${pair.proposedType} (proposed #${pair.proposedIndex}) conflicts with ${pair.committedType} ` +

@@ -12,3 +12,8 @@ export * from "./EventStoreSuite.js"
  * @since 0.1.0
  */
 export * as Laws from "./Laws.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Postgres from "./Postgres.js"

@@ -120,6 +120,7 @@ export interface Compiled {
   readonly conditions: ReadonlyMap<number, Condition>
   /** Reused between checks (detection is synchronous), so a check that finds nothing allocates nothing. */
   scratch: Int32Array
+  found: Int32Array
 }
 
 const compiledCache = new WeakMap<ConflictRegistry<any, any>, Compiled>()
@@ -150,7 +151,16 @@ export const compile = (self: ConflictRegistry<any, any>): Compiled => {
       if (when._tag !== "Always") conditions.set(cell, when)
     }
   }
-  const compiled: Compiled = { index, unknown, width, matrix, rows, conditions, scratch: new Int32Array(16) }
+  const compiled: Compiled = {
+    index,
+    unknown,
+    width,
+    matrix,
+    rows,
+    conditions,
+    scratch: new Int32Array(16),
+    found: new Int32Array(16)
+  }
   compiledCache.set(self, compiled)
   return compiled
 }
@@ -207,38 +217,49 @@ export const isConflict = (
 }
 
 /**
- * Calls `onPair(proposedIndex, committedIndex)` for every clashing pair, in proposed then committed order, until it
- * returns `true`.
+ * Finds the clashing pairs, in proposed then committed order, and returns how many: the pairs themselves are left
+ * in `compiled.found` as (proposed index, committed index), to be read before the next scan. With `firstOnly` it
+ * stops at the first. Scanning reuses the compiled registry's buffers, so a scan that finds nothing allocates
+ * nothing.
  *
  * @internal
  */
-export const forEachConflict = (
+export const scanConflicts = (
+  compiled: Compiled,
   self: ConflictRegistry<any, any>,
   committed: ReadonlyArray<EncodedEvent>,
   proposed: ReadonlyArray<EncodedEvent>,
-  onPair: (proposedIndex: number, committedIndex: number) => boolean | void
-): void => {
-  if (committed.length === 0 || proposed.length === 0) return
-  const compiled = compile(self)
+  firstOnly: boolean
+): number => {
+  if (committed.length === 0 || proposed.length === 0) return 0
   const { matrix, rows, width } = compiled
   if (compiled.scratch.length < committed.length) {
     compiled.scratch = new Int32Array(Math.max(committed.length, compiled.scratch.length * 2))
   }
   const columns = compiled.scratch
   for (let j = 0; j < committed.length; j++) columns[j] = lookup(compiled, committed[j]!.type)
+  let count = 0
   for (let i = 0; i < proposed.length; i++) {
     const proposedRow = lookup(compiled, proposed[i]!.type)
-    const kind = rows[proposedRow]
-    if (kind === ROW_NEVER) continue
+    if (rows[proposedRow] === ROW_NEVER) continue
     const row = proposedRow * width
     for (let j = 0; j < committed.length; j++) {
       const cell = row + columns[j]!
       const pair = matrix[cell]
       if (pair === NONE) continue
       if (pair === CONDITIONAL && !holds(self, compiled.conditions.get(cell)!, proposed[i]!, committed[j]!)) continue
-      if (onPair(i, j) === true) return
+      if (compiled.found.length < 2 * (count + 1)) {
+        const grown = new Int32Array(Math.max(2 * (count + 1), compiled.found.length * 2))
+        grown.set(compiled.found)
+        compiled.found = grown
+      }
+      compiled.found[2 * count] = i
+      compiled.found[2 * count + 1] = j
+      count++
+      if (firstOnly) return count
     }
   }
+  return count
 }
 
 // -----------------------------------------------------------------------------
