@@ -4,5 +4,6 @@ export default [
   "packages/example-crm/vitest.config.ts",
   "packages/sql/vitest.config.ts",
   "packages/server/vitest.config.ts",
+  "packages/bench/vitest.config.ts",
   "docs/vitest.config.ts"
 ]

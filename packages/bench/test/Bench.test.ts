@@ -1,0 +1,18 @@
+import { describe, expect, inject, it } from "@effect/vitest"
+import * as Bench from "../src/Bench.js"
+import * as Report from "../src/Report.js"
+
+// Each workload once at a tiny size, so the benchmark cannot rot. No timing is asserted: only that every workload
+// runs to the end, its own checks pass, and it reports figures.
+describe("the benchmark", () => {
+  it("runs every workload at smoke size and reports every section", async () => {
+    const sections = await Bench.run(Bench.smoke, { pgUrl: inject("pgUrl") })
+    expect(sections.map((s) => s.id)).toEqual(["detection", "uncontended", "contention", "growth", "memory"])
+    for (const section of sections) {
+      expect(section.rows.length).toBeGreaterThan(0)
+      for (const row of section.rows) expect(Number.isFinite(row.median)).toBe(true)
+    }
+    const markdown = Report.markdown(Report.make(sections), "")
+    expect(markdown).toContain("## Conflict detection")
+  }, 300_000)
+})
