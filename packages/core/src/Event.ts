@@ -71,7 +71,7 @@ export type EventId = typeof EventId.Type
  * @since 0.1.0
  * @category constructors
  */
-export const makeId = (): EventId => EventId.make(crypto.randomUUID())
+export const makeId = (): EventId => crypto.randomUUID() as EventId // a UUID is always a valid id
 
 /**
  * Free-form data about an event (who, why, correlation), kept beside it and never interpreted by Concord.

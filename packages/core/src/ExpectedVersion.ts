@@ -46,7 +46,9 @@ export const any: ExpectedVersion = new Any()
  * @since 0.1.0
  * @category constructors
  */
-export const exact = (version: number): ExpectedVersion => new Exact({ version: StreamVersion.make(version) })
+export const exact = (version: number): ExpectedVersion =>
+  // Checked by StreamVersion.make; the class need not check it again.
+  new Exact({ version: StreamVersion.make(version) }, true)
 
 /**
  * The stream must not exist yet: exactly version 0. A second creator therefore meets the whole stream as events

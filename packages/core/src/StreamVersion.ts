@@ -27,7 +27,22 @@ export type StreamVersion = typeof StreamVersion.Type
  * @since 0.1.0
  * @category constructors
  */
-export const make: (version: number) => StreamVersion = StreamVersion.make
+export const make = (version: number): StreamVersion => {
+  // The same rule as the Schema, checked directly: `make` sits on hot paths (every expected version).
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new RangeError(`a stream version is a non-negative integer, not ${version}`)
+  }
+  return version as StreamVersion
+}
+
+/**
+ * A version without the check, for counts a store derives from versions it already holds (the hot path of an
+ * append): a non-negative integer by construction.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMake = (version: number): StreamVersion => version as StreamVersion
 
 /**
  * The version of a stream with no events.
@@ -43,4 +58,4 @@ export const zero: StreamVersion = make(0)
  * @since 0.1.0
  * @category combinators
  */
-export const add = (version: StreamVersion, count: number): StreamVersion => (version + count) as StreamVersion
+export const add = (version: StreamVersion, count: number): StreamVersion => unsafeMake(version + count)

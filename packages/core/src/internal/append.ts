@@ -73,8 +73,8 @@ const result = (
   rebasedOver: number
 ): AppendResult => ({
   streamId,
-  firstVersion: StreamVersion.make(firstVersion),
-  lastVersion: StreamVersion.make(lastVersion),
+  firstVersion: StreamVersion.unsafeMake(firstVersion),
+  lastVersion: StreamVersion.unsafeMake(lastVersion),
   rebasedOver
 })
 
@@ -164,7 +164,7 @@ export const append = <E>(
     const records = events.map((event, i): Event.RecordedEvent => ({
       id: event.id ?? Event.makeId(),
       streamId,
-      version: StreamVersion.make(current + 1 + i),
+      version: StreamVersion.unsafeMake(current + 1 + i),
       type: event.type,
       data: event.data,
       metadata: event.metadata ?? {},

@@ -90,11 +90,11 @@ export const make = (options: Options = {}) =>
           if (options.lockTimeoutMillis !== undefined) {
             yield* sql.unsafe(`SET LOCAL lock_timeout = ${Math.floor(options.lockTimeoutMillis)}`)
           }
-          yield* sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, 0) ON CONFLICT DO NOTHING`
-          const rows = yield* sql<
-            { version: number }
-          >`SELECT version FROM ${streams} WHERE stream_id = ${streamId} FOR UPDATE`
-          return yield* body(StreamVersion.make(Number(rows[0]?.version ?? 0)))
+          // One round trip takes the stream row's lock (creating the row if need be) and reads its version.
+          const rows = yield* sql<{ version: number }>`INSERT INTO ${streams} (stream_id, version)
+            VALUES (${streamId}, 0) ON CONFLICT (stream_id) DO UPDATE SET version = ${streams}.version
+            RETURNING version`
+          return yield* body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
         }))
         : Effect.scoped(Effect.uninterruptibleMask((restore) =>
           Effect.gen(function*() {
@@ -102,7 +102,7 @@ export const make = (options: Options = {}) =>
             yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
             const exit = yield* restore(Effect.gen(function*() {
               const rows = yield* sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`
-              return yield* body(StreamVersion.make(Number(rows[0]?.version ?? 0)))
+              return yield* body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
             })).pipe(Effect.provideService(SqlClient.TransactionConnection, [connection, 0]), Effect.exit)
             if (Exit.isSuccess(exit)) {
               yield* connection.executeUnprepared("COMMIT", [], undefined).pipe(
@@ -147,27 +147,33 @@ export const make = (options: Options = {}) =>
             ),
             Effect.mapError(failed)
           ),
-        write: (records, batch) =>
-          Effect.zipRight(
-            sql`INSERT INTO ${events} ${
-              sql.insert(records.map((record) => ({
-                stream_id: record.streamId,
-                version: record.version,
-                event_id: record.id,
-                type: record.type,
-                data: JSON.stringify(record.data),
-                metadata: JSON.stringify(record.metadata),
-                recorded_at: record.recordedAt.toISOString(),
-                batch_first: batch.firstVersion,
-                batch_last: batch.lastVersion,
-                rebased_over: batch.rebasedOver
-              })))
-            }`,
-            sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${batch.lastVersion})
-              ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`
-          ).pipe(
-            Effect.mapError((error) => isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error))
-          )
+        write: (records, batch) => {
+          const rows = sql.insert(records.map((record) => ({
+            stream_id: record.streamId,
+            version: record.version,
+            event_id: record.id,
+            type: record.type,
+            data: JSON.stringify(record.data),
+            metadata: JSON.stringify(record.metadata),
+            recorded_at: record.recordedAt.toISOString(),
+            batch_first: batch.firstVersion,
+            batch_last: batch.lastVersion,
+            rebased_over: batch.rebasedOver
+          })))
+          return (dialect === "pg"
+            // The stream row exists (the lock made it): the events and the new version go in one statement.
+            ? sql`WITH appended AS (INSERT INTO ${events} ${rows} RETURNING 1)
+                UPDATE ${streams} SET version = ${batch.lastVersion} WHERE stream_id = ${streamId}`
+            : Effect.zipRight(
+              sql`INSERT INTO ${events} ${rows}`,
+              sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${batch.lastVersion})
+                ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`
+            )).pipe(
+              Effect.mapError((error) =>
+                isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error)
+              )
+            )
+        }
       }
     }
 
