@@ -5,7 +5,7 @@ import { ConcordClient } from "@concord/server"
 import { Checker } from "@concord/testing"
 import { FetchHttpClient } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, inject, it } from "@effect/vitest"
-import { Chunk, Effect, FastCheck as fc, Layer, Random, Redacted, Stream } from "effect"
+import { Effect, FastCheck as fc, Layer, Random, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -19,16 +19,6 @@ const clientOf = (url: string, withToken = true) =>
   ConcordClient.layerEventStore({ baseUrl: url, token: withToken ? Redacted.make(token) : undefined }).pipe(
     Layer.provide(FetchHttpClient.layer)
   )
-
-const readLogs = (streams: ReadonlyArray<string>) =>
-  Effect.flatMap(EventStore.EventStore, (store) =>
-    Effect.map(
-      Effect.forEach(
-        streams,
-        (id) => Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toArray(log)] as const)
-      ),
-      (entries) => new Map(entries)
-    ))
 
 /** A CRM event of a random kind: notes and contact changes mostly commute, value changes conflict. */
 const crmEvent = (id: string) =>
@@ -91,7 +81,7 @@ const concurrentClients = (options: {
           })
         }
       }).pipe(Effect.provide(clientOf(options.urls[client % options.urls.length]!))), { concurrency: "unbounded" })
-    return yield* readLogs(options.streams).pipe(Effect.provide(clientOf(options.urls[0]!)))
+    return yield* Checker.readLogs(options.streams).pipe(Effect.provide(clientOf(options.urls[0]!)))
   })
 
 describe("the service as a real process on SQLite", () => {
@@ -167,7 +157,7 @@ describe("the service as a real process on SQLite", () => {
           }])).pipe(
             Effect.provide(store)
           )
-        const before = yield* readLogs([stream]).pipe(Effect.provide(store))
+        const before = yield* Checker.readLogs([stream]).pipe(Effect.provide(store))
         const healthBefore = yield* Effect.promise(() =>
           fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
         )
@@ -271,7 +261,7 @@ describe("the service as a real process on SQLite", () => {
           fetch(`${server.url}/health`, { headers: auth }).then((r) => r.status)
         )
         expect(healthAfter).toBe(200)
-        expect(yield* readLogs([stream]).pipe(Effect.provide(store))).toEqual(before)
+        expect(yield* Checker.readLogs([stream]).pipe(Effect.provide(store))).toEqual(before)
         expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 413]))
       }),
     180_000
@@ -343,7 +333,7 @@ describe("SIGTERM", () => {
         yield* running.await
         // Read what the stopped service left, through a fresh one on the same file.
         const again = yield* Effect.promise(() => startServer(["--db", database, "--registry", registryFile]))
-        const logs = yield* readLogs(streams).pipe(Effect.provide(clientOf(again.url, false)))
+        const logs = yield* Checker.readLogs(streams).pipe(Effect.provide(clientOf(again.url, false)))
         yield* Effect.promise(() => again.stop())
         // Appends cut off by the shutdown have an unknown outcome: the checker wants them whole or absent, and every
         // acknowledged one present.

@@ -7,7 +7,7 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Chunk, Effect, Redacted, Stream } from "effect"
+import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -48,16 +48,6 @@ const sqlClient = (target: Backend): Layer.Layer<SqlClient.SqlClient, unknown> =
   target.backend === "sqlite"
     ? SqliteClient.layer({ filename: target.target })
     : PgClient.layer({ url: Redacted.make(target.target) })
-
-const readLogs = (streams: ReadonlyArray<string>) =>
-  Effect.flatMap(EventStore.EventStore, (store) =>
-    Effect.map(
-      Effect.forEach(
-        streams,
-        (id) => Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toArray(log)] as const)
-      ),
-      (entries) => new Map(entries)
-    ))
 
 /** Registers one client per stream, recorded as acknowledged attempts for the checker. */
 const registerClients = (streams: ReadonlyArray<string>) =>
@@ -133,7 +123,7 @@ for (const target of backends) {
           const codes = yield* Effect.promise(() => Promise.all(writers.map((w) => w.finished)))
           expect(codes).toEqual([0, 0, 0, 0])
           const attempts = writers.flatMap((_, i) => readAttempts(path.join(directory, `${prefix}w${i}.jsonl`)))
-          const logs = yield* readLogs(streams)
+          const logs = yield* Checker.readLogs(streams)
           expect(attempts).toHaveLength(10_000)
           expect(Checker.check({ logs, attempts: [...registered, ...attempts], fold })).toEqual([])
           const acknowledged = attempts.filter((a) => a.outcome._tag === "Acknowledged")

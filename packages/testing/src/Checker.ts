@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Conflict, type ConflictRegistry, type Event, type EventStore, type ExpectedVersion } from "@concord/core"
+import { Conflict, type ConflictRegistry, type Event, EventStore, type ExpectedVersion, StreamId } from "@concord/core"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Equal from "effect/Equal"
 import type * as Equivalence from "effect/Equivalence"
 
@@ -181,3 +184,19 @@ export const assertSound = <State>(options: Options<State>): void => {
     throw new Error(`the store's log is not sound (${problems.length} problems):\n  ${problems.join("\n  ")}`)
   }
 }
+
+/**
+ * Reads every named stream from the `EventStore` in context: the `logs` that {@link check} takes.
+ *
+ * @since 0.1.0
+ * @category checking
+ */
+export const readLogs = (
+  streamIds: Iterable<string>
+): Effect.Effect<ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>, EventStore.StoreError, EventStore.EventStore> =>
+  Effect.flatMap(EventStore.EventStore, (store) =>
+    Effect.map(
+      Effect.forEach(streamIds, (id) =>
+        Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toReadonlyArray(log)] as const)),
+      (entries) => new Map(entries)
+    ))

@@ -84,10 +84,7 @@ const readAll = (store: EventStore.Service, streamId: StreamId.StreamId) =>
   Effect.map(Stream.runCollect(store.read(streamId)), Chunk.toReadonlyArray)
 
 const logsOf = (store: EventStore.Service, streamIds: Iterable<StreamId.StreamId>) =>
-  Effect.map(
-    Effect.forEach(streamIds, (id) => Effect.map(readAll(store, id), (log) => [id as string, log] as const)),
-    (entries) => new Map(entries)
-  )
+  Effect.provideService(Checker.readLogs(streamIds), EventStore.EventStore, store)
 
 /**
  * Runs one append and records it as a {@link Checker.Attempt}.
