@@ -1,5 +1,5 @@
 // The whole benchmark: every workload at a size, in one run.
-import { Postgres } from "@concord/testing"
+import * as Postgres from "@concord/testing/Postgres"
 import * as Contention from "./Contention.js"
 import * as Detection from "./Detection.js"
 import * as Growth from "./Growth.js"
@@ -18,7 +18,7 @@ export interface Size {
 export const full: Size = {
   detection: { types: [10, 100, 1_000], deltas: [1, 10, 100, 1_000], trials: 5, millis: 150 },
   uncontended: { batches: [1, 10, 100], streams: 200, events: { memory: 20_000, sqlite: 5_000, pg: 2_000 }, trials: 5 },
-  contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commandsPerWriter: 15, trials: 5 },
+  contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 64, trials: 5 },
   growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 40, trials: 5 },
   memory: { events: 1_000_000, serverSeconds: 5 }
 }
@@ -27,7 +27,7 @@ export const full: Size = {
 export const smoke: Size = {
   detection: { types: [10], deltas: [10], trials: 1, millis: 5 },
   uncontended: { batches: [10], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
-  contention: { writers: [2], conflicting: [0.5], commandsPerWriter: 3, trials: 1 },
+  contention: { writers: [2], conflicting: [0.5], commands: 6, trials: 1 },
   growth: { lengths: [10], behind: [0, 2], appends: 2, trials: 1 },
   memory: { events: 1_000, serverSeconds: 1 }
 }
