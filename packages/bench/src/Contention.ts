@@ -31,7 +31,8 @@ const decide = (command: Command, state: Client.Client, id: string): ReadonlyArr
     ? [Events.ClientValueUpgraded.make({ value: state.value + 1 })]
     : [Events.MeetingNoteAdded.make({ noteId: id, author: "bench", text: id })]
 
-const think = () => new Promise((resolve) => setTimeout(resolve, 1))
+// About a millisecond, with jitter: writers that paused exactly alike would fall into lockstep.
+const think = () => new Promise((resolve) => setTimeout(resolve, 0.5 + Math.random()))
 
 interface Outcome {
   readonly attempts: number
@@ -49,6 +50,13 @@ const commands = (writer: number, count: number, conflicting: number): ReadonlyA
   Array.from({ length: count }, (_, i) => ((writer * 7919 + i * 104729) % 100) < conflicting * 100 ? "bump" : "note")
 
 const RETRIES = 100
+
+// Retries back off exponentially from 1 ms with jitter, capped at 20 ms, as retry loops usually do.
+const retry = Schedule.exponential("1 millis", 1.5).pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced("20 millis")),
+  Schedule.intersect(Schedule.recurs(RETRIES))
+)
 
 /** Concord's command handler with a registry (the CRM one, or an empty one: plain optimistic concurrency). */
 const concordRun = async (
@@ -80,7 +88,7 @@ const concordRun = async (
       })
       const begun = performance.now()
       const result = await opened.run(Effect.either(
-        CommandHandler.handle(decider, stream, command, { ...options, retry: Schedule.recurs(RETRIES) })
+        CommandHandler.handle(decider, stream, command, { ...options, retry })
       ))
       if (result._tag === "Right") results.push(result.right)
       outcomes.push({
@@ -214,7 +222,9 @@ export const run = async (size: ContentionSize): Promise<Section> => {
       })
       const firstTry = (c: number) => summarize("", samples[c]!.firstTry, "%").median
       notes.push(
-        `${label}: first-try acceptance ${firstTry(0).toFixed(0)}% (Concord) vs ${firstTry(1).toFixed(0)}% (plain) vs ` +
+        `${label}: first-try acceptance ${firstTry(0).toFixed(0)}% (Concord) vs ${
+          firstTry(1).toFixed(0)
+        }% (plain) vs ` +
           `${firstTry(2).toFixed(0)}% (Emmett)`
       )
     }
@@ -225,7 +235,7 @@ export const run = async (size: ContentionSize): Promise<Section> => {
     unit: "mixed",
     rows,
     notes:
-      `About ${size.commands} commands per run, shared among the K writers; each command: load, decide after a 1 ms pause (a user's form, a remote call), ` +
+      `About ${size.commands} commands per run, shared among the K writers; each command: load, decide after a pause of 0.5 to 1.5 ms (a user's form, a remote call), ` +
       `append with the version it read, retry on a conflict (re-read, decide again) up to ${RETRIES} times. ` +
       `Every Concord run's log is checked afterwards (versions 1..n, every acknowledged event where its result says, ` +
       `nothing accepted past a conflicting event); Emmett's event count is checked. ${notes.join("; ")}.`
