@@ -1,4 +1,7 @@
 import { defineProject, mergeConfig } from "vitest/config"
 import { shared } from "../vitest.shared.js"
 
-export default mergeConfig(shared, defineProject({ test: { name: "@concord/docs" } }))
+export default mergeConfig(
+  shared,
+  defineProject({ test: { name: "@concord/docs", globalSetup: ["./test/support/postgres.ts"] } })
+)

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 const options = { schema: Events.CrmEvent, registry: Registry.registry }
 const client = StreamId.make("client-acme")
 
+// The program needs an EventStore; which one is decided when it runs.
 export const program = Effect.gen(function*() {
   const store = yield* EventStore.forDomain(options)
   yield* store.append(client, ExpectedVersion.noStream, [Events.ClientRegistered.make({ name: "Acme", value: 100 })])
@@ -21,8 +22,10 @@ export const program = Effect.gen(function*() {
     ...options,
     expectedVersion: 1
   })
-  return joe.append // { firstVersion: 3, lastVersion: 3, rebasedOver: 1 }
+  return joe.append // { streamId: "client-acme", firstVersion: 3, lastVersion: 3, rebasedOver: 1 }
 })
-
-export const main = program.pipe(Effect.provide(EventStore.layerMemory()))
 // #endregion program
+
+// #region memory
+export const main = program.pipe(Effect.provide(EventStore.layerMemory()))
+// #endregion memory

@@ -4,8 +4,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"
-import type { Layer } from "effect"
-import { Cause, Deferred, Effect, Exit, Fiber, Redacted, type Scope, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted, type Scope, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -148,6 +147,17 @@ describe.runIf(pgUrl !== undefined)("PostgreSQL failures", () => {
       }),
     { timeout: 60_000 }
   )
+
+  it.live("stores starting at the same moment on an empty schema all come up", () =>
+    Effect.gen(function*() {
+      for (let round = 0; round < 3; round++) {
+        const prefix = `simultaneous_${round}_${Date.now().toString(36)}_`
+        yield* Effect.all(
+          [0, 1, 2].map(() => Effect.scoped(Layer.build(SqlEventStore.layerPg({ url, tablePrefix: prefix })))),
+          { concurrency: "unbounded" }
+        )
+      }
+    }), { timeout: 60_000 })
 
   it.effect("an unreachable server fails building the store with a StoreError", () =>
     Effect.gen(function*() {

@@ -301,7 +301,7 @@ export const documentSchema = (
       if (seen.has(type)) issues.push({ path: ["conflictsWith", i], message: `${type} is listed twice` })
       seen.add(type)
       if (typeof entry === "string" || known === undefined) return
-      for (const side of [rule.type, entry.type]) {
+      for (const side of new Set([rule.type, entry.type])) {
         if (known.get(side)?.has(entry.sameKey) !== true) {
           issues.push({ path: ["conflictsWith", i, "sameKey"], message: `${side} has no field ${entry.sameKey}` })
         }

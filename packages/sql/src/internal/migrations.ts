@@ -1,6 +1,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 
 /** The table names of a store, from its prefix. */
 export interface Tables {
@@ -69,9 +70,8 @@ const createTables = (names: Tables) =>
   })
 
 /**
- * Runs the store's migrations. The Migrator locks its table on PostgreSQL; on SQLite its transaction makes a
- * concurrent second runner fail to record the migration and step aside once the first has committed. Either way
- * many processes may start at once.
+ * Runs the store's migrations, safely from many processes at once: the Migrator locks its table on PostgreSQL, and on
+ * SQLite its transaction makes a concurrent second runner step aside once the first has committed.
  *
  * @internal
  */
@@ -79,4 +79,8 @@ export const run = (names: Tables) =>
   Migrator.make({})({
     table: names.migrations,
     loader: Migrator.fromRecord({ "1_create_events_and_streams": createTables(names) })
-  })
+  }).pipe(
+    // The Migrator locks its table only once the table exists: stores starting at the same moment on an empty
+    // PostgreSQL database can collide creating it. Running the migrations is idempotent, so the loser tries again.
+    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(5))))
+  )

@@ -1,0 +1,61 @@
+// #region store
+import { ConflictRegistry, EventStore, StoreBackend, StreamVersion } from "@concord/core"
+import type { Event, StreamId } from "@concord/core"
+import { Effect, Layer, Stream } from "effect"
+
+// A store that keeps each stream in a Map: StoreBackend.append brings the semantics every store shares (validation,
+// idempotency, version checks, conflict detection); the store brings storage and a critical section per stream.
+export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventStore.Service> =>
+  Effect.sync(() => {
+    const registry = options?.registry ?? ConflictRegistry.untyped()
+    const streams = new Map<string, Array<Event.RecordedEvent>>()
+    const locks = new Map<string, Effect.Semaphore>()
+    const ids = new Map<string, StoreBackend.StoredId>()
+
+    const lockOf = (streamId: StreamId.StreamId) => {
+      const lock = locks.get(streamId) ?? Effect.unsafeMakeSemaphore(1)
+      locks.set(streamId, lock)
+      return lock
+    }
+
+    const backend = (streamId: StreamId.StreamId): StoreBackend.Backend => {
+      const events = () => streams.get(streamId) ?? []
+      return {
+        currentVersion: Effect.sync(() => StreamVersion.make(events().length)),
+        committedAfter: (version, types) =>
+          Effect.sync(() =>
+            events().slice(version).filter((event) => types === undefined || types.includes(event.type))
+          ),
+        findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
+        write: (records, batch) =>
+          Effect.suspend(() => {
+            // Event ids are unique across streams, which the stream's lock does not cover: check where the write is
+            // one synchronous step.
+            const taken = records.filter((record) => ids.has(record.id)).map((record) => record.id)
+            if (taken.length > 0) return Effect.fail(new EventStore.DuplicateEventId({ streamId, eventIds: taken }))
+            // Copies, so that nothing the caller changes later reaches the log.
+            streams.set(streamId, [...events(), ...records.map((record) => structuredClone(record))])
+            for (const record of records) ids.set(record.id, { id: record.id, version: record.version, batch })
+            return Effect.void
+          })
+      }
+    }
+
+    return {
+      append: (streamId, expected, events, appendOptions) =>
+        lockOf(streamId).withPermits(1)(
+          StoreBackend.append(backend(streamId), appendOptions?.registry ?? registry, streamId, expected, events)
+        ),
+      read: (streamId, readOptions) =>
+        Stream.suspend(() => {
+          const from = Math.max(1, readOptions?.from ?? 1)
+          const end = readOptions?.limit === undefined ? undefined : from - 1 + Math.max(0, readOptions.limit)
+          return Stream.fromIterable((streams.get(streamId) ?? []).slice(from - 1, end))
+        }),
+      version: (streamId) => Effect.sync(() => StreamVersion.make(streams.get(streamId)?.length ?? 0))
+    }
+  })
+
+export const layerMapStore = (options?: EventStore.Options) =>
+  Layer.effect(EventStore.EventStore, makeMapStore(options))
+// #endregion store

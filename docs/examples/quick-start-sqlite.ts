@@ -1,0 +1,9 @@
+// #region sqlite
+import { SqlEventStore } from "@concord/sql"
+import { Effect } from "effect"
+import { type main, program } from "./quick-start.js"
+
+// The same program on a SQLite file: only the Layer changes.
+export const onSqlite = (filename: string): typeof main =>
+  program.pipe(Effect.provide(SqlEventStore.layerSqlite({ filename })))
+// #endregion sqlite

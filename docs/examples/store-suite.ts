@@ -1,0 +1,7 @@
+// #region suite
+// A test file of the store's package: the conformance suite every store must pass, run against the store's Layer.
+import { EventStoreSuite } from "@concord/testing"
+import { layerMapStore } from "./custom-store.js"
+
+EventStoreSuite("the Map store", layerMapStore())
+// #endregion suite

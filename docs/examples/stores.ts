@@ -1,0 +1,37 @@
+import { EventStore } from "@concord/core"
+import { Registry } from "@concord/example-crm"
+import { SqlEventStore } from "@concord/sql"
+import { Config, Effect, Layer, Option } from "effect"
+
+// #region memory
+// In the process's memory: for tests, and for programs whose events may be lost when the process ends.
+export const memory = EventStore.layerMemory({ registry: Registry.registry })
+// #endregion memory
+
+// #region sqlite
+// A SQLite file: one machine; several processes may share the file.
+export const sqlite = (filename: string) => SqlEventStore.layerSqlite({ filename, registry: Registry.registry })
+// #endregion sqlite
+
+// #region postgres
+// PostgreSQL: any number of processes on any number of machines.
+export const postgres = (url: string) =>
+  SqlEventStore.layerPg({
+    url,
+    registry: Registry.registry,
+    tablePrefix: "crm_", // tables crm_events, crm_streams and crm_migrations
+    maxConnections: 10,
+    lockTimeoutMillis: 5_000 // how long an append waits for another writer of its stream
+  })
+// #endregion postgres
+
+// #region choose
+// One program, the store picked from the environment: PostgreSQL when DATABASE_URL is set, else a SQLite file.
+export const fromEnvironment = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const url = yield* Config.option(Config.string("DATABASE_URL"))
+    const file = yield* Config.string("EVENTS_FILE").pipe(Config.withDefault(".concord/events.db"))
+    return Option.isSome(url) ? postgres(url.value) : sqlite(file)
+  })
+)
+// #endregion choose

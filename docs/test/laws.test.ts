@@ -1,0 +1,26 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Laws from "../examples/laws.js"
+// Registers the example's own suite: the CRM registry obeys both laws.
+import "../examples/laws-suite.js"
+
+describe("laws examples", () => {
+  it("the wrong registry breaks commutation, with the message the docs show", async () => {
+    const violation = await Laws.violation(Laws.commutation(Laws.wrong))
+    expect(violation?.law).toBe("commutation")
+    expect(violation?.message).toContain("the registry lets ClientValueUpgraded pass ClientValueUpgraded")
+    await expect(violation?.message).toMatchFileSnapshot("../examples/output/commutation-violation.txt")
+  })
+
+  it("the fixed registry obeys both laws", async () => {
+    expect(await Laws.violation(Laws.commutation(Laws.fixed))).toBeUndefined()
+    expect(await Laws.violation(Laws.decisionStability(Laws.fixed))).toBeUndefined()
+  })
+
+  it("the too lenient registry commutes but breaks decision stability, with the message the docs show", async () => {
+    expect(await Laws.violation(Laws.commutation(Laws.tooLenient))).toBeUndefined()
+    const violation = await Laws.violation(Laws.decisionStability(Laws.tooLenient))
+    expect(violation?.law).toBe("decision stability")
+    expect(violation?.message).toContain("ClientIsArchived")
+    await expect(violation?.message).toMatchFileSnapshot("../examples/output/decision-stability-violation.txt")
+  })
+})

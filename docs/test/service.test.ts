@@ -1,0 +1,161 @@
+import { EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { Registries, Server } from "@concord/server"
+import { HttpServer } from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { describe, expect, inject, it, layer } from "@effect/vitest"
+import { Effect, Either, Fiber, Layer, Schedule } from "effect"
+import * as fs from "node:fs"
+import { createServer } from "node:http"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Service from "../examples/service.js"
+import { runTypeScript } from "./support/process.js"
+
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-service-"))
+const pgUrl = inject("pgUrl")
+
+// The registry file `npm start` serves with.
+const registryFile = new URL("../../packages/example-crm/registry.json", import.meta.url)
+const registries = Either.getOrThrow(Registries.fromJSON(JSON.parse(fs.readFileSync(registryFile, "utf8"))))
+
+const inProcess = Server.layerApp({ registries }).pipe(
+  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(EventStore.layerMemory())
+)
+
+const baseUrl = Effect.map(
+  HttpServer.HttpServer,
+  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
+)
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+const healthy = (url: string, headers: Record<string, string> = {}) =>
+  Effect.tryPromise(() => fetch(`${url}/health`, { headers }).then((r) => r.ok ? r.status : Promise.reject(r.status)))
+    .pipe(Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("20 seconds"))))
+
+/** An HTTP exchange as the docs show it: the status line, then the JSON body. */
+const exchange = (url: string, init?: RequestInit) =>
+  Effect.promise(async () => {
+    const response = await fetch(url, init)
+    const body = JSON.stringify(await response.json(), null, 2)
+    return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: application/json\n\n${body}\n`
+  })
+
+const request = (name: string) => fs.readFileSync(new URL(`../examples/http/${name}.json`, import.meta.url), "utf8")
+
+describe("the service", () => {
+  layer(inProcess)("plain HTTP", (it) => {
+    it.effect("the requests on the page get the responses on the page", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (const name of ["register", "upgrade", "note", "downgrade"]) {
+          const response = yield* exchange(`${url}/streams/client-acme/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: request(name)
+          })
+          yield* Effect.promise(() => expect(response).toMatchFileSnapshot(`../examples/http/${name}.response.http`))
+        }
+        // A body that is not an append request: the decode error the page's table names.
+        const invalid = yield* Effect.promise(() =>
+          fetch(`${url}/streams/client-acme/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ expectedVersion: "latest", events: [] })
+          }).then(async (response) => ({ status: response.status, body: await response.json() }))
+        )
+        expect(invalid).toMatchObject({ status: 400, body: { _tag: "HttpApiDecodeError" } })
+        const version = yield* exchange(`${url}/streams/client-acme`)
+        yield* Effect.promise(() => expect(version).toMatchFileSnapshot("../examples/http/version.response.http"))
+      }))
+  })
+
+  layer(inProcess)("clients", (it) => {
+    it.effect("the quick-start program runs against the service through the EventStore Layer", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const append = yield* Effect.promise(() => Service.runRemote(url))
+        expect(append).toEqual({ streamId: "client-acme", firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
+      }))
+
+    it.effect("the derived client calls every endpoint", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const outcome = yield* Effect.promise(() => Service.runDirect(url))
+        expect(outcome).toEqual({
+          appended: { streamId: "client-globex", firstVersion: 1, lastVersion: 1, rebasedOver: 0 },
+          types: ["ClientRegistered"],
+          version: 1,
+          health: { status: "ok" }
+        })
+      }))
+  })
+
+  it.live("the embedded service serves on its port until interrupted", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const filename = path.join(directory, "embedded.db")
+      const running = yield* Effect.fork(Layer.launch(Service.service({ port, filename })))
+      expect(yield* healthy(`http://127.0.0.1:${port}`)).toBe(200)
+      yield* Fiber.interrupt(running)
+      expect(fs.existsSync(filename)).toBe(true)
+    }))
+
+  it.live.runIf(pgUrl !== undefined)(
+    "two production processes over one PostgreSQL database share the streams; both require the token",
+    () =>
+      Effect.gen(function*() {
+        const token = "docs-token"
+        const ports = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+        const urls = ports.map((port) => `http://127.0.0.1:${port}`)
+        // Both start at once, as a deployment's processes do.
+        const servers = yield* Effect.forEach(ports, (port, i) =>
+          Effect.gen(function*() {
+            const server = yield* Effect.fork(Layer.launch(Service.production({ port, postgresUrl: pgUrl!, token })))
+            expect(yield* healthy(urls[i]!, { authorization: `Bearer ${token}` })).toBe(200)
+            expect((yield* Effect.promise(() => fetch(`${urls[i]}/health`))).status).toBe(401)
+            return server
+          }), { concurrency: "unbounded" })
+        const streamId = StreamId.make(`client-lb-${Date.now()}`)
+        const via = (url: string) => Service.remoteStore(url, token)
+        const append = (url: string, expected: ExpectedVersion.ExpectedVersion, type: string, data: object) =>
+          Effect.flatMap(EventStore.EventStore, (store) => store.append(streamId, expected, [{ type, data }])).pipe(
+            Effect.provide(via(url))
+          )
+        yield* append(urls[0]!, ExpectedVersion.noStream, "ClientRegistered", { name: "Acme", value: 100 })
+        yield* append(urls[1]!, ExpectedVersion.exact(1), "ClientValueUpgraded", { value: 500 })
+        const note = yield* append(urls[0]!, ExpectedVersion.exact(1), "MeetingNoteAdded", {
+          noteId: "n1",
+          author: "harry",
+          text: "went well"
+        })
+        expect(note).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
+        const conflict = yield* Effect.flip(
+          append(urls[1]!, ExpectedVersion.exact(1), "ClientValueDowngraded", { value: 50 })
+        )
+        expect(conflict._tag).toBe("ConcurrencyConflict")
+        yield* Effect.forEach(servers, Fiber.interrupt)
+      }),
+    60_000
+  )
+
+  it("every flag and variable the page names is one the concord command knows", async () => {
+    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+    const named = new Set([...page.matchAll(/(--[a-z][a-z-]+|CONCORD_[A-Z_]+)/g)].map((match) => match[1]!))
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const help = await Promise.all([["serve", "--help"], ["demo", "--help"]].map((args) => runTypeScript(bin, args)))
+    const stdout = help.map((run) => run.stdout).join("\n")
+    expect(named.size).toBeGreaterThan(10)
+    for (const name of named) expect(stdout, name).toContain(name)
+  }, 60_000)
+})

@@ -1,0 +1,175 @@
+// The built site in a real browser: every page loads without a console error, a page error or a request beyond
+// loopback, and every same-origin link (with its #fragment) resolves.
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type * as net from "node:net"
+import * as path from "node:path"
+import { type Browser, chromium } from "playwright-core"
+
+const chromiumPath = "/usr/bin/chromium"
+const docs = new URL("..", import.meta.url).pathname
+const dist = path.join(docs, ".vitepress", "dist")
+const screenshots = path.join(docs, "test", "screenshots")
+const vitepress = path.join(docs, "..", "node_modules", "vitepress", "bin", "vitepress.js")
+
+const available = fs.existsSync(chromiumPath)
+if (!available && process.env.CI !== "true") {
+  console.warn(
+    `\n!!! SKIPPED: the docs site's browser test. ${chromiumPath} is missing; install Debian's chromium package` +
+      " to run it. !!!\n"
+  )
+}
+
+const contentTypes: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".woff2": "font/woff2",
+  ".txt": "text/plain"
+}
+
+/** The file a URL path names, with VitePress's clean URLs: `/concepts` is `concepts.html`, `/api/` is `api/index.html`. */
+const fileFor = (pathname: string): string | undefined => {
+  const relative = decodeURIComponent(pathname).replace(/^\/+/, "")
+  const candidates = relative === "" || relative.endsWith("/")
+    ? [path.join(relative, "index.html")]
+    : [relative, `${relative}.html`, path.join(relative, "index.html")]
+  return candidates
+    .map((candidate) => path.join(dist, candidate))
+    .find((file) => file.startsWith(dist) && fs.existsSync(file) && fs.statSync(file).isFile())
+}
+
+const serve = () =>
+  new Promise<http.Server>((resolve) => {
+    const server = http.createServer((request, response) => {
+      const file = fileFor(new URL(request.url ?? "/", "http://localhost").pathname)
+      if (file === undefined) {
+        response.writeHead(404, { "content-type": contentTypes[".html"] })
+        response.end(fs.readFileSync(path.join(dist, "404.html")))
+        return
+      }
+      response.writeHead(200, { "content-type": contentTypes[path.extname(file)] ?? "application/octet-stream" })
+      response.end(fs.readFileSync(file))
+    })
+    server.listen(0, "127.0.0.1", () => resolve(server))
+  })
+
+const build = () =>
+  new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [vitepress, "build"],
+      { cwd: docs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error === null ? resolve() : reject(new Error(`vitepress build failed:\n${stdout}\n${stderr}`))
+    )
+  })
+
+/** Every page of the built site, as the clean URL it is served at. */
+const pages = (): ReadonlyArray<string> =>
+  (fs.readdirSync(dist, { recursive: true }) as Array<string>)
+    .filter((file) => file.endsWith(".html") && file !== "404.html")
+    .map((file) => "/" + file.replace(/\\/g, "/").replace(/(^|\/)index\.html$/, "$1").replace(/\.html$/, ""))
+    .sort()
+
+describe.runIf(available || process.env.CI === "true")("the documentation site", () => {
+  let server: http.Server
+  let browser: Browser
+  let origin: string
+
+  beforeAll(async () => {
+    if (!available) throw new Error(`${chromiumPath} is missing: the docs site's browser test must run in CI`)
+    await build()
+    server = await serve()
+    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync"
+      ]
+    })
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((resolve) => server?.close(resolve))
+  })
+
+  it("every page loads cleanly, and every same-origin link resolves", async () => {
+    const all = pages()
+    expect(all).toEqual(expect.arrayContaining(["/", "/why", "/quick-start", "/registry", "/benchmarks", "/api/"]))
+    const problems: Array<string> = []
+    const links = new Map<string, string>()
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    // Nothing may come from beyond loopback: the site must work offline.
+    await context.route("**/*", (route) => {
+      const url = new URL(route.request().url())
+      if (url.origin === origin || url.protocol === "data:") return route.continue()
+      problems.push(`a request beyond loopback: ${url.href}`)
+      return route.abort()
+    })
+    const page = await context.newPage()
+    let current = ""
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`${current}: console error: ${message.text()}`)
+    })
+    page.on("pageerror", (error) => problems.push(`${current}: page error: ${error.message}`))
+    for (const pathname of all) {
+      current = pathname
+      const response = await page.goto(origin + pathname, { waitUntil: "networkidle" })
+      if (response?.status() !== 200) problems.push(`${pathname}: status ${response?.status()}`)
+      const hrefs = await page.$$eval("a[href]", (anchors) => anchors.map((anchor) => anchor.getAttribute("href")!))
+      for (const raw of hrefs) {
+        const href = new URL(raw, origin + pathname).href
+        if (new URL(href).origin === origin && !links.has(href)) links.set(href, pathname)
+      }
+    }
+    await context.close()
+
+    const anchors = new Map<string, ReadonlySet<string>>()
+    const idsOf = async (pathname: string) => {
+      if (!anchors.has(pathname)) {
+        const html = await fetch(origin + pathname).then((r) => r.text())
+        anchors.set(pathname, new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!)))
+      }
+      return anchors.get(pathname)!
+    }
+    for (const [href, from] of links) {
+      const url = new URL(href)
+      const response = await fetch(origin + url.pathname)
+      if (response.status !== 200) {
+        problems.push(`${from}: broken link ${url.pathname} (${response.status})`)
+        continue
+      }
+      const fragment = decodeURIComponent(url.hash.slice(1))
+      if (fragment !== "" && !(await idsOf(url.pathname)).has(fragment)) {
+        problems.push(`${from}: link ${url.pathname}#${fragment} names no element on that page`)
+      }
+    }
+    expect(problems).toEqual([])
+    expect(links.size).toBeGreaterThan(50)
+  }, 300_000)
+
+  it("saves screenshots of the home page and the registry page", async () => {
+    fs.mkdirSync(screenshots, { recursive: true })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    for (const [pathname, name] of [["/", "home"], ["/registry", "registry"]] as const) {
+      await page.goto(origin + pathname, { waitUntil: "networkidle" })
+      await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true })
+      expect(fs.statSync(path.join(screenshots, `${name}.png`)).size).toBeGreaterThan(10_000)
+    }
+    await page.close()
+  }, 120_000)
+})

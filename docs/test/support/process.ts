@@ -1,0 +1,21 @@
+// Runs an example file as its own Node process, the way a reader would run it.
+import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
+
+const tsx = createRequire(import.meta.url).resolve("tsx")
+
+export const runExample = (file: string, args: ReadonlyArray<string> = [], cwd?: string) =>
+  runTypeScript(new URL(`../../examples/${file}`, import.meta.url).pathname, args, cwd)
+
+export const runTypeScript = (file: string, args: ReadonlyArray<string> = [], cwd?: string) =>
+  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, file, ...args], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
