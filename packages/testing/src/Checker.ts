@@ -7,9 +7,9 @@
 import { Conflict, type ConflictRegistry, type Event, EventStore, type ExpectedVersion, StreamId } from "@concord/core"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import * as Equal from "effect/Equal"
 import type * as Equivalence from "effect/Equivalence"
+import * as Stream from "effect/Stream"
 
 /**
  * One append a writer attempted, with ids on all its events, and what came of it: acknowledged with a result,
@@ -193,10 +193,17 @@ export const assertSound = <State>(options: Options<State>): void => {
  */
 export const readLogs = (
   streamIds: Iterable<string>
-): Effect.Effect<ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>, EventStore.StoreError, EventStore.EventStore> =>
+): Effect.Effect<
+  ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>,
+  EventStore.StoreError,
+  EventStore.EventStore
+> =>
   Effect.flatMap(EventStore.EventStore, (store) =>
     Effect.map(
       Effect.forEach(streamIds, (id) =>
-        Effect.map(Stream.runCollect(store.read(StreamId.make(id))), (log) => [id, Chunk.toReadonlyArray(log)] as const)),
+        Effect.map(
+          Stream.runCollect(store.read(StreamId.make(id))),
+          (log) => [id, Chunk.toReadonlyArray(log)] as const
+        )),
       (entries) => new Map(entries)
     ))
