@@ -3,5 +3,5 @@ import { shared } from "../vitest.shared.js"
 
 export default mergeConfig(
   shared,
-  defineProject({ test: { name: "@concord/docs", globalSetup: ["./test/support/postgres.ts"] } })
+  defineProject({ test: { name: "@concord/docs", globalSetup: ["../packages/sql/test/support/postgres.ts"] } })
 )
