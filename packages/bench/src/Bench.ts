@@ -20,7 +20,7 @@ export const full: Size = {
   uncontended: { batches: [1, 10, 100], streams: 200, events: { memory: 20_000, sqlite: 5_000, pg: 2_000 }, trials: 5 },
   contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 64, trials: 5 },
   growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 40, trials: 5 },
-  memory: { events: 1_000_000, serverSeconds: 5 }
+  memory: { events: 1_000_000, serverSeconds: 3, trials: 5 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -29,7 +29,7 @@ export const smoke: Size = {
   uncontended: { batches: [10], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
   contention: { writers: [2], conflicting: [0.5], commands: 6, trials: 1 },
   growth: { lengths: [10], behind: [0, 2], appends: 2, trials: 1 },
-  memory: { events: 1_000, serverSeconds: 1 }
+  memory: { events: 1_000, serverSeconds: 1, trials: 1 }
 }
 
 export const run = async (

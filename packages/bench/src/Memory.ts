@@ -3,12 +3,13 @@
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import type { Section } from "./Measure.js"
+import { type Section, summarize } from "./Measure.js"
 import * as Stores from "./Stores.js"
 
 export interface MemorySize {
   readonly events: number
   readonly serverSeconds: number
+  readonly trials: number
 }
 
 const tsx = createRequire(import.meta.url).resolve("tsx")
@@ -76,27 +77,37 @@ const serverUnderLoad = async (seconds: number) => {
 }
 
 export const run = async (size: MemorySize): Promise<Section> => {
-  const store = JSON.parse(node("memory-store.ts", [String(size.events)])) as {
-    heapUsed: number
-    rss: number
-    baselineHeap: number
-  }
-  const server = await serverUnderLoad(size.serverSeconds)
   const mb = (bytes: number) => bytes / (1024 * 1024)
-  const figure = (name: string, value: number, unit: string) => ({ name, median: value, min: value, max: value, unit })
+  const heap: Array<number> = []
+  const rss: Array<number> = []
+  const perEvent: Array<number> = []
+  const peak: Array<number> = []
+  const served: Array<number> = []
+  for (let trial = 0; trial < size.trials; trial++) {
+    const store = JSON.parse(node("memory-store.ts", [String(size.events)])) as {
+      heapUsed: number
+      rss: number
+      baselineHeap: number
+    }
+    heap.push(mb(store.heapUsed - store.baselineHeap))
+    rss.push(mb(store.rss))
+    perEvent.push((store.heapUsed - store.baselineHeap) / size.events)
+    const server = await serverUnderLoad(size.serverSeconds)
+    peak.push(mb(server.peak))
+    served.push(server.appends)
+  }
   return {
     id: "memory",
     title: "Memory",
     unit: "MiB",
     rows: [
-      figure(`in-memory store holding ${size.events} events: heap`, mb(store.heapUsed - store.baselineHeap), "MiB"),
-      figure(`in-memory store holding ${size.events} events: RSS`, mb(store.rss), "MiB"),
-      figure(`in-memory store: heap per event`, (store.heapUsed - store.baselineHeap) / size.events, "bytes"),
-      figure(`server on SQLite, peak RSS under 20 clients for ${size.serverSeconds} s`, mb(server.peak), "MiB"),
-      figure(`server on SQLite, appends served in that time`, server.appends, "appends")
+      summarize(`in-memory store holding ${size.events} events: heap`, heap, "MiB"),
+      summarize(`in-memory store holding ${size.events} events: RSS`, rss, "MiB"),
+      summarize("in-memory store: heap per event", perEvent, "bytes"),
+      summarize(`server on SQLite, peak RSS under 20 clients for ${size.serverSeconds} s`, peak, "MiB"),
+      summarize("server on SQLite, appends served in that time", served, "appends")
     ],
-    notes:
-      "One measurement each (memory is not noisy the way time is): the store in a fresh process after a full GC; " +
-      "the server's RSS sampled every 50 ms from /proc."
+    notes: "Each trial fills the store in a fresh process and measures after a full GC, then loads a fresh server " +
+      "and samples its RSS every 50 ms from /proc."
   }
 }

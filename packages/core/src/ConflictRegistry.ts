@@ -490,10 +490,12 @@ export const fromJSON: {
     Either.mapBoth({
       onLeft: (error) =>
         new InvalidRegistryDocument({
-          issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-            path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
-            message: issue.message
-          }))
+          issues: internal.mostSpecific(
+            ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+              path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
+              message: issue.message
+            }))
+          )
         }),
       onRight: (document) => internal.fromDocument(schema, document)
     })

@@ -261,8 +261,9 @@ describe("ConflictRegistry", () => {
         ["an unknown committed type", { rules: [{ type: "TitleChanged", conflictsWith: ["TitleChanged", "Gone"] }] }, [
           "rules",
           0,
-          "conflictsWith"
-        ], "Gone"],
+          "conflictsWith",
+          1
+        ], "unknown event type \"Gone\""],
         [
           "a duplicate rule",
           { rules: [{ type: "TitleChanged", conflictsWith: [] }, { type: "TitleChanged", conflictsWith: "all" }] },
@@ -317,6 +318,14 @@ describe("ConflictRegistry", () => {
         expect(Conflict.detect(read, committed, proposed)).toEqual(Conflict.detect(registry, committed, proposed))
       }
     )
+
+    it("reports what is wrong once, without the alternatives of a union that did not apply", () => {
+      const error = invalid({ rules: [{ type: "TitleChanged", conflictsWith: ["TitleChanged", "Gone"] }] })
+      expect(error.issues).toEqual([{
+        path: ["rules", 0, "conflictsWith", 1],
+        message: expect.stringContaining("unknown event type \"Gone\"")
+      }])
+    })
 
     it.prop(
       "a document with one type replaced by an unknown one is rejected at that path",

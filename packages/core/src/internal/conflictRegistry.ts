@@ -266,6 +266,26 @@ export const scanConflicts = (
 // documents
 // -----------------------------------------------------------------------------
 
+/**
+ * A value that fails every member of a union is reported once per member: keep the issues that say most. An issue
+ * is dropped when another one points deeper into the same value, or when it only says what a member expected while
+ * another issue at the same path says what is wrong.
+ *
+ * @internal
+ */
+export const mostSpecific = <I extends { readonly path: ReadonlyArray<string | number>; readonly message: string }>(
+  issues: ReadonlyArray<I>
+): ReadonlyArray<I> => {
+  const key = (path: ReadonlyArray<string | number>) => JSON.stringify(path)
+  const deeper = (outer: I, inner: I) =>
+    inner.path.length > outer.path.length && outer.path.every((segment, i) => inner.path[i] === segment)
+  const saysWhy = (issue: I) => !issue.message.startsWith("Expected ")
+  return issues.filter((issue) =>
+    !issues.some((other) => deeper(issue, other)) &&
+    (saysWhy(issue) || !issues.some((other) => key(other.path) === key(issue.path) && saysWhy(other)))
+  )
+}
+
 /** @internal */
 export const formatPath = (path: ReadonlyArray<string | number>): string =>
   path.length === 0
