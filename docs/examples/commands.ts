@@ -1,5 +1,5 @@
 import { CommandHandler, Decider, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { Client, Commands, Events, Registry } from "@concord/example-crm"
+import { Client, Commands, Events, Registry, Story } from "@concord/example-crm"
 import { Effect, Schedule } from "effect"
 
 // #region decider
@@ -19,13 +19,7 @@ const options = { schema: Events.CrmEvent, registry: Registry.registry }
 // Acme at version 5; Harry's note is version 6 and Joe's upgrade to 500 version 7, both decided at version 5.
 const setup = Effect.gen(function*() {
   const store = yield* EventStore.forDomain(options)
-  yield* store.append(client, ExpectedVersion.noStream, [
-    Events.ClientRegistered.make({ name: "Acme", value: 100 }),
-    Events.ContactEmailChanged.make({ contactId: "alice", email: "alice@acme.test" }),
-    Events.MeetingNoteAdded.make({ noteId: "n0", author: "joe", text: "first call" }),
-    Events.ClientValueUpgraded.make({ value: 150 }),
-    Events.ContactEmailChanged.make({ contactId: "bob", email: "bob@acme.test" })
-  ])
+  yield* store.append(client, ExpectedVersion.noStream, Story.acmeHistory)
   const harry = Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" })
   yield* CommandHandler.handle(decider, client, harry, { ...options, expectedVersion: 5 })
   const joe = Commands.UpgradeClientValue.make({ value: 500 })

@@ -1,17 +1,11 @@
 import { CommandHandler, ConflictRegistry, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { Commands, Events } from "@concord/example-crm"
+import { Commands, Events, Story } from "@concord/example-crm"
 import { Effect } from "effect"
 
 const client = StreamId.make("client-acme")
 
 // Acme's record holds five events when Joe and Harry open it.
-const history = [
-  Events.ClientRegistered.make({ name: "Acme", value: 100 }),
-  Events.ContactEmailChanged.make({ contactId: "alice", email: "alice@acme.test" }),
-  Events.MeetingNoteAdded.make({ noteId: "n0", author: "joe", text: "first call" }),
-  Events.ClientValueUpgraded.make({ value: 150 }),
-  Events.ContactEmailChanged.make({ contactId: "bob", email: "bob@acme.test" })
-]
+const history = Story.acmeHistory
 
 // #region story
 const story = (registry: ConflictRegistry.ConflictRegistry<Events.CrmEvent, any>) =>

@@ -14,6 +14,20 @@ import * as Registry from "./Registry.js"
 const options = { schema: Events.CrmEvent, registry: Registry.registry }
 
 /**
+ * Acme's record as Joe and Harry find it: five events, so both open it at version 5.
+ *
+ * @since 0.1.0
+ * @category story
+ */
+export const acmeHistory: ReadonlyArray<Events.CrmEvent> = [
+  Events.ClientRegistered.make({ name: "Acme", value: 100 }),
+  Events.ContactEmailChanged.make({ contactId: "alice", email: "alice@acme.test" }),
+  Events.MeetingNoteAdded.make({ noteId: "n0", author: "joe", text: "first call" }),
+  Events.ClientValueUpgraded.make({ value: 150 }),
+  Events.ContactEmailChanged.make({ contactId: "bob", email: "bob@acme.test" })
+]
+
+/**
  * Plays the story on a fresh stream (its id is returned), telling each step to `say` (by default the console).
  *
  * @since 0.1.0
@@ -27,13 +41,7 @@ export const play = (
     const store = yield* EventStore.forDomain(options)
 
     yield* say(`1. Acme is registered and worked on for a while (stream ${client}).`)
-    yield* store.append(client, ExpectedVersion.noStream, [
-      Events.ClientRegistered.make({ name: "Acme", value: 100 }),
-      Events.ContactEmailChanged.make({ contactId: "alice", email: "alice@acme.test" }),
-      Events.MeetingNoteAdded.make({ noteId: "n0", author: "joe", text: "first call" }),
-      Events.ClientValueUpgraded.make({ value: 150 }),
-      Events.ContactEmailChanged.make({ contactId: "bob", email: "bob@acme.test" })
-    ])
+    yield* store.append(client, ExpectedVersion.noStream, acmeHistory)
     const opened = yield* CommandHandler.load(Commands.decider, client, options)
     yield* say(`2. Joe and Harry both open the record at version ${opened.version}.`)
 

@@ -1,19 +1,13 @@
 import { CommandHandler, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { Commands, Events, Registry } from "@concord/example-crm"
+import { Commands, Events, Registry, Story } from "@concord/example-crm"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, HashSet } from "effect"
 
 const options = { schema: Events.CrmEvent, registry: Registry.registry }
 const client = StreamId.make("client-acme")
 
-// Five events: the record both Joe and Harry open at version 5.
-const history = [
-  Events.ClientRegistered.make({ name: "Acme", value: 100 }),
-  Events.ContactEmailChanged.make({ contactId: "alice", email: "alice@acme.test" }),
-  Events.MeetingNoteAdded.make({ noteId: "n0", author: "joe", text: "first call" }),
-  Events.ClientValueUpgraded.make({ value: 150 }),
-  Events.ContactEmailChanged.make({ contactId: "bob", email: "bob@acme.test" })
-]
+// Acme holds five events: the record both Joe and Harry open at version 5.
+const history = Story.acmeHistory
 
 describe("Joe and Harry", () => {
   it.effect("Joe's stale upgrade goes through after Harry's note, and no data is lost", () =>
