@@ -68,7 +68,10 @@ export const rawSqlite = (file: string): {
       )
     }
   )
-  return { append: async (stream, first, events) => append(stream, first + 1, events), close: () => void db.close() }
+  return {
+    append: async (stream, expected, events) => append(stream, expected + 1, events),
+    close: () => void db.close()
+  }
 }
 
 /** `pg` with a pool: the bare multi-row insert in a transaction. */

@@ -77,9 +77,3 @@ export const FromJson: Schema.Schema<ExpectedVersion, "any" | "noStream" | numbe
   identifier: "ExpectedVersion",
   description: "\"any\", \"noStream\" (version 0) or the version the writer read"
 })
-
-/**
- * @since 0.1.0
- * @category formatting
- */
-export const format = (expected: ExpectedVersion): string => expected._tag === "Any" ? "any" : String(expected.version)

@@ -51,11 +51,3 @@ export const unsafeMake = (version: number): StreamVersion => version as StreamV
  * @category constants
  */
 export const zero: StreamVersion = make(0)
-
-/**
- * The version `count` events after `version`.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const add = (version: StreamVersion, count: number): StreamVersion => unsafeMake(version + count)

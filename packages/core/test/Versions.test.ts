@@ -22,7 +22,7 @@ describe("StreamVersion", () => {
     const valid = Schema.is(StreamVersion.StreamVersion)
     expect([0, 1, 2 ** 40].every(valid)).toBe(true)
     expect([-1, 1.5, Number.NaN, Infinity].some(valid)).toBe(false)
-    expect(StreamVersion.add(StreamVersion.zero, 3)).toBe(3)
+    expect(() => StreamVersion.make(-1)).toThrow("a stream version is a non-negative integer, not -1")
   })
 })
 
