@@ -366,11 +366,18 @@ export const committedTypesFor = (
   | { readonly _tag: "All" }
   | { readonly _tag: "Listed"; readonly types: ReadonlyArray<string>; readonly payload: boolean } =>
 {
+  // Asked on every stale append: answered once per type and kept with the compiled registry.
+  const answers = internal.compile(self).committedTypes
+  const known = answers.get(proposed)
+  if (known !== undefined) return known
   const rule = self.rules.get(proposed)
-  if (rule === undefined || rule._tag === "All") return internal.all
-  const types = Array.from(rule.committed.keys())
-  const payload = Array.from(rule.committed.values()).some((condition) => condition._tag !== "Always")
-  return { _tag: "Listed", types, payload }
+  const answer = rule === undefined || rule._tag === "All" ? internal.all : {
+    _tag: "Listed" as const,
+    types: Array.from(rule.committed.keys()),
+    payload: Array.from(rule.committed.values()).some((condition) => condition._tag !== "Always")
+  }
+  answers.set(proposed, answer)
+  return answer
 }
 
 // -----------------------------------------------------------------------------

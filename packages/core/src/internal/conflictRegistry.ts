@@ -121,6 +121,12 @@ export interface Compiled {
   /** Reused between checks (detection is synchronous), so a check that finds nothing allocates nothing. */
   scratch: Int32Array
   found: Int32Array
+  /** The answers of `committedTypesFor`, by proposed type. */
+  readonly committedTypes: Map<
+    string,
+    | { readonly _tag: "All" }
+    | { readonly _tag: "Listed"; readonly types: ReadonlyArray<string>; readonly payload: boolean }
+  >
 }
 
 const compiledCache = new WeakMap<ConflictRegistry<any, any>, Compiled>()
@@ -159,7 +165,8 @@ export const compile = (self: ConflictRegistry<any, any>): Compiled => {
     rows,
     conditions,
     scratch: new Int32Array(16),
-    found: new Int32Array(16)
+    found: new Int32Array(16),
+    committedTypes: new Map()
   }
   compiledCache.set(self, compiled)
   return compiled
