@@ -3,7 +3,7 @@ import { Registry } from "@concord/example-crm"
 import { SqlEventStore } from "@concord/sql"
 import { Checker } from "@concord/testing"
 import { describe, expect, inject, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Either, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -80,7 +80,7 @@ for (const target of targets) {
           const second = yield* Effect.either(resend())
           expect(second).toEqual(first)
           expect(yield* store.version(streamId)).toBe(versionAfterFirst)
-          if (last.outcome._tag === "Acknowledged") expect(first).toEqual({ _tag: "Right", right: last.outcome.result })
+          if (last.outcome._tag === "Acknowledged") expect(first).toEqual(Either.right(last.outcome.result))
           const ids = new Set(last.events.map((e) => e.id))
           const stored = Chunk.toArray(yield* Stream.runCollect(store.read(streamId))).filter((e) => ids.has(e.id))
           expect(stored.length === 0 || stored.length === last.events.length).toBe(true)
