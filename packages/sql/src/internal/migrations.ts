@@ -2,6 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as SqliteTransaction from "./sqliteTransaction.js"
 
 /** The table names of a store, from its prefix. */
 export interface Tables {
@@ -70,17 +71,22 @@ const createTables = (names: Tables) =>
   })
 
 /**
- * Runs the store's migrations, safely from many processes at once: the Migrator locks its table on PostgreSQL, and on
- * SQLite its transaction makes a concurrent second runner step aside once the first has committed.
+ * Runs the store's migrations, safely from many processes at once. On SQLite the whole run holds the write lock
+ * (`BEGIN IMMEDIATE`), so a second process waits for the first to commit and then finds nothing left to do: it never
+ * returns before the tables exist. On PostgreSQL the Migrator locks its own table.
  *
  * @internal
  */
-export const run = (names: Tables) =>
-  Migrator.make({})({
-    table: names.migrations,
-    loader: Migrator.fromRecord({ "1_create_events_and_streams": createTables(names) })
+export const run = (names: Tables, dialect: "pg" | "sqlite") =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const migrate = Migrator.make({})({
+      table: names.migrations,
+      loader: Migrator.fromRecord({ "1_create_events_and_streams": createTables(names) })
+    })
+    return dialect === "sqlite" ? SqliteTransaction.immediate(sql, migrate) : migrate
   }).pipe(
-    // The Migrator locks its table only once the table exists: stores starting at the same moment on an empty
-    // PostgreSQL database can collide creating it. Running the migrations is idempotent, so the loser tries again.
-    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(5))))
+    // PostgreSQL's Migrator locks its table only once the table exists, so stores starting at the same moment on an
+    // empty database can collide creating it; SQLite without a busy timeout refuses a second writer at once. Running
+    // the migrations is idempotent, so the loser tries again.
+    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(20))))
   )

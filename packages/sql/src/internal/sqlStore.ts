@@ -5,12 +5,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { Options } from "../SqlEventStore.js"
 import * as Migrations from "./migrations.js"
+import * as SqliteTransaction from "./sqliteTransaction.js"
 
 const PAGE = 1_000
 
@@ -58,12 +57,7 @@ export const make = (options: Options = {}) =>
 
     const storeError = (operation: string) => (cause: unknown) => new EventStore.StoreError({ operation, cause })
 
-    yield* Migrations.run(names).pipe(Effect.mapError(storeError("run the store's migrations")))
-    // A concurrent migrator on SQLite steps aside as soon as its own attempt fails: wait until the tables are there.
-    yield* sql`SELECT 1 FROM ${events} LIMIT 0`.pipe(
-      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))),
-      Effect.mapError(storeError("find the store's tables"))
-    )
+    yield* Migrations.run(names, dialect).pipe(Effect.mapError(storeError("run the store's migrations")))
 
     const parseJson = (value: unknown): unknown => typeof value === "string" ? JSON.parse(value) : value
 
@@ -96,24 +90,13 @@ export const make = (options: Options = {}) =>
             RETURNING version`
           return yield* body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
         }))
-        : Effect.scoped(Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const connection = yield* sql.reserve
-            yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
-            const exit = yield* restore(Effect.gen(function*() {
-              const rows = yield* sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`
-              return yield* body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
-            })).pipe(Effect.provideService(SqlClient.TransactionConnection, [connection, 0]), Effect.exit)
-            if (Exit.isSuccess(exit)) {
-              yield* connection.executeUnprepared("COMMIT", [], undefined).pipe(
-                Effect.tapError(() => Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined)))
-              )
-            } else {
-              yield* Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
-            }
-            return yield* exit
-          })
-        ))
+        : SqliteTransaction.immediate(
+          sql,
+          Effect.flatMap(
+            sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`,
+            (rows) => body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
+          )
+        )
 
     const backend = (
       streamId: StreamId.StreamId,

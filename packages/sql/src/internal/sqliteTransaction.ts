@@ -1,0 +1,34 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+
+/**
+ * Runs `body` in a SQLite transaction that takes the write lock before its first read (`BEGIN IMMEDIATE`).
+ * `@effect/sql-sqlite-node` begins deferred transactions, and two processes upgrading a deferred read to a write fail
+ * with `SQLITE_BUSY` instead of waiting; an immediate transaction waits for the lock under the busy timeout.
+ * Transactions nested in `body` (`sql.withTransaction`) become savepoints of this one.
+ *
+ * @internal
+ */
+export const immediate = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  body: Effect.Effect<A, E, R>
+) =>
+  Effect.scoped(Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const connection = yield* sql.reserve
+      yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
+      const exit = yield* restore(body).pipe(
+        Effect.provideService(SqlClient.TransactionConnection, [connection, 0]),
+        Effect.exit
+      )
+      if (Exit.isSuccess(exit)) {
+        yield* connection.executeUnprepared("COMMIT", [], undefined).pipe(
+          Effect.tapError(() => Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined)))
+        )
+      } else {
+        yield* Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
+      }
+      return yield* exit
+    })
+  ))
