@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Schema, Stream } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
-EventStoreSuite("layerMemory", EventStore.layerMemory())
+EventStoreSuite.run("layerMemory", EventStore.layerMemory())
 
 const Strict = Schema.Union(
   Schema.TaggedStruct("Titled", { title: Schema.String.pipe(Schema.maxLength(5)) }),

@@ -6,7 +6,7 @@ export * as Checker from "./Checker.js"
 /**
  * @since 0.1.0
  */
-export * from "./EventStoreSuite.js"
+export * as EventStoreSuite from "./EventStoreSuite.js"
 
 /**
  * @since 0.1.0

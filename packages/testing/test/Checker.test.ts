@@ -1,6 +1,8 @@
 import { ConflictRegistry, Event, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
-import { Checker, fold, registry } from "@concord/testing"
+import { Checker, EventStoreSuite } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
+
+const { fold, registry } = EventStoreSuite
 
 const stream = StreamId.make("s-1")
 const recorded = (version: number, id: string, type: string, data: unknown = {}): Event.RecordedEvent => ({
