@@ -12,7 +12,7 @@ import * as QuickStartSqlite from "../examples/quick-start-sqlite.js"
 import * as QuickStart from "../examples/quick-start.js"
 import * as Registry from "../examples/registry.js"
 import * as Why from "../examples/why.js"
-import { runExample } from "./support/process.js"
+import { runExample, runTypeScript } from "./support/process.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-"))
 
@@ -31,6 +31,20 @@ describe("why", () => {
       Why.concord,
       (append) => expect(append).toEqual({ streamId: "client-acme", firstVersion: 7, lastVersion: 7, rebasedOver: 1 })
     ))
+})
+
+describe("concord demo", () => {
+  it("plays the story the why page shows, on a fresh stream", async () => {
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const { code, stderr, stdout } = await runTypeScript(bin, ["demo"])
+    expect(stderr).toBe("")
+    expect(code).toBe(0)
+    // Each run plays on a stream of its own, named after the time it starts: the page shows it as <id>.
+    const ids = new Set([...stdout.matchAll(/client-acme-([0-9a-z]+)\b/g)].map((match) => match[1]!))
+    expect(ids.size).toBe(1)
+    const shown = stdout.replaceAll(`client-acme-${[...ids][0]}`, "client-acme-<id>")
+    await expect(shown).toMatchFileSnapshot("../examples/output/demo.txt")
+  }, 60_000)
 })
 
 describe("quick start", () => {

@@ -88,6 +88,17 @@ describe("the service", () => {
         expect(append).toEqual({ streamId: "client-acme", firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
       }))
 
+    it.effect("concord demo --url plays the story against the service as the why page shows it", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+        const { code, stderr, stdout } = yield* Effect.promise(() => runTypeScript(bin, ["demo", "--url", url]))
+        expect(stderr).toBe("")
+        expect(code).toBe(0)
+        const shown = stdout.replace(/client-acme-[0-9a-z]+\b/g, "client-acme-<id>")
+        yield* Effect.promise(() => expect(shown).toMatchFileSnapshot("../examples/output/demo.txt"))
+      }), 60_000)
+
     it.effect("the derived client calls every endpoint", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
