@@ -3,5 +3,5 @@
 import { EventStoreSuite } from "@concord/testing"
 import { layerMapStore } from "./custom-store.js"
 
-EventStoreSuite("the Map store", layerMapStore())
+EventStoreSuite.run("the Map store", layerMapStore())
 // #endregion suite
