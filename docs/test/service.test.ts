@@ -1,4 +1,4 @@
-import { EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { ConflictRegistry, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Registries, Server } from "@concord/server"
 import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -52,6 +52,58 @@ const exchange = (url: string, init?: RequestInit) =>
   })
 
 const request = (name: string) => fs.readFileSync(new URL(`../examples/http/${name}.json`, import.meta.url), "utf8")
+
+describe("the rules file on the page", () => {
+  const rulesFile = new URL("../examples/rules.json", import.meta.url).pathname
+  type EncodedEvent = { readonly type: string; readonly data: Record<string, unknown> }
+  const rules = Either.getOrThrow(Registries.fromJSON(JSON.parse(fs.readFileSync(rulesFile, "utf8"))))
+  const conflicts = (streamId: string, proposed: EncodedEvent, committed: EncodedEvent) =>
+    ConflictRegistry.isConflict(rules.forStream(StreamId.make(streamId)), proposed, committed)
+  const note = { type: "MeetingNoteAdded", data: { noteId: "n1", author: "harry", text: "went well" } }
+  const registered = { type: "ClientRegistered", data: { name: "Acme", value: 100 } }
+  const archived = { type: "ClientArchived", data: {} }
+  const upgraded = { type: "ClientValueUpgraded", data: { value: 500 } }
+  const email = (contactId: string) => ({ type: "ContactEmailChanged", data: { contactId, email: `${contactId}@a.test` } })
+
+  it("has rules for the client category only", () => {
+    expect(rules.categories).toEqual(["client"])
+  })
+
+  it("decides client streams as the page says", () => {
+    expect(conflicts("client-acme", note, registered)).toBe(true)
+    expect(conflicts("client-acme", note, archived)).toBe(true)
+    expect(conflicts("client-acme", note, note)).toBe(false)
+    expect(conflicts("client-acme", email("alice"), email("alice"))).toBe(true)
+    expect(conflicts("client-acme", email("alice"), email("bob"))).toBe(false)
+    expect(conflicts("client-acme", email("alice"), note)).toBe(false)
+    // A type without a rule keeps the default.
+    expect(conflicts("client-acme", upgraded, note)).toBe(true)
+  })
+
+  it("gives streams of other categories plain optimistic concurrency", () => {
+    expect(conflicts("order-1", note, note)).toBe(true)
+    expect(conflicts("order-1", email("alice"), email("bob"))).toBe(true)
+  })
+
+  it("accepts any type names, having no Schema", () => {
+    const document = { categories: { client: { rules: [{ type: "SomethingHappened", conflictsWith: ["Other"] }] } } }
+    expect(Either.isRight(Registries.fromJSON(document))).toBe(true)
+  })
+
+  it("an invalid file stops concord serve with the file and the path of the value at fault", async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-rules-"))
+    const invalid = path.join(directory, "rules.json")
+    const document = JSON.parse(fs.readFileSync(rulesFile, "utf8"))
+    document.categories.client.rules[0].conflictsWith[1] = { type: "ClientArchived", sameKey: 7 }
+    fs.writeFileSync(invalid, JSON.stringify(document))
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const args = ["serve", "--db", path.join(directory, "events.db"), "--port", "0", "--registry", invalid]
+    const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
+    expect(code).not.toBe(0)
+    expect(stderr).toContain(invalid)
+    expect(stderr).toContain("categories.client.rules[0].conflictsWith[1]")
+  }, 60_000)
+})
 
 describe("the service", () => {
   layer(inProcess)("plain HTTP", (it) => {

@@ -7,10 +7,12 @@ const tsx = createRequire(import.meta.url).resolve("tsx")
 export const runExample = (file: string, args: ReadonlyArray<string> = [], cwd?: string) =>
   runTypeScript(new URL(`../../examples/${file}`, import.meta.url).pathname, args, cwd)
 
-export const runTypeScript = (file: string, args: ReadonlyArray<string> = [], cwd?: string) =>
+/** Runs a TypeScript file; with `timeout` (milliseconds) the process is killed if it is still running by then. */
+export const runTypeScript = (file: string, args: ReadonlyArray<string> = [], cwd?: string, timeout?: number) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, file, ...args], {
       cwd,
+      ...(timeout === undefined ? {} : { timeout }),
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""
