@@ -59,8 +59,10 @@ const noPairs: ReadonlyArray<ConflictingPair> = []
 
 /**
  * Every pair of a proposed and a committed event that conflicts under the registry, in proposed then committed
- * order; empty when the proposal may be appended after the committed events. Types the registry does not know
- * follow the default rule (they conflict), and nothing is allocated when nothing conflicts.
+ * order; empty when the proposal may be appended after the committed events. A proposed type the registry does not
+ * know follows the default rule (it conflicts with everything); a committed type it does not know conflicts with
+ * every proposed type whose rule is not `never`, since no rule can reason about it. Nothing is allocated when nothing
+ * conflicts.
  *
  * @since 0.1.0
  * @category detection
@@ -71,7 +73,7 @@ export const detect = (
   proposed: ReadonlyArray<Proposed>
 ): ReadonlyArray<ConflictingPair> => {
   const compiled = internal.compile(registry)
-  const count = internal.scanConflicts(compiled, registry, committed, proposed, false)
+  const count = internal.scanConflicts(compiled, committed, proposed, false)
   if (count === 0) return noPairs
   const pairs: Array<ConflictingPair> = new Array(count)
   for (let k = 0; k < count; k++) {
@@ -98,7 +100,7 @@ export const hasConflict = (
   registry: ConflictRegistry<any, any>,
   committed: ReadonlyArray<Committed>,
   proposed: ReadonlyArray<Proposed>
-): boolean => internal.scanConflicts(internal.compile(registry), registry, committed, proposed, true) > 0
+): boolean => internal.scanConflicts(internal.compile(registry), committed, proposed, true) > 0
 
 const describePair = (pair: ConflictingPair): string =>
   `${pair.proposedType} (proposed #${pair.proposedIndex}) conflicts with ${pair.committedType} ` +

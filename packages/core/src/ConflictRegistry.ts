@@ -4,7 +4,8 @@
  * Rules are keyed by the type of the NEW (proposed) event and list the COMMITTED types it conflicts with:
  *
  * - a type with no rule conflicts with every committed event: the safe default;
- * - `conflicts(type, [...])` conflicts only with the listed committed types;
+ * - `conflicts(type, [...])` conflicts only with the listed committed types, and with every committed type the
+ *   registry does not know (no rule can reason about an event it has never heard of);
  * - `never(type)` never conflicts, however far behind the writer is;
  * - `conflictsWhen(type, committed, condition)` conflicts only when a payload condition holds: a typed predicate,
  *   or the declarative `sameKey(field)`.
@@ -140,7 +141,9 @@ export const untyped = (): ConflictRegistry<Tagged> => internal.make(undefined, 
 export const sameKey = <const Key extends string>(field: Key): SameKey<Key> => ({ _tag: "SameKey", field })
 
 /**
- * The proposed type conflicts with exactly the committed types listed (adding to what earlier rules for it listed).
+ * The proposed type conflicts with the committed types listed (adding to what earlier rules for it listed), and
+ * with every committed type the registry does not know. After {@link always} for the same type it changes nothing:
+ * listing types never narrows an explicit `always`.
  *
  * @example
  * ```ts
@@ -188,7 +191,8 @@ export const never: {
 
 /**
  * The proposed type conflicts with every committed event. This is the default for a type with no rule; declaring
- * it says so explicitly, which {@link exhaustive} counts as a rule.
+ * it says so explicitly, which {@link exhaustive} counts as a rule. Later `conflicts`, `conflictsWhen` or `mutual`
+ * rules for the same proposed type leave it as it is (the broader rule wins); only {@link never} replaces it.
  *
  * @since 0.1.0
  * @category rules
@@ -353,32 +357,25 @@ export const isConflict: {
 } = dual(3, internal.isConflict)
 
 /**
- * The committed types a proposed type conflicts with, for a store that checks inside its database: `All`, or the
- * listed types, with `payload` true when some pair depends on the payloads (which must then be read).
+ * What a proposed type may conflict with, for a store that narrows its read of the committed events: `All`, or the
+ * known types it may conflict with (`types`, with `payload` true when some pair depends on the payloads, which must
+ * then be read) and the known types it never conflicts with (`ignored`). A non-empty `types` also means a conflict
+ * with every committed type the registry does not know, so a store narrows with `type NOT IN ignored`, never with
+ * `type IN types`; an empty `types` (`never`) conflicts with nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CommittedTypes = internal.CommittedTypes
+
+/**
+ * What a proposed type may conflict with among the committed types: see {@link CommittedTypes}.
  *
  * @since 0.1.0
  * @category checking
  */
-export const committedTypesFor = (
-  self: ConflictRegistry<any, any>,
-  proposed: string
-):
-  | { readonly _tag: "All" }
-  | { readonly _tag: "Listed"; readonly types: ReadonlyArray<string>; readonly payload: boolean } =>
-{
-  // Asked on every stale append: answered once per type and kept with the compiled registry.
-  const answers = internal.compile(self).committedTypes
-  const known = answers.get(proposed)
-  if (known !== undefined) return known
-  const rule = self.rules.get(proposed)
-  const answer = rule === undefined || rule._tag === "All" ? internal.all : {
-    _tag: "Listed" as const,
-    types: Array.from(rule.committed.keys()),
-    payload: Array.from(rule.committed.values()).some((condition) => condition._tag !== "Always")
-  }
-  answers.set(proposed, answer)
-  return answer
-}
+export const committedTypesFor: (self: ConflictRegistry<any, any>, proposed: string) => CommittedTypes =
+  internal.committedTypesFor
 
 // -----------------------------------------------------------------------------
 // JSON documents

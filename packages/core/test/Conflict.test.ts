@@ -43,11 +43,20 @@ describe("Conflict.detect", () => {
     expect(Conflict.hasConflict(registry, committed, proposed)).toBe(false)
   })
 
-  it("treats committed events of types no Schema declares by the default rule, without failing", () => {
+  it("a committed event of a type the registry does not know conflicts with every rule but never, without failing", () => {
     const committed = [{ id: Event.EventId.make("x1"), version: StreamVersion.make(1), type: "Imported", data: null }]
+    // no rule, a listed rule, never
     expect(Conflict.detect(registry, committed, Doc.proposed([{ _tag: "SectionEdited", section: "a", text: "" }])))
       .toHaveLength(1)
-    expect(Conflict.detect(registry, committed, Doc.proposed([{ _tag: "TitleChanged", title: "" }]))).toEqual([])
+    expect(Conflict.detect(registry, committed, Doc.proposed([{ _tag: "TitleChanged", title: "" }]))).toEqual([{
+      proposedIndex: 0,
+      proposedType: "TitleChanged",
+      committedId: "x1",
+      committedVersion: 1,
+      committedType: "Imported"
+    }])
+    expect(Conflict.detect(registry, committed, Doc.proposed([{ _tag: "CommentAdded", section: "a", text: "" }])))
+      .toEqual([])
   })
 
   it("ConcurrencyConflict carries the versions and the pairs, and says them", () => {

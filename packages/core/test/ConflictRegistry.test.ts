@@ -32,12 +32,42 @@ describe("ConflictRegistry", () => {
       const registry = empty.pipe(ConflictRegistry.always("TitleChanged"))
       expect(conflictsWith(registry, title)).toEqual(conflictsWith(empty, title))
     })
+
+    it("rules listed after always do not narrow it: the broader rule stays", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.always("TitleChanged"),
+        ConflictRegistry.conflicts("TitleChanged", ["DocumentDeleted"]),
+        ConflictRegistry.conflictsWhen("TitleChanged", "TitleChanged", () => false),
+        ConflictRegistry.mutual("SectionEdited", ["TitleChanged"])
+      )
+      expect(conflictsWith(registry, title)).toEqual(everything.map((e) => e.type))
+      expect(registry.rules.get("TitleChanged")).toEqual({ _tag: "All" })
+      expect(ConflictRegistry.toJSON(registry)).toMatchObject(
+        Either.right({ rules: [{ type: "TitleChanged", conflictsWith: "all" }, { type: "SectionEdited" }] })
+      )
+    })
+
+    it("never after always replaces it, as an explicit decision", () => {
+      const registry = empty.pipe(ConflictRegistry.always("TitleChanged"), ConflictRegistry.never("TitleChanged"))
+      expect(conflictsWith(registry, title)).toEqual([])
+    })
   })
 
   describe("conflicts", () => {
-    it("a listed type conflicts only with the committed types it lists", () => {
+    it("a listed type conflicts only with the committed types it lists, and with types the registry does not know", () => {
       const registry = empty.pipe(ConflictRegistry.conflicts("TitleChanged", ["TitleChanged", "DocumentDeleted"]))
-      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted"])
+      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted", "LegacyImported"])
+    })
+
+    it("only never lets a committed type the registry does not know pass, whatever the payload conditions", () => {
+      const registry = empty.pipe(
+        ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section")),
+        ConflictRegistry.conflictsWhen("TitleChanged", "TitleChanged", () => false),
+        ConflictRegistry.never("CommentAdded")
+      )
+      expect(conflictsWith(registry, edit("body"))).toEqual(["LegacyImported"])
+      expect(conflictsWith(registry, title)).toEqual(["LegacyImported"])
+      expect(conflictsWith(registry, comment("body"))).toEqual([])
     })
 
     it("rules are keyed by the proposed type: the reverse direction keeps the default", () => {
@@ -50,12 +80,12 @@ describe("ConflictRegistry", () => {
         ConflictRegistry.conflicts("TitleChanged", ["TitleChanged"]),
         ConflictRegistry.conflicts("TitleChanged", ["DocumentDeleted"])
       )
-      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted"])
+      expect(conflictsWith(registry, title)).toEqual(["TitleChanged", "DocumentDeleted", "LegacyImported"])
     })
 
     it("is data-first as well as data-last", () => {
       const registry = ConflictRegistry.conflicts(empty, "TitleChanged", ["DocumentDeleted"])
-      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted"])
+      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted", "LegacyImported"])
     })
 
     it("leaves the registry it builds on unchanged", () => {
@@ -134,8 +164,8 @@ describe("ConflictRegistry", () => {
         ConflictRegistry.never("DocumentDeleted"),
         ConflictRegistry.mutual("TitleChanged", ["DocumentDeleted"])
       )
-      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted"])
-      expect(conflictsWith(registry, deleted)).toEqual(["TitleChanged"])
+      expect(conflictsWith(registry, title)).toEqual(["DocumentDeleted", "LegacyImported"])
+      expect(conflictsWith(registry, deleted)).toEqual(["TitleChanged", "LegacyImported"])
     })
 
     it("mutualWhen hands the condition the first type's event first in both directions", () => {
@@ -153,23 +183,50 @@ describe("ConflictRegistry", () => {
   })
 
   describe("committedTypesFor", () => {
-    it("tells a database which committed types to look for", () => {
+    it("tells a database which known committed types may conflict and which it may leave unread", () => {
       const registry = empty.pipe(
         ConflictRegistry.conflicts("TitleChanged", ["TitleChanged"]),
-        ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section"))
+        ConflictRegistry.conflictsWhen("SectionEdited", "SectionEdited", ConflictRegistry.sameKey("section")),
+        ConflictRegistry.never("CommentAdded")
       )
       expect(ConflictRegistry.committedTypesFor(registry, "TitleChanged")).toEqual({
         _tag: "Listed",
         types: ["TitleChanged"],
-        payload: false
+        payload: false,
+        ignored: ["SectionEdited", "CommentAdded", "DocumentDeleted"]
       })
       expect(ConflictRegistry.committedTypesFor(registry, "SectionEdited")).toEqual({
         _tag: "Listed",
         types: ["SectionEdited"],
-        payload: true
+        payload: true,
+        ignored: ["TitleChanged", "CommentAdded", "DocumentDeleted"]
+      })
+      expect(ConflictRegistry.committedTypesFor(registry, "CommentAdded")).toEqual({
+        _tag: "Listed",
+        types: [],
+        payload: false,
+        ignored: ["TitleChanged", "SectionEdited", "CommentAdded", "DocumentDeleted"]
       })
       expect(ConflictRegistry.committedTypesFor(registry, "DocumentDeleted")).toEqual({ _tag: "All" })
+      expect(ConflictRegistry.committedTypesFor(registry, "LegacyImported")).toEqual({ _tag: "All" })
     })
+
+    it.prop(
+      "a committed type it leaves unread never conflicts, and a type it does not name conflicts unless never",
+      [Doc.registry, Doc.encodedEvents(), Doc.committedEvents()],
+      ([registry, proposed, committed]) => {
+        for (const p of proposed) {
+          const answer = ConflictRegistry.committedTypesFor(registry, p.type)
+          for (const c of committed) {
+            const ignored = answer._tag === "Listed" && answer.ignored.includes(c.type)
+            if (ignored) expect(ConflictRegistry.isConflict(registry, p, c)).toBe(false)
+            const unnamed = answer._tag === "Listed" && !answer.ignored.includes(c.type) &&
+              !answer.types.includes(c.type)
+            if (unnamed) expect(ConflictRegistry.isConflict(registry, p, c)).toBe(answer.types.length > 0)
+          }
+        }
+      }
+    )
   })
 
   describe("types", () => {
@@ -305,7 +362,9 @@ describe("ConflictRegistry", () => {
     it("an untyped document accepts any type names", () => {
       const read = Either.getOrThrow(ConflictRegistry.fromJSON({ rules: [{ type: "A", conflictsWith: ["B"] }] }))
       expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "B", data: {} })).toBe(true)
-      expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "C", data: {} })).toBe(false)
+      expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "A", data: {} })).toBe(false)
+      // C is named by no rule: the registry cannot reason about it.
+      expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "C", data: {} })).toBe(true)
     })
 
     it.prop(

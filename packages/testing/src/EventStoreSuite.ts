@@ -24,14 +24,16 @@ import * as Stream from "effect/Stream"
 import * as Checker from "./Checker.js"
 
 /**
- * The suite's own domain, in encoded form: `Created` and `Deleted` have no rule (they conflict with everything),
- * `Renamed` conflicts with itself and `Deleted`, `Noted` only with `Deleted`, `Tagged` only with a `Tagged` of the
- * same tag.
+ * The suite's own domain, in encoded form: `Created` and `Deleted` conflict with everything, `Renamed` conflicts
+ * with itself and `Deleted`, `Noted` only with `Deleted`, `Tagged` only with a `Tagged` of the same tag. Every
+ * other type is unknown to it, so it conflicts with every rule but `never`.
  *
  * @since 0.1.0
  * @category fixtures
  */
 export const registry = ConflictRegistry.untyped().pipe(
+  ConflictRegistry.always("Created"),
+  ConflictRegistry.always("Deleted"),
   ConflictRegistry.conflicts("Renamed", ["Renamed", "Deleted"]),
   ConflictRegistry.conflicts("Noted", ["Deleted"]),
   ConflictRegistry.conflicts("Tagged", ["Deleted"]),
@@ -292,6 +294,25 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
             expect(error._tag).toBe("ConcurrencyConflict")
           }))
 
+        it.effect("a stale append past an event of a type its registry does not know conflicts, unless never", () =>
+          Effect.gen(function*() {
+            const store = yield* EventStore.EventStore
+            const id = freshStream()
+            yield* store.append(id, ExpectedVersion.noStream, [event("Created")], options)
+            yield* store.append(id, ExpectedVersion.exact(1), [event("Noted"), event("Concord.Suite.Unknown")])
+            // Noted lists only Deleted, and no rule can reason about a type it has never heard of.
+            const error = yield* Effect.flip(store.append(id, ExpectedVersion.exact(1), [event("Noted")], options))
+            expect(error).toMatchObject({
+              _tag: "ConcurrencyConflict",
+              conflicts: [{ proposedType: "Noted", committedVersion: 3, committedType: "Concord.Suite.Unknown" }]
+            })
+            const lenient = ConflictRegistry.untyped().pipe(ConflictRegistry.never("Noted"))
+            expect(yield* store.append(id, ExpectedVersion.exact(1), [event("Noted")], { registry: lenient }))
+              .toMatchObject({ firstVersion: 4, rebasedOver: 2 })
+            expect(yield* store.append(id, ExpectedVersion.exact(3), [event("Noted")], options))
+              .toMatchObject({ firstVersion: 5, rebasedOver: 1 })
+          }))
+
         it.effect("options.registry overrides the store's registry for one append", () =>
           Effect.gen(function*() {
             const store = yield* EventStore.EventStore
@@ -507,7 +528,9 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
                   const log = await step(`read ${w}`, readAll(store, id))
                   if (log.length > 0) readPastZero++
                   const events = decide(intent, `w${w}`, log.reduce(fold.evolve, fold.initialState))
-                  attempts.push(await step(`append ${w}`, attempt(store, id, ExpectedVersion.exact(log.length), events)))
+                  attempts.push(
+                    await step(`append ${w}`, attempt(store, id, ExpectedVersion.exact(log.length), events))
+                  )
                 }))
                 await s.waitFor(done)
                 const logs = await run(logsOf(store, [id]))

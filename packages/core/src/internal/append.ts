@@ -30,10 +30,16 @@ export interface StoredId {
  */
 export interface Backend<E = never> {
   readonly currentVersion: Effect.Effect<StreamVersion.StreamVersion, StoreError>
-  /** Committed events with a version above `version`, in order; only those of `types` when it is given. */
+  /**
+   * Committed events with a version above `version`, in order. Events whose type is in `except` cannot clash with
+   * the batch: a backend may leave them out (`type NOT IN except`) or return them all. `types` is always
+   * `undefined` now; it stays so that backends written when it listed the types to read still compile, and are
+   * correct, since an inclusion list would miss committed events of types the registry does not know.
+   */
   readonly committedAfter: (
     version: StreamVersion.StreamVersion,
-    types: ReadonlyArray<string> | undefined
+    types: ReadonlyArray<string> | undefined,
+    except?: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<Conflict.Committed>, StoreError>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => Effect.Effect<ReadonlyArray<StoredId>, StoreError>
   readonly write: (
@@ -98,22 +104,27 @@ const replay = (
 }
 
 /**
- * The committed types that can clash with a batch (`undefined`: any type can), so that a backend reads only those
- * of the events committed since the expected version. Types no listed rule names cannot clash with a listed rule,
- * so the answer is exact, payload rules included.
+ * The known committed types no event of the batch can clash with, which a backend may leave unread ("nothing": no
+ * event of the batch can clash with anything, so nothing need be read). Types the registry does not know clash with
+ * every rule but `never`, so the read is narrowed by exclusion, never by a list of the types that clash.
  */
-const relevantTypes = (
+const ignoredTypes = (
   registry: ConflictRegistry.ConflictRegistry<any, any>,
   events: ReadonlyArray<Event.EventData>
-): ReadonlyArray<string> | undefined => {
-  const types = new Set<string>()
+): ReadonlyArray<string> | "nothing" => {
+  let ignored: ReadonlyArray<string> | undefined
   for (const event of events) {
     const rule = ConflictRegistry.committedTypesFor(registry, event.type)
-    if (rule._tag === "All") return undefined
-    for (const type of rule.types) types.add(type)
+    if (rule._tag === "All") return noTypes
+    if (rule.types.length === 0) continue // never
+    ignored = ignored === undefined || ignored === rule.ignored
+      ? rule.ignored
+      : ignored.filter((type) => rule.ignored.includes(type))
   }
-  return Array.from(types)
+  return ignored ?? "nothing"
 }
+
+const noTypes: ReadonlyArray<string> = []
 
 /**
  * The append semantics every store shares, run inside the backend's per-stream critical section.
@@ -144,9 +155,9 @@ export const append = <E>(
           actualVersion: current
         })
       }
-      const types = relevantTypes(registry, events)
-      if (events.length > 0 && types?.length !== 0) {
-        const committed = yield* backend.committedAfter(expected.version, types)
+      const ignored = ignoredTypes(registry, events)
+      if (events.length > 0 && ignored !== "nothing") {
+        const committed = yield* backend.committedAfter(expected.version, undefined, ignored)
         const pairs = Conflict.detect(registry, committed, events)
         if (pairs.length > 0) {
           return yield* new Conflict.ConcurrencyConflict({

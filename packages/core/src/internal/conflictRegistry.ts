@@ -87,7 +87,9 @@ export const addPairs = <A extends Tagged>(
   when: Condition
 ): ConflictRegistry<A, any> => {
   const previous = self.rules.get(proposed)
-  // A type with no rule, or an explicit `all`, starts its list afresh: listing types narrows the default.
+  // An explicit `always` already conflicts with every listed pair: listing types must not narrow it away silently.
+  if (previous?._tag === "All") return self
+  // A type with no rule starts its list afresh: listing types is how the default is narrowed.
   const pairs = new Map(previous?._tag === "Listed" ? previous.committed : undefined)
   for (const type of committed) pairs.set(type, when)
   return setRule(self, proposed, listed(pairs))
@@ -106,6 +108,33 @@ const ROW_ALL = 1
 const ROW_MIXED = 2
 
 /**
+ * A condition ready to check: a predicate rule carries the domain's decoder, built once when the registry is
+ * compiled rather than on every check.
+ *
+ * @internal
+ */
+export type CompiledCondition =
+  | { readonly _tag: "SameKey"; readonly field: string }
+  | { readonly _tag: "When"; readonly test: (proposed: EncodedEvent, committed: EncodedEvent) => boolean }
+
+/**
+ * What a proposed type may conflict with, for a store that narrows its read of the committed events: `All`, or the
+ * known types it may conflict with (`types`, and `payload` when some of them only under a payload condition) and
+ * the known types it never conflicts with (`ignored`). A non-empty list also conflicts with every type the registry
+ * does not know; an empty one (`never`) conflicts with nothing.
+ *
+ * @internal
+ */
+export type CommittedTypes =
+  | { readonly _tag: "All" }
+  | {
+    readonly _tag: "Listed"
+    readonly types: ReadonlyArray<string>
+    readonly payload: boolean
+    readonly ignored: ReadonlyArray<string>
+  }
+
+/**
  * The rules compiled once into integer form: every type known to the registry gets a small index, and the last
  * index stands for every type it does not know. Checking a pair is then an array lookup.
  *
@@ -117,19 +146,34 @@ export interface Compiled {
   readonly width: number
   readonly matrix: Uint8Array
   readonly rows: Uint8Array
-  readonly conditions: ReadonlyMap<number, Condition>
+  readonly conditions: ReadonlyMap<number, CompiledCondition>
   /** Reused between checks (detection is synchronous), so a check that finds nothing allocates nothing. */
   scratch: Int32Array
   found: Int32Array
   /** The answers of `committedTypesFor`, by proposed type. */
-  readonly committedTypes: Map<
-    string,
-    | { readonly _tag: "All" }
-    | { readonly _tag: "Listed"; readonly types: ReadonlyArray<string>; readonly payload: boolean }
-  >
+  readonly committedTypes: Map<string, CommittedTypes>
 }
 
 const compiledCache = new WeakMap<ConflictRegistry<any, any>, Compiled>()
+
+const compileCondition = (
+  when: Exclude<Condition, { readonly _tag: "Always" }>,
+  decode: ((u: unknown) => Either.Either<unknown, unknown>) | undefined
+): CompiledCondition => {
+  if (when._tag === "SameKey") return when
+  const predicate = when.predicate
+  return {
+    _tag: "When",
+    test: decode === undefined
+      ? (proposed, committed) => predicate(internalEvent.join(proposed), internalEvent.join(committed))
+      : (proposed, committed) => {
+        const p = decode(internalEvent.join(proposed))
+        const c = decode(internalEvent.join(committed))
+        // A payload the domain cannot decode cannot be judged: the safe answer is a conflict.
+        return Either.isLeft(p) || Either.isLeft(c) || predicate(p.right, c.right)
+      }
+  }
+}
 
 /** @internal */
 export const compile = (self: ConflictRegistry<any, any>): Compiled => {
@@ -145,16 +189,20 @@ export const compile = (self: ConflictRegistry<any, any>): Compiled => {
   const width = unknown + 1
   const matrix = new Uint8Array(width * width).fill(ALWAYS)
   const rows = new Uint8Array(width).fill(ROW_ALL)
-  const conditions = new Map<number, Condition>()
+  const conditions = new Map<number, CompiledCondition>()
+  const decode = self.schema === undefined ? undefined : Schema.decodeUnknownEither(self.schema)
   for (const [proposed, rule] of self.rules) {
     if (rule._tag === "All") continue
     const row = index.get(proposed)! * width
     matrix.fill(NONE, row, row + width)
     rows[row / width] = rule.committed.size === 0 ? ROW_NEVER : ROW_MIXED
+    // A committed type the registry does not know cannot be reasoned about: it conflicts with every listed rule.
+    // Only `never` (the empty list) lets it pass.
+    if (rule.committed.size > 0) matrix[row + unknown] = ALWAYS
     for (const [committed, when] of rule.committed) {
       const cell = row + index.get(committed)!
       matrix[cell] = when._tag === "Always" ? ALWAYS : CONDITIONAL
-      if (when._tag !== "Always") conditions.set(cell, when)
+      if (when._tag !== "Always") conditions.set(cell, compileCondition(when, decode))
     }
   }
   const compiled: Compiled = {
@@ -185,29 +233,10 @@ const jsonEqual = (a: unknown, b: unknown): boolean => {
 const field = (data: unknown, name: string): unknown =>
   typeof data === "object" && data !== null ? (data as Record<string, unknown>)[name] : undefined
 
-const holds = (
-  self: ConflictRegistry<any, any>,
-  when: Condition,
-  proposed: EncodedEvent,
-  committed: EncodedEvent
-): boolean => {
-  switch (when._tag) {
-    case "Always":
-      return true
-    case "SameKey":
-      return jsonEqual(field(proposed.data, when.field), field(committed.data, when.field))
-    case "When": {
-      if (self.schema === undefined) {
-        return when.predicate(internalEvent.join(proposed), internalEvent.join(committed))
-      }
-      const decode = Schema.decodeUnknownEither(self.schema)
-      const p = decode(internalEvent.join(proposed))
-      const c = decode(internalEvent.join(committed))
-      // A payload the domain cannot decode cannot be judged: the safe answer is a conflict.
-      return Either.isLeft(p) || Either.isLeft(c) || when.predicate(p.right, c.right)
-    }
-  }
-}
+const holds = (when: CompiledCondition, proposed: EncodedEvent, committed: EncodedEvent): boolean =>
+  when._tag === "SameKey"
+    ? jsonEqual(field(proposed.data, when.field), field(committed.data, when.field))
+    : when.test(proposed, committed)
 
 const lookup = (compiled: Compiled, type: string): number => compiled.index.get(type) ?? compiled.unknown
 
@@ -220,7 +249,31 @@ export const isConflict = (
   const compiled = compile(self)
   const cell = lookup(compiled, proposed.type) * compiled.width + lookup(compiled, committed.type)
   const kind = compiled.matrix[cell]
-  return kind === ALWAYS || (kind === CONDITIONAL && holds(self, compiled.conditions.get(cell)!, proposed, committed))
+  return kind === ALWAYS || (kind === CONDITIONAL && holds(compiled.conditions.get(cell)!, proposed, committed))
+}
+
+/** @internal */
+export const committedTypesFor = (self: ConflictRegistry<any, any>, proposed: string): CommittedTypes => {
+  // Asked on every stale append: answered once per type and kept with the compiled registry.
+  const compiled = compile(self)
+  const known = compiled.committedTypes.get(proposed)
+  if (known !== undefined) return known
+  const row = lookup(compiled, proposed)
+  let answer: CommittedTypes = all
+  if (compiled.rows[row] !== ROW_ALL) {
+    const types: Array<string> = []
+    const ignored: Array<string> = []
+    let payload = false
+    for (const [type, column] of compiled.index) {
+      const kind = compiled.matrix[row * compiled.width + column]
+      if (kind === NONE) ignored.push(type)
+      else types.push(type)
+      if (kind === CONDITIONAL) payload = true
+    }
+    answer = { _tag: "Listed", types, payload, ignored }
+  }
+  compiled.committedTypes.set(proposed, answer)
+  return answer
 }
 
 /**
@@ -233,7 +286,6 @@ export const isConflict = (
  */
 export const scanConflicts = (
   compiled: Compiled,
-  self: ConflictRegistry<any, any>,
   committed: ReadonlyArray<EncodedEvent>,
   proposed: ReadonlyArray<EncodedEvent>,
   firstOnly: boolean
@@ -254,7 +306,7 @@ export const scanConflicts = (
       const cell = row + columns[j]!
       const pair = matrix[cell]
       if (pair === NONE) continue
-      if (pair === CONDITIONAL && !holds(self, compiled.conditions.get(cell)!, proposed[i]!, committed[j]!)) continue
+      if (pair === CONDITIONAL && !holds(compiled.conditions.get(cell)!, proposed[i]!, committed[j]!)) continue
       if (compiled.found.length < 2 * (count + 1)) {
         const grown = new Int32Array(Math.max(2 * (count + 1), compiled.found.length * 2))
         grown.set(compiled.found)

@@ -32,10 +32,12 @@ export const make = (options?: Options): Effect.Effect<Service> =>
 
     const backend = (streamId: StreamId, stream: MemoryStream): Append.Backend => ({
       currentVersion: Effect.sync(() => StreamVersion.unsafeMake(stream.events.length)),
-      committedAfter: (version, types) =>
+      committedAfter: (version, _types, except) =>
         Effect.sync(() => {
           const after = stream.events.slice(version)
-          return types === undefined ? after : after.filter((event) => types.includes(event.type))
+          return except === undefined || except.length === 0
+            ? after
+            : after.filter((event) => !except.includes(event.type))
         }),
       findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
       write: (records, batch) =>
