@@ -8,9 +8,11 @@ import { EventStore } from "@concord/core"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as internalOptions from "./internal/options.js"
 import * as internal from "./internal/sqlStore.js"
 
 /**
@@ -22,12 +24,16 @@ import * as internal from "./internal/sqlStore.js"
 export interface Options extends EventStore.Options {
   /** Prefix of the store's tables (default `concord_`): `<prefix>events`, `<prefix>streams`, `<prefix>migrations`. */
   readonly tablePrefix?: string | undefined
-  /** PostgreSQL: how long an append waits for another writer of its stream before failing with a StoreError. */
+  /**
+   * PostgreSQL: how long an append waits for another writer of its stream before failing with a StoreError (a whole
+   * number of milliseconds; default: no limit).
+   */
   readonly lockTimeoutMillis?: number | undefined
 }
 
 /**
- * A store over the `SqlClient` in context; runs the migrations first.
+ * A store over the `SqlClient` in context; runs the migrations first. Options out of range fail with a
+ * `StoreError` naming the option, before anything touches the database.
  *
  * @since 0.1.0
  * @category constructors
@@ -51,28 +57,53 @@ export const layer = (
  */
 export interface SqliteOptions extends Options {
   readonly filename: string
-  /** How long a writer waits for another process's write lock before failing (default 10 s). */
+  /** How long a writer waits for another process's write lock before failing (whole milliseconds; default 10 s). */
   readonly busyTimeoutMillis?: number | undefined
 }
 
 /**
+ * The SQLite client {@link layerSqlite} stores through: the file opened in WAL mode with `synchronous=NORMAL`, the
+ * busy timeout and foreign keys on. A file that cannot be opened (a missing directory, not a database) is a
+ * `StoreError` naming the file, never a defect.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqliteClient = (
+  options: SqliteOptions
+): Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, EventStore.StoreError> =>
+  Layer.unwrapEffect(Effect.map(
+    internalOptions.millis("busyTimeoutMillis", options.busyTimeoutMillis ?? 10_000),
+    (busyTimeout) =>
+      Layer.effectDiscard(Effect.gen(function*() {
+        const sql = yield* SqliteClient.SqliteClient
+        // A PRAGMA takes no bound parameters; the value is a validated integer.
+        yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeout}`)
+        yield* sql`PRAGMA synchronous = NORMAL`
+        yield* sql`PRAGMA foreign_keys = ON`
+      })).pipe(
+        Layer.provideMerge(SqliteClient.layer({ filename: options.filename })),
+        // better-sqlite3 throws when it opens the file, which the client turns into a defect.
+        Layer.catchAllCause((cause) =>
+          Layer.fail(
+            new EventStore.StoreError({
+              operation: `open the SQLite file ${options.filename}`,
+              cause: Cause.squash(cause)
+            })
+          )
+        )
+      )
+  ))
+
+/**
  * The embedded default: a store on a SQLite file, in WAL mode with `synchronous=NORMAL`, a busy timeout and foreign
- * keys on. Many processes may share the file.
+ * keys on (see {@link layerSqliteClient}). Many processes may share the file.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
-  layer(options).pipe(
-    Layer.provide(
-      Layer.effectDiscard(Effect.gen(function*() {
-        const sql = yield* SqliteClient.SqliteClient
-        yield* sql.unsafe(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMillis ?? 10_000)}`)
-        yield* sql`PRAGMA synchronous = NORMAL`
-        yield* sql`PRAGMA foreign_keys = ON`
-      })).pipe(Layer.provideMerge(SqliteClient.layer({ filename: options.filename })), Layer.orDie)
-    )
-  )
+  layer(options).pipe(Layer.provide(layerSqliteClient(options)))
 
 /**
  * @since 0.1.0
@@ -80,6 +111,7 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<EventStore.Even
  */
 export interface PgOptions extends Options {
   readonly url: string | Redacted.Redacted
+  /** The size of the connection pool (a whole number, at least 1; default 10). */
   readonly maxConnections?: number | undefined
 }
 
@@ -93,10 +125,12 @@ export const layerPg = (
   options: PgOptions
 ): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
   layer(options).pipe(
-    Layer.provide(
-      PgClient.layer({
-        url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
-        maxConnections: options.maxConnections ?? 10
-      }).pipe(Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause })))
-    )
+    Layer.provide(Layer.unwrapEffect(Effect.map(
+      internalOptions.count("maxConnections", options.maxConnections ?? 10),
+      (maxConnections) =>
+        PgClient.layer({
+          url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+          maxConnections
+        }).pipe(Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause })))
+    )))
   )

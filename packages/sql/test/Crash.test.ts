@@ -8,14 +8,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { readAttempts, startWriter } from "./support/processes.js"
+import { postgresSuites } from "./support/suites.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-crash-"))
 const sqliteFile = path.join(directory, "crash.db")
 const pgUrl = inject("pgUrl")
 
 const targets = [
-  { name: "SQLite", backend: "sqlite" as const, target: sqliteFile },
-  ...(pgUrl === undefined ? [] : [{ name: "PostgreSQL", backend: "pg" as const, target: pgUrl }])
+  { suite: "a writer killed with SIGKILL on SQLite", backend: "sqlite" as const, target: sqliteFile, skip: false },
+  { suite: postgresSuites.crash, backend: "pg" as const, target: pgUrl ?? "", skip: pgUrl === undefined }
 ]
 
 const layerFor = (target: (typeof targets)[number], tablePrefix: string) =>
@@ -31,7 +32,7 @@ const waitForLines = (file: string, count: number) =>
   })
 
 for (const target of targets) {
-  describe(`a writer killed with SIGKILL on ${target.name}`, () => {
+  describe.skipIf(target.skip)(target.suite, () => {
     const prefix = `crash_${target.backend}_${Date.now().toString(36)}_`
     it.effect(
       "leaves no partial batch, and re-sending its last batch with the same ids is idempotent",
@@ -84,7 +85,7 @@ for (const target of targets) {
           const ids = new Set(last.events.map((e) => e.id))
           const stored = Chunk.toArray(yield* Stream.runCollect(store.read(streamId))).filter((e) => ids.has(e.id))
           expect(stored.length === 0 || stored.length === last.events.length).toBe(true)
-          console.log(`${target.name}: killed after ${attempts.length} appends; the last was ${last.outcome._tag}`)
+          console.log(`${target.backend}: killed after ${attempts.length} appends; the last was ${last.outcome._tag}`)
         }).pipe(Effect.provide(layerFor(target, prefix))),
       { timeout: 120_000 }
     )

@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { readAttempts, startWriter } from "./support/processes.js"
+import { postgresSuites } from "./support/suites.js"
 
 const decode = Event.decode(Events.CrmEvent)
 const fold: Checker.Fold<Client.Client> = {
@@ -21,6 +22,8 @@ const fold: Checker.Fold<Client.Client> = {
 
 interface Backend {
   readonly name: string
+  readonly suite: string
+  readonly skip: boolean
   readonly backend: "sqlite" | "pg"
   readonly target: string
   readonly layer: (tablePrefix: string) => Layer.Layer<EventStore.EventStore, EventStore.StoreError>
@@ -32,16 +35,20 @@ const pgUrl = inject("pgUrl")
 const backends: ReadonlyArray<Backend> = [
   {
     name: "one SQLite file",
+    suite: "many OS processes on one SQLite file",
+    skip: false,
     backend: "sqlite",
     target: sqliteFile,
     layer: (tablePrefix) => SqlEventStore.layerSqlite({ filename: sqliteFile, tablePrefix })
   },
-  ...(pgUrl === undefined ? [] : [{
+  {
     name: "one PostgreSQL database",
-    backend: "pg" as const,
-    target: pgUrl,
-    layer: (tablePrefix: string) => SqlEventStore.layerPg({ url: pgUrl, tablePrefix })
-  }])
+    suite: postgresSuites.multiProcess,
+    skip: pgUrl === undefined,
+    backend: "pg",
+    target: pgUrl ?? "",
+    layer: (tablePrefix) => SqlEventStore.layerPg({ url: pgUrl ?? "", tablePrefix })
+  }
 ]
 
 const sqlClient = (target: Backend): Layer.Layer<SqlClient.SqlClient, unknown> =>
@@ -71,7 +78,7 @@ const registerClients = (streams: ReadonlyArray<string>) =>
   )
 
 for (const target of backends) {
-  describe(`many OS processes on ${target.name}`, () => {
+  describe.skipIf(target.skip)(target.suite, () => {
     it.effect(
       "4 processes starting on an empty schema at once run the migrations exactly once",
       () =>

@@ -9,9 +9,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Options } from "../SqlEventStore.js"
 import * as Migrations from "./migrations.js"
+import * as StoreOptions from "./options.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
 
 const PAGE = 1_000
+
+/** The largest version a stream can reach: the version columns are 32-bit integers on PostgreSQL. */
+const MAX_VERSION = 2_147_483_647
 
 interface EventRow {
   readonly event_id: string
@@ -52,6 +56,9 @@ export const make = (options: Options = {}) =>
       orElse: () => "other" as const
     })
     if (dialect === "other") return yield* Effect.dieMessage("Concord's SQL store supports SQLite and PostgreSQL")
+    const lockTimeout = options.lockTimeoutMillis === undefined
+      ? undefined
+      : yield* StoreOptions.millis("lockTimeoutMillis", options.lockTimeoutMillis)
     const events = sql(names.events)
     const streams = sql(names.streams)
 
@@ -71,6 +78,31 @@ export const make = (options: Options = {}) =>
       recordedAt: new Date(row.recorded_at as string | Date)
     })
 
+    const toStoredId = (row: StoredIdRow): StoreBackend.StoredId => ({
+      id: Event.EventId.make(row.event_id),
+      version: StreamVersion.make(Number(row.version)),
+      batch: {
+        streamId: row.stream_id as StreamId.StreamId,
+        firstVersion: StreamVersion.make(Number(row.batch_first)),
+        lastVersion: StreamVersion.make(Number(row.batch_last)),
+        rebasedOver: Number(row.rebased_over)
+      }
+    })
+
+    /**
+     * Rows as the store's values. The constructors throw on a corrupt row (a version that is not a count, data that
+     * is not JSON, an empty id): that is the store failing, a typed `StoreError`, never a defect.
+     */
+    const decodeRows = <Row, A>(decode: (row: Row) => A, failed: (cause: unknown) => EventStore.StoreError) =>
+    (
+      rows: ReadonlyArray<Row>
+    ): Effect.Effect<Array<A>, EventStore.StoreError> => Effect.try({ try: () => rows.map(decode), catch: failed })
+
+    const versionOf = (
+      rows: ReadonlyArray<{ readonly version: number }>,
+      failed: (cause: unknown) => EventStore.StoreError
+    ) => Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
+
     /**
      * The per-stream critical section. PostgreSQL locks the stream's row (creating it if need be), so writers of
      * other streams go on in parallel; SQLite takes its write lock before the first read (`BEGIN IMMEDIATE`).
@@ -78,25 +110,28 @@ export const make = (options: Options = {}) =>
     const lockedTransaction = <A, E, R>(
       streamId: StreamId.StreamId,
       body: (current: StreamVersion.StreamVersion) => Effect.Effect<A, E, R>
-    ) =>
-      dialect === "pg"
+    ) => {
+      const failed = storeError(`append to stream ${streamId}`)
+      return dialect === "pg"
         ? sql.withTransaction(Effect.gen(function*() {
-          if (options.lockTimeoutMillis !== undefined) {
-            yield* sql.unsafe(`SET LOCAL lock_timeout = ${Math.floor(options.lockTimeoutMillis)}`)
+          if (lockTimeout !== undefined) {
+            // SET takes no bound parameters; the value is a validated integer.
+            yield* sql.unsafe(`SET LOCAL lock_timeout = ${lockTimeout}`)
           }
           // One round trip takes the stream row's lock (creating the row if need be) and reads its version.
           const rows = yield* sql<{ version: number }>`INSERT INTO ${streams} (stream_id, version)
             VALUES (${streamId}, 0) ON CONFLICT (stream_id) DO UPDATE SET version = ${streams}.version
             RETURNING version`
-          return yield* body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
+          return yield* body(yield* versionOf(rows, failed))
         }))
         : SqliteTransaction.immediate(
           sql,
-          Effect.flatMap(
-            sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`,
-            (rows) => body(StreamVersion.unsafeMake(Number(rows[0]?.version ?? 0)))
+          sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
+            Effect.flatMap((rows) => versionOf(rows, failed)),
+            Effect.flatMap(body)
           )
         )
+    }
 
     const backend = (
       streamId: StreamId.StreamId,
@@ -110,25 +145,14 @@ export const make = (options: Options = {}) =>
             WHERE stream_id = ${streamId} AND version > ${version}
             ${types === undefined ? sql`` : sql`AND ${sql.in("type", types)}`}
             ORDER BY version`.pipe(
-            Effect.map((rows) => rows.map(toRecorded)),
-            Effect.mapError(failed)
+            Effect.mapError(failed),
+            Effect.flatMap(decodeRows(toRecorded, failed))
           ),
         findIds: (ids) =>
           sql<StoredIdRow>`SELECT event_id, stream_id, version, batch_first, batch_last, rebased_over FROM ${events}
             WHERE ${sql.in("event_id", ids)}`.pipe(
-            Effect.map((rows) =>
-              rows.map((row): StoreBackend.StoredId => ({
-                id: Event.EventId.make(row.event_id),
-                version: StreamVersion.make(Number(row.version)),
-                batch: {
-                  streamId: row.stream_id as StreamId.StreamId,
-                  firstVersion: StreamVersion.make(Number(row.batch_first)),
-                  lastVersion: StreamVersion.make(Number(row.batch_last)),
-                  rebasedOver: Number(row.rebased_over)
-                }
-              }))
-            ),
-            Effect.mapError(failed)
+            Effect.mapError(failed),
+            Effect.flatMap(decodeRows(toStoredId, failed))
           ),
         write: (records, batch) => {
           const rows = sql.insert(records.map((record) => ({
@@ -170,8 +194,13 @@ export const make = (options: Options = {}) =>
             expected,
             proposed
           )).pipe(
-            // The unique constraints are the last line of defence: a violation means another writer won a race, so
-            // the whole check runs again rather than failing blindly.
+            // The unique constraints are the last line of defence: a violation means another writer won a race (on
+            // PostgreSQL, a batch of another stream taking one of the same event ids), so the whole check runs again
+            // rather than failing blindly; it then sees the winner's events.
+            Effect.tapErrorTag("UniqueViolation", () =>
+              Effect.logWarning("another writer won a race for a unique key; checking the append again").pipe(
+                Effect.annotateLogs({ stream: streamId })
+              )),
             Effect.retry({
               while: (error) => error._tag === "UniqueViolation",
               times: 3
@@ -184,8 +213,11 @@ export const make = (options: Options = {}) =>
             Effect.withSpan("EventStore.append", { attributes: { streamId } })
           ),
       read: (streamId, readOptions) => {
-        const from = Math.max(1, readOptions?.from ?? 1)
-        const limit = readOptions?.limit === undefined ? Infinity : Math.max(0, readOptions.limit)
+        // Past the largest possible version nothing is stored: the bound keeps the parameter a 32-bit integer, which
+        // PostgreSQL would otherwise refuse. A bound that is not a number reads from the start, or everything.
+        const from = Math.min(MAX_VERSION + 1, Math.max(1, Math.ceil(readOptions?.from ?? 1) || 1))
+        const requested = Math.floor(readOptions?.limit ?? Infinity)
+        const limit = Number.isNaN(requested) ? Infinity : Math.max(0, requested)
         const failed = storeError(`read stream ${streamId}`)
         return Stream.paginateChunkEffect({ after: from - 1, left: limit }, ({ after, left }) =>
           left <= 0
@@ -193,8 +225,8 @@ export const make = (options: Options = {}) =>
             : sql<EventRow>`SELECT event_id, stream_id, version, type, data, metadata, recorded_at FROM ${events}
                 WHERE stream_id = ${streamId} AND version > ${after} ORDER BY version LIMIT ${Math.min(PAGE, left)}`
               .pipe(
-                Effect.flatMap((rows) => Effect.try({ try: () => rows.map(toRecorded), catch: failed })),
                 Effect.mapError(failed),
+                Effect.flatMap(decodeRows(toRecorded, failed)),
                 Effect.map((page) => {
                   const last = page[page.length - 1]
                   const next = page.length === Math.min(PAGE, left) && last !== undefined
@@ -204,11 +236,13 @@ export const make = (options: Options = {}) =>
                 })
               ))
       },
-      version: (streamId) =>
-        sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
-          Effect.map((rows) => StreamVersion.make(Number(rows[0]?.version ?? 0))),
-          Effect.mapError(storeError(`read the version of stream ${streamId}`))
+      version: (streamId) => {
+        const failed = storeError(`read the version of stream ${streamId}`)
+        return sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
+          Effect.mapError(failed),
+          Effect.flatMap((rows) => versionOf(rows, failed))
         )
+      }
     }
     return service
   })

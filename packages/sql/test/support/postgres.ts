@@ -1,8 +1,9 @@
 // Vitest global setup: a throwaway PostgreSQL cluster for the PostgreSQL suites. With CI=true a missing server
-// fails the run; locally the suites are skipped, loudly.
+// fails the run; locally the suites are skipped, and the warning names every one of them.
 // The module alone: the package index pulls in vitest, which a global setup must not import.
 import * as Postgres from "@concord/testing/Postgres"
 import type { TestProject } from "vitest/node"
+import { postgresSuites } from "./suites.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,7 +11,8 @@ declare module "vitest" {
   }
 }
 
-export default async function setup(project: TestProject) {
+/** The global setup of a project whose PostgreSQL suites are `suites` (their describe names). */
+export const setupFor = (suites: ReadonlyArray<string>) => async (project: TestProject) => {
   const cluster = await Postgres.start({ settings: ["-c fsync=off"] })
   if (cluster === undefined) {
     if (process.env.CI === "true") {
@@ -19,10 +21,13 @@ export default async function setup(project: TestProject) {
       )
     }
     console.warn(
-      "\n!!! SKIPPED: every PostgreSQL suite. No PostgreSQL binaries under /usr/lib/postgresql;" +
-        " install Debian's postgresql package to run them. !!!\n"
+      `\n!!! ${project.name}: no PostgreSQL binaries under /usr/lib/postgresql, so these suites are SKIPPED` +
+        ` (install Debian's postgresql package to run them):\n` +
+        suites.map((suite) => `!!!   - ${suite}\n`).join("")
     )
   }
   project.provide("pgUrl", cluster?.url)
   return () => cluster?.stop()
 }
+
+export default setupFor(Object.values(postgresSuites))

@@ -1,0 +1,8 @@
+// The suites of @concord/sql that need PostgreSQL, by name: each is declared with describe.skipIf under this name,
+// and the global setup (./postgres.ts) lists them when it finds no PostgreSQL, so a local run says what it skipped.
+export const postgresSuites = {
+  eventStoreSuite: "EventStoreSuite on PostgreSQL",
+  failures: "PostgreSQL failures",
+  multiProcess: "many OS processes on one PostgreSQL database",
+  crash: "a writer killed with SIGKILL on PostgreSQL"
+} as const
