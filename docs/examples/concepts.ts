@@ -53,12 +53,20 @@ const staleNote = Effect.gen(function*() {
 export const withoutRules = staleNote.pipe(Effect.provide(EventStore.layerMemory()))
 // fails with ConcurrencyConflict: MeetingNoteAdded (proposed #0) conflicts with ClientValueUpgraded (version 2)
 
-// A rule for MeetingNoteAdded: it conflicts only with registering and archiving the client.
-const rules = ConflictRegistry.untyped().pipe(
+// A rule for MeetingNoteAdded: of the CRM's event types, it conflicts only with registering and archiving the client.
+const rules = ConflictRegistry.make(Events.CrmEvent).pipe(
   ConflictRegistry.conflicts("MeetingNoteAdded", ["ClientRegistered", "ClientArchived"])
 )
 export const withRules = staleNote.pipe(Effect.provide(EventStore.layerMemory({ registry: rules })))
 // succeeds with { firstVersion: 3, lastVersion: 3, rebasedOver: 1 }
+
+// The same rule without the domain's Schema: the registry knows only the types it names, and ClientValueUpgraded,
+// which it has never heard of, conflicts with the rule.
+const untypedRules = ConflictRegistry.untyped().pipe(
+  ConflictRegistry.conflicts("MeetingNoteAdded", ["ClientRegistered", "ClientArchived"])
+)
+export const withUntypedRules = staleNote.pipe(Effect.provide(EventStore.layerMemory({ registry: untypedRules })))
+// fails with ConcurrencyConflict: MeetingNoteAdded (proposed #0) conflicts with ClientValueUpgraded (version 2)
 // #endregion default-rule
 
 // #region conflict

@@ -22,9 +22,10 @@ export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventS
       const events = () => streams.get(streamId) ?? []
       return {
         currentVersion: Effect.sync(() => StreamVersion.make(events().length)),
-        committedAfter: (version, types) =>
+        // The events after `version`; those of the types in `except` cannot clash with the batch and are left out.
+        committedAfter: (version, _types, except) =>
           Effect.sync(() =>
-            events().slice(version).filter((event) => types === undefined || types.includes(event.type))
+            events().slice(version).filter((event) => except === undefined || !except.includes(event.type))
           ),
         findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
         write: (records, batch) =>

@@ -95,6 +95,8 @@ describe("concepts", () => {
       expect(error._tag).toBe("ConcurrencyConflict")
       expect(error.message).toContain("MeetingNoteAdded (proposed #0) conflicts with ClientValueUpgraded (version 2)")
       expect(yield* Concepts.withRules).toMatchObject({ firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
+      const unknown = yield* Effect.flip(Concepts.withUntypedRules)
+      expect(unknown.message).toContain("MeetingNoteAdded (proposed #0) conflicts with ClientValueUpgraded (version 2)")
     }))
 
   it.effect("a conflict names every clashing pair", () =>

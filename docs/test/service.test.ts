@@ -78,6 +78,9 @@ describe("the rules file on the page", () => {
     expect(conflicts("client-acme", email("alice"), note)).toBe(false)
     // A type without a rule keeps the default.
     expect(conflicts("client-acme", upgraded, note)).toBe(true)
+    // A committed type the file never names cannot be reasoned about: it clashes with every rule but never.
+    expect(conflicts("client-acme", note, upgraded)).toBe(true)
+    expect(conflicts("client-acme", email("alice"), upgraded)).toBe(true)
   })
 
   it("gives streams of other categories plain optimistic concurrency", () => {
