@@ -40,5 +40,5 @@ export const tooLenient = fixed.pipe(ConflictRegistry.never("MeetingNoteAdded"))
 // #endregion too-lenient
 
 // For the docs' tests: the law violation of an example, or undefined when the laws hold.
-export const violation = (law: Effect.Effect<void, Laws.LawViolation>) =>
+export const violation = <E>(law: Effect.Effect<void, E>): Promise<E | undefined> =>
   Effect.runPromise(Effect.match(law, { onFailure: (error) => error, onSuccess: () => undefined }))
