@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { ConcurrencyConflict } from "./Conflict.js"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
@@ -16,7 +17,7 @@ import * as Decider from "./Decider.js"
 import type { EventSchema, Metadata, Tagged } from "./Event.js"
 import * as EventStore from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
-import type { StreamId } from "./StreamId.js"
+import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
 /**
@@ -48,10 +49,38 @@ export interface Result<Event extends Tagged, State> {
   readonly events: ReadonlyArray<Event>
   /** The state after them. */
   readonly state: State
+  /** What the last append did; its `rebasedOver` counts only the events that append itself went past. */
   readonly append: EventStore.AppendResult
   /** How many decide-and-append rounds it took (1 without a retry). */
   readonly attempts: number
+  /**
+   * How far the command was rebased in all: the events committed between the version it was first decided on (the
+   * caller's expected version, or the version first loaded) and its own events, whether a retry caught up on them
+   * and decided again or the registry let the append go past them. 0 when nobody else wrote in between.
+   */
+  readonly rebasedOver: number
 }
+
+/**
+ * The caller's expected version is not a stream version (a non-negative integer). Nothing was read or written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidExpectedVersion extends Schema.TaggedError<InvalidExpectedVersion>()("InvalidExpectedVersion", {
+  streamId: StreamId.StreamId,
+  expectedVersion: Schema.Number
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stream ${this.streamId}: the expected version ${this.expectedVersion} is not a stream version ` +
+      "(a non-negative integer)"
+  }
+}
+
+const isStreamVersion = Schema.is(StreamVersion.StreamVersion)
 
 const isConcurrencyConflict = (error: unknown): error is ConcurrencyConflict =>
   typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyConflict"
@@ -62,22 +91,28 @@ interface Loaded<State> {
 }
 
 /**
- * Handles one command on one stream.
+ * Handles one command on one stream: load, decide, append with the expected version, and on a conflict retry under
+ * `options.retry` (reading only the events committed since). An `expectedVersion` that is not a stream version fails
+ * with {@link InvalidExpectedVersion} before anything is read.
  *
  * @since 0.1.0
  * @category handling
  */
 export const handle = <Command, Event extends Tagged, State, E, R>(
   decider: Decider.Decider<Command, Event, State, E, R>,
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   command: Command,
   options: Options<Event>
 ): Effect.Effect<
   Result<Event, State>,
-  E | EventStore.AppendError | EventStore.UndecodableEvent,
+  E | EventStore.AppendError | EventStore.UndecodableEvent | InvalidExpectedVersion,
   R | EventStore.EventStore
 > =>
   Effect.gen(function*() {
+    const expectedVersion = options.expectedVersion
+    if (expectedVersion !== undefined && !isStreamVersion(expectedVersion)) {
+      return yield* new InvalidExpectedVersion({ streamId, expectedVersion })
+    }
     const store = yield* EventStore.forDomain({ schema: options.schema, registry: options.registry })
     const catchUp = (loaded: Loaded<State>, limit?: number) =>
       store.read(streamId, { from: loaded.version + 1, limit }).pipe(
@@ -88,11 +123,11 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
       )
     const initial = yield* catchUp(
       { state: decider.initialState, version: StreamVersion.zero },
-      options.expectedVersion
+      expectedVersion
     )
-    if (options.expectedVersion !== undefined && initial.version !== options.expectedVersion) {
+    if (expectedVersion !== undefined && initial.version !== expectedVersion) {
       // The caller claims a version the stream has not reached: let the store say so, with nothing to append.
-      yield* store.append(streamId, ExpectedVersion.exact(options.expectedVersion), [])
+      yield* store.append(streamId, ExpectedVersion.exact(expectedVersion), [])
     }
     const latest = yield* Ref.make(initial)
     const attempts = yield* Ref.make(0)
@@ -108,7 +143,8 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
         events,
         state: Decider.fold(decider, loaded.state, events),
         append,
-        attempts: round
+        attempts: round,
+        rebasedOver: append.firstVersion - 1 - initial.version
       }
     })
     return yield* options.retry === undefined
@@ -128,7 +164,7 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
  */
 export const load = <Event extends Tagged, State>(
   decider: Pick<Decider.Decider<never, Event, State, unknown, unknown>, "evolve" | "initialState">,
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   options: { readonly schema: EventSchema<Event>; readonly registry: ConflictRegistry<Event, any> }
 ): Effect.Effect<
   { readonly state: State; readonly version: StreamVersion.StreamVersion },

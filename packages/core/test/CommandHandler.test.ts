@@ -1,6 +1,6 @@
 import { CommandHandler, ConflictRegistry, Decider, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schedule, Schema } from "effect"
+import { Cause, Effect, Exit, Layer, Schedule, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 interface State {
@@ -49,6 +49,19 @@ const registry = ConflictRegistry.make(Doc.DocumentEvent).pipe(
 )
 const options = { schema: Doc.DocumentEvent, registry }
 
+/** The memory store, recording the options of every read. */
+const spied = (reads: Array<EventStore.ReadOptions | undefined>) =>
+  Layer.effect(
+    EventStore.EventStore,
+    Effect.map(EventStore.makeMemory(), (store): EventStore.Service => ({
+      ...store,
+      read: (streamId, options) => {
+        reads.push(options)
+        return store.read(streamId, options)
+      }
+    }))
+  )
+
 const seed = (id: StreamId.StreamId, events: ReadonlyArray<Doc.DocumentEvent>) =>
   Effect.flatMap(EventStore.forDomain(options), (store) => store.append(id, ExpectedVersion.any, events))
 
@@ -60,6 +73,7 @@ describe("CommandHandler", () => {
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "B" }, options)
       expect(result.attempts).toBe(1)
       expect(result.append).toMatchObject({ firstVersion: 2, lastVersion: 2, rebasedOver: 0 })
+      expect(result.rebasedOver).toBe(0)
       expect(result.state.title).toBe("B")
       expect(yield* CommandHandler.load(decider, id, options)).toEqual({ state: result.state, version: 2 })
     }).pipe(Effect.provide(EventStore.layerMemory())))
@@ -76,6 +90,7 @@ describe("CommandHandler", () => {
       })
       expect(decisions).toEqual([{ title: "A", sections: {}, deleted: false }])
       expect(result.append).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
+      expect(result.rebasedOver).toBe(1)
     }).pipe(Effect.provide(EventStore.layerMemory())))
 
   it.effect("without a retry a real conflict fails at once", () =>
@@ -88,20 +103,45 @@ describe("CommandHandler", () => {
       expect(error).toMatchObject({ _tag: "ConcurrencyConflict", expectedVersion: 1, actualVersion: 2 })
     }).pipe(Effect.provide(EventStore.layerMemory())))
 
+  const reads: Array<EventStore.ReadOptions | undefined> = []
   it.effect("with a retry it catches up on the new events only, decides again and appends", () =>
     Effect.gen(function*() {
       const id = StreamId.make("doc-4")
       yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.TitleChanged.make({ title: "B" })])
       decisions.length = 0
+      reads.length = 0
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
         ...options,
         expectedVersion: 1,
         retry: Schedule.recurs(3)
       })
+      // The load up to the caller's version, then, after the conflict, only what was committed since.
+      expect(reads).toEqual([{ from: 1, limit: 1 }, { from: 2, limit: undefined }])
       expect(decisions.map((s) => s.title)).toEqual(["A", "B"])
       expect(result.attempts).toBe(2)
       expect(result.append).toMatchObject({ firstVersion: 3, rebasedOver: 0 })
-    }).pipe(Effect.provide(EventStore.layerMemory())))
+      // The append itself went past nothing, but the command was rebased over B to get there.
+      expect(result.rebasedOver).toBe(1)
+    }).pipe(Effect.provide(spied(reads))))
+
+  it.effect.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+    "an expected version of %s is a typed InvalidExpectedVersion, not a defect, and nothing is read",
+    (expectedVersion) =>
+      Effect.gen(function*() {
+        const id = StreamId.make("doc-8")
+        yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+        reads.length = 0
+        const exit = yield* Effect.exit(
+          CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion })
+        )
+        expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause)).toBe(true)
+        const error = yield* Effect.flip(exit)
+        expect(error).toBeInstanceOf(CommandHandler.InvalidExpectedVersion)
+        expect(error).toMatchObject({ streamId: id, expectedVersion })
+        expect(reads).toEqual([])
+        expect(yield* Effect.flatMap(EventStore.EventStore, (store) => store.version(id))).toBe(1)
+      }).pipe(Effect.provide(spied(reads)))
+  )
 
   it.effect("a redecision that fails ends the retries with the domain error, appending nothing", () =>
     Effect.gen(function*() {

@@ -55,16 +55,35 @@ export class LawViolation extends Schema.TaggedError<LawViolation>()("LawViolati
   }
 }
 
+/**
+ * A law was given no Schema for the events: the registry was built without one (`untyped()`, or `fromJSON` without
+ * the domain's Schema) and the options name none, so there is nothing to generate events from or to encode them with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MissingSchema extends Schema.TaggedError<MissingSchema>()("MissingSchema", {
+  law: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `the ${this.law} law needs the events' Schema: build the registry with ConflictRegistry.make(schema) or ` +
+      "pass the schema option"
+  }
+}
+
 const arbitrary = <A>(source: Source<A>): FastCheck.Arbitrary<A> =>
   Schema.isSchema(source) ? Arbitrary.make(source as Schema.Schema<A, any, never>) : source as FastCheck.Arbitrary<A>
 
 const schemaOf = <A extends Event.Tagged>(
+  law: string,
   registry: ConflictRegistry.ConflictRegistry<A, any>,
   schema: Event.EventSchema<A> | undefined
-): Event.EventSchema<A> => {
+): Effect.Effect<Event.EventSchema<A>, MissingSchema> => {
   const found = schema ?? registry.schema
-  if (found === undefined) throw new Error("a law needs the events' Schema: build the registry with make(schema)")
-  return found
+  return found === undefined ? Effect.fail(new MissingSchema({ law })) : Effect.succeed(found)
 }
 
 const encoder = <A extends Event.Tagged>(schema: Event.EventSchema<A>) => {
@@ -123,16 +142,15 @@ export interface CommutationOptions<A extends Event.Tagged, State> {
 /**
  * For any reachable state and any pair of events the registry lets through (proposed `u` does not conflict with
  * committed `c`), folding `c` then `u` gives the same state as `u` then `c`. Fails with a {@link LawViolation}
- * describing the shrunk counterexample.
+ * describing the shrunk counterexample, or with {@link MissingSchema} when it has no Schema to generate events from.
  *
  * @since 0.1.0
  * @category laws
  */
 export const commutation = <A extends Event.Tagged, State>(
   options: CommutationOptions<A, State>
-): Effect.Effect<void, LawViolation> =>
-  Effect.suspend(() => {
-    const schema = schemaOf(options.registry, options.schema)
+): Effect.Effect<void, LawViolation | MissingSchema> =>
+  Effect.flatMap(schemaOf("commutation", options.registry, options.schema), (schema) => {
     const encode = encoder(schema)
     const events = arbitrary(options.events ?? schema)
     const equivalent = options.equivalence ?? Equal.equals
@@ -194,16 +212,15 @@ export interface DecisionStabilityOptions<Command, A extends Event.Tagged, State
 /**
  * A decision taken on a stale state and let through by the registry yields the same events as the decision taken on
  * the current state: accepting it breaks no invariant. Fails with a {@link LawViolation} naming the command, the
- * events and what the current state decides instead.
+ * events and what the current state decides instead, or with {@link MissingSchema} when it has no Schema.
  *
  * @since 0.1.0
  * @category laws
  */
 export const decisionStability = <Command, A extends Event.Tagged, State, E>(
   options: DecisionStabilityOptions<Command, A, State, E>
-): Effect.Effect<void, LawViolation> =>
-  Effect.suspend(() => {
-    const schema = schemaOf(options.registry, options.schema)
+): Effect.Effect<void, LawViolation | MissingSchema> =>
+  Effect.flatMap(schemaOf("decision stability", options.registry, options.schema), (schema) => {
     const encode = encoder(schema)
     const events = arbitrary(options.events ?? schema)
     const sameEvents = Schema.equivalence(Schema.Array(Schema.typeSchema(schema)))
