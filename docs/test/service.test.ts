@@ -224,4 +224,19 @@ describe("the service", () => {
     expect(named.size).toBeGreaterThan(10)
     for (const name of named) expect(stdout, name).toContain(name)
   }, 60_000)
+
+  it("the page's table has a row for every option of concord serve, with its environment variable", async () => {
+    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    // Without colours. The usage line names the command's own options; each has a section naming its variable.
+    const help = (await runTypeScript(bin, ["serve", "--help"])).stdout.replace(/\u001b\[[0-9;]*m/g, "")
+    const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
+    expect(flags.length).toBeGreaterThanOrEqual(7)
+    for (const flag of flags) {
+      const section = help.slice(help.search(new RegExp(`^${flag} `, "m"))).split(/\n(?=--|\()/)[0]!
+      const variable = /\(env (CONCORD_[A-Z_]+)/.exec(section)?.[1]
+      expect(variable, `${flag} names its variable`).toBeDefined()
+      expect(page, flag).toMatch(new RegExp(`^\\| \`${flag}\\b[^|]*\` \\| \`${variable}\` \\|`, "m"))
+    }
+  }, 60_000)
 })
