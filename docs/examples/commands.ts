@@ -58,7 +58,8 @@ export const retried = CommandHandler.handle(decider, client, sally, {
   expectedVersion: 5,
   retry: Schedule.recurs(3)
 })
-// succeeds with { events: [ClientValueDowngraded { value: 120 }], append: { firstVersion: 8, ... }, attempts: 2 }
+// succeeds with { events: [ClientValueDowngraded { value: 120 }], append: { firstVersion: 8, ... }, attempts: 2,
+//   rebasedOver: 2 }
 // #endregion retry
 
 // #region retry-refused

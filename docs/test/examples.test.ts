@@ -218,6 +218,8 @@ describe("command handling", () => {
     expect(result.events).toEqual([Events.ClientValueDowngraded.make({ value: 120 })])
     expect(result.append).toMatchObject({ firstVersion: 8, lastVersion: 8, rebasedOver: 0 })
     expect(result.attempts).toBe(2)
+    // In all, the command went past Harry's note and Joe's upgrade, both committed after version 5.
+    expect(result.rebasedOver).toBe(2)
     expect(result.state.value).toBe(120)
   })
 
