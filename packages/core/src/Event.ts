@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/event.js"
+import { storable } from "./internal/text.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
@@ -46,7 +47,8 @@ export type WithTag<A extends Tagged, T extends Tag<A>> = Extract<A, { readonly 
 export type EventSchema<A extends Tagged> = Schema.Schema<A, any, never>
 
 /**
- * The unique identity of an event, chosen by the writer (making re-sent batches idempotent) or by the store.
+ * The unique identity of an event, chosen by the writer (making re-sent batches idempotent) or by the store: a
+ * non-empty string of at most 128 characters with no NUL character and no unpaired UTF-16 surrogate.
  *
  * @since 0.1.0
  * @category schemas
@@ -54,7 +56,7 @@ export type EventSchema<A extends Tagged> = Schema.Schema<A, any, never>
 export const EventId = Schema.String.pipe(
   Schema.minLength(1, { message: () => "an event id must not be empty" }),
   Schema.maxLength(128, { message: () => "an event id must be at most 128 characters" }),
-  Schema.filter((s) => !s.includes("\u0000") || "an event id must not contain a NUL character"),
+  Schema.filter(storable("an event id")),
   Schema.brand("@concord/core/EventId"),
   Schema.annotations({ identifier: "EventId" })
 )
@@ -90,7 +92,8 @@ export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknow
 export type Metadata = typeof Metadata.Type
 
 /**
- * The name of an event type as stored: a non-empty string.
+ * The name of an event type as stored: a non-empty string of at most 256 characters, with no NUL character and no
+ * unpaired UTF-16 surrogate (which no store keeps exactly).
  *
  * @since 0.1.0
  * @category schemas
@@ -98,6 +101,7 @@ export type Metadata = typeof Metadata.Type
 export const EventType = Schema.String.pipe(
   Schema.minLength(1, { message: () => "an event type must not be empty" }),
   Schema.maxLength(256, { message: () => "an event type must be at most 256 characters" }),
+  Schema.filter(storable("an event type")),
   Schema.annotations({ identifier: "EventType" })
 )
 

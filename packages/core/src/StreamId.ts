@@ -4,9 +4,11 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { storable } from "./internal/text.js"
 
 /**
- * A non-empty string of at most 512 characters with no NUL byte (no SQL backend can store one).
+ * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one) and no unpaired UTF-16
+ * surrogate (SQL text columns would store U+FFFD instead, so distinct ids could collide).
  *
  * @since 0.1.0
  * @category schemas
@@ -14,7 +16,7 @@ import * as Schema from "effect/Schema"
 export const StreamId = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a stream id must not be empty" }),
   Schema.maxLength(512, { message: () => "a stream id must be at most 512 characters" }),
-  Schema.filter((s) => !s.includes("\u0000") || "a stream id must not contain a NUL character"),
+  Schema.filter(storable("a stream id")),
   Schema.brand("@concord/core/StreamId"),
   Schema.annotations({ identifier: "StreamId", description: "The identity of an event stream" })
 )

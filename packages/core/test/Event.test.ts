@@ -1,11 +1,24 @@
 import { Event } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
 
 describe("Event", () => {
+  it("event ids and types refuse NUL and unpaired surrogates, naming the problem", () => {
+    const messages = (schema: Schema.Schema<any, string>, value: string) =>
+      Either.match(Schema.decodeUnknownEither(schema)(value), { onLeft: (e) => e.message, onRight: () => "valid" })
+    expect(messages(Event.EventId, "a\ud800")).toContain("an event id must not contain an unpaired UTF-16 surrogate")
+    expect(messages(Event.EventId, "a\u0000")).toContain("an event id must not contain a NUL character")
+    expect(messages(Event.EventType, "Noted\udfff")).toContain(
+      "an event type must not contain an unpaired UTF-16 surrogate"
+    )
+    expect(messages(Event.EventType, "No\u0000ted")).toContain("an event type must not contain a NUL character")
+    expect(messages(Event.EventType, "Noted😀")).toBe("valid")
+    expect(messages(Event.EventId, "id-😀")).toBe("valid")
+  })
+
   it("reads the event types of a union of tagged structs or tagged classes", () => {
     expect(Event.tags(Doc.DocumentEvent)).toEqual(["TitleChanged", "SectionEdited", "CommentAdded", "DocumentDeleted"])
     expect(Event.tags(Schema.Union(Renamed, Doc.TitleChanged))).toEqual(["Renamed", "TitleChanged"])

@@ -1,6 +1,6 @@
 import { ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import { Either, FastCheck as fc, Schema } from "effect"
 
 describe("StreamId", () => {
   it("accepts quotes and unicode, rejects empty, NUL and over-long ids", () => {
@@ -10,6 +10,27 @@ describe("StreamId", () => {
     expect(valid("a\u0000")).toBe(false)
     expect(valid("x".repeat(513))).toBe(false)
   })
+
+  it("rejects unpaired surrogates, which SQL text columns would turn into U+FFFD, with a clear message", () => {
+    const valid = Schema.is(StreamId.StreamId)
+    expect(valid("a\ud800")).toBe(false)
+    expect(valid("a\udc00b")).toBe(false)
+    expect(valid("\udc00\ud800")).toBe(false)
+    expect(valid("a😀")).toBe(true)
+    const error = Either.flip(Schema.decodeUnknownEither(StreamId.StreamId)("a\ud800")).pipe(Either.getOrThrow)
+    expect(error.message).toContain("a stream id must not contain an unpaired UTF-16 surrogate")
+    expect(() => StreamId.make("a\ud800")).toThrow("unpaired UTF-16 surrogate")
+  })
+
+  it.prop(
+    "accepts exactly the well-formed strings (as String.prototype.isWellFormed says)",
+    [fc.array(fc.constantFrom(0x41, 0xe9, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00), { minLength: 1 })],
+    ([codes]) => {
+      const id = String.fromCharCode(...codes)
+      const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed
+      expect(Schema.is(StreamId.StreamId)(id)).toBe(isWellFormed.call(id))
+    }
+  )
 
   it("the category is the part before the first dash", () => {
     expect(StreamId.category(StreamId.make("client-42-a"))).toBe("client")

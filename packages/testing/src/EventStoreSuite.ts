@@ -20,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import type * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Checker from "./Checker.js"
 
@@ -389,7 +390,18 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
             const cyclic: Record<string, unknown> = {}
             cyclic.self = cyclic
             for (
-              const bad of [Number.NaN, undefined, new Date(0), 10n, "nul\u0000", { nested: [1, Infinity] }, cyclic]
+              const bad of [
+                Number.NaN,
+                undefined,
+                new Date(0),
+                10n,
+                "nul\u0000",
+                "lone\ud800",
+                "\udc00lone",
+                { ["key\ud800"]: 1 },
+                { nested: [1, Infinity] },
+                cyclic
+              ]
             ) {
               const error = yield* Effect.flip(
                 store.append(id, ExpectedVersion.any, [event("Noted"), { type: "Noted", data: { bad } }])
@@ -401,6 +413,30 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
             )
             expect(badMetadata._tag).toBe("InvalidEventData")
             expect(yield* store.version(id)).toBe(0)
+          }))
+
+        it.effect("types and ids no store keeps exactly (NUL, unpaired surrogates) are refused, and nothing is written", () =>
+          Effect.gen(function*() {
+            const store = yield* EventStore.EventStore
+            const id = freshStream()
+            // EventData's type is a plain string and an id can be cast: the store checks them itself.
+            const bad: ReadonlyArray<Event.EventData> = [
+              { type: "", data: {} },
+              { type: "No\u0000ted", data: {} },
+              { type: "Noted\ud800", data: {} },
+              { type: "\udc00Noted", data: {} },
+              { id: `a\ud800${id}` as Event.EventId, type: "Noted", data: {} },
+              { id: `a\u0000${id}` as Event.EventId, type: "Noted", data: {} }
+            ]
+            for (const event of bad) {
+              const error = yield* Effect.flip(
+                store.append(id, ExpectedVersion.any, [{ type: "Noted", data: {} }, event])
+              )
+              expect(error).toMatchObject({ _tag: "InvalidEventData", index: 1 })
+            }
+            expect(yield* store.version(id)).toBe(0)
+            // A stream id is checked where it is made, by its Schema.
+            expect(Schema.is(StreamId.StreamId)(`${id}\ud800`)).toBe(false)
           }))
 
         it.effect("quotes, unicode, deep nesting and 10 kB strings read back exactly", () =>

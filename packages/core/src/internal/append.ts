@@ -1,5 +1,8 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Conflict from "../Conflict.js"
 import * as ConflictRegistry from "../ConflictRegistry.js"
 import * as Event from "../Event.js"
@@ -49,7 +52,25 @@ export interface Backend<E = never> {
 }
 
 /**
- * Checks a batch before anything is read: ids unique within it, data and metadata that JSON carries exactly.
+ * Why a type or id the caller built without its Schema (EventData's type is a plain string, an id may be cast) is not
+ * one, or `undefined`. The check is the Schema's own, built once; a message is formatted only for an invalid string.
+ */
+const stringCheck = (schema: Schema.Schema<any, string>, field: string) => {
+  const valid = Schema.is(schema)
+  const decode = Schema.decodeUnknownEither(schema)
+  return (value: string): string | undefined =>
+    valid(value) ? undefined : Either.match(decode(value), {
+      onLeft: (error) => `${field}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`,
+      onRight: () => undefined
+    })
+}
+
+const typeProblem = stringCheck(Event.EventType, "type")
+const idProblem = stringCheck(Event.EventId, "id")
+
+/**
+ * Checks a batch before anything is read: types and ids valid, ids unique within it, data and metadata that JSON
+ * carries exactly.
  *
  * @internal
  */
@@ -61,7 +82,8 @@ export const validate = (
   const repeated: Array<Event.EventId> = []
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
-    const problem = jsonProblem(event.data, "data") ?? jsonProblem(event.metadata ?? {}, "metadata")
+    const problem = typeProblem(event.type) ?? (event.id === undefined ? undefined : idProblem(event.id)) ??
+      jsonProblem(event.data, "data") ?? jsonProblem(event.metadata ?? {}, "metadata")
     if (problem !== undefined) {
       return Effect.fail(new InvalidEventData({ streamId, index, type: event.type, reason: problem }))
     }

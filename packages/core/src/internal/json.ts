@@ -1,6 +1,8 @@
+import { textProblem } from "./text.js"
+
 /**
  * Why a value would not survive a trip through JSON unchanged, or `undefined` when it would: only plain objects,
- * arrays, strings, finite numbers, booleans and null, with no cycles.
+ * arrays, strings (with no NUL and no unpaired surrogate), finite numbers, booleans and null, with no cycles.
  *
  * @internal
  */
@@ -8,9 +10,12 @@ export const jsonProblem = (value: unknown, path: string, seen: Set<object> = ne
   switch (typeof value) {
     case "boolean":
       return undefined
-    case "string":
-      // PostgreSQL's JSONB cannot hold NUL; every store refuses it so that all behave alike.
-      return value.includes("\u0000") ? `${path} contains a NUL character` : undefined
+    case "string": {
+      // PostgreSQL's JSONB cannot hold NUL, and text columns replace lone surrogates: every store refuses both, so
+      // that all behave alike.
+      const problem = textProblem(value)
+      return problem === undefined ? undefined : `${path} ${problem}`
+    }
     case "number":
       return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot carry`
     case "object": {
@@ -22,7 +27,8 @@ export const jsonProblem = (value: unknown, path: string, seen: Set<object> = ne
       }
       seen.add(value)
       for (const [key, item] of Object.entries(value)) {
-        if (key.includes("\u0000")) return `${path} has a key with a NUL character`
+        const keyProblem = textProblem(key)
+        if (keyProblem !== undefined) return `${path} has a key that ${keyProblem}`
         const problem = jsonProblem(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen)
         if (problem !== undefined) return problem
       }

@@ -1,0 +1,32 @@
+// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * `String.prototype.isWellFormed`, which the TypeScript lib in use does not declare: no unpaired UTF-16 surrogate.
+ *
+ * @internal
+ */
+export const isWellFormed = (s: string): boolean => !loneSurrogate.test(s)
+
+/**
+ * Why a string would not come back unchanged from every store, or `undefined`: PostgreSQL refuses NUL, and SQL TEXT
+ * columns turn an unpaired surrogate into U+FFFD, so two distinct ids could become one.
+ *
+ * @internal
+ */
+export const textProblem = (s: string): string | undefined =>
+  s.includes("\u0000")
+    ? "contains a NUL character"
+    : isWellFormed(s)
+    ? undefined
+    : "contains an unpaired UTF-16 surrogate"
+
+/**
+ * A `Schema.filter` predicate for strings every store must keep exactly; `what` names the value in the message.
+ *
+ * @internal
+ */
+export const storable = (what: string) => (s: string): true | string => {
+  const problem = textProblem(s)
+  return problem === undefined || `${what} must not contain ${problem.replace(/^contains /, "")}`
+}
