@@ -5,7 +5,9 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, inject, it, layer } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, Schedule } from "effect"
 import * as fs from "node:fs"
+import { spawn } from "node:child_process"
 import { createServer } from "node:http"
+import { createRequire } from "node:module"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -223,6 +225,41 @@ describe("the service", () => {
     const stdout = help.map((run) => run.stdout).join("\n")
     expect(named.size).toBeGreaterThan(10)
     for (const name of named) expect(stdout, name).toContain(name)
+  }, 60_000)
+
+  it("concord serve prints the line the pages show once it listens", async () => {
+    const port = await freePort()
+    const db = path.join(directory, "listening.db")
+    const tsx = createRequire(import.meta.url).resolve("tsx")
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@concord/source", "--import", tsx, bin, "serve", "--db", db, "--port", String(port)],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 }
+    )
+    const line = await new Promise<string>((resolve, reject) => {
+      let stdout = ""
+      child.stdout.on("data", (chunk) => {
+        stdout += String(chunk)
+        const found = /^Concord is listening.*$/m.exec(stdout)
+        if (found !== null) resolve(found[0])
+      })
+      child.on("exit", (code) => reject(new Error(`concord serve exited with ${code} before listening:\n${stdout}`)))
+    }).finally(() => child.kill("SIGTERM"))
+    const shown = line.replaceAll(`:${port}`, ":8080")
+    for (const page of ["service.md", "quick-start.md"]) {
+      expect(fs.readFileSync(new URL(`../${page}`, import.meta.url), "utf8"), page).toContain(shown)
+    }
+  }, 60_000)
+
+  it("concord serve refuses to bind beyond loopback without a token, with the message the page shows", async () => {
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const args = ["serve", "--db", path.join(directory, "exposed.db"), "--host", "0.0.0.0", "--port", "0"]
+    const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
+    expect(code).not.toBe(0)
+    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+    expect(page).toContain(`\n${stderr.trim()}\n`)
+    expect(stderr).toContain("concord: binding 0.0.0.0")
   }, 60_000)
 
   it("the page's table has a row for every option of concord serve, with its environment variable", async () => {
