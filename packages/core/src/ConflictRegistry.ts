@@ -147,7 +147,18 @@ export const sameKey = <const Key extends string>(field: Key): SameKey<Key> => (
  *
  * @example
  * ```ts
- * registry.pipe(ConflictRegistry.conflicts("ClientValueUpgraded", ["ClientValueUpgraded", "ClientValueDowngraded"]))
+ * import { ConflictRegistry } from "@concord/core"
+ * import { Schema } from "effect"
+ *
+ * const ClientEvent = Schema.Union(
+ *   Schema.TaggedStruct("ClientValueUpgraded", { value: Schema.Number }),
+ *   Schema.TaggedStruct("ClientValueDowngraded", { value: Schema.Number }),
+ *   Schema.TaggedStruct("MeetingNoteAdded", { note: Schema.String })
+ * )
+ *
+ * export const registry = ConflictRegistry.make(ClientEvent).pipe(
+ *   ConflictRegistry.conflicts("ClientValueUpgraded", ["ClientValueUpgraded", "ClientValueDowngraded"])
+ * )
  * ```
  *
  * @since 0.1.0
@@ -217,7 +228,15 @@ export const always: {
  *
  * @example
  * ```ts
- * registry.pipe(
+ * import { ConflictRegistry } from "@concord/core"
+ * import { Schema } from "effect"
+ *
+ * const ContactEvent = Schema.Union(
+ *   Schema.TaggedStruct("ContactEmailChanged", { contactId: Schema.String, email: Schema.String })
+ * )
+ *
+ * // Two changes conflict only when they are to the same contact.
+ * export const registry = ConflictRegistry.make(ContactEvent).pipe(
  *   ConflictRegistry.conflictsWhen("ContactEmailChanged", "ContactEmailChanged", ConflictRegistry.sameKey("contactId"))
  * )
  * ```
@@ -322,9 +341,21 @@ export type Undeclared<A extends Tagged, Declared extends string> = Exclude<Tag<
  *
  * @example
  * ```ts
- * const registry = ConflictRegistry.make(Events).pipe(
+ * import { ConflictRegistry } from "@concord/core"
+ * import { Schema } from "effect"
+ *
+ * const ClientEvent = Schema.Union(
+ *   Schema.TaggedStruct("ClientValueUpgraded", { value: Schema.Number }),
+ *   Schema.TaggedStruct("MeetingNoteAdded", { note: Schema.String }),
+ *   Schema.TaggedStruct("ClientArchived", {})
+ * )
+ *
+ * // Leave out any of the three rules and `exhaustive` is a compile error naming the tags without one.
+ * export const registry = ConflictRegistry.make(ClientEvent).pipe(
+ *   ConflictRegistry.conflicts("ClientValueUpgraded", ["ClientValueUpgraded", "ClientArchived"]),
  *   ConflictRegistry.never("MeetingNoteAdded"),
- *   ConflictRegistry.exhaustive // a compile error names the tags still without a rule
+ *   ConflictRegistry.always("ClientArchived"),
+ *   ConflictRegistry.exhaustive
  * )
  * ```
  *
