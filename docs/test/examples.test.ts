@@ -72,7 +72,9 @@ describe("concepts", () => {
   it("stream ids and categories", async () => {
     expect(Concepts.category).toBe("client")
     expect(await Effect.runPromise(Concepts.fromInput("client-42"))).toBe("client-42")
-    expect(Either.isLeft(await Effect.runPromise(Effect.either(Concepts.fromInput(""))))).toBe(true)
+    for (const invalid of ["", "client-\u0000", "client-\uD800", "c".repeat(513)]) {
+      expect(Either.isLeft(await Effect.runPromise(Effect.either(Concepts.fromInput(invalid)))), invalid).toBe(true)
+    }
   })
 
   it.effect("a domain event is encoded as a type and data", () =>
