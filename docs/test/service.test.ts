@@ -183,7 +183,7 @@ describe("the service", () => {
     "two production processes over one PostgreSQL database share the streams; both require the token",
     () =>
       Effect.gen(function*() {
-        const token = "docs-token"
+        const token = "a-token-for-the-docs-tests"
         const ports = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
         const urls = ports.map((port) => `http://127.0.0.1:${port}`)
         // Both start at once, as a deployment's processes do.
