@@ -1,5 +1,6 @@
 // Workload 2: uncontended appends on many streams, each with an expected version, against the raw drivers and
 // Emmett's stores.
+import * as EmmettSqlite from "@concord/bench-emmett-sqlite"
 import { ExpectedVersion, StreamId } from "@concord/core"
 import { STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett"
 import { alternate, type Figure, rateAsync, type Section } from "./Measure.js"
@@ -8,7 +9,13 @@ import * as Stores from "./Stores.js"
 export interface UncontendedSize {
   readonly batches: ReadonlyArray<number>
   readonly streams: number
-  readonly events: { readonly memory: number; readonly sqlite: number; readonly pg: number }
+  readonly events: {
+    readonly memory: number
+    readonly sqlite: number
+    /** Fewer for Emmett's SQLite store: it opens and closes the database around every append. */
+    readonly emmettSqlite: number
+    readonly pg: number
+  }
   readonly trials: number
 }
 
@@ -112,10 +119,21 @@ export const run = async (size: UncontendedSize, pgUrl: string | undefined): Pro
       {
         name: `SQLite, batch ${batch}: raw better-sqlite3`,
         trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
+      },
+      {
+        name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
+        trial: trial(
+          size.events.emmettSqlite,
+          batch,
+          size.streams,
+          1,
+          () => EmmettSqlite.open(Stores.freshFile())
+        )
       }
     ], "events/s")
     rows.push(...sqlite)
     compare(`SQLite batch ${batch}, Concord / raw`, sqlite)
+    compare(`SQLite batch ${batch}, Concord / Emmett`, [sqlite[0]!, sqlite[2]!])
     if (pgUrl === undefined) continue
     for (const writers of [1, 8]) {
       const postgres = await alternate(size.trials, [
