@@ -27,13 +27,14 @@ export const make = (
 })
 
 const format = (value: number) =>
-  Math.abs(value) >= 1000
+  Math.abs(value) >= 1000 || Number.isInteger(value)
     ? Math.round(value).toLocaleString("en-US")
     : Math.abs(value) >= 10
     ? value.toFixed(1)
     : value.toFixed(3)
 
-const withUnit = (value: number, unit: string) => unit === "%" ? `${value.toFixed(1)}%` : `${format(value)} ${unit}`
+/** A number with its unit; percentages and ratios take theirs without a space. */
+const withUnit = (text: string, unit: string) => unit === "%" || unit === "x" ? `${text}${unit}` : `${text} ${unit}`
 
 const row = (figure: Figure) =>
   `| ${figure.name} | ${format(figure.median)} | ${format(figure.min)} | ${format(figure.max)} | ${figure.unit} |`
@@ -93,6 +94,7 @@ const percent = (value: number) => `${Math.round(100 * value)}%`
  * - `{{median ROWS}}`: the median with its unit; `{{max ROWS}}`: the largest of the trials;
  * - `{{range ROW}}`: median (min–max) of one row;
  * - `{{ratio A | B}}`: A's median over B's, as "1.23x"; `{{percent A | B}}`: the same as a percentage;
+ * - `{{target PREFIX}}`: what the target whose name starts with PREFIX measured, and whether it was met;
  * - `{{duration}}`: the whole run in seconds.
  */
 const placeholder = (results: Results, expression: string): string => {
@@ -100,19 +102,23 @@ const placeholder = (results: Results, expression: string): string => {
   const argument = rest.join(" ")
   const [a, b] = argument.split("|")
   switch (name) {
-    case "median": {
-      const found = find(results, argument)
-      return span(found.map((m) => m.figure.median), (v) => withUnit(v, found[0]!.figure.unit))
-    }
+    case "median":
     case "max": {
       const found = find(results, argument)
-      return span(found.map((m) => m.figure.max), (v) => withUnit(v, found[0]!.figure.unit))
+      const values = found.map((m) => name === "median" ? m.figure.median : m.figure.max)
+      return withUnit(span(values, format), found[0]!.figure.unit)
     }
     case "range": {
       const [only, ...others] = find(results, argument)
       if (others.length > 0) throw new Error(`{{range}} takes one row; "${argument}" names ${others.length + 1}`)
       const { figure } = only!
-      return `${withUnit(figure.median, figure.unit)} (${format(figure.min)}–${format(figure.max)})`
+      return `${withUnit(format(figure.median), figure.unit)} (${format(figure.min)}–${format(figure.max)})`
+    }
+    case "target": {
+      const verdict = targets(results).find((t) => t.target.startsWith(argument))
+      if (verdict === undefined) throw new Error(`no target starts with "${argument}"`)
+      if (verdict.met === undefined) throw new Missing(verdict.measured)
+      return `${verdict.measured} (${verdict.met ? "met" : "missed"})`
     }
     case "ratio":
       return span(ratios(results, a!, b!), times)
