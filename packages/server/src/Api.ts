@@ -17,12 +17,21 @@ import * as Schema from "effect/Schema"
 export const maxEventsPerAppend = 1_000
 
 /**
- * The most events one read returns.
+ * The most events one read returns, and the page a read without `limit` gets.
  *
  * @since 0.1.0
  * @category limits
  */
 export const maxReadLimit = 10_000
+
+/**
+ * The largest version a stream can reach (the SQL stores keep versions as 32-bit integers), so the largest `from`
+ * a read accepts.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxStreamVersion = 2_147_483_647
 
 /**
  * @since 0.1.0
@@ -114,8 +123,18 @@ export class InvalidStreamId extends Schema.TaggedError<InvalidStreamId>()("Inva
 const streamPath = Schema.Struct({ streamId: Schema.String })
 
 const ReadParams = Schema.Struct({
-  from: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
-  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, maxReadLimit)))
+  from: Schema.optional(
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.between(1, maxStreamVersion, { message: () => `from must be between 1 and ${maxStreamVersion}` })
+    )
+  ),
+  limit: Schema.optional(
+    Schema.NumberFromString.pipe(
+      Schema.int(),
+      Schema.between(0, maxReadLimit, { message: () => `limit must be between 0 and ${maxReadLimit}` })
+    )
+  )
 })
 
 /**
@@ -148,6 +167,12 @@ export class StreamsGroup extends HttpApiGroup.make("streams")
       .addSuccess(ReadResponse)
       .addError(ServiceUnavailable, { status: 503 })
       .annotate(OpenApi.Summary, "Read a stream's events in version order")
+      .annotate(
+        OpenApi.Description,
+        `Returns the events from version \`from\` (default 1, at most ${maxStreamVersion}), at most \`limit\` of them ` +
+          `(0 to ${maxReadLimit}; without it, ${maxReadLimit}). A page shorter than asked for is the stream's end; ` +
+          "to read on, ask again from the version after the last event returned."
+      )
   )
   .add(
     HttpApiEndpoint.get("version", "/streams/:streamId")

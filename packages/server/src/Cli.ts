@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as ConcordClient from "./ConcordClient.js"
 import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
@@ -48,7 +49,9 @@ const registry = Options.text("registry").pipe(
   Options.optional
 )
 const token = Options.redacted("token").pipe(
-  Options.withDescription("require Authorization: Bearer <token> on every request (env CONCORD_TOKEN)"),
+  Options.withDescription(
+    `require Authorization: Bearer <token> on every request (env CONCORD_TOKEN; at least ${Server.minTokenLength} characters)`
+  ),
   Options.optional
 )
 const maxBodyBytes = Options.integer("max-body-bytes").pipe(
@@ -56,9 +59,20 @@ const maxBodyBytes = Options.integer("max-body-bytes").pipe(
   Options.optional
 )
 
+const lockTimeoutDescription = "how long an append waits for another writer's lock before it fails with 503, in " +
+  "milliseconds (env CONCORD_LOCK_TIMEOUT_MS; default 5000)"
+const lockTimeout = Options.integer("lock-timeout-ms").pipe(
+  Options.withSchema(Schema.Int.pipe(Schema.nonNegative({ message: () => "--lock-timeout-ms must be at least 0" }))),
+  Options.withDescription(lockTimeoutDescription),
+  Options.optional
+)
+const lockTimeoutEnv = Config.integer("CONCORD_LOCK_TIMEOUT_MS").pipe(
+  Config.validate({ message: "CONCORD_LOCK_TIMEOUT_MS must be at least 0", validation: (millis) => millis >= 0 })
+)
+
 const serve = Command.make(
   "serve",
-  { db, postgres, host, port, registry, token, maxBodyBytes },
+  { db, postgres, host, port, registry, token, maxBodyBytes, lockTimeout },
   (flags) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
@@ -74,10 +88,12 @@ const serve = Command.make(
         maxBodyBytes: Option.getOrUndefined(yield* orEnv(flags.maxBodyBytes, Config.integer("CONCORD_MAX_BODY_BYTES"))),
         registries
       }
+      // Without a bound, an append behind a lock held elsewhere would hold its request forever.
+      const lockTimeoutMillis = Option.getOrElse(yield* orEnv(flags.lockTimeout, lockTimeoutEnv), () => 5_000)
       if (Option.isNone(postgresUrl)) yield* fs.makeDirectory(path.dirname(path.resolve(file)), { recursive: true })
       const store = Option.isSome(postgresUrl)
-        ? SqlEventStore.layerPg({ url: postgresUrl.value })
-        : SqlEventStore.layerSqlite({ filename: file })
+        ? SqlEventStore.layerPg({ url: postgresUrl.value, lockTimeoutMillis })
+        : SqlEventStore.layerSqlite({ filename: file, busyTimeoutMillis: lockTimeoutMillis })
       yield* Effect.logInfo(
         `storing events in ${Option.isSome(postgresUrl) ? "PostgreSQL" : path.resolve(file)}; ` +
           (Option.isSome(registryFile)

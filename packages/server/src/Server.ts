@@ -17,6 +17,7 @@ import {
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -27,11 +28,12 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
 import {
   ConcordApi,
   InvalidStreamId,
   MalformedRequest,
+  maxReadLimit,
   PayloadTooLarge,
   ServiceUnavailable,
   Unauthorized
@@ -47,13 +49,25 @@ export interface Options {
   readonly host?: string | undefined
   /** Default 8080; 0 picks a free port. */
   readonly port?: number | undefined
-  /** When set, every request must carry `Authorization: Bearer <token>`. */
+  /**
+   * When set, every request must carry `Authorization: Bearer <token>`. At least {@link minTokenLength} characters:
+   * a shorter one is refused at start.
+   */
   readonly token?: Redacted.Redacted | undefined
   /** The largest request body accepted (default 1 MiB); larger ones get 413. */
   readonly maxBodyBytes?: number | undefined
   /** Default: plain optimistic concurrency for every stream. */
   readonly registries?: Registries.Registries | undefined
 }
+
+/**
+ * The shortest token the service accepts: a short one (or an empty one, which a request without the header would
+ * match) is no protection.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const minTokenLength = 16
 
 /**
  * Counters of the service, as Effect metrics.
@@ -87,6 +101,12 @@ const digest = (value: string) => crypto.createHash("sha256").update(value).dige
 
 /** Compares in constant time: the digests have one length whatever the input. */
 const tokenMatches = (expected: Buffer, given: string) => crypto.timingSafeEqual(expected, digest(given))
+
+/** The token of an `Authorization: Bearer <token>` header; nothing for a missing, malformed or empty one. */
+const bearerToken = (header: string | undefined): string | undefined => {
+  const match = header === undefined ? null : /^Bearer +(\S+) *$/i.exec(header)
+  return match?.[1]
+}
 
 const unavailable = (operation: string) => (error: EventStore.StoreError) =>
   Effect.zipRight(
@@ -143,7 +163,9 @@ const streamsLive = (registries: Registries.Registries) =>
             ))
         .handle("read", ({ path: { streamId: raw }, urlParams }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
-            Stream.runCollect(store.read(streamId, { from: urlParams.from, limit: urlParams.limit }))).pipe(
+            // Without a limit a read could hold a whole stream in memory: it gets one page of the largest size.
+            Stream.runCollect(store.read(streamId, { from: urlParams.from, limit: urlParams.limit ?? maxReadLimit })))
+            .pipe(
               Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
               Effect.catchTag("StoreError", unavailable(`read ${raw}`)),
               Effect.withSpan("concord.read", { attributes: { stream: raw } })
@@ -166,6 +188,16 @@ const healthLive = HttpApiBuilder.group(ConcordApi, "health", (handlers) =>
         Effect.catchTag("StoreError", unavailable("answer a health check"))
       ))
   }))
+
+/** Whether a request path decodes: the router answers one that does not with a bare 404. */
+const isDecodable = (url: string): boolean => {
+  try {
+    decodeURIComponent(url.split("?", 1)[0]!)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const isJson = (text: string): boolean => {
   try {
@@ -192,11 +224,17 @@ export const guard = (options: Pick<Options, "token" | "maxBodyBytes">) => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (expected !== undefined) {
-        const header = request.headers.authorization ?? ""
-        const given = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : ""
-        if (!tokenMatches(expected, given)) {
+        // A request without a well-formed header is refused before any comparison: it can match no token.
+        const given = bearerToken(request.headers.authorization)
+        if (given === undefined || !tokenMatches(expected, given)) {
           return refuse(401, new Unauthorized({ message: "a valid bearer token is required" }))
         }
+      }
+      if (!isDecodable(request.url)) {
+        return refuse(
+          400,
+          new MalformedRequest({ message: "the request path is not valid percent-encoded UTF-8" })
+        )
       }
       const declared = request.headers["content-length"]
       if (request.method === "POST" && declared === undefined) {
@@ -226,6 +264,21 @@ export const guard = (options: Pick<Options, "token" | "maxBodyBytes">) => {
 }
 
 /**
+ * A refusal to start: a token shorter than {@link minTokenLength} characters.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WeakToken extends Data.TaggedError("WeakToken")<{ readonly message: string }> {}
+
+const isWeak = (token: Redacted.Redacted | undefined) =>
+  token !== undefined && Redacted.value(token).length < minTokenLength
+
+const weakToken = new WeakToken({
+  message: `a token must be at least ${minTokenLength} characters long; an empty or short one protects nothing`
+})
+
+/**
  * The API, its OpenAPI document at `/docs/openapi.json` and a browsable page at `/docs`, over the `EventStore` in
  * context, served by the `HttpServer` in context.
  *
@@ -234,19 +287,25 @@ export const guard = (options: Pick<Options, "token" | "maxBodyBytes">) => {
  */
 export const layerApp = (
   options: Options = {}
-): Layer.Layer<never, never, EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices> =>
-  HttpApiBuilder.serve(guard(options)).pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
-    Layer.provide(
-      HttpApiBuilder.api(ConcordApi).pipe(
-        Layer.provide(streamsLive(options.registries ?? Registries.strict)),
-        Layer.provide(healthLive)
+): Layer.Layer<
+  never,
+  WeakToken,
+  EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices
+> =>
+  isWeak(options.token)
+    ? Layer.fail(weakToken)
+    : HttpApiBuilder.serve(guard(options)).pipe(
+      Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+      // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
+      Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
+      Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+      Layer.provide(
+        HttpApiBuilder.api(ConcordApi).pipe(
+          Layer.provide(streamsLive(options.registries ?? Registries.strict)),
+          Layer.provide(healthLive)
+        )
       )
     )
-  )
 
 /**
  * A refusal to start: binding beyond loopback without a token.
@@ -256,16 +315,74 @@ export const layerApp = (
  */
 export class UnsafeBinding extends Data.TaggedError("UnsafeBinding")<{ readonly message: string }> {}
 
+/** Resumes after the event loop has polled for I/O once more. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Counts the requests between their arrival and the end of their response, and drains them on shutdown: the
+ * listening socket closes (no new connections), every request already received is answered, then the remaining
+ * connections are cut. The handlers run in fibers of their own, which the scope closing does not wait for: without
+ * this, a committed append could lose its answer.
+ */
+const drainOnShutdown = (server: Server) => {
+  let active = 0
+  let arrivals = 0
+  let draining = false
+  const idle = new Set<() => void>()
+  server.on("connection", () => arrivals++)
+  server.on("request", (_request, response) => {
+    arrivals++
+    active++
+    // Answers given while draining end their connection, so no client keeps sending on it.
+    if (draining) response.setHeader("connection", "close")
+    response.once("close", () => {
+      active--
+      if (active === 0) { for (const resume of idle) resume() }
+    })
+  })
+  const allAnswered = Effect.async<void>((resume) => {
+    if (active === 0) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    idle.add(done)
+    return Effect.sync(() => idle.delete(done))
+  })
+  return Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      draining = true
+      // The signal can be handled before connections and requests that reached the machine first, and Node accepts
+      // about one connection per turn of its event loop: the loop turns until two turns in a row (the first may not
+      // poll) bring nothing new, for a second at most, so they are all received before the listening socket closes.
+      const deadline = (yield* Clock.currentTimeMillis) + 1_000
+      for (let quiet = 0, seen = arrivals; quiet < 2 && (yield* Clock.currentTimeMillis) < deadline;) {
+        yield* nextTurn
+        quiet = arrivals === seen ? quiet + 1 : 0
+        seen = arrivals
+      }
+      yield* Effect.sync(() => server.close())
+      // A request that outlives this (an append waiting on a lock held elsewhere) loses its answer, not its atomicity.
+      yield* allAnswered.pipe(Effect.timeoutOption("30 seconds"))
+      yield* Effect.sync(() => server.closeAllConnections())
+    })
+  ))
+}
+
 /**
  * The service on Node's HTTP server. It prints the address it listens on and its docs address once it is ready.
+ * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, answers every request it has
+ * received, then closes.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<never, UnsafeBinding | ServeError, EventStore.EventStore> => {
+): Layer.Layer<never, UnsafeBinding | WeakToken | ServeError, EventStore.EventStore> => {
   const host = options.host ?? "127.0.0.1"
+  // Refused before the port is bound.
+  if (isWeak(options.token)) return Layer.fail(weakToken)
   if (!isLoopback(host) && options.token === undefined) {
     return Layer.fail(
       new UnsafeBinding({
@@ -274,16 +391,10 @@ export const layer = (
     )
   }
   const server = createServer()
-  // On shutdown, finalizers run in reverse: this one, then the server's own close(), which waits for every open
-  // connection. Idle keep-alive connections are closed at once; busy ones get a grace period to finish the
-  // requests in flight (appends are uninterruptible), then are closed too.
-  const drain = Layer.scopedDiscard(Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      server.closeIdleConnections()
-      setTimeout(() => server.closeAllConnections(), 2_000).unref()
-    })
-  ))
-  return Layer.mergeAll(layerApp(options), announce, drain).pipe(
+  // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs first,
+  // while the API still answers and the store is still open.
+  return Layer.mergeAll(announce, drainOnShutdown(server)).pipe(
+    Layer.provide(layerApp(options)),
     Layer.provide(NodeHttpServer.layer(() => server, { host, port: options.port ?? 8080 }))
   )
 }

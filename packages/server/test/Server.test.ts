@@ -1,17 +1,22 @@
 import SwaggerParser from "@apidevtools/swagger-parser"
 import { CommandHandler, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Commands, Events, Registry } from "@concord/example-crm"
-import { ConcordClient, Registries, Server } from "@concord/server"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
+import { Api, ConcordClient, Registries, Server } from "@concord/server"
+import { FetchHttpClient, HttpApp, HttpServer, HttpServerResponse } from "@effect/platform"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Metric, Redacted } from "effect"
+import { Effect, Either, Exit, Layer, Metric, Redacted } from "effect"
 import * as fs from "node:fs"
 import { createServer } from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 
-const registries = Either.getOrThrow(
-  Registries.fromJSON(JSON.parse(fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8")))
-)
+const registryDocument = JSON.parse(
+  fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8")
+) as { readonly categories: { readonly client: unknown } }
+const registries = Either.getOrThrow(Registries.fromJSON(registryDocument))
+const token = "s3cret-token-of-22-chars"
 
 const serverAt = (options: Server.Options) =>
   Server.layerApp(options).pipe(
@@ -191,7 +196,7 @@ describe("Server", () => {
         }
       }))
 
-    it.effect("reads with from and limit, and rejects a limit beyond the maximum", () =>
+    it.effect("reads with from and limit, and rejects a from or limit out of bounds with the parameter's path", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
         yield* post(`${url}/streams/reads-1/events`, {
@@ -200,8 +205,38 @@ describe("Server", () => {
         })
         const page = yield* get(`${url}/streams/reads-1/events?from=2&limit=2`)
         expect(JSON.parse(page.text).events.map((e: { version: number }) => e.version)).toEqual([2, 3])
-        expect((yield* get(`${url}/streams/reads-1/events?limit=10001`)).status).toBe(400)
-        expect((yield* get(`${url}/streams/reads-1/events?from=0`)).status).toBe(400)
+        for (
+          const [query, parameter] of [
+            ["limit=10001", "limit"],
+            ["limit=-1", "limit"],
+            ["from=0", "from"],
+            [`from=${Api.maxStreamVersion + 1}`, "from"],
+            ["from=1e999", "from"]
+          ]
+        ) {
+          const refused = yield* get(`${url}/streams/reads-1/events?${query}`)
+          expect(refused.status, query).toBe(400)
+          expect(JSON.parse(refused.text).issues.map((issue: { path: Array<unknown> }) => issue.path), query)
+            .toContainEqual([parameter])
+        }
+        expect(yield* get(`${url}/streams/reads-1/events?from=${Api.maxStreamVersion}`)).toEqual({
+          status: 200,
+          text: "{\"events\":[]}"
+        })
+      }))
+
+    it.effect("a read without limit gets one page of the largest size", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (let i = 0; i <= Api.maxReadLimit / Api.maxEventsPerAppend; i++) {
+          const events = Array.from({ length: Api.maxEventsPerAppend }, () => ({ type: "Noted", data: {} }))
+          expect((yield* post(`${url}/streams/long-1/events`, { expectedVersion: "any", events })).status).toBe(200)
+        }
+        const all = JSON.parse((yield* get(`${url}/streams/long-1/events`)).text).events as Array<{ version: number }>
+        expect(all).toHaveLength(Api.maxReadLimit)
+        expect(all[all.length - 1]!.version).toBe(Api.maxReadLimit)
+        const rest = JSON.parse((yield* get(`${url}/streams/long-1/events?from=${Api.maxReadLimit + 1}`)).text)
+        expect(rest.events).toHaveLength(Api.maxEventsPerAppend)
       }))
 
     it.effect("counts appends, rebases and conflicts as metrics", () =>
@@ -247,14 +282,22 @@ describe("Server", () => {
       }))
   })
 
-  layer(serverAt({ token: Redacted.make("s3cret-token") }))("with a token", (it) => {
+  layer(serverAt({ token: Redacted.make(token) }))("with a token", (it) => {
     it.effect("refuses every request without the right bearer token, docs included", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
         for (
-          const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "s3cret-token" }, {
-            authorization: "Bearer s3cret-token2"
-          }]
+          const headers of [
+            {},
+            { authorization: "" },
+            { authorization: "Bearer" },
+            { authorization: "Bearer " },
+            { authorization: "Basic czNjcmV0" },
+            { authorization: "Bearer wrong" },
+            { authorization: token },
+            { authorization: `Bearer ${token}2` },
+            { authorization: `Bearer ${token} extra` }
+          ]
         ) {
           expect((yield* get(`${url}/health`, headers)).status).toBe(401)
           expect((yield* get(`${url}/docs`, headers)).status).toBe(401)
@@ -262,17 +305,66 @@ describe("Server", () => {
             (yield* post(`${url}/streams/t-1/events`, { expectedVersion: "any", events: [note("x")] }, headers)).status
           ).toBe(401)
         }
-        const ok = yield* get(`${url}/health`, { authorization: "Bearer s3cret-token" })
+        const ok = yield* get(`${url}/health`, { authorization: `Bearer ${token}` })
         expect(ok).toEqual({ status: 200, text: "{\"status\":\"ok\"}" })
+        // The scheme is case-insensitive (RFC 9110).
+        expect((yield* get(`${url}/health`, { authorization: `bearer ${token}` })).status).toBe(200)
         const version = yield* Effect.provide(
           Effect.flatMap(EventStore.EventStore, (store) => store.version(StreamId.make("t-1"))),
-          ConcordClient.layerEventStore({ baseUrl: url, token: Redacted.make("s3cret-token") }).pipe(
+          ConcordClient.layerEventStore({ baseUrl: url, token: Redacted.make(token) }).pipe(
             Layer.provide(FetchHttpClient.layer)
           )
         )
         expect(version).toBe(0)
       }))
   })
+
+  it.effect("refuses to start with an empty or short token, on loopback too", () =>
+    Effect.gen(function*() {
+      for (const weak of ["", "x", "a".repeat(Server.minTokenLength - 1)]) {
+        for (const options of [{ token: Redacted.make(weak) }, { token: Redacted.make(weak), host: "0.0.0.0" }]) {
+          const exit = yield* Effect.exit(
+            Layer.build(Server.layer({ ...options, port: 0 })).pipe(
+              Effect.scoped,
+              Effect.provide(EventStore.layerMemory())
+            )
+          )
+          expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("WeakToken")
+        }
+      }
+      const app = yield* Effect.exit(Layer.build(serverAt({ token: Redacted.make("") })).pipe(Effect.scoped))
+      expect(Exit.isFailure(app) && JSON.stringify(app.cause)).toContain("WeakToken")
+    }))
+
+  it("a guard given an empty token still refuses a request without the header: nothing matches it", async () => {
+    const handler = HttpApp.toWebHandler(
+      Server.guard({ token: Redacted.make("") })(Effect.succeed(HttpServerResponse.text("open")))
+    )
+    for (const headers of [{}, { authorization: "" }, { authorization: "Bearer " }, { authorization: "Bearer" }]) {
+      expect((await handler(new Request("http://localhost/health", { headers }))).status).toBe(401)
+    }
+  })
+
+  it.effect("a registry file holding a single document applies its rules to every category", () =>
+    Effect.gen(function*() {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "concord-registry-")), "single.json")
+      fs.writeFileSync(file, JSON.stringify(registryDocument.categories.client))
+      const single = yield* Registries.load(file).pipe(Effect.provide(NodeFileSystem.layer))
+      expect(single.categories).toEqual([])
+      yield* Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (const category of ["client", "supplier", "nocategory"]) {
+          const stream = `${url}/streams/${category}-single/events`
+          yield* post(stream, {
+            expectedVersion: "noStream",
+            events: [{ type: "ClientRegistered", data: { name: "a", value: 1 } }]
+          })
+          yield* post(stream, { expectedVersion: 1, events: [upgrade(5)] })
+          expect((yield* post(stream, { expectedVersion: 1, events: [note("n")] })).status, category).toBe(200)
+          expect((yield* post(stream, { expectedVersion: 1, events: [upgrade(6)] })).status, category).toBe(409)
+        }
+      }).pipe(Effect.provide(serverAt({ registries: single })))
+    }))
 
   it("refuses to bind beyond loopback without a token", () => {
     expect(Server.isLoopback("127.0.0.1")).toBe(true)

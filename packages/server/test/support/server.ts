@@ -1,5 +1,6 @@
 // Starting the real `concord` process for end-to-end tests.
 import { type ChildProcess, spawn } from "node:child_process"
+import * as http from "node:http"
 import { createRequire } from "node:module"
 
 const tsx = createRequire(import.meta.url).resolve("tsx")
@@ -10,6 +11,8 @@ export interface Running {
   readonly process: ChildProcess
   readonly output: () => string
   readonly exited: Promise<number | null>
+  /** Whether `stop` has been called: set just before the signal is sent. */
+  readonly stopping: () => boolean
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
@@ -36,6 +39,7 @@ export const startServer = (args: ReadonlyArray<string>) =>
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""
+    let stopping = false
     const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)))
     const onData = (chunk: Buffer) => {
       output += String(chunk)
@@ -46,7 +50,9 @@ export const startServer = (args: ReadonlyArray<string>) =>
           process: child,
           output: () => output,
           exited,
+          stopping: () => stopping,
           stop: (signal = "SIGTERM") => {
+            stopping = true
             child.kill(signal)
             return exited
           }
@@ -57,3 +63,47 @@ export const startServer = (args: ReadonlyArray<string>) =>
     child.stderr.on("data", onData)
     void exited.then((code) => reject(new Error(`concord serve exited with ${code} before listening:\n${output}`)))
   })
+
+/** The outcome of one request sent on a connection of its own, and whether it was wholly sent before `stopping`. */
+export interface Sent {
+  readonly sentBeforeStop: boolean
+  readonly status: number | undefined
+  readonly body: string
+}
+
+/**
+ * POSTs a JSON body on a fresh connection, noting whether the whole request had been written to the socket before
+ * the server was told to stop. A transport failure is a status of `undefined`.
+ */
+export const postOnce = (
+  url: string,
+  body: unknown,
+  stopping: () => boolean
+): { readonly written: Promise<void>; readonly outcome: Promise<Sent> } => {
+  let written!: () => void
+  const whenWritten = new Promise<void>((resolve) => (written = resolve))
+  const outcome = new Promise<Sent>((resolve) => {
+    const payload = JSON.stringify(body)
+    let sentBeforeStop = false
+    const request = http.request(url, {
+      method: "POST",
+      agent: false,
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+    }, (response) => {
+      let text = ""
+      response.on("data", (chunk) => (text += String(chunk)))
+      response.on("end", () => resolve({ sentBeforeStop, status: response.statusCode, body: text }))
+      response.on("error", () => resolve({ sentBeforeStop, status: undefined, body: text }))
+    })
+    request.on("finish", () => {
+      sentBeforeStop = !stopping()
+      written()
+    })
+    request.on("error", (error) => {
+      written()
+      resolve({ sentBeforeStop, status: undefined, body: error.message })
+    })
+    request.end(payload)
+  })
+  return { written: whenWritten, outcome }
+}

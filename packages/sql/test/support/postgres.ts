@@ -1,9 +1,10 @@
-// Vitest global setup: a throwaway PostgreSQL cluster for the PostgreSQL suites. With CI=true a missing server
-// fails the run; locally the suites are skipped, and the warning names every one of them.
+// Vitest global setup, shared by the projects with PostgreSQL suites: a throwaway PostgreSQL cluster for them. With
+// CI=true a missing server fails the run; locally the suites are skipped, and the warning names every one of them,
+// from the project's own test/support/suites.ts (`postgresSuites`, the names its describe.skipIf calls use).
 // The module alone: the package index pulls in vitest, which a global setup must not import.
 import * as Postgres from "@concord/testing/Postgres"
+import * as path from "node:path"
 import type { TestProject } from "vitest/node"
-import { postgresSuites } from "./suites.js"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -11,13 +12,17 @@ declare module "vitest" {
   }
 }
 
-/** The global setup of a project whose PostgreSQL suites are `suites` (their describe names). */
-export const setupFor = (suites: ReadonlyArray<string>) => async (project: TestProject) => {
+export default async function setup(project: TestProject) {
   const cluster = await Postgres.start({ settings: ["-c fsync=off"] })
   if (cluster === undefined) {
+    const { postgresSuites } = (await import(path.join(project.config.root, "test", "support", "suites.ts"))) as {
+      readonly postgresSuites: Readonly<Record<string, string>>
+    }
+    const suites = Object.values(postgresSuites)
     if (process.env.CI === "true") {
       throw new Error(
-        "PostgreSQL binaries are missing (Debian's postgresql package): the PostgreSQL suites must run in CI"
+        "PostgreSQL binaries are missing (Debian's postgresql package): the PostgreSQL suites must run in CI: " +
+          suites.join("; ")
       )
     }
     console.warn(
@@ -29,5 +34,3 @@ export const setupFor = (suites: ReadonlyArray<string>) => async (project: TestP
   project.provide("pgUrl", cluster?.url)
   return () => cluster?.stop()
 }
-
-export default setupFor(Object.values(postgresSuites))
