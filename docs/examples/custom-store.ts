@@ -23,9 +23,8 @@ export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventS
       return {
         currentVersion: Effect.sync(() => StreamVersion.make(events().length)),
         // The events after `version`; those of the types in `except` cannot clash with the batch and are left out.
-        committedAfter: (version, _types, except) =>
-          Effect.sync(() =>
-            events().slice(version).filter((event) => except === undefined || !except.includes(event.type))
+        committedAfter: (version, except) =>
+          Effect.sync(() => events().slice(version).filter((event) => !except.includes(event.type))
           ),
         findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
         write: (records, batch) =>

@@ -31,13 +31,13 @@ const registry = ConflictRegistry.untyped().pipe(
 /** A stream at version 2 whose every operation can be made to fail, recording what it was asked. */
 const backend = (fail: ReadonlySet<"currentVersion" | "committedAfter" | "findIds" | "write">) => {
   const written: Array<Event.RecordedEvent> = []
-  const reads: Array<{ readonly version: number; readonly types: unknown; readonly except: unknown }> = []
+  const reads: Array<{ readonly version: number; readonly except: unknown }> = []
   const failure = (operation: string) =>
     Effect.fail(new EventStore.StoreError({ operation, cause: new Error("connection reset") }))
   const self: StoreBackend.Backend = {
     currentVersion: fail.has("currentVersion") ? failure("read the version") : Effect.succeed(StreamVersion.make(2)),
-    committedAfter: (version, types, except) => {
-      reads.push({ version, types, except })
+    committedAfter: (version, except) => {
+      reads.push({ version, except })
       return fail.has("committedAfter") ? failure("read committed events") : Effect.succeed([stored(2, "Created")])
     },
     findIds: () => fail.has("findIds") ? failure("look up ids") : Effect.succeed([]),
@@ -81,8 +81,8 @@ describe("StoreBackend.append", () => {
       yield* append("Renamed")
       yield* Effect.flip(append("Imported"))
       expect(reads).toEqual([
-        { version: 1, types: undefined, except: ["Noted", "Renamed", "Created"] },
-        { version: 1, types: undefined, except: [] }
+        { version: 1, except: ["Noted", "Renamed", "Created"] },
+        { version: 1, except: [] }
       ])
     }))
 })

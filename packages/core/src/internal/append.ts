@@ -35,14 +35,12 @@ export interface Backend<E = never> {
   readonly currentVersion: Effect.Effect<StreamVersion.StreamVersion, StoreError>
   /**
    * Committed events with a version above `version`, in order. Events whose type is in `except` cannot clash with
-   * the batch: a backend may leave them out (`type NOT IN except`) or return them all. `types` is always
-   * `undefined` now; it stays so that backends written when it listed the types to read still compile, and are
-   * correct, since an inclusion list would miss committed events of types the registry does not know.
+   * the batch: a backend may leave them out (`type NOT IN except`) or return them all. It is an exclusion list, not
+   * a list of types to read, because committed events of types the registry does not know clash with every rule.
    */
   readonly committedAfter: (
     version: StreamVersion.StreamVersion,
-    types: ReadonlyArray<string> | undefined,
-    except?: ReadonlyArray<string>
+    except: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<Conflict.Committed>, StoreError>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => Effect.Effect<ReadonlyArray<StoredId>, StoreError>
   readonly write: (
@@ -179,7 +177,7 @@ export const append = <E>(
       }
       const ignored = ignoredTypes(registry, events)
       if (events.length > 0 && ignored !== "nothing") {
-        const committed = yield* backend.committedAfter(expected.version, undefined, ignored)
+        const committed = yield* backend.committedAfter(expected.version, ignored)
         const pairs = Conflict.detect(registry, committed, events)
         if (pairs.length > 0) {
           return yield* new Conflict.ConcurrencyConflict({

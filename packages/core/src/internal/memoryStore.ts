@@ -32,10 +32,10 @@ export const make = (options?: Options): Effect.Effect<Service> =>
 
     const backend = (streamId: StreamId, stream: MemoryStream): Append.Backend => ({
       currentVersion: Effect.sync(() => StreamVersion.unsafeMake(stream.events.length)),
-      committedAfter: (version, _types, except) =>
+      committedAfter: (version, except) =>
         Effect.sync(() => {
           const after = stream.events.slice(version)
-          return except === undefined || except.length === 0
+          return except.length === 0
             ? after
             : after.filter((event) => !except.includes(event.type))
         }),

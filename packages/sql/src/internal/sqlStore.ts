@@ -140,10 +140,10 @@ export const make = (options: Options = {}) =>
       const failed = storeError(`append to stream ${streamId}`)
       return {
         currentVersion: Effect.succeed(current),
-        committedAfter: (version, types) =>
+        committedAfter: (version, except) =>
           sql<EventRow>`SELECT event_id, stream_id, version, type, data, metadata, recorded_at FROM ${events}
             WHERE stream_id = ${streamId} AND version > ${version}
-            ${types === undefined ? sql`` : sql`AND ${sql.in("type", types)}`}
+            ${except.length === 0 ? sql`` : sql`AND NOT ${sql.in("type", except)}`}
             ORDER BY version`.pipe(
             Effect.mapError(failed),
             Effect.flatMap(decodeRows(toRecorded, failed))
