@@ -133,6 +133,9 @@ const decide = (intent: Intent, writer: string, encoded: string): ReadonlyArray<
   }
 }
 
+/** Lets every pending callback run: the I/O a step started, and the step its writer schedules next. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 const randomEvent = Effect.gen(function*() {
   const roll = yield* Random.nextIntBetween(0, 10)
   const n = yield* Random.nextIntBetween(0, 1_000_000)
@@ -558,8 +561,13 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
                 const attempts: Array<Checker.Attempt> = []
                 // `scheduleFunction` would call at once and only delay the answer, so every writer would read version
                 // 0: the scheduler releases the START of each step instead, interleaving reads and appends.
+                let inFlight: Promise<unknown> = Promise.resolve()
                 const step = <A>(label: string, effect: Effect.Effect<A, unknown>) =>
-                  s.schedule(Promise.resolve(label)).then(() => run(effect))
+                  s.schedule(Promise.resolve(label)).then(() => {
+                    const result = run(effect)
+                    inFlight = result.catch(() => undefined)
+                    return result
+                  })
                 const done = Promise.all(intents.map(async (intent, w) => {
                   const log = await step(`read ${w}`, readAll(store, id))
                   if (log.length > 0) readPastZero++
@@ -568,7 +576,14 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
                     await step(`append ${w}`, attempt(store, id, ExpectedVersion.exact(log.length), events))
                   )
                 }))
-                await s.waitFor(done)
+                // A released step finishes before the next is released, so that a store's I/O latency cannot let every
+                // read complete before the first append does (many fibers at once are the test above).
+                await s.waitFor(done, async (release) => {
+                  await release()
+                  await settle()
+                  await inFlight
+                  await settle()
+                })
                 const logs = await run(logsOf(store, [id]))
                 Checker.assertSound({ logs, attempts, fold })
                 acceptedStale += attempts.filter((a) =>
