@@ -24,8 +24,7 @@ export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventS
         currentVersion: Effect.sync(() => StreamVersion.make(events().length)),
         // The events after `version`; those of the types in `except` cannot clash with the batch and are left out.
         committedAfter: (version, except) =>
-          Effect.sync(() => events().slice(version).filter((event) => !except.includes(event.type))
-          ),
+          Effect.sync(() => events().slice(version).filter((event) => !except.includes(event.type))),
         findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
         write: (records, batch) =>
           Effect.suspend(() => {
