@@ -4,13 +4,14 @@ import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, inject, it, layer } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, Schedule } from "effect"
-import * as fs from "node:fs"
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
 import { createServer } from "node:http"
 import { createRequire } from "node:module"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { stripVTControlCharacters } from "node:util"
 import * as Service from "../examples/service.js"
 import { runTypeScript } from "./support/process.js"
 
@@ -65,7 +66,10 @@ describe("the rules file on the page", () => {
   const registered = { type: "ClientRegistered", data: { name: "Acme", value: 100 } }
   const archived = { type: "ClientArchived", data: {} }
   const upgraded = { type: "ClientValueUpgraded", data: { value: 500 } }
-  const email = (contactId: string) => ({ type: "ContactEmailChanged", data: { contactId, email: `${contactId}@a.test` } })
+  const email = (contactId: string) => ({
+    type: "ContactEmailChanged",
+    data: { contactId, email: `${contactId}@a.test` }
+  })
 
   it("has rules for the client category only", () => {
     expect(rules.categories).toEqual(["client"])
@@ -137,6 +141,53 @@ describe("the service", () => {
       }))
   })
 
+  layer(inProcess)("reads", (it) => {
+    it.effect(
+      "a read without limit gets one page of 10,000; from and limit out of range and a bad path are 400",
+      () =>
+        Effect.gen(function*() {
+          const url = yield* baseUrl
+          const stream = `${url}/streams/client-long/events`
+          const send = (events: number) =>
+            fetch(stream, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({
+                expectedVersion: "any",
+                events: Array.from({ length: events }, (_, i) => ({ type: "MeetingNoteAdded", data: { i } }))
+              })
+            }).then((response) => response.status)
+          for (const size of [...Array.from({ length: 10 }, () => 1_000), 1]) {
+            expect(yield* Effect.promise(() => send(size))).toBe(200)
+          }
+          const read = (query: string) =>
+            Effect.promise(() =>
+              fetch(`${stream}${query}`).then(async (response) => ({
+                status: response.status,
+                body: (await response.json()) as { readonly events: ReadonlyArray<{ readonly version: number }> }
+              }))
+            )
+          const page = yield* read("")
+          expect(page.status).toBe(200)
+          expect(page.body.events.length).toBe(10_000)
+          expect(page.body.events.at(-1)?.version).toBe(10_000)
+          const rest = yield* read("?from=10001")
+          expect(rest.body.events.map((event) => event.version)).toEqual([10_001])
+          for (const query of ["?from=0", "?from=2147483648", "?limit=10001", "?limit=-1"]) {
+            expect(yield* read(query), query).toMatchObject({ status: 400, body: { _tag: "HttpApiDecodeError" } })
+          }
+          const badPath = yield* Effect.promise(() =>
+            fetch(`${url}/streams/client-%E0%A4%A/events`).then(async (r) => ({
+              status: r.status,
+              body: await r.json()
+            }))
+          )
+          expect(badPath).toMatchObject({ status: 400, body: { _tag: "MalformedRequest" } })
+        }),
+      60_000
+    )
+  })
+
   layer(inProcess)("clients", (it) => {
     it.effect("the quick-start program runs against the service through the EventStore Layer", () =>
       Effect.gen(function*() {
@@ -145,16 +196,20 @@ describe("the service", () => {
         expect(append).toEqual({ streamId: "client-acme", firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
       }))
 
-    it.effect("concord demo --url plays the story against the service as the why page shows it", () =>
-      Effect.gen(function*() {
-        const url = yield* baseUrl
-        const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
-        const { code, stderr, stdout } = yield* Effect.promise(() => runTypeScript(bin, ["demo", "--url", url]))
-        expect(stderr).toBe("")
-        expect(code).toBe(0)
-        const shown = stdout.replace(/client-acme-[0-9a-z]+\b/g, "client-acme-<id>")
-        yield* Effect.promise(() => expect(shown).toMatchFileSnapshot("../examples/output/demo.txt"))
-      }), 60_000)
+    it.effect(
+      "concord demo --url plays the story against the service as the why page shows it",
+      () =>
+        Effect.gen(function*() {
+          const url = yield* baseUrl
+          const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+          const { code, stderr, stdout } = yield* Effect.promise(() => runTypeScript(bin, ["demo", "--url", url]))
+          expect(stderr).toBe("")
+          expect(code).toBe(0)
+          const shown = stdout.replace(/client-acme-[0-9a-z]+\b/g, "client-acme-<id>")
+          yield* Effect.promise(() => expect(shown).toMatchFileSnapshot("../examples/output/demo.txt"))
+        }),
+      60_000
+    )
 
     it.effect("the derived client calls every endpoint", () =>
       Effect.gen(function*() {
@@ -252,6 +307,14 @@ describe("the service", () => {
     }
   }, 60_000)
 
+  it("concord serve refuses a token shorter than 16 characters", async () => {
+    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const args = ["serve", "--db", path.join(directory, "weak.db"), "--port", "0", "--token", "fifteen-chars!!"]
+    const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
+    expect(code).not.toBe(0)
+    expect(stderr).toContain("at least 16 characters")
+  }, 60_000)
+
   it("concord serve refuses to bind beyond loopback without a token, with the message the page shows", async () => {
     const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
     const args = ["serve", "--db", path.join(directory, "exposed.db"), "--host", "0.0.0.0", "--port", "0"]
@@ -266,7 +329,7 @@ describe("the service", () => {
     const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
     const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
     // Without colours. The usage line names the command's own options; each has a section naming its variable.
-    const help = (await runTypeScript(bin, ["serve", "--help"])).stdout.replace(/\u001b\[[0-9;]*m/g, "")
+    const help = stripVTControlCharacters((await runTypeScript(bin, ["serve", "--help"])).stdout)
     const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
     expect(flags.length).toBeGreaterThanOrEqual(7)
     for (const flag of flags) {
