@@ -390,13 +390,16 @@ export const layer = (
       })
     )
   }
-  const server = createServer()
-  // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs first,
-  // while the API still answers and the store is still open.
-  return Layer.mergeAll(announce, drainOnShutdown(server)).pipe(
-    Layer.provide(layerApp(options)),
-    Layer.provide(NodeHttpServer.layer(() => server, { host, port: options.port ?? 8080 }))
-  )
+  // One Node server per build of the layer, shared by the listener and the drain.
+  return Layer.unwrapEffect(Effect.sync(() => {
+    const server = createServer()
+    // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
+    // first, while the API still answers and the store is still open.
+    return Layer.mergeAll(announce, drainOnShutdown(server)).pipe(
+      Layer.provide(layerApp(options)),
+      Layer.provide(NodeHttpServer.layer(() => server, { host, port: options.port ?? 8080 }))
+    )
+  }))
 }
 
 const announce = Layer.effectDiscard(Effect.gen(function*() {
