@@ -65,6 +65,7 @@ describe("quick start", () => {
     expect(code).toBe(0)
     // The output the quick-start page shows.
     expect(stdout).toBe("{\n  streamId: 'client-acme',\n  firstVersion: 3,\n  lastVersion: 3,\n  rebasedOver: 1\n}\n")
+    await expect(stdout).toMatchFileSnapshot("../examples/output/quick-start-run.txt")
   }, 60_000)
 })
 
