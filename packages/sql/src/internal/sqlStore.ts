@@ -44,6 +44,9 @@ const isUniqueViolation = (error: SqlError): boolean => {
 
 class UniqueViolation extends Data.TaggedError("UniqueViolation")<{ readonly cause: SqlError }> {}
 
+/** The fast path did not apply: the stream is not at the expected version. Nothing was written. */
+class Missed extends Data.TaggedError("Missed") {}
+
 /** @internal */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
@@ -103,6 +106,23 @@ export const make = (options: Options = {}) =>
       failed: (cause: unknown) => EventStore.StoreError
     ) => Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
 
+    const uniqueOr = (failed: (cause: unknown) => EventStore.StoreError) => (error: SqlError) =>
+      isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error)
+
+    const eventRows = (records: ReadonlyArray<Event.RecordedEvent>, batch: EventStore.AppendResult) =>
+      records.map((record) => ({
+        stream_id: record.streamId,
+        version: record.version,
+        event_id: record.id,
+        type: record.type,
+        data: JSON.stringify(record.data),
+        metadata: JSON.stringify(record.metadata),
+        recorded_at: record.recordedAt.toISOString(),
+        batch_first: batch.firstVersion,
+        batch_last: batch.lastVersion,
+        rebased_over: batch.rebasedOver
+      }))
+
     /**
      * The per-stream critical section. PostgreSQL locks the stream's row (creating it if need be), so writers of
      * other streams go on in parallel; SQLite takes its write lock before the first read (`BEGIN IMMEDIATE`).
@@ -154,64 +174,147 @@ export const make = (options: Options = {}) =>
             Effect.mapError(failed),
             Effect.flatMap(decodeRows(toStoredId, failed))
           ),
-        write: (records, batch) => {
-          const rows = sql.insert(records.map((record) => ({
-            stream_id: record.streamId,
-            version: record.version,
-            event_id: record.id,
-            type: record.type,
-            data: JSON.stringify(record.data),
-            metadata: JSON.stringify(record.metadata),
-            recorded_at: record.recordedAt.toISOString(),
-            batch_first: batch.firstVersion,
-            batch_last: batch.lastVersion,
-            rebased_over: batch.rebasedOver
-          })))
-          return (dialect === "pg"
+        write: (records, batch) =>
+          (dialect === "pg"
             // The stream row exists (the lock made it): the events and the new version go in one statement.
-            ? sql`WITH appended AS (INSERT INTO ${events} ${rows} RETURNING 1)
+            ? sql`WITH appended AS (INSERT INTO ${events} ${sql.insert(eventRows(records, batch))} RETURNING 1)
                 UPDATE ${streams} SET version = ${batch.lastVersion} WHERE stream_id = ${streamId}`
             : Effect.zipRight(
-              sql`INSERT INTO ${events} ${rows}`,
+              sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`,
               sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${batch.lastVersion})
                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`
-            )).pipe(
-              Effect.mapError((error) =>
-                isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error)
-              )
+            )).pipe(Effect.mapError(uniqueOr(failed)))
+      }
+    }
+
+    /**
+     * Moves the stream row from `expected` to `last` if it is at `expected` (a missing row counts as version 0),
+     * returning a row only if it did. A concurrent writer of the stream waits on the row's lock and then sees the
+     * winner's version, so of two writers at the same expected version exactly one advances the row.
+     */
+    const advance = (streamId: StreamId.StreamId, expected: number, last: number) =>
+      expected === 0
+        ? sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${last})
+            ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version WHERE ${streams}.version = 0
+            RETURNING version`
+        : sql`UPDATE ${streams} SET version = ${last} WHERE stream_id = ${streamId} AND version = ${expected}
+            RETURNING version`
+
+    /**
+     * The common append, whose expected version is the stream's current one, written without reading first.
+     * PostgreSQL: one autocommit statement inserting the events only if the stream row advanced (the parameters are
+     * typed, as `VALUES` in a subquery would otherwise make them text). SQLite: the guarded stream write, then the
+     * events, under the write lock.
+     */
+    const optimisticWrite = (
+      streamId: StreamId.StreamId,
+      expected: number,
+      records: ReadonlyArray<Event.RecordedEvent>,
+      batch: EventStore.AppendResult
+    ) =>
+      dialect === "pg"
+        ? sql<{ version: number }>`WITH advanced AS (${advance(streamId, expected, batch.lastVersion)}),
+            appended AS (
+              INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, recorded_at, batch_first,
+                batch_last, rebased_over)
+              SELECT * FROM (VALUES ${
+          sql.csv(
+            eventRows(records, batch).map((row) =>
+              sql`(${row.stream_id}::text, ${row.version}::integer, ${row.event_id}::text, ${row.type}::text,
+                ${row.data}::jsonb, ${row.metadata}::jsonb, ${row.recorded_at}::timestamptz,
+                ${row.batch_first}::integer, ${row.batch_last}::integer, ${row.rebased_over}::integer)`
             )
-        }
+          )
+        }) AS batch WHERE EXISTS (SELECT FROM advanced))
+            SELECT version FROM advanced`.pipe(
+          Effect.filterOrFail((rows) => rows.length > 0, () => new Missed())
+        )
+        : SqliteTransaction.immediate(
+          sql,
+          advance(streamId, expected, batch.lastVersion).pipe(
+            Effect.filterOrFail((rows) => rows.length > 0, () => new Missed()),
+            Effect.zipRight(sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`)
+          )
+        )
+
+    /**
+     * The backend of the fast path: it assumes the stream is at the expected version and that no event id of the
+     * batch is stored, so the shared append validates and builds the batch without reading. The write checks both
+     * assumptions (the guarded stream row, the unique event ids) and changes nothing if either is false.
+     */
+    const optimistic = (
+      streamId: StreamId.StreamId,
+      expected: StreamVersion.StreamVersion
+    ): StoreBackend.Backend<Missed | UniqueViolation> => {
+      const failed = storeError(`append to stream ${streamId}`)
+      return {
+        currentVersion: Effect.succeed(expected),
+        // Read only when the expected version is behind the current one, which is assumed not to be.
+        committedAfter: () => Effect.dieMessage("the fast path reads no committed events"),
+        findIds: () => Effect.succeed([]),
+        write: (records, batch) =>
+          optimisticWrite(streamId, expected, records, batch).pipe(
+            Effect.catchTag("SqlError", (error) => Effect.fail(uniqueOr(failed)(error)))
+          )
       }
     }
 
     const service: EventStore.Service = {
-      append: (streamId, expected, proposed, appendOptions) =>
-        lockedTransaction(streamId, (current) =>
-          StoreBackend.append(
-            backend(streamId, current),
-            appendOptions?.registry ?? registry,
-            streamId,
-            expected,
-            proposed
-          )).pipe(
-            // The unique constraints are the last line of defence: a violation means another writer won a race (on
-            // PostgreSQL, a batch of another stream taking one of the same event ids), so the whole check runs again
-            // rather than failing blindly; it then sees the winner's events.
-            Effect.tapErrorTag("UniqueViolation", () =>
-              Effect.logWarning("another writer won a race for a unique key; checking the append again").pipe(
+      append: (streamId, expected, proposed, appendOptions) => {
+        const appendRegistry = appendOptions?.registry ?? registry
+        const full = lockedTransaction(streamId, (current) =>
+          StoreBackend.append(backend(streamId, current), appendRegistry, streamId, expected, proposed))
+        // The fast path needs a version to guard on and something to write (an empty batch's result is the current
+        // version, which it does not read). Inside a caller's transaction, a failed statement would abort it, and
+        // SET LOCAL lock_timeout needs a transaction of its own: the full path then.
+        const first = expected._tag === "Exact" && proposed.length > 0 &&
+            (dialect === "sqlite" || lockTimeout === undefined)
+          ? Effect.serviceOption(SqlClient.TransactionConnection).pipe(
+            Effect.flatMap((transaction) =>
+              Option.isSome(transaction)
+                ? full
+                : StoreBackend.append(
+                  optimistic(streamId, expected.version),
+                  appendRegistry,
+                  streamId,
+                  expected,
+                  proposed
+                ).pipe(
+                  // The stream is not at the expected version and nothing was written: the full path decides, as for
+                  // any append that is not the common case.
+                  Effect.catchTag("Missed", () =>
+                    full)
+                )
+            )
+          )
+          : full
+        // The unique constraints are the last line of defence: a violation means another writer won a race (on
+        // PostgreSQL, a batch of another stream taking one of the same event ids) or, on the fast path, that the
+        // batch was stored before. The whole check runs again the full way rather than failing blindly; it then sees
+        // the winner's events or the stored batch. Three checks again after the first attempt, whichever path.
+        const warned = <A, E extends { readonly _tag: string }, R>(attempt: Effect.Effect<A, E, R>) =>
+          Effect.tapError(attempt, (error) =>
+            error._tag === "UniqueViolation"
+              ? Effect.logWarning("another writer won a race for a unique key; checking the append again").pipe(
                 Effect.annotateLogs({ stream: streamId })
-              )),
-            Effect.retry({
+              )
+              : Effect.void)
+        const appended = warned(first).pipe(
+          Effect.catchTag("UniqueViolation", () =>
+            warned(full).pipe(Effect.retry({
               while: (error) => error._tag === "UniqueViolation",
-              times: 3
-            }),
-            Effect.mapError((error) =>
-              error._tag === "SqlError" || error._tag === "UniqueViolation"
-                ? storeError(`append to stream ${streamId}`)(error)
-                : error
-            ),
-            Effect.withSpan("EventStore.append", { attributes: { streamId } })
+              times: 2
+            })))
+        )
+        return appended.pipe(
+          Effect.mapError((error) =>
+            error._tag === "SqlError" || error._tag === "UniqueViolation"
+              ? storeError(`append to stream ${streamId}`)(error)
+              : error
           ),
+          Effect.withSpan("EventStore.append", { attributes: { streamId } })
+        )
+      },
       read: (streamId, readOptions) => {
         // Past the largest possible version nothing is stored: the bound keeps the parameter a 32-bit integer, which
         // PostgreSQL would otherwise refuse. A bound that is not a number reads from the start, or everything.

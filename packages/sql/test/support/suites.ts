@@ -4,5 +4,6 @@ export const postgresSuites = {
   eventStoreSuite: "EventStoreSuite on PostgreSQL",
   failures: "PostgreSQL failures",
   multiProcess: "many OS processes on one PostgreSQL database",
-  crash: "a writer killed with SIGKILL on PostgreSQL"
+  crash: "a writer killed with SIGKILL on PostgreSQL",
+  fastPath: "the fast path on PostgreSQL"
 } as const
