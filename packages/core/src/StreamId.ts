@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { storable } from "./internal/text.js"
+import { isStorable, storable } from "./internal/text.js"
 
 /**
  * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one) and no unpaired UTF-16
@@ -34,7 +34,10 @@ export type StreamId = typeof StreamId.Type
  * @since 0.1.0
  * @category constructors
  */
-export const make: (id: string) => StreamId = StreamId.make
+export const make = (id: string): StreamId =>
+  // The Schema's rule written as plain checks, because callers make an id for every append; the Schema's own `make`
+  // throws its error for an invalid one.
+  typeof id === "string" && id.length >= 1 && id.length <= 512 && isStorable(id) ? id as StreamId : StreamId.make(id)
 
 /**
  * The category of a stream: the part of its id before the first `-` (the whole id when it has none), so

@@ -12,6 +12,7 @@ import type { ExpectedVersion } from "../ExpectedVersion.js"
 import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import { jsonProblem } from "./json.js"
+import { isStorable } from "./text.js"
 
 /**
  * Where a stored event id lives, and the result of the append that stored it, so that a re-sent batch is recognised
@@ -51,20 +52,56 @@ export interface Backend<E = never> {
 
 /**
  * Why a type or id the caller built without its Schema (EventData's type is a plain string, an id may be cast) is not
- * one, or `undefined`. The check is the Schema's own, built once; a message is formatted only for an invalid string.
+ * one, or `undefined`. The Schema is the declared rule; `fast` is the same rule written as plain checks, because every
+ * event of every append passes here. The Schema formats the message when `fast` refuses.
  */
-const stringCheck = (schema: Schema.Schema<any, string>, field: string) => {
-  const valid = Schema.is(schema)
+const stringCheck = (schema: Schema.Schema<any, string>, field: string, fast: (value: string) => boolean) => {
   const decode = Schema.decodeUnknownEither(schema)
   return (value: string): string | undefined =>
-    valid(value) ? undefined : Either.match(decode(value), {
+    fast(value) ? undefined : Either.match(decode(value), {
       onLeft: (error) => `${field}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`,
       onRight: () => undefined
     })
 }
 
-const typeProblem = stringCheck(Event.EventType, "type")
-const idProblem = stringCheck(Event.EventId, "id")
+/** A string of `min` to `max` UTF-16 units that every store keeps exactly: the refinements of EventType and EventId. */
+const storableOfLength = (min: number, max: number) => (value: unknown): boolean =>
+  typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
+
+/** @internal */
+export const isEventType = storableOfLength(1, 256)
+
+/** @internal */
+export const isEventId = storableOfLength(1, 128)
+
+const typeProblem = stringCheck(Event.EventType, "type", isEventType)
+const idProblem = stringCheck(Event.EventId, "id", isEventId)
+
+/**
+ * What is wrong with a batch before anything is read, or `undefined`: types and ids valid, ids unique within it,
+ * data and metadata that JSON carries exactly.
+ *
+ * @internal
+ */
+export const problem = (
+  streamId: StreamId,
+  events: ReadonlyArray<Event.EventData>
+): InvalidEventData | DuplicateEventId | undefined => {
+  let ids: Set<string> | undefined
+  let repeated: Array<Event.EventId> | undefined
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!
+    const invalid = typeProblem(event.type) ?? (event.id === undefined ? undefined : idProblem(event.id)) ??
+      jsonProblem(event.data, "data") ??
+      (event.metadata === undefined ? undefined : jsonProblem(event.metadata, "metadata"))
+    if (invalid !== undefined) return new InvalidEventData({ streamId, index, type: event.type, reason: invalid })
+    if (event.id === undefined) continue
+    ids ??= new Set()
+    if (ids.has(event.id)) (repeated ??= []).push(event.id)
+    ids.add(event.id)
+  }
+  return repeated === undefined ? undefined : new DuplicateEventId({ streamId, eventIds: repeated })
+}
 
 /**
  * Checks a batch before anything is read: types and ids valid, ids unique within it, data and metadata that JSON
@@ -76,20 +113,8 @@ export const validate = (
   streamId: StreamId,
   events: ReadonlyArray<Event.EventData>
 ): Effect.Effect<void, InvalidEventData | DuplicateEventId> => {
-  const ids = new Set<string>()
-  const repeated: Array<Event.EventId> = []
-  for (let index = 0; index < events.length; index++) {
-    const event = events[index]!
-    const problem = typeProblem(event.type) ?? (event.id === undefined ? undefined : idProblem(event.id)) ??
-      jsonProblem(event.data, "data") ?? jsonProblem(event.metadata ?? {}, "metadata")
-    if (problem !== undefined) {
-      return Effect.fail(new InvalidEventData({ streamId, index, type: event.type, reason: problem }))
-    }
-    if (event.id === undefined) continue
-    if (ids.has(event.id)) repeated.push(event.id)
-    ids.add(event.id)
-  }
-  return repeated.length > 0 ? Effect.fail(new DuplicateEventId({ streamId, eventIds: repeated })) : Effect.void
+  const invalid = problem(streamId, events)
+  return invalid === undefined ? Effect.void : Effect.fail(invalid)
 }
 
 const result = (
@@ -112,15 +137,15 @@ const replay = (
   streamId: StreamId,
   events: ReadonlyArray<Event.EventData>,
   stored: ReadonlyArray<StoredId>
-): Effect.Effect<AppendResult, DuplicateEventId> => {
+): Either.Either<AppendResult, DuplicateEventId> => {
   const byId = new Map(stored.map((entry) => [entry.id as string, entry]))
   const batch = byId.get(events[0]?.id ?? "")?.batch
   const sameBatch = batch !== undefined && batch.streamId === streamId &&
     batch.lastVersion - batch.firstVersion + 1 === events.length &&
     events.every((event, i) => byId.get(event.id ?? "")?.version === batch.firstVersion + i)
   return sameBatch
-    ? Effect.succeed(batch)
-    : Effect.fail(new DuplicateEventId({ streamId, eventIds: stored.map((entry) => entry.id) }))
+    ? Either.right(batch)
+    : Either.left(new DuplicateEventId({ streamId, eventIds: stored.map((entry) => entry.id) }))
 }
 
 /**
@@ -147,6 +172,95 @@ const ignoredTypes = (
 const noTypes: ReadonlyArray<string> = []
 
 /**
+ * What the shared flow asks of a backend, in order: a driver performs each request and resumes the flow with the
+ * answer (the version, the stored ids, the committed events, the time, nothing after a write).
+ */
+type Request =
+  | { readonly _tag: "CurrentVersion" }
+  | { readonly _tag: "FindIds"; readonly ids: ReadonlyArray<Event.EventId> }
+  | {
+    readonly _tag: "CommittedAfter"
+    readonly version: StreamVersion.StreamVersion
+    readonly except: ReadonlyArray<string>
+  }
+  | { readonly _tag: "Now" }
+  | { readonly _tag: "Write"; readonly records: ReadonlyArray<Event.RecordedEvent>; readonly batch: AppendResult }
+
+/** The metadata of events that bring none: one frozen empty object, rather than one per event a store may keep. */
+export const noMetadata: Event.Metadata = Object.freeze({})
+
+const currentVersion: Request = { _tag: "CurrentVersion" }
+const now: Request = { _tag: "Now" }
+
+/**
+ * The append semantics every store shares, written once as a plain generator over its requests to the backend, so
+ * that a synchronous backend runs it in one synchronous step and an effectful one runs it as an Effect. Each `yield`
+ * is answered with what its request asks for.
+ */
+function* flow(
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  streamId: StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+): Generator<Request, Either.Either<AppendResult, AppendError>, any> {
+  const invalid = problem(streamId, events)
+  if (invalid !== undefined) return Either.left(invalid)
+  const current: StreamVersion.StreamVersion = yield currentVersion
+  let ids: Array<Event.EventId> | undefined
+  for (const event of events) if (event.id !== undefined) (ids ??= []).push(event.id)
+  if (ids !== undefined) {
+    const stored: ReadonlyArray<StoredId> = yield { _tag: "FindIds", ids }
+    if (stored.length > 0) return replay(streamId, events, stored)
+  }
+  let rebasedOver = 0
+  if (expected._tag === "Exact" && expected.version !== current) {
+    if (expected.version > current) {
+      return Either.left(
+        new Conflict.WrongExpectedVersion({ streamId, expectedVersion: expected.version, actualVersion: current })
+      )
+    }
+    const except = ignoredTypes(registry, events)
+    if (events.length > 0 && except !== "nothing") {
+      const committed: ReadonlyArray<Conflict.Committed> = yield {
+        _tag: "CommittedAfter",
+        version: expected.version,
+        except
+      }
+      const pairs = Conflict.detect(registry, committed, events)
+      if (pairs.length > 0) {
+        return Either.left(
+          new Conflict.ConcurrencyConflict({
+            streamId,
+            expectedVersion: expected.version,
+            actualVersion: current,
+            conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>]
+          })
+        )
+      }
+    }
+    rebasedOver = current - expected.version
+  }
+  if (events.length === 0) return Either.right(result(streamId, current + 1, current, 0))
+  const recordedAt = new Date(yield now)
+  const records: Array<Event.RecordedEvent> = new Array(events.length)
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
+    records[i] = {
+      id: event.id ?? Event.makeId(),
+      streamId,
+      version: StreamVersion.unsafeMake(current + 1 + i),
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata ?? noMetadata,
+      recordedAt
+    }
+  }
+  const batch = result(streamId, current + 1, current + events.length, rebasedOver)
+  yield { _tag: "Write", records, batch }
+  return Either.right(batch)
+}
+
+/**
  * The append semantics every store shares, run inside the backend's per-stream critical section.
  *
  * @internal
@@ -158,50 +272,88 @@ export const append = <E>(
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ): Effect.Effect<AppendResult, AppendError | E> =>
-  Effect.gen(function*() {
-    yield* validate(streamId, events)
-    const current = yield* backend.currentVersion
-    const ids = events.flatMap((event) => event.id === undefined ? [] : [event.id])
-    if (ids.length > 0) {
-      const stored = yield* backend.findIds(ids)
-      if (stored.length > 0) return yield* replay(streamId, events, stored)
+  Effect.suspend(() => {
+    // A fresh generator each time the Effect runs, so that a retried append starts over.
+    const steps = flow(registry, streamId, expected, events)
+    const resume = (answer?: unknown): Effect.Effect<AppendResult, AppendError | E> => {
+      const step = steps.next(answer)
+      return step.done ? step.value : Effect.flatMap(perform(backend, step.value), resume)
     }
-    let rebasedOver = 0
-    if (expected._tag === "Exact" && expected.version !== current) {
-      if (expected.version > current) {
-        return yield* new Conflict.WrongExpectedVersion({
-          streamId,
-          expectedVersion: expected.version,
-          actualVersion: current
-        })
-      }
-      const ignored = ignoredTypes(registry, events)
-      if (events.length > 0 && ignored !== "nothing") {
-        const committed = yield* backend.committedAfter(expected.version, ignored)
-        const pairs = Conflict.detect(registry, committed, events)
-        if (pairs.length > 0) {
-          return yield* new Conflict.ConcurrencyConflict({
-            streamId,
-            expectedVersion: expected.version,
-            actualVersion: current,
-            conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>]
-          })
-        }
-      }
-      rebasedOver = current - expected.version
-    }
-    if (events.length === 0) return result(streamId, current + 1, current, 0)
-    const recordedAt = new Date(yield* Clock.currentTimeMillis)
-    const records = events.map((event, i): Event.RecordedEvent => ({
-      id: event.id ?? Event.makeId(),
-      streamId,
-      version: StreamVersion.unsafeMake(current + 1 + i),
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata ?? {},
-      recordedAt
-    }))
-    const appended = result(streamId, current + 1, current + events.length, rebasedOver)
-    yield* backend.write(records, appended)
-    return appended
+    return resume()
   })
+
+const perform = <E>(
+  backend: Backend<E>,
+  request: Request
+): Effect.Effect<unknown, StoreError | DuplicateEventId | E> => {
+  switch (request._tag) {
+    case "CurrentVersion":
+      return backend.currentVersion
+    case "FindIds":
+      return backend.findIds(request.ids)
+    case "CommittedAfter":
+      return backend.committedAfter(request.version, request.except)
+    case "Now":
+      return Clock.currentTimeMillis
+    case "Write":
+      return backend.write(request.records, request.batch)
+  }
+}
+
+/**
+ * A backend whose operations complete at once: the whole append then runs as one synchronous step, which no other
+ * fiber can interleave with (JavaScript runs one thing at a time), so it needs no lock. `S` is the stream's handle.
+ *
+ * @internal
+ */
+export interface SyncBackend<S> {
+  readonly currentVersion: (stream: S) => StreamVersion.StreamVersion
+  readonly committedAfter: (
+    stream: S,
+    version: StreamVersion.StreamVersion,
+    except: ReadonlyArray<string>
+  ) => ReadonlyArray<Conflict.Committed>
+  readonly findIds: (ids: ReadonlyArray<Event.EventId>) => ReadonlyArray<StoredId>
+  readonly write: (stream: S, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
+}
+
+/**
+ * The same semantics as `append`, run synchronously against a synchronous backend; the time of the records is the
+ * given Clock's.
+ *
+ * @internal
+ */
+export const appendSync = <S>(
+  backend: SyncBackend<S>,
+  stream: S,
+  clock: Clock.Clock,
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  streamId: StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+): Either.Either<AppendResult, AppendError> => {
+  const steps = flow(registry, streamId, expected, events)
+  let step = steps.next()
+  while (!step.done) {
+    const request = step.value
+    switch (request._tag) {
+      case "CurrentVersion":
+        step = steps.next(backend.currentVersion(stream))
+        break
+      case "FindIds":
+        step = steps.next(backend.findIds(request.ids))
+        break
+      case "CommittedAfter":
+        step = steps.next(backend.committedAfter(stream, request.version, request.except))
+        break
+      case "Now":
+        step = steps.next(clock.unsafeCurrentTimeMillis())
+        break
+      case "Write":
+        backend.write(stream, request.records, request.batch)
+        step = steps.next()
+        break
+    }
+  }
+  return step.value
+}

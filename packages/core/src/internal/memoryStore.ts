@@ -2,16 +2,19 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as ConflictRegistry from "../ConflictRegistry.js"
-import type { EventId, RecordedEvent } from "../Event.js"
-import type { EventStore, Options, Service } from "../EventStore.js"
-import { DuplicateEventId } from "../EventStore.js"
+import type { RecordedEvent } from "../Event.js"
+import type { AppendResult, EventStore, Options, Service } from "../EventStore.js"
 import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
+import { frozenCopy } from "./json.js"
+
+const noEvents: ReadonlyArray<RecordedEvent> = []
 
 interface MemoryStream {
   readonly events: Array<RecordedEvent>
-  readonly lock: Effect.Semaphore
+  /** The result of the append that stored each event, by version - 1 (one slot, not one object, per event). */
+  readonly batches: Array<AppendResult>
 }
 
 /** @internal */
@@ -19,58 +22,67 @@ export const make = (options?: Options): Effect.Effect<Service> =>
   Effect.sync(() => {
     const registry = options?.registry ?? ConflictRegistry.untyped()
     const streams = new Map<string, MemoryStream>()
-    const ids = new Map<string, Append.StoredId>()
+    // Each id's event; the batch that stored it is its stream's, by version.
+    const ids = new Map<string, RecordedEvent>()
 
-    const streamOf = (streamId: StreamId): MemoryStream => {
-      let stream = streams.get(streamId)
-      if (stream === undefined) {
-        stream = { events: [], lock: Effect.unsafeMakeSemaphore(1) }
-        streams.set(streamId, stream)
+    // Every operation completes at once, so each append (check and write) is one synchronous step that no other
+    // fiber can interleave with: no per-stream lock is needed, and ids are unique across streams because
+    // `findIds` sees every stream as it is at the write.
+    const backend: Append.SyncBackend<StreamId> = {
+      currentVersion: (streamId) => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0),
+      committedAfter: (streamId, version, except) => {
+        const after = (streams.get(streamId)?.events ?? noEvents).slice(version)
+        return except.length === 0 ? after : after.filter((event) => !except.includes(event.type))
+      },
+      findIds: (wanted) => {
+        let found: Array<Append.StoredId> | undefined
+        for (const id of wanted) {
+          const event = ids.get(id)
+          if (event === undefined) continue
+          const batch = streams.get(event.streamId)!.batches[event.version - 1]!
+          ;(found ??= []).push({ id: event.id, version: event.version, batch })
+        }
+        return found ?? []
+      },
+      write: (streamId, records, batch) => {
+        let stream = streams.get(streamId)
+        if (stream === undefined) {
+          stream = { events: [], batches: [] }
+          streams.set(streamId, stream)
+        }
+        Object.freeze(records[0]?.recordedAt) // one Date per batch
+        for (const record of records) {
+          // Stored events are frozen copies: nothing the caller does later can change the log.
+          const stored: RecordedEvent = Object.freeze({
+            ...record,
+            data: frozenCopy(record.data),
+            metadata: record.metadata === Append.noMetadata
+              ? record.metadata
+              : frozenCopy(record.metadata) as RecordedEvent["metadata"]
+          })
+          stream.events.push(stored)
+          stream.batches.push(batch)
+          ids.set(record.id, stored)
+        }
       }
-      return stream
     }
 
-    const backend = (streamId: StreamId, stream: MemoryStream): Append.Backend => ({
-      currentVersion: Effect.sync(() => StreamVersion.unsafeMake(stream.events.length)),
-      committedAfter: (version, except) =>
-        Effect.sync(() => {
-          const after = stream.events.slice(version)
-          return except.length === 0
-            ? after
-            : after.filter((event) => !except.includes(event.type))
-        }),
-      findIds: (wanted) => Effect.sync(() => wanted.flatMap((id) => ids.get(id) ?? [])),
-      write: (records, batch) =>
-        Effect.suspend(() => {
-          // Ids are unique across streams, which the per-stream lock does not cover: check again where the write
-          // itself is atomic (one synchronous step), as a database's unique constraint would.
-          const taken = records.flatMap((record) => ids.has(record.id) ? [record.id] : [])
-          if (taken.length > 0) return Effect.fail(new DuplicateEventId({ streamId, eventIds: taken }))
-          for (const record of records) {
-            // Stored events are frozen copies: nothing the caller does later can change the log. The data was checked to
-            // be plain JSON, which a JSON round trip copies faster than structuredClone.
-            const frozen = deepFreeze({
-              ...record,
-              data: JSON.parse(JSON.stringify(record.data)),
-              metadata: JSON.parse(JSON.stringify(record.metadata))
-            })
-            stream.events.push(frozen)
-            ids.set(record.id, { id: record.id as EventId, version: record.version, batch })
-          }
-          return Effect.void
-        })
-    })
-
     const service: Service = {
-      append: (streamId, expected, events, appendOptions) => {
-        const stream = streamOf(streamId)
-        return stream.lock.withPermits(1)(
-          Append.append(backend(streamId, stream), appendOptions?.registry ?? registry, streamId, expected, events)
-        )
-      },
+      append: (streamId, expected, events, appendOptions) =>
+        Effect.clockWith((clock) =>
+          Append.appendSync(
+            backend,
+            streamId,
+            clock,
+            appendOptions?.registry ?? registry,
+            streamId,
+            expected,
+            events
+          )
+        ),
       read: (streamId, readOptions) =>
         Stream.suspend(() => {
-          const events = streams.get(streamId)?.events ?? []
+          const events = streams.get(streamId)?.events ?? noEvents
           const from = Math.max(1, readOptions?.from ?? 1)
           const end = readOptions?.limit === undefined ? undefined : from - 1 + Math.max(0, readOptions.limit)
           return Stream.fromIterable(events.slice(from - 1, end))
@@ -79,14 +91,6 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     }
     return service
   })
-
-const deepFreeze = <A>(value: A): A => {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const item of Object.values(value)) deepFreeze(item)
-  }
-  return value
-}
 
 /** @internal */
 export const layer = (tag: typeof EventStore, options?: Options): Layer.Layer<EventStore> =>

@@ -21,6 +21,18 @@ export const textProblem = (s: string): string | undefined =>
     ? undefined
     : "contains an unpaired UTF-16 surrogate"
 
+// Any character that could be NUL or half of a surrogate pair. Most strings have none, and need no closer look.
+// eslint-disable-next-line no-control-regex
+const suspicious = /[\u0000\uD800-\uDFFF]/
+
+/**
+ * `textProblem(s) === undefined`, answered by one regex test for the strings that have no NUL and no surrogate at
+ * all (nearly all of them).
+ *
+ * @internal
+ */
+export const isStorable = (s: string): boolean => !suspicious.test(s) || textProblem(s) === undefined
+
 /**
  * A `Schema.filter` predicate for strings every store must keep exactly; `what` names the value in the message.
  *

@@ -1,0 +1,97 @@
+// The hot path of an append checks and builds values without running their Schemas: these properties hold the fast
+// checks to the Schemas they stand for, and the memory store's copy of the data to the JSON round trip it replaces.
+import { Event, EventStore, ExpectedVersion, StoreBackend, StreamId } from "@concord/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Equal, Exit, FastCheck as fc, Schema, Stream } from "effect"
+
+// Strings near the length limits, made of characters the rules care about: NUL, lone and paired surrogates.
+const tricky = (max: number) =>
+  fc.oneof(
+    fc.array(fc.constantFrom(0x41, 0x0, 0xe9, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00), { maxLength: 8 })
+      .map((codes) => String.fromCharCode(...codes)),
+    fc.integer({ min: max - 2, max: max + 2 }).map((length) => "x".repeat(length)),
+    fc.string({ unit: "binary", maxLength: 6 })
+  )
+
+const streamId = StreamId.make("fast-1")
+const rejects = (events: ReadonlyArray<Event.EventData>) =>
+  Exit.isFailure(Effect.runSyncExit(StoreBackend.validate(streamId, events)))
+
+describe("fast checks agree with their Schemas", () => {
+  it.prop("StreamId.make", [tricky(512)], ([id]) => {
+    expect(Either.isRight(Either.try(() => StreamId.make(id)))).toBe(Schema.is(StreamId.StreamId)(id))
+  })
+
+  it.prop("event types", [tricky(256)], ([type]) => {
+    expect(rejects([{ type, data: {} }])).toBe(!Schema.is(Event.EventType)(type))
+  })
+
+  it.prop("event ids", [tricky(128)], ([id]) => {
+    expect(rejects([{ id: id as Event.EventId, type: "T", data: {} }])).toBe(!Schema.is(Event.EventId)(id))
+  })
+
+  it.prop("JSON data: keys and values", [fc.dictionary(tricky(3), fc.oneof(tricky(3), fc.double()))], ([data]) => {
+    const exact = JSON.stringify(data) !== undefined &&
+      Object.entries(data).every(([k, v]) =>
+        Schema.is(Schema.String.pipe(Schema.filter((s) => (s as any).isWellFormed() && !s.includes("\u0000"))))(k) &&
+        (typeof v === "number" ? Number.isFinite(v) : (v as any).isWellFormed() && !v.includes("\u0000"))
+      )
+    expect(rejects([{ type: "T", data }])).toBe(!exact)
+  })
+
+  it("deep and cyclic data: the full check decides and explains", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 1000; i++) deep = [deep]
+    expect(rejects([{ type: "T", data: deep }])).toBe(false)
+    const cycle: Record<string, unknown> = { a: { b: 1 } }
+    ;(cycle.a as Record<string, unknown>).c = cycle
+    const exit = Effect.runSyncExit(StoreBackend.validate(streamId, [{ type: "T", data: cycle }]))
+    expect(Exit.isFailure(exit) && String(exit.cause)).toContain("refers to itself")
+  })
+
+  it.prop("ExpectedVersion.exact builds what the class builds", [fc.nat()], ([version]) => {
+    const built = ExpectedVersion.exact(version)
+    const constructed = new ExpectedVersion.Exact({ version: version as any })
+    expect(built).toBeInstanceOf(ExpectedVersion.Exact)
+    expect(Equal.equals(built, constructed)).toBe(true)
+    expect(Object.keys(built)).toEqual(Object.keys(constructed))
+    expect(String(built)).toBe(String(constructed))
+    expect(Schema.is(ExpectedVersion.ExpectedVersion)(built)).toBe(true)
+  })
+})
+
+describe("the memory store's copy of the data", () => {
+  const stored = (data: unknown, metadata?: Event.Metadata) =>
+    Effect.runSync(Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory()
+      yield* store.append(streamId, ExpectedVersion.any, [{ type: "T", data, metadata }])
+      return Chunk.unsafeHead(yield* Stream.runCollect(store.read(streamId)))
+    }))
+
+  it.prop("is the JSON round trip, deeply frozen", [fc.jsonValue()], ([data]) => {
+    const event = stored(data, { by: data as any })
+    expect(event.data).toStrictEqual(JSON.parse(JSON.stringify(data)))
+    const frozen = (value: unknown): boolean =>
+      typeof value !== "object" || value === null || (Object.isFrozen(value) && Object.values(value).every(frozen))
+    expect(frozen(event)).toBe(true)
+    expect(frozen(event.metadata)).toBe(true)
+  })
+
+  it("as JSON has them: -0, holes in arrays, keys named __proto__", () => {
+    const data = JSON.parse(`{"__proto__": {"x": 1}, "n": -0, "a": [1, null]}`)
+    data.a = [1, 2, 3]
+    delete data.a[1] // a hole
+    const event = stored(data)
+    expect(event.data).toStrictEqual(JSON.parse(JSON.stringify(data)))
+    expect(Object.getPrototypeOf(event.data)).toBe(Object.prototype)
+    expect(Object.is((event.data as { n: number }).n, 0)).toBe(true)
+  })
+
+  it("is not changed by the caller's later changes", () => {
+    const data = { list: [1, 2], nested: { a: "b" } }
+    const event = stored(data)
+    data.list.push(3)
+    data.nested.a = "changed"
+    expect(event.data).toEqual({ list: [1, 2], nested: { a: "b" } })
+  })
+})
