@@ -95,3 +95,21 @@ describe("the memory store's copy of the data", () => {
     expect(event.data).toEqual({ list: [1, 2], nested: { a: "b" } })
   })
 })
+
+describe("the memory store's id index", () => {
+  it.effect("knows the ids the store chose, however many appends ago", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory()
+      const a = StreamId.make("index-a")
+      const first = yield* store.append(a, ExpectedVersion.noStream, [{ type: "T", data: {} }])
+      yield* store.append(a, ExpectedVersion.exact(1), [{ type: "T", data: {} }])
+      const [chosen] = Chunk.toArray(yield* Stream.runCollect(store.read(a)))
+      // The same batch again: its original result; the id in another stream: refused, and nothing written.
+      expect(yield* store.append(a, ExpectedVersion.any, [{ id: chosen!.id, type: "T", data: {} }])).toEqual(first)
+      const elsewhere = yield* Effect.flip(
+        store.append(StreamId.make("index-b"), ExpectedVersion.any, [{ id: chosen!.id, type: "T", data: {} }])
+      )
+      expect(elsewhere).toBeInstanceOf(EventStore.DuplicateEventId)
+      expect(yield* store.version(StreamId.make("index-b"))).toBe(0)
+    }))
+})

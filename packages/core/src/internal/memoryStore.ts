@@ -22,8 +22,11 @@ export const make = (options?: Options): Effect.Effect<Service> =>
   Effect.sync(() => {
     const registry = options?.registry ?? ConflictRegistry.untyped()
     const streams = new Map<string, MemoryStream>()
-    // Each id's event; the batch that stored it is its stream's, by version.
+    // Each id's event; the batch that stored it is its stream's, by version. Events are indexed when an append
+    // first asks for ids (one that brings its own), not at each write: most appends let the store choose the ids,
+    // and indexing every event costs about as much as the rest of the append.
     const ids = new Map<string, RecordedEvent>()
+    let unindexed: Array<RecordedEvent> = []
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
     // fiber can interleave with: no per-stream lock is needed, and ids are unique across streams because
@@ -35,6 +38,8 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         return except.length === 0 ? after : after.filter((event) => !except.includes(event.type))
       },
       findIds: (wanted) => {
+        for (const event of unindexed) ids.set(event.id, event)
+        unindexed = []
         let found: Array<Append.StoredId> | undefined
         for (const id of wanted) {
           const event = ids.get(id)
@@ -54,15 +59,19 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         for (const record of records) {
           // Stored events are frozen copies: nothing the caller does later can change the log.
           const stored: RecordedEvent = Object.freeze({
-            ...record,
+            id: record.id,
+            streamId: record.streamId,
+            version: record.version,
+            type: record.type,
             data: frozenCopy(record.data),
             metadata: record.metadata === Append.noMetadata
               ? record.metadata
-              : frozenCopy(record.metadata) as RecordedEvent["metadata"]
+              : frozenCopy(record.metadata) as RecordedEvent["metadata"],
+            recordedAt: record.recordedAt
           })
           stream.events.push(stored)
           stream.batches.push(batch)
-          ids.set(record.id, stored)
+          unindexed.push(stored)
         }
       }
     }
