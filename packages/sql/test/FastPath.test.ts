@@ -136,8 +136,7 @@ const cases = (
         expect(yield* store.version(id)).toBe(0)
       }))
 
-    // SQLite's store takes its own write lock (BEGIN IMMEDIATE), which a caller's transaction already holds.
-    it.effect.skipIf(name === "SQLite")(
+    it.effect(
       "inside a caller's transaction, a taken event id is a DuplicateEventId and the transaction goes on",
       () =>
         Effect.gen(function*() {
