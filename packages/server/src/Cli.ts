@@ -62,12 +62,12 @@ const maxBodyBytes = Options.integer("max-body-bytes").pipe(
 const lockTimeoutDescription = "how long an append waits for another writer's lock before it fails with 503, in " +
   "milliseconds (env CONCORD_LOCK_TIMEOUT_MS; default 5000)"
 const lockTimeout = Options.integer("lock-timeout-ms").pipe(
-  Options.withSchema(Schema.Int.pipe(Schema.nonNegative({ message: () => "--lock-timeout-ms must be at least 0" }))),
+  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--lock-timeout-ms must be at least 1" }))),
   Options.withDescription(lockTimeoutDescription),
   Options.optional
 )
 const lockTimeoutEnv = Config.integer("CONCORD_LOCK_TIMEOUT_MS").pipe(
-  Config.validate({ message: "CONCORD_LOCK_TIMEOUT_MS must be at least 0", validation: (millis) => millis >= 0 })
+  Config.validate({ message: "CONCORD_LOCK_TIMEOUT_MS must be at least 1", validation: (millis) => millis >= 1 })
 )
 
 const serve = Command.make(

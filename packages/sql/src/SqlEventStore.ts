@@ -116,7 +116,9 @@ export interface PgOptions extends Options {
 }
 
 /**
- * A store on PostgreSQL, for many stateless processes over one database.
+ * A store on PostgreSQL, for many stateless processes over one database. `lockTimeoutMillis` becomes a session
+ * default of every pooled connection (`-c lock_timeout` in the connection's options), so that it bounds the
+ * one-statement path of the common append as well as the full path.
  *
  * @since 0.1.0
  * @category layers
@@ -124,13 +126,29 @@ export interface PgOptions extends Options {
 export const layerPg = (
   options: PgOptions
 ): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
-  layer(options).pipe(
-    Layer.provide(Layer.unwrapEffect(Effect.map(
-      internalOptions.count("maxConnections", options.maxConnections ?? 10),
-      (maxConnections) =>
-        PgClient.layer({
-          url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
-          maxConnections
-        }).pipe(Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause })))
-    )))
-  )
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const maxConnections = yield* internalOptions.count("maxConnections", options.maxConnections ?? 10)
+    const lockTimeout = options.lockTimeoutMillis === undefined
+      ? undefined
+      : yield* internalOptions.millis("lockTimeoutMillis", options.lockTimeoutMillis)
+    const given = typeof options.url === "string" ? options.url : Redacted.value(options.url)
+    const url = lockTimeout === undefined ? given : yield* Effect.try({
+      try: () => withSessionOption(given, `-c lock_timeout=${lockTimeout}`),
+      catch: (cause) => new EventStore.StoreError({ operation: "read the PostgreSQL URL", cause })
+    })
+    return layer({ ...options, lockTimeoutMillis: undefined }).pipe(
+      Layer.provide(
+        PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(
+          Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause }))
+        )
+      )
+    )
+  }))
+
+/** The URL with a server option added to the session options it may already carry. */
+const withSessionOption = (url: string, option: string): string => {
+  const parsed = new URL(url)
+  const existing = parsed.searchParams.get("options")
+  parsed.searchParams.set("options", existing === null || existing === "" ? option : `${existing} ${option}`)
+  return parsed.toString()
+}

@@ -117,6 +117,9 @@ const cases = (
           _tag: "WrongExpectedVersion",
           actualVersion: 1
         })
+        // Past the 32-bit version columns: refused by the store, not failed by the database.
+        expect(yield* Effect.flip(store.append(id, ExpectedVersion.exact(2 ** 31), noted("z"), options)))
+          .toMatchObject({ _tag: "WrongExpectedVersion", expectedVersion: 2 ** 31, actualVersion: 1 })
         expect(yield* versions(store, id)).toEqual([1])
       }))
 

@@ -262,12 +262,16 @@ export const make = (options: Options = {}) =>
     const service: EventStore.Service = {
       append: (streamId, expected, proposed, appendOptions) => {
         const appendRegistry = appendOptions?.registry ?? registry
-        const full = lockedTransaction(streamId, (current) =>
-          StoreBackend.append(backend(streamId, current), appendRegistry, streamId, expected, proposed))
+        const full = Effect.suspend(() =>
+          lockedTransaction(streamId, (current) =>
+            StoreBackend.append(backend(streamId, current), appendRegistry, streamId, expected, proposed))
+        )
         // The fast path needs a version to guard on and something to write (an empty batch's result is the current
         // version, which it does not read). Inside a caller's transaction, a failed statement would abort it, and
-        // SET LOCAL lock_timeout needs a transaction of its own: the full path then.
+        // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A version past the columns'
+        // range is for the full path to refuse (WrongExpectedVersion), not for the database to fail on.
         const first = expected._tag === "Exact" && proposed.length > 0 &&
+            expected.version + proposed.length <= MAX_VERSION &&
             (dialect === "sqlite" || lockTimeout === undefined)
           ? Effect.serviceOption(SqlClient.TransactionConnection).pipe(
             Effect.flatMap((transaction) =>
