@@ -32,7 +32,8 @@ export interface StoredId extends internal.StoredId {}
 export interface Backend<E = never> extends internal.Backend<E> {}
 
 /**
- * Checks a batch before anything is read: ids unique within it, data and metadata that JSON carries exactly.
+ * Checks a batch before anything is read: types and ids that every store keeps exactly, ids unique within it, data
+ * and metadata that JSON carries exactly.
  *
  * @since 0.1.0
  * @category appending
