@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { isStorable, storable } from "./internal/text.js"
+import { storable, storableOfLength } from "./internal/text.js"
 
 /**
  * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one) and no unpaired UTF-16
@@ -27,6 +27,8 @@ export const StreamId = Schema.String.pipe(
  */
 export type StreamId = typeof StreamId.Type
 
+const isStreamId = storableOfLength(1, 512)
+
 /**
  * Builds a stream id, throwing when the string is not a valid one. Use `Schema.decodeUnknown(StreamId)` for input
  * that comes from outside the program.
@@ -37,7 +39,7 @@ export type StreamId = typeof StreamId.Type
 export const make = (id: string): StreamId =>
   // The Schema's rule written as plain checks, because callers make an id for every append; the Schema's own `make`
   // throws its error for an invalid one.
-  typeof id === "string" && id.length >= 1 && id.length <= 512 && isStorable(id) ? id as StreamId : StreamId.make(id)
+  isStreamId(id) ? id as StreamId : StreamId.make(id)
 
 /**
  * The category of a stream: the part of its id before the first `-` (the whole id when it has none), so

@@ -12,7 +12,7 @@ import type { ExpectedVersion } from "../ExpectedVersion.js"
 import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import { jsonProblem } from "./json.js"
-import { isStorable } from "./text.js"
+import { storableOfLength } from "./text.js"
 
 /**
  * Where a stored event id lives, and the result of the append that stored it, so that a re-sent batch is recognised
@@ -63,10 +63,6 @@ const stringCheck = (schema: Schema.Schema<any, string>, field: string, fast: (v
       onRight: () => undefined
     })
 }
-
-/** A string of `min` to `max` UTF-16 units that every store keeps exactly: the refinements of EventType and EventId. */
-const storableOfLength = (min: number, max: number) => (value: unknown): boolean =>
-  typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
 
 /** @internal */
 export const isEventType = storableOfLength(1, 256)
@@ -302,19 +298,19 @@ const perform = <E>(
 
 /**
  * A backend whose operations complete at once: the whole append then runs as one synchronous step, which no other
- * fiber can interleave with (JavaScript runs one thing at a time), so it needs no lock. `S` is the stream's handle.
+ * fiber can interleave with (JavaScript runs one thing at a time), so it needs no lock.
  *
  * @internal
  */
-export interface SyncBackend<S> {
-  readonly currentVersion: (stream: S) => StreamVersion.StreamVersion
+export interface SyncBackend {
+  readonly currentVersion: (stream: StreamId) => StreamVersion.StreamVersion
   readonly committedAfter: (
-    stream: S,
+    stream: StreamId,
     version: StreamVersion.StreamVersion,
     except: ReadonlyArray<string>
   ) => ReadonlyArray<Conflict.Committed>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => ReadonlyArray<StoredId>
-  readonly write: (stream: S, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
+  readonly write: (stream: StreamId, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
 }
 
 /**
@@ -323,9 +319,8 @@ export interface SyncBackend<S> {
  *
  * @internal
  */
-export const appendSync = <S>(
-  backend: SyncBackend<S>,
-  stream: S,
+export const appendSync = (
+  backend: SyncBackend,
   clock: Clock.Clock,
   registry: ConflictRegistry.ConflictRegistry<any, any>,
   streamId: StreamId,
@@ -338,19 +333,19 @@ export const appendSync = <S>(
     const request = step.value
     switch (request._tag) {
       case "CurrentVersion":
-        step = steps.next(backend.currentVersion(stream))
+        step = steps.next(backend.currentVersion(streamId))
         break
       case "FindIds":
         step = steps.next(backend.findIds(request.ids))
         break
       case "CommittedAfter":
-        step = steps.next(backend.committedAfter(stream, request.version, request.except))
+        step = steps.next(backend.committedAfter(streamId, request.version, request.except))
         break
       case "Now":
         step = steps.next(clock.unsafeCurrentTimeMillis())
         break
       case "Write":
-        backend.write(stream, request.records, request.batch)
+        backend.write(streamId, request.records, request.batch)
         step = steps.next()
         break
     }

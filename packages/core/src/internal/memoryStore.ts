@@ -4,7 +4,6 @@ import * as Stream from "effect/Stream"
 import * as ConflictRegistry from "../ConflictRegistry.js"
 import type { RecordedEvent } from "../Event.js"
 import type { AppendResult, EventStore, Options, Service } from "../EventStore.js"
-import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
 import { frozenCopy } from "./json.js"
@@ -31,7 +30,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
     // fiber can interleave with: no per-stream lock is needed, and ids are unique across streams because
     // `findIds` sees every stream as it is at the write.
-    const backend: Append.SyncBackend<StreamId> = {
+    const backend: Append.SyncBackend = {
       currentVersion: (streamId) => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0),
       committedAfter: (streamId, version, except) => {
         const after = (streams.get(streamId)?.events ?? noEvents).slice(version)
@@ -81,7 +80,6 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         Effect.clockWith((clock) =>
           Append.appendSync(
             backend,
-            streamId,
             clock,
             appendOptions?.registry ?? registry,
             streamId,

@@ -34,6 +34,15 @@ const suspicious = /[\u0000\uD800-\uDFFF]/
 export const isStorable = (s: string): boolean => !suspicious.test(s) || textProblem(s) === undefined
 
 /**
+ * A string of `min` to `max` UTF-16 units that every store keeps exactly: the refinements of the id and type Schemas,
+ * as plain checks for the hot path.
+ *
+ * @internal
+ */
+export const storableOfLength = (min: number, max: number) => (value: unknown): value is string =>
+  typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
+
+/**
  * A `Schema.filter` predicate for strings every store must keep exactly; `what` names the value in the message.
  *
  * @internal
