@@ -17,23 +17,18 @@ import * as StreamVersion from "./StreamVersion.js"
  * @since 0.1.0
  * @category models
  */
-export interface Committed {
+export interface Committed extends Event.EncodedEvent {
   readonly id: Event.EventId
   readonly version: StreamVersion.StreamVersion
-  readonly type: string
-  readonly data: unknown
 }
 
 /**
- * A proposed event as detection needs it: its type and encoded data (an {@link Event.EventData} will do).
+ * A proposed event as detection needs it: an {@link Event.EncodedEvent} (an {@link Event.EventData} will do).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Proposed {
-  readonly type: string
-  readonly data: unknown
-}
+export type Proposed = Event.EncodedEvent
 
 /**
  * One clash: the proposed event (its index in the batch and its type) and the committed event it conflicts with.

@@ -21,7 +21,7 @@ import type * as Inspectable from "effect/Inspectable"
 import * as ParseResult from "effect/ParseResult"
 import type { Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
-import type { EventSchema, Tag, Tagged, WithTag } from "./Event.js"
+import type { EncodedEvent, EventSchema, Tag, Tagged, WithTag } from "./Event.js"
 import * as internal from "./internal/conflictRegistry.js"
 import * as internalEvent from "./internal/event.js"
 
@@ -370,20 +370,20 @@ export const exhaustive = <A extends Tagged, D extends string>(
 
 /**
  * Whether one proposed event conflicts with one committed event, both in the store's encoded form
- * (`data` is the encoded event without its `_tag`).
+ * ({@link EncodedEvent}: `data` is the encoded event without its `_tag`).
  *
  * @since 0.1.0
  * @category checking
  */
 export const isConflict: {
   (
-    proposed: internal.EncodedEvent,
-    committed: internal.EncodedEvent
+    proposed: EncodedEvent,
+    committed: EncodedEvent
   ): <A extends Tagged>(self: ConflictRegistry<A, any>) => boolean
   <A extends Tagged>(
     self: ConflictRegistry<A, any>,
-    proposed: internal.EncodedEvent,
-    committed: internal.EncodedEvent
+    proposed: EncodedEvent,
+    committed: EncodedEvent
   ): boolean
 } = dual(3, internal.isConflict)
 

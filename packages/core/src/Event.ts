@@ -106,6 +106,19 @@ export const EventType = Schema.String.pipe(
 )
 
 /**
+ * An event in the store's encoded form: its type (the domain event's `_tag`) and its data (the encoded domain event
+ * without its `_tag`). What {@link encode} gives and {@link decode} takes, what conflict rules are checked against,
+ * and the part every {@link EventData} has, as does every {@link RecordedEvent} of a raw store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncodedEvent<out Type extends string = string> {
+  readonly type: Type
+  readonly data: unknown
+}
+
+/**
  * An event a writer proposes, in the store's encoded form: its type, its JSON data (the encoded event without its
  * `_tag`), and optionally an id and metadata. This is what stores and the HTTP service accept.
  *
@@ -186,7 +199,7 @@ export const tags: <A extends Tagged>(schema: EventSchema<A>) => ReadonlyArray<T
  */
 export const encode = <A extends Tagged>(
   schema: EventSchema<A>
-): (event: A) => Effect.Effect<{ readonly type: Tag<A>; readonly data: unknown }, ParseResult.ParseError> => {
+): (event: A) => Effect.Effect<EncodedEvent<Tag<A>>, ParseResult.ParseError> => {
   const encodeEvent = Schema.encode(schema)
   return (event) => Effect.map(encodeEvent(event), internal.split)
 }
@@ -199,7 +212,7 @@ export const encode = <A extends Tagged>(
  */
 export const decode = <A extends Tagged>(
   schema: EventSchema<A>
-): (event: { readonly type: string; readonly data: unknown }) => Effect.Effect<A, ParseResult.ParseError> => {
+): (event: EncodedEvent) => Effect.Effect<A, ParseResult.ParseError> => {
   const decodeEvent = Schema.decodeUnknown(schema)
   return (event) => decodeEvent(internal.join(event))
 }

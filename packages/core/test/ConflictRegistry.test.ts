@@ -1,4 +1,4 @@
-import { Conflict, ConflictRegistry } from "@concord/core"
+import { Conflict, ConflictRegistry, Event } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as Doc from "./fixtures/Document.js"
@@ -12,7 +12,7 @@ const everything = [title, edit("intro"), comment("intro"), deleted, foreign]
 
 const conflictsWith = (
   registry: ConflictRegistry.ConflictRegistry<any, any>,
-  proposed: { type: string; data: unknown }
+  proposed: Event.EncodedEvent
 ) => everything.filter((committed) => ConflictRegistry.isConflict(registry, proposed, committed)).map((e) => e.type)
 
 const empty = ConflictRegistry.make(Doc.DocumentEvent)

@@ -1,5 +1,5 @@
-import { Event } from "@concord/core"
-import { describe, expect, it } from "@effect/vitest"
+import { Conflict, ConflictRegistry, Event } from "@concord/core"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Either, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
@@ -33,6 +33,19 @@ describe("Event", () => {
         section: "intro",
         text: "x"
       })
+    }))
+
+  it.effect("the encoded form is one type: encode gives it, typed by the domain's tags; decode and detection take it", () =>
+    Effect.gen(function*() {
+      const encoded = yield* Event.encode(Doc.DocumentEvent)({ _tag: "TitleChanged", title: "t" })
+      expectTypeOf(encoded).toEqualTypeOf<Event.EncodedEvent<Doc.DocumentEvent["_tag"]>>()
+      expectTypeOf<Conflict.Proposed>().toEqualTypeOf<Event.EncodedEvent>()
+      expectTypeOf<Conflict.Committed>().toMatchTypeOf<Event.EncodedEvent>()
+      expectTypeOf<Event.EventData>().toMatchTypeOf<Event.EncodedEvent>()
+      expectTypeOf<Event.RecordedEvent>().toMatchTypeOf<Event.EncodedEvent>()
+      expectTypeOf(ConflictRegistry.isConflict).parameter(1).toEqualTypeOf<Event.EncodedEvent>()
+      const decoded: Doc.DocumentEvent = yield* Event.decode(Doc.DocumentEvent)(encoded)
+      expect(decoded).toEqual({ _tag: "TitleChanged", title: "t" })
     }))
 
   it.effect("rejects data that fails the Schema, and data that is not an object", () =>

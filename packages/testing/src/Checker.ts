@@ -40,7 +40,7 @@ export interface Attempt {
  */
 export interface Fold<State> {
   readonly initialState: State
-  readonly evolve: (state: State, event: { readonly type: string; readonly data: unknown }) => State
+  readonly evolve: (state: State, event: Event.EncodedEvent) => State
   readonly equivalence?: Equivalence.Equivalence<State> | undefined
 }
 

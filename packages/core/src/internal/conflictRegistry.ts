@@ -4,21 +4,11 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import type * as Api from "../ConflictRegistry.js"
 import type { Condition, ConflictRegistry, PayloadCondition, RegistryDocument, Rule } from "../ConflictRegistry.js"
-import type { EventSchema, Tagged } from "../Event.js"
+import type { EncodedEvent, EventSchema, Tagged } from "../Event.js"
 import * as internalEvent from "./event.js"
 
 /** @internal */
 export const TypeId: typeof Api.TypeId = Symbol.for("@concord/core/ConflictRegistry") as typeof Api.TypeId
-
-/**
- * An event in the store's encoded form: its type and its data (the encoded event without `_tag`).
- *
- * @internal
- */
-export interface EncodedEvent {
-  readonly type: string
-  readonly data: unknown
-}
 
 /** @internal */
 export const all: { readonly _tag: "All" } = { _tag: "All" }

@@ -1,5 +1,5 @@
 import * as AST from "effect/SchemaAST"
-import type { EventSchema, Tag, Tagged } from "../Event.js"
+import type { EncodedEvent, EventSchema, Tag, Tagged } from "../Event.js"
 
 const collectFields = (ast: AST.AST, into: Map<string, ReadonlySet<string>>): void => {
   switch (ast._tag) {
@@ -40,13 +40,13 @@ export const tags = <A extends Tagged>(schema: EventSchema<A>): ReadonlyArray<Ta
   Array.from(fields(schema).keys())
 
 /** @internal */
-export const split = (encoded: unknown): { readonly type: any; readonly data: unknown } => {
+export const split = (encoded: unknown): EncodedEvent<any> => {
   const { _tag, ...data } = encoded as { readonly _tag: string }
   return { type: _tag, data }
 }
 
 /** @internal */
-export const join = (event: { readonly type: string; readonly data: unknown }): unknown =>
+export const join = (event: EncodedEvent): unknown =>
   typeof event.data === "object" && event.data !== null && !Array.isArray(event.data)
     ? { ...event.data, _tag: event.type }
     : event.data // not an object: left as it is, so the domain Schema rejects it with its own message
