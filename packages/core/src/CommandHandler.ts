@@ -47,7 +47,10 @@ export interface Options<Event extends Tagged> {
 export interface Result<Event extends Tagged, State> {
   /** The events appended. */
   readonly events: ReadonlyArray<Event>
-  /** The state after them. */
+  /**
+   * The state at the version the append ended at, the same state `load` gives at that version: the events the append
+   * went past (its `rebasedOver`, read only then) folded in before the command's own events.
+   */
   readonly state: State
   /** What the last append did; its `rebasedOver` counts only the events that append itself went past. */
   readonly append: EventStore.AppendResult
@@ -93,7 +96,8 @@ interface Loaded<State> {
 /**
  * Handles one command on one stream: load, decide, append with the expected version, and on a conflict retry under
  * `options.retry` (reading only the events committed since). An `expectedVersion` that is not a stream version fails
- * with {@link InvalidExpectedVersion} before anything is read.
+ * with {@link InvalidExpectedVersion} before anything is read. When the append went past events committed since the
+ * load, they are read for the state returned; if that read fails, the events were appended all the same.
  *
  * @since 0.1.0
  * @category handling
@@ -139,9 +143,13 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
       const events = yield* decider.decide(command, loaded.state)
       const proposed = events.map((event) => ({ event, metadata: options.metadata }))
       const append = yield* store.append(streamId, ExpectedVersion.exact(loaded.version), proposed)
+      // The append may have gone past events committed since the load; the store's check may have read only those
+      // that could clash, so the state reads exactly the skipped range, and nothing when the writer was up to date.
+      const skipped = append.firstVersion - 1 - loaded.version
+      const before = skipped > 0 ? (yield* catchUp(loaded, skipped)).state : loaded.state
       return {
         events,
-        state: Decider.fold(decider, loaded.state, events),
+        state: Decider.fold(decider, before, events),
         append,
         attempts: round,
         rebasedOver: append.firstVersion - 1 - initial.version

@@ -1,6 +1,6 @@
 import { CommandHandler, ConflictRegistry, Decider, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Schedule, Schema } from "effect"
+import { Cause, Effect, Exit, FastCheck as fc, Layer, Schedule, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 interface State {
@@ -66,6 +66,8 @@ const seed = (id: StreamId.StreamId, events: ReadonlyArray<Doc.DocumentEvent>) =
   Effect.flatMap(EventStore.forDomain(options), (store) => store.append(id, ExpectedVersion.any, events))
 
 describe("CommandHandler", () => {
+  const reads: Array<EventStore.ReadOptions | undefined> = []
+
   it.effect("loads the stream, decides on its state and appends at its version", () =>
     Effect.gen(function*() {
       const id = StreamId.make("doc-1")
@@ -93,6 +95,88 @@ describe("CommandHandler", () => {
       expect(result.rebasedOver).toBe(1)
     }).pipe(Effect.provide(EventStore.layerMemory())))
 
+  it.effect("the state returned is the state at the appended version, with the events the append went past", () =>
+    Effect.gen(function*() {
+      // Both open the document at version 1; the other writer's section lands at version 2, then this edit at 3.
+      const id = StreamId.make("doc-9")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      yield* seed(id, [Doc.SectionEdited.make({ section: "body", text: "theirs" })])
+      const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "intro", text: "mine" }, {
+        ...options,
+        expectedVersion: 1
+      })
+      expect(result.append).toMatchObject({ firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
+      expect(result.state.sections).toEqual({ body: "theirs", intro: "mine" })
+      expect(yield* CommandHandler.load(decider, id, options)).toEqual({ state: result.state, version: 3 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("the state includes skipped events the registry could leave unread", () =>
+    Effect.gen(function*() {
+      // SectionEdited never conflicts with TitleChanged, so the store's check need not read the rename: the state
+      // must read it all the same.
+      const id = StreamId.make("doc-10")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      yield* seed(id, [Doc.TitleChanged.make({ title: "B" }), Doc.CommentAdded.make({ section: "body", text: "c" })])
+      const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "body", text: "mine" }, {
+        ...options,
+        expectedVersion: 1
+      })
+      expect(result.append).toMatchObject({ firstVersion: 4, rebasedOver: 2 })
+      expect(result.state).toEqual({ title: "B", sections: { body: "mine" }, deleted: false })
+      expect(yield* CommandHandler.load(decider, id, options)).toEqual({ state: result.state, version: 4 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
+
+  it.effect("an uncontended command reads nothing after its load", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-11")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      reads.length = 0
+      yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "B" }, options)
+      expect(reads).toEqual([{ from: 1, limit: undefined }])
+    }).pipe(Effect.provide(spied(reads))))
+
+  it.effect.prop(
+    "the state returned equals load at the appended version when no one writes after",
+    {
+      history: fc.array(Doc.events, { maxLength: 6 }),
+      during: fc.array(Doc.events, { maxLength: 3 }),
+      decidedAt: fc.option(fc.nat(6), { nil: undefined }),
+      command: fc.oneof(
+        fc.record({ _tag: fc.constant("Rename" as const), title: fc.string() }),
+        fc.record({
+          _tag: fc.constant("Edit" as const),
+          section: fc.constantFrom("intro", "body"),
+          text: fc.string()
+        })
+      )
+    },
+    ({ command, decidedAt, during, history }) =>
+      Effect.gen(function*() {
+        const id = StreamId.make("doc-prop")
+        if (history.length > 0) yield* seed(id, history)
+        // Another writer commits `during` while the command is being decided.
+        const raced = Decider.make({
+          ...decider,
+          decide: (command: Command, state: State) =>
+            Effect.zipRight(during.length > 0 ? seed(id, during) : Effect.void, decider.decide(command, state))
+        })
+        const expectedVersion = decidedAt === undefined ? undefined : Math.min(decidedAt, history.length)
+        const outcome = yield* Effect.either(
+          CommandHandler.handle(raced, id, command, { ...options, expectedVersion })
+        )
+        if (outcome._tag === "Left") {
+          expect(["ConcurrencyConflict", "DocumentGone"]).toContain(outcome.left._tag)
+          return
+        }
+        const result = outcome.right
+        expect(result.append.lastVersion).toBe(history.length + during.length + result.events.length)
+        expect(yield* CommandHandler.load(decider, id, options)).toEqual({
+          state: result.state,
+          version: result.append.lastVersion
+        })
+      }).pipe(Effect.provide(EventStore.layerMemory()))
+  )
+
   it.effect("without a retry a real conflict fails at once", () =>
     Effect.gen(function*() {
       const id = StreamId.make("doc-3")
@@ -103,7 +187,6 @@ describe("CommandHandler", () => {
       expect(error).toMatchObject({ _tag: "ConcurrencyConflict", expectedVersion: 1, actualVersion: 2 })
     }).pipe(Effect.provide(EventStore.layerMemory())))
 
-  const reads: Array<EventStore.ReadOptions | undefined> = []
   it.effect("with a retry it catches up on the new events only, decides again and appends", () =>
     Effect.gen(function*() {
       const id = StreamId.make("doc-4")
