@@ -7,7 +7,7 @@
 import * as Schema from "effect/Schema"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import * as Event from "./Event.js"
-import * as internal from "./internal/conflictRegistry.js"
+import * as internal from "./internal/compiledRegistry.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 

@@ -22,8 +22,10 @@ import * as ParseResult from "effect/ParseResult"
 import type { Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import type { EncodedEvent, EventSchema, Tag, Tagged, WithTag } from "./Event.js"
+import * as internalCompiled from "./internal/compiledRegistry.js"
 import * as internal from "./internal/conflictRegistry.js"
 import * as internalEvent from "./internal/event.js"
+import * as internalDocument from "./internal/registryDocument.js"
 
 /**
  * @since 0.1.0
@@ -385,7 +387,7 @@ export const isConflict: {
     proposed: EncodedEvent,
     committed: EncodedEvent
   ): boolean
-} = dual(3, internal.isConflict)
+} = dual(3, internalCompiled.isConflict)
 
 /**
  * What a proposed type may conflict with, for a store that narrows its read of the committed events: `All`, or the
@@ -397,7 +399,7 @@ export const isConflict: {
  * @since 0.1.0
  * @category models
  */
-export type CommittedTypes = internal.CommittedTypes
+export type CommittedTypes = internalCompiled.CommittedTypes
 
 /**
  * What a proposed type may conflict with among the committed types: see {@link CommittedTypes}.
@@ -406,7 +408,7 @@ export type CommittedTypes = internal.CommittedTypes
  * @category checking
  */
 export const committedTypesFor: (self: ConflictRegistry<any, any>, proposed: string) => CommittedTypes =
-  internal.committedTypesFor
+  internalCompiled.committedTypesFor
 
 // -----------------------------------------------------------------------------
 // JSON documents
@@ -453,7 +455,7 @@ export interface RegistryDocument {
  */
 export const RegistryDocument: (
   known?: ReadonlyMap<string, ReadonlySet<string>>
-) => Schema.Schema<RegistryDocument> = internal.documentSchema
+) => Schema.Schema<RegistryDocument> = internalDocument.documentSchema
 
 /**
  * A registry document that cannot be read: every issue with the path of the value at fault.
@@ -475,7 +477,7 @@ export class InvalidRegistryDocument extends Schema.TaggedError<InvalidRegistryD
    */
   override get message(): string {
     return "invalid conflict registry document:\n" +
-      this.issues.map((issue) => `  at ${internal.formatPath(issue.path)}: ${issue.message}`).join("\n")
+      this.issues.map((issue) => `  at ${internalDocument.formatPath(issue.path)}: ${issue.message}`).join("\n")
   }
 }
 
@@ -504,7 +506,7 @@ export class UnserializableRules extends Schema.TaggedError<UnserializableRules>
  * @category documents
  */
 export const toJSON = (self: ConflictRegistry<any, any>): Either.Either<RegistryDocument, UnserializableRules> =>
-  Either.mapLeft(internal.toDocument(self), (pairs) => new UnserializableRules({ pairs }))
+  Either.mapLeft(internalDocument.toDocument(self), (pairs) => new UnserializableRules({ pairs }))
 
 /**
  * Reads a registry from its JSON document. With the domain's Schema the result is typed and the document is
@@ -520,19 +522,21 @@ export const fromJSON: {
   ): Either.Either<ConflictRegistry<A>, InvalidRegistryDocument>
   (input: unknown): Either.Either<ConflictRegistry<Tagged>, InvalidRegistryDocument>
 } = (input: unknown, schema?: EventSchema<any>): Either.Either<any, InvalidRegistryDocument> => {
-  const documentSchema = internal.documentSchema(schema === undefined ? undefined : internalEvent.fields(schema))
+  const documentSchema = internalDocument.documentSchema(
+    schema === undefined ? undefined : internalEvent.fields(schema)
+  )
   return Schema.decodeUnknownEither(documentSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
     Either.mapBoth({
       onLeft: (error) =>
         new InvalidRegistryDocument({
-          issues: internal.mostSpecific(
+          issues: internalDocument.mostSpecific(
             ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
               path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
               message: issue.message
             }))
           )
         }),
-      onRight: (document) => internal.fromDocument(schema, document)
+      onRight: (document) => internalDocument.fromDocument(schema, document)
     })
   )
 }
