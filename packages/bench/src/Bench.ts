@@ -1,5 +1,5 @@
 // The whole benchmark: every workload at a size, in one run.
-import * as Postgres from "@concord/testing/Postgres"
+import { Postgres } from "@concord/test-postgres"
 import * as Contention from "./Contention.js"
 import * as Detection from "./Detection.js"
 import * as Growth from "./Growth.js"

@@ -4,7 +4,7 @@
 // by function and by package as shares of the busy time, and leaves the profile in build/profiles for DevTools.
 // Only Concord's store is profiled: the baselines are measured in the bench, and this is for finding what to fix.
 import { ExpectedVersion, StreamId } from "@concord/core"
-import * as Postgres from "@concord/testing/Postgres"
+import { Postgres } from "@concord/test-postgres"
 import * as fs from "node:fs"
 import { Session } from "node:inspector/promises"
 import * as path from "node:path"

@@ -2,7 +2,8 @@ import SwaggerParser from "@apidevtools/swagger-parser"
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
 import { ConcordClient } from "@concord/server"
-import { Checker, Postgres } from "@concord/testing"
+import { Postgres } from "@concord/test-postgres"
+import { Checker } from "@concord/testing"
 import { FetchHttpClient } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, inject, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Fiber, Layer, Random, Redacted, Schedule } from "effect"
@@ -10,7 +11,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { postOnce, runConcord, type Running, type Sent, startServer } from "./support/server.js"
+import { postOnce, runConcord, runDemo, type Running, type Sent, startServer } from "./support/server.js"
 import { postgresSuites } from "./support/suites.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-e2e-"))
@@ -86,7 +87,7 @@ const concurrentClients = (options: {
     return yield* Checker.readLogs(options.streams).pipe(Effect.provide(clientOf(options.urls[0]!)))
   })
 
-/** The Joe & Harry story as `concord demo` prints it, step by step. */
+/** The Joe & Harry story as the example's demo prints it, step by step. */
 const expectDemo = ({ code, stdout }: { readonly code: number | null; readonly stdout: string }) => {
   expect(code).toBe(0)
   const lines = stdout.trim().split("\n")
@@ -125,8 +126,12 @@ describe("the service as a real process on SQLite", () => {
     )
   })
 
-  it("concord demo plays Joe & Harry against it through the client, step by step", async () => {
-    expectDemo(await runConcord(["demo", "--url", server.url, "--token", token]))
+  it("the example's demo plays Joe & Harry against it through the client, step by step", async () => {
+    expectDemo(await runDemo(["--url", server.url, "--token", token]))
+  }, 60_000)
+
+  it("the demo takes its address and token from the environment too", async () => {
+    expectDemo(await runDemo([], { CONCORD_URL: server.url, CONCORD_TOKEN: token }))
   }, 60_000)
 
   it("serves a valid OpenAPI document", async () => {
@@ -390,9 +395,22 @@ describe("starting the service", () => {
     expect(stderr).not.toMatch(/\s+at .+:\d+:\d+/)
   }, 60_000)
 
-  it("concord demo without --url plays the story on an in-memory store", async () => {
-    expectDemo(await runConcord(["demo"]))
+  it("the demo without --url plays the story on an in-memory store", async () => {
+    expectDemo(await runDemo([]))
   }, 60_000)
+
+  it("the service ships without the example domain: neither its dependencies nor its sources name it", () => {
+    const manifest = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      readonly dependencies: Record<string, string>
+    }
+    expect(Object.keys(manifest.dependencies)).not.toContain("@concord/example-crm")
+    const sources = fs.readdirSync(new URL("../src", import.meta.url), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+    expect(sources.length).toBeGreaterThan(5)
+    for (const file of sources) {
+      expect(fs.readFileSync(new URL(`../src/${file}`, import.meta.url), "utf8"), file).not.toContain("example-crm")
+    }
+  })
 
   it("the installed bin runs on plain Node, without tsx or the source condition", async () => {
     const { bin } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {

@@ -12,8 +12,3 @@ export * as EventStoreSuite from "./EventStoreSuite.js"
  * @since 0.1.0
  */
 export * as Laws from "./Laws.js"
-
-/**
- * @since 0.1.0
- */
-export * as Postgres from "./Postgres.js"

@@ -1,8 +1,7 @@
 // Vitest global setup, shared by the projects with PostgreSQL suites: a throwaway PostgreSQL cluster for them. With
 // CI=true a missing server fails the run; locally the suites are skipped, and the warning names every one of them,
 // from the project's own test/support/suites.ts (`postgresSuites`, the names its describe.skipIf calls use).
-// The module alone: the package index pulls in vitest, which a global setup must not import.
-import * as Postgres from "@concord/testing/Postgres"
+import { Postgres } from "@concord/test-postgres"
 import * as path from "node:path"
 import type { TestProject } from "vitest/node"
 
