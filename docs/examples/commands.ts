@@ -21,9 +21,9 @@ const setup = Effect.gen(function*() {
   const store = yield* EventStore.forDomain(options)
   yield* store.append(client, ExpectedVersion.noStream, Story.acmeHistory)
   const harry = Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" })
-  yield* CommandHandler.handle(decider, client, harry, { ...options, expectedVersion: 5 })
+  yield* CommandHandler.handle(decider, client, harry, { ...options, expectedVersion: ExpectedVersion.exact(5) })
   const joe = Commands.UpgradeClientValue.make({ value: 500 })
-  yield* CommandHandler.handle(decider, client, joe, { ...options, expectedVersion: 5 })
+  yield* CommandHandler.handle(decider, client, joe, { ...options, expectedVersion: ExpectedVersion.exact(5) })
 })
 // #endregion setup
 
@@ -47,7 +47,10 @@ export const current = CommandHandler.handle(
 // Sally lowers the value to 120, having read the record at version 5: her decision meets Joe's upgrade.
 const sally = Commands.DowngradeClientValue.make({ value: 120 })
 
-export const noRetry = CommandHandler.handle(decider, client, sally, { ...options, expectedVersion: 5 })
+export const noRetry = CommandHandler.handle(decider, client, sally, {
+  ...options,
+  expectedVersion: ExpectedVersion.exact(5)
+})
 // fails with ConcurrencyConflict: ClientValueDowngraded (proposed #0) conflicts with ClientValueUpgraded (version 7)
 // #endregion no-retry
 
@@ -55,7 +58,7 @@ export const noRetry = CommandHandler.handle(decider, client, sally, { ...option
 // With a retry: read the two events committed since version 5, decide again on the fresh state, append again.
 export const retried = CommandHandler.handle(decider, client, sally, {
   ...options,
-  expectedVersion: 5,
+  expectedVersion: ExpectedVersion.exact(5),
   retry: Schedule.recurs(3)
 })
 // succeeds with { events: [ClientValueDowngraded { value: 120 }], append: { firstVersion: 8, ... }, attempts: 2,
@@ -66,7 +69,7 @@ export const retried = CommandHandler.handle(decider, client, sally, {
 // Joe's colleague raises the value to 300, also from version 5. On the fresh state the value is already 500.
 export const refusedOnRetry = CommandHandler.handle(decider, client, Commands.UpgradeClientValue.make({ value: 300 }), {
   ...options,
-  expectedVersion: 5,
+  expectedVersion: ExpectedVersion.exact(5),
   retry: Schedule.recurs(3)
 })
 // fails with InvalidValueChange { current: 500, requested: 300 }: the domain's answer, and nothing is appended

@@ -16,11 +16,11 @@ export const program = Effect.gen(function*() {
     Commands.decider,
     client,
     Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" }),
-    { ...options, expectedVersion: 1 }
+    { ...options, expectedVersion: ExpectedVersion.exact(1) }
   )
   const joe = yield* CommandHandler.handle(Commands.decider, client, Commands.UpgradeClientValue.make({ value: 500 }), {
     ...options,
-    expectedVersion: 1
+    expectedVersion: ExpectedVersion.exact(1)
   })
   return joe.append // { streamId: "client-acme", firstVersion: 3, lastVersion: 3, rebasedOver: 1 }
 })

@@ -96,7 +96,11 @@ const override = Effect.gen(function*() {
   // A command handler appends under the registry of its options.
   const command = Commands.AddMeetingNote.make({ noteId: "n2", author: "joe", text: "called back" })
   const handled = yield* Effect.flip(
-    CommandHandler.handle(Commands.decider, client, command, { ...options, registry: strict, expectedVersion: 1 })
+    CommandHandler.handle(Commands.decider, client, command, {
+      ...options,
+      registry: strict,
+      expectedVersion: ExpectedVersion.exact(1)
+    })
   )
   return { refused, passes, handled }
 }).pipe(Effect.provide(EventStore.layerMemory()))

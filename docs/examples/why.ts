@@ -19,14 +19,14 @@ const story = (registry: ConflictRegistry.ConflictRegistry<Events.CrmEvent, any>
       Commands.decider,
       client,
       Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" }),
-      { ...options, expectedVersion: 5 }
+      { ...options, expectedVersion: ExpectedVersion.exact(5) }
     )
     // Joe raises the client's value. He decided on the record as it was at version 5.
     const joe = yield* CommandHandler.handle(
       Commands.decider,
       client,
       Commands.UpgradeClientValue.make({ value: 500 }),
-      { ...options, expectedVersion: 5 }
+      { ...options, expectedVersion: ExpectedVersion.exact(5) }
     )
     return joe.append
   }).pipe(Effect.provide(EventStore.layerMemory()))

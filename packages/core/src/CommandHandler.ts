@@ -9,15 +9,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { ConcurrencyConflict } from "./Conflict.js"
+import { type ConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import * as Decider from "./Decider.js"
 import type { EventSchema, Metadata, Tagged } from "./Event.js"
 import * as EventStore from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
-import * as StreamId from "./StreamId.js"
+import type * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
 /**
@@ -28,10 +27,13 @@ export interface Options<Event extends Tagged> {
   readonly schema: EventSchema<Event>
   readonly registry: ConflictRegistry<Event, any>
   /**
-   * The version the caller decided on, e.g. the version a form was opened at. The command is decided on the state
-   * at that version and appended with it as the expected version. Default: the stream's current version.
+   * What the caller decided on, as the stores take it. `ExpectedVersion.exact(n)`, e.g. the version a form was
+   * opened at: the command is decided on the state at version n and appended with n as the expected version; a
+   * stream that has not reached n fails with `WrongExpectedVersion` before anything is decided. `ExpectedVersion.any`:
+   * decided on the current state and appended with no check. Default: the stream's current version, appended as an
+   * exact expected version.
    */
-  readonly expectedVersion?: number | undefined
+  readonly expectedVersion?: ExpectedVersion.ExpectedVersion | undefined
   /**
    * On a real conflict, retry under this schedule: read only the events committed since, fold them in, decide
    * again on the fresh state and append again. Without it a conflict fails at once.
@@ -64,27 +66,6 @@ export interface Result<Event extends Tagged, State> {
   readonly rebasedOver: number
 }
 
-/**
- * The caller's expected version is not a stream version (a non-negative integer). Nothing was read or written.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidExpectedVersion extends Schema.TaggedError<InvalidExpectedVersion>()("InvalidExpectedVersion", {
-  streamId: StreamId.StreamId,
-  expectedVersion: Schema.Number
-}) {
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return `stream ${this.streamId}: the expected version ${this.expectedVersion} is not a stream version ` +
-      "(a non-negative integer)"
-  }
-}
-
-const isStreamVersion = Schema.is(StreamVersion.StreamVersion)
-
 const isConcurrencyConflict = (error: unknown): error is ConcurrencyConflict =>
   typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyConflict"
 
@@ -95,8 +76,8 @@ interface Loaded<State> {
 
 /**
  * Handles one command on one stream: load, decide, append with the expected version, and on a conflict retry under
- * `options.retry` (reading only the events committed since). An `expectedVersion` that is not a stream version fails
- * with {@link InvalidExpectedVersion} before anything is read. When the append went past events committed since the
+ * `options.retry` (reading only the events committed since). An exact `expectedVersion` the stream has not reached
+ * fails with `WrongExpectedVersion` before anything is decided. When the append went past events committed since the
  * load, they are read for the state returned; if that read fails, the events were appended all the same.
  *
  * @since 0.1.0
@@ -109,14 +90,12 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
   options: Options<Event>
 ): Effect.Effect<
   Result<Event, State>,
-  E | EventStore.AppendError | EventStore.UndecodableEvent | InvalidExpectedVersion,
+  E | EventStore.AppendError | EventStore.UndecodableEvent,
   R | EventStore.EventStore
 > =>
   Effect.gen(function*() {
-    const expectedVersion = options.expectedVersion
-    if (expectedVersion !== undefined && !isStreamVersion(expectedVersion)) {
-      return yield* new InvalidExpectedVersion({ streamId, expectedVersion })
-    }
+    const decidedAt = options.expectedVersion?._tag === "Exact" ? options.expectedVersion.version : undefined
+    const unchecked = options.expectedVersion?._tag === "Any"
     const store = yield* EventStore.forDomain({ schema: options.schema, registry: options.registry })
     const catchUp = (loaded: Loaded<State>, limit?: number) =>
       store.read(streamId, { from: loaded.version + 1, limit }).pipe(
@@ -127,11 +106,11 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
       )
     const initial = yield* catchUp(
       { state: decider.initialState, version: StreamVersion.zero },
-      expectedVersion
+      decidedAt
     )
-    if (expectedVersion !== undefined && initial.version !== expectedVersion) {
-      // The caller claims a version the stream has not reached: let the store say so, with nothing to append.
-      yield* store.append(streamId, ExpectedVersion.exact(expectedVersion), [])
+    if (decidedAt !== undefined && initial.version !== decidedAt) {
+      // The read stopped at the stream's end, short of the version the caller claims to have read.
+      return yield* new WrongExpectedVersion({ streamId, expectedVersion: decidedAt, actualVersion: initial.version })
     }
     const latest = yield* Ref.make(initial)
     const attempts = yield* Ref.make(0)
@@ -142,7 +121,11 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
       yield* Ref.set(latest, loaded)
       const events = yield* decider.decide(command, loaded.state)
       const proposed = events.map((event) => ({ event, metadata: options.metadata }))
-      const append = yield* store.append(streamId, ExpectedVersion.exact(loaded.version), proposed)
+      const append = yield* store.append(
+        streamId,
+        unchecked ? ExpectedVersion.any : ExpectedVersion.exact(loaded.version),
+        proposed
+      )
       // The append may have gone past events committed since the load; the store's check may have read only those
       // that could clash, so the state reads exactly the skipped range, and nothing when the writer was up to date.
       const skipped = append.firstVersion - 1 - loaded.version

@@ -43,6 +43,11 @@ export type ExpectedVersion = typeof ExpectedVersion.Type
 export const any: ExpectedVersion = new Any()
 
 /**
+ * The version a writer read, for a version the program holds (one a store or `CommandHandler.load` returned).
+ * Throws a `RangeError` when it is not a stream version: a negative, fractional, `NaN` or infinite number, or one
+ * past `Number.MAX_SAFE_INTEGER`. A version from outside the program (a request, a file) goes through a Schema
+ * instead, {@link FromJson} or {@link ExpectedVersion}, whose decoding fails with a `ParseError` rather than throwing.
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -1,6 +1,14 @@
-import { CommandHandler, ConflictRegistry, Decider, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import {
+  CommandHandler,
+  Conflict,
+  ConflictRegistry,
+  Decider,
+  EventStore,
+  ExpectedVersion,
+  StreamId
+} from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FastCheck as fc, Layer, Schedule, Schema } from "effect"
+import { Effect, FastCheck as fc, Layer, Schedule, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 interface State {
@@ -88,7 +96,7 @@ describe("CommandHandler", () => {
       decisions.length = 0
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "intro", text: "mine" }, {
         ...options,
-        expectedVersion: 1
+        expectedVersion: ExpectedVersion.exact(1)
       })
       expect(decisions).toEqual([{ title: "A", sections: {}, deleted: false }])
       expect(result.append).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
@@ -103,7 +111,7 @@ describe("CommandHandler", () => {
       yield* seed(id, [Doc.SectionEdited.make({ section: "body", text: "theirs" })])
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "intro", text: "mine" }, {
         ...options,
-        expectedVersion: 1
+        expectedVersion: ExpectedVersion.exact(1)
       })
       expect(result.append).toMatchObject({ firstVersion: 3, lastVersion: 3, rebasedOver: 1 })
       expect(result.state.sections).toEqual({ body: "theirs", intro: "mine" })
@@ -119,7 +127,7 @@ describe("CommandHandler", () => {
       yield* seed(id, [Doc.TitleChanged.make({ title: "B" }), Doc.CommentAdded.make({ section: "body", text: "c" })])
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Edit", section: "body", text: "mine" }, {
         ...options,
-        expectedVersion: 1
+        expectedVersion: ExpectedVersion.exact(1)
       })
       expect(result.append).toMatchObject({ firstVersion: 4, rebasedOver: 2 })
       expect(result.state).toEqual({ title: "B", sections: { body: "mine" }, deleted: false })
@@ -160,7 +168,9 @@ describe("CommandHandler", () => {
           decide: (command: Command, state: State) =>
             Effect.zipRight(during.length > 0 ? seed(id, during) : Effect.void, decider.decide(command, state))
         })
-        const expectedVersion = decidedAt === undefined ? undefined : Math.min(decidedAt, history.length)
+        const expectedVersion = decidedAt === undefined
+          ? undefined
+          : ExpectedVersion.exact(Math.min(decidedAt, history.length))
         const outcome = yield* Effect.either(
           CommandHandler.handle(raced, id, command, { ...options, expectedVersion })
         )
@@ -182,7 +192,10 @@ describe("CommandHandler", () => {
       const id = StreamId.make("doc-3")
       yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.TitleChanged.make({ title: "B" })])
       const error = yield* Effect.flip(
-        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion: 1 })
+        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+          ...options,
+          expectedVersion: ExpectedVersion.exact(1)
+        })
       )
       expect(error).toMatchObject({ _tag: "ConcurrencyConflict", expectedVersion: 1, actualVersion: 2 })
     }).pipe(Effect.provide(EventStore.layerMemory())))
@@ -195,7 +208,7 @@ describe("CommandHandler", () => {
       reads.length = 0
       const result = yield* CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
         ...options,
-        expectedVersion: 1,
+        expectedVersion: ExpectedVersion.exact(1),
         retry: Schedule.recurs(3)
       })
       // The load up to the caller's version, then, after the conflict, only what was committed since.
@@ -207,24 +220,43 @@ describe("CommandHandler", () => {
       expect(result.rebasedOver).toBe(1)
     }).pipe(Effect.provide(spied(reads))))
 
-  it.effect.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
-    "an expected version of %s is a typed InvalidExpectedVersion, not a defect, and nothing is read",
-    (expectedVersion) =>
-      Effect.gen(function*() {
-        const id = StreamId.make("doc-8")
-        yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
-        reads.length = 0
-        const exit = yield* Effect.exit(
-          CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion })
-        )
-        expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause)).toBe(true)
-        const error = yield* Effect.flip(exit)
-        expect(error).toBeInstanceOf(CommandHandler.InvalidExpectedVersion)
-        expect(error).toMatchObject({ streamId: id, expectedVersion })
-        expect(reads).toEqual([])
-        expect(yield* Effect.flatMap(EventStore.EventStore, (store) => store.version(id))).toBe(1)
-      }).pipe(Effect.provide(spied(reads)))
-  )
+  it.effect("an expected version the stream has not reached fails before deciding or appending", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-8")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      decisions.length = 0
+      reads.length = 0
+      const error = yield* Effect.flip(
+        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+          ...options,
+          expectedVersion: ExpectedVersion.exact(3)
+        })
+      )
+      expect(error).toBeInstanceOf(Conflict.WrongExpectedVersion)
+      expect(error).toMatchObject({ streamId: id, expectedVersion: 3, actualVersion: 1 })
+      expect(decisions).toEqual([])
+      expect(reads).toEqual([{ from: 1, limit: 3 }])
+      expect(yield* Effect.flatMap(EventStore.EventStore, (store) => store.version(id))).toBe(1)
+    }).pipe(Effect.provide(spied(reads))))
+
+  it.effect("ExpectedVersion.any decides on the current state and appends without a check", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-12")
+      yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
+      // A rename during the decision: a conflict under the registry, but `any` asks for no check.
+      const raced = Decider.make({
+        ...decider,
+        decide: (command: Command, state: State) =>
+          Effect.zipRight(seed(id, [Doc.TitleChanged.make({ title: "B" })]), decider.decide(command, state))
+      })
+      const result = yield* CommandHandler.handle(raced, id, { _tag: "Rename", title: "C" }, {
+        ...options,
+        expectedVersion: ExpectedVersion.any
+      })
+      expect(result.append).toMatchObject({ firstVersion: 3, lastVersion: 3 })
+      expect(result.rebasedOver).toBe(1)
+      expect(yield* CommandHandler.load(decider, id, options)).toEqual({ state: result.state, version: 3 })
+    }).pipe(Effect.provide(EventStore.layerMemory())))
 
   it.effect("a redecision that fails ends the retries with the domain error, appending nothing", () =>
     Effect.gen(function*() {
@@ -232,7 +264,7 @@ describe("CommandHandler", () => {
       yield* seed(id, [Doc.TitleChanged.make({ title: "A" }), Doc.DocumentDeleted.make()])
       const error = yield* Effect.flip(CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
         ...options,
-        expectedVersion: 1,
+        expectedVersion: ExpectedVersion.exact(1),
         retry: Schedule.recurs(3)
       }))
       expect(error._tag).toBe("DocumentGone")
@@ -266,7 +298,10 @@ describe("CommandHandler", () => {
       const id = StreamId.make("doc-7")
       yield* seed(id, [Doc.TitleChanged.make({ title: "A" })])
       const error = yield* Effect.flip(
-        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, { ...options, expectedVersion: 4 })
+        CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+          ...options,
+          expectedVersion: ExpectedVersion.exact(4)
+        })
       )
       expect(error).toMatchObject({ _tag: "WrongExpectedVersion", expectedVersion: 4, actualVersion: 1 })
     }).pipe(Effect.provide(EventStore.layerMemory())))

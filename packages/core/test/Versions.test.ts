@@ -64,4 +64,12 @@ describe("ExpectedVersion", () => {
   it.each([-1, 1.5, "7", null, "latest", 2 ** 64])("rejects %j", (input) => {
     expect(Either.isLeft(decode(input))).toBe(true)
   })
+
+  it.each([-1, 1.5, Number.NaN, Infinity, 2 ** 64])(
+    "exact throws a RangeError on %s, which the Schema refuses",
+    (n) => {
+      expect(() => ExpectedVersion.exact(n)).toThrow(RangeError)
+      expect(Either.isLeft(decode(n))).toBe(true)
+    }
+  )
 })

@@ -49,7 +49,7 @@ export const play = (
       Commands.decider,
       client,
       Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" }),
-      { ...options, expectedVersion: opened.version }
+      { ...options, expectedVersion: ExpectedVersion.exact(opened.version) }
     )
     yield* say(
       `3. Harry saves his meeting notes (expected version ${opened.version}): appended at version ` +
@@ -64,7 +64,7 @@ export const play = (
     )
     const joe = yield* CommandHandler.handle(Commands.decider, client, upgrade, {
       ...options,
-      expectedVersion: opened.version
+      expectedVersion: ExpectedVersion.exact(opened.version)
     })
     yield* say(
       `   Concord reads the ${joe.append.rebasedOver} event committed since, finds no conflicting pair, and appends ` +
@@ -75,7 +75,7 @@ export const play = (
     const sally = yield* Effect.flip(
       CommandHandler.handle(Commands.decider, client, Commands.DowngradeClientValue.make({ value: 120 }), {
         ...options,
-        expectedVersion: opened.version
+        expectedVersion: ExpectedVersion.exact(opened.version)
       })
     )
     yield* say(`   Refused, nothing written: ${sally.message}`)

@@ -21,7 +21,7 @@ describe("Joe and Harry", () => {
         Commands.decider,
         client,
         Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "went well" }),
-        { ...options, expectedVersion: opened.version }
+        { ...options, expectedVersion: ExpectedVersion.exact(opened.version) }
       )
       expect(harry.append).toMatchObject({ firstVersion: 6, rebasedOver: 0 })
 
@@ -29,7 +29,7 @@ describe("Joe and Harry", () => {
         Commands.decider,
         client,
         Commands.UpgradeClientValue.make({ value: 500 }),
-        { ...options, expectedVersion: opened.version }
+        { ...options, expectedVersion: ExpectedVersion.exact(opened.version) }
       )
       expect(joe.append).toMatchObject({ firstVersion: 7, lastVersion: 7, rebasedOver: 1 })
 
@@ -45,12 +45,12 @@ describe("Joe and Harry", () => {
       yield* store.append(client, ExpectedVersion.noStream, history)
       yield* CommandHandler.handle(Commands.decider, client, Commands.UpgradeClientValue.make({ value: 500 }), {
         ...options,
-        expectedVersion: 5
+        expectedVersion: ExpectedVersion.exact(5)
       })
       const error = yield* Effect.flip(
         CommandHandler.handle(Commands.decider, client, Commands.UpgradeClientValue.make({ value: 300 }), {
           ...options,
-          expectedVersion: 5
+          expectedVersion: ExpectedVersion.exact(5)
         })
       )
       expect(error._tag).toBe("ConcurrencyConflict")

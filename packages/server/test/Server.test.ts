@@ -68,7 +68,7 @@ describe("Server", () => {
             Commands.AddMeetingNote.make({ noteId: "n1", author: "harry", text: "ok" }),
             {
               ...options,
-              expectedVersion: 1
+              expectedVersion: ExpectedVersion.exact(1)
             }
           )
           const joe = yield* CommandHandler.handle(
@@ -77,14 +77,14 @@ describe("Server", () => {
             Commands.UpgradeClientValue.make({ value: 500 }),
             {
               ...options,
-              expectedVersion: 1
+              expectedVersion: ExpectedVersion.exact(1)
             }
           )
           expect(joe.append).toMatchObject({ firstVersion: 3, rebasedOver: 1 })
           const sally = yield* Effect.flip(
             CommandHandler.handle(Commands.decider, id, Commands.DowngradeClientValue.make({ value: 50 }), {
               ...options,
-              expectedVersion: 1
+              expectedVersion: ExpectedVersion.exact(1)
             })
           )
           // The same typed error as the in-process store, with the same data.
