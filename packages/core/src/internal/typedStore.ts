@@ -5,7 +5,7 @@ import * as Stream from "effect/Stream"
 import type { ConflictRegistry } from "../ConflictRegistry.js"
 import type { EventData, EventSchema, ProposedEvent, Tagged } from "../Event.js"
 import type { Service, Typed } from "../EventStore.js"
-import { InvalidEventData, UndecodableEvent } from "../EventStore.js"
+import { InvalidEventData, UndecodableEvent } from "../EventStoreError.js"
 import * as internalEvent from "./event.js"
 
 const isProposed = <A extends Tagged>(event: A | ProposedEvent<A>): event is ProposedEvent<A> =>
