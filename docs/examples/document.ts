@@ -31,6 +31,6 @@ export const registry = ConflictRegistry.make(DocumentEvent).pipe(
 // #endregion registry
 
 // #region no-json
-export const document = ConflictRegistry.toJSON(registry)
+export const document = ConflictRegistry.toDocument(registry)
 // Either.left(UnserializableRules): "predicate rules have no JSON form: SectionEdited -> SectionEdited"
 // #endregion no-json

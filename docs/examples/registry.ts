@@ -57,14 +57,14 @@ export const unfinished = ConflictRegistry.make(Events.CrmEvent).pipe(
 )
 // #endregion exhaustive
 
-// #region to-json
-export const document = ConflictRegistry.toJSON(registry)
+// #region to-document
+export const document = ConflictRegistry.toDocument(registry)
 // Either.right({ rules: [...] }): the document below
 // #endregion to-json
 
 // #region from-json
 // With the domain's Schema the document is checked against its event types and fields, and the result is typed.
-export const fromFile = (json: unknown) => ConflictRegistry.fromJSON(json, Events.CrmEvent)
+export const fromFile = (json: unknown) => ConflictRegistry.fromDocument(json, Events.CrmEvent)
 
 export const invalid = fromFile({
   rules: [
@@ -75,7 +75,16 @@ export const invalid = fromFile({
 // Either.left(InvalidRegistryDocument): its message is below
 // #endregion from-json
 
-export const roundTrip = Either.flatMap(document, fromFile)
+// #region debug-form
+// The file the service reads is the document as JSON; it reads back to a registry that decides as this one.
+export const file = Either.map(document, (document) => JSON.stringify(document))
+export const roundTrip = Either.flatMap(file, (text) => fromFile(JSON.parse(text)))
+
+// JSON.stringify(registry) is not that file: it writes the registry's debug form, { "_id": "ConflictRegistry", ... }.
+export const debugForm = fromFile(JSON.parse(JSON.stringify(registry)))
+// Either.left(InvalidRegistryDocument): "this is a registry's debug form (its toJSON(), which JSON.stringify writes),
+// not its document: write the document with ConflictRegistry.toDocument"
+// #endregion debug-form
 
 // #region override
 const client = StreamId.make("client-acme")

@@ -33,10 +33,10 @@ describe("why", () => {
     ))
 })
 
-describe("concord demo", () => {
+describe("npm run demo", () => {
   it("plays the story the why page shows, on a fresh stream", async () => {
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
-    const { code, stderr, stdout } = await runTypeScript(bin, ["demo"])
+    const demo = new URL("../../packages/example-crm/src/main.ts", import.meta.url).pathname
+    const { code, stderr, stdout } = await runTypeScript(demo, [])
     expect(stderr).toBe("")
     expect(code).toBe(0)
     // Each run plays on a stream of its own, named after the time it starts: the page shows it as <id>.
@@ -145,6 +145,14 @@ describe("the registry", () => {
     await expect(shown).toMatchFileSnapshot("../examples/output/registry.json")
     const roundTrip = Either.getOrThrow(Registry.roundTrip)
     expect(roundTrip.rules).toEqual(Registry.registry.rules)
+    expect(JSON.parse(Either.getOrThrow(Registry.file))).toEqual(document)
+  })
+
+  it("the registry's own JSON is its debug form, which is refused as a document, saying so", () => {
+    expect(JSON.parse(JSON.stringify(Registry.registry))).toMatchObject({ _id: "ConflictRegistry" })
+    const error = Either.flip(Registry.debugForm).pipe(Either.getOrThrow)
+    expect(error.issues).toEqual([{ path: [], message: expect.stringContaining("debug form") }])
+    expect(error.message).toContain("ConflictRegistry.toDocument")
   })
 
   it("an invalid document is refused with every issue and its path", async () => {

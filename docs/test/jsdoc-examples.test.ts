@@ -192,7 +192,7 @@ describe("the JSDoc examples", () => {
     (_, block) => {
       const value = JSON.parse(block.json)
       if (typeof value === "object" && value !== null && "rules" in value) {
-        const decoded = ConflictRegistry.fromJSON(value, Events.CrmEvent)
+        const decoded = ConflictRegistry.fromDocument(value, Events.CrmEvent)
         expect(decoded._tag === "Left" ? decoded.left.message : "decoded").toBe("decoded")
       }
     }

@@ -20,7 +20,7 @@ const pgUrl = inject("pgUrl")
 
 // The registry file `npm start` serves with.
 const registryFile = new URL("../../packages/example-crm/registry.json", import.meta.url)
-const registries = Either.getOrThrow(Registries.fromJSON(JSON.parse(fs.readFileSync(registryFile, "utf8"))))
+const registries = Either.getOrThrow(Registries.fromDocument(JSON.parse(fs.readFileSync(registryFile, "utf8"))))
 
 const inProcess = Server.layerApp({ registries }).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
@@ -59,7 +59,7 @@ const request = (name: string) => fs.readFileSync(new URL(`../examples/http/${na
 describe("the rules file on the page", () => {
   const rulesFile = new URL("../examples/rules.json", import.meta.url).pathname
   type EncodedEvent = { readonly type: string; readonly data: Record<string, unknown> }
-  const rules = Either.getOrThrow(Registries.fromJSON(JSON.parse(fs.readFileSync(rulesFile, "utf8"))))
+  const rules = Either.getOrThrow(Registries.fromDocument(JSON.parse(fs.readFileSync(rulesFile, "utf8"))))
   const conflicts = (streamId: string, proposed: EncodedEvent, committed: EncodedEvent) =>
     ConflictRegistry.isConflict(rules.forStream(StreamId.make(streamId)), proposed, committed)
   const note = { type: "MeetingNoteAdded", data: { noteId: "n1", author: "harry", text: "went well" } }
@@ -96,7 +96,7 @@ describe("the rules file on the page", () => {
 
   it("accepts any type names, having no Schema", () => {
     const document = { categories: { client: { rules: [{ type: "SomethingHappened", conflictsWith: ["Other"] }] } } }
-    expect(Either.isRight(Registries.fromJSON(document))).toBe(true)
+    expect(Either.isRight(Registries.fromDocument(document))).toBe(true)
   })
 
   it("an invalid file stops concord serve with the file and the path of the value at fault", async () => {

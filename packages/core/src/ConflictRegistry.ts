@@ -18,13 +18,11 @@
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import type * as Inspectable from "effect/Inspectable"
-import * as ParseResult from "effect/ParseResult"
 import type { Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import type { EncodedEvent, EventSchema, Tag, Tagged, WithTag } from "./Event.js"
 import * as internalCompiled from "./internal/compiledRegistry.js"
 import * as internal from "./internal/conflictRegistry.js"
-import * as internalEvent from "./internal/event.js"
 import * as internalDocument from "./internal/registryDocument.js"
 
 /**
@@ -135,7 +133,7 @@ export const untyped = (): ConflictRegistry<Tagged> => internal.make(undefined, 
 
 /**
  * A condition for {@link conflictsWhen}: the pair conflicts only when `field` is equal in both payloads (for example
- * two changes to the same contact). Declarative, so it survives {@link toJSON}.
+ * two changes to the same contact). Declarative, so it survives {@link toDocument}.
  *
  * @since 0.1.0
  * @category conditions
@@ -455,7 +453,7 @@ export interface RegistryDocument {
  */
 export const RegistryDocument: (
   known?: ReadonlyMap<string, ReadonlySet<string>>
-) => Schema.Schema<RegistryDocument> = internalDocument.documentSchema
+) => Schema.Schema<RegistryDocument> = internalDocument.makeDocumentSchema
 
 /**
  * A registry document that cannot be read: every issue with the path of the value at fault.
@@ -500,12 +498,14 @@ export class UnserializableRules extends Schema.TaggedError<UnserializableRules>
 }
 
 /**
- * The JSON document of a registry, or the predicate rules that keep it from having one.
+ * The JSON document of a registry, or the predicate rules that keep it from having one. The document is plain data:
+ * `JSON.stringify` it to write the file that {@link fromDocument} reads. (`JSON.stringify(registry)` itself writes
+ * the registry's debug form, its `toJSON()` as every Effect value has, which is not a document.)
  *
  * @since 0.1.0
  * @category documents
  */
-export const toJSON = (self: ConflictRegistry<any, any>): Either.Either<RegistryDocument, UnserializableRules> =>
+export const toDocument = (self: ConflictRegistry<any, any>): Either.Either<RegistryDocument, UnserializableRules> =>
   Either.mapLeft(internalDocument.toDocument(self), (pairs) => new UnserializableRules({ pairs }))
 
 /**
@@ -515,28 +515,11 @@ export const toJSON = (self: ConflictRegistry<any, any>): Either.Either<Registry
  * @since 0.1.0
  * @category documents
  */
-export const fromJSON: {
+export const fromDocument: {
   <A extends Tagged>(
     input: unknown,
     schema: EventSchema<A>
   ): Either.Either<ConflictRegistry<A>, InvalidRegistryDocument>
   (input: unknown): Either.Either<ConflictRegistry<Tagged>, InvalidRegistryDocument>
-} = (input: unknown, schema?: EventSchema<any>): Either.Either<any, InvalidRegistryDocument> => {
-  const documentSchema = internalDocument.documentSchema(
-    schema === undefined ? undefined : internalEvent.fields(schema)
-  )
-  return Schema.decodeUnknownEither(documentSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
-    Either.mapBoth({
-      onLeft: (error) =>
-        new InvalidRegistryDocument({
-          issues: internalDocument.mostSpecific(
-            ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-              path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
-              message: issue.message
-            }))
-          )
-        }),
-      onRight: (document) => internalDocument.fromDocument(schema, document)
-    })
-  )
-}
+} = (input: unknown, schema?: EventSchema<any>): Either.Either<any, InvalidRegistryDocument> =>
+  Either.mapLeft(internalDocument.fromDocument(input, schema), (issues) => new InvalidRegistryDocument({ issues }))

@@ -1,4 +1,5 @@
-import { Conflict, ConflictRegistry, Event } from "@concord/core"
+import type { Event } from "@concord/core"
+import { Conflict, ConflictRegistry } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import * as Doc from "./fixtures/Document.js"
@@ -42,7 +43,7 @@ describe("ConflictRegistry", () => {
       )
       expect(conflictsWith(registry, title)).toEqual(everything.map((e) => e.type))
       expect(registry.rules.get("TitleChanged")).toEqual({ _tag: "All" })
-      expect(ConflictRegistry.toJSON(registry)).toMatchObject(
+      expect(ConflictRegistry.toDocument(registry)).toMatchObject(
         Either.right({ rules: [{ type: "TitleChanged", conflictsWith: "all" }, { type: "SectionEdited" }] })
       )
     })
@@ -285,25 +286,53 @@ describe("ConflictRegistry", () => {
     }
 
     it("writes the documented form", () => {
-      expect(ConflictRegistry.toJSON(registry)).toEqual(Either.right(document))
+      expect(ConflictRegistry.toDocument(registry)).toEqual(Either.right(document))
     })
 
     it("reads it back to a registry that decides the same", () => {
-      const read = Either.getOrThrow(ConflictRegistry.fromJSON(document, Doc.DocumentEvent))
+      const read = Either.getOrThrow(ConflictRegistry.fromDocument(document, Doc.DocumentEvent))
       for (const proposed of everything) {
         expect(conflictsWith(read, proposed)).toEqual(conflictsWith(registry, proposed))
       }
     })
 
+    it.prop(
+      "the document survives JSON.stringify and JSON.parse: fromDocument of it decides exactly as r",
+      [Doc.registry, Doc.committedEvents(), Doc.encodedEvents()],
+      ([registry, committed, proposed]) => {
+        const text = JSON.stringify(Either.getOrThrow(ConflictRegistry.toDocument(registry)))
+        const read = Either.getOrThrow(ConflictRegistry.fromDocument(JSON.parse(text), Doc.DocumentEvent))
+        expect(Conflict.detect(read, committed, proposed)).toEqual(Conflict.detect(registry, committed, proposed))
+        expect(JSON.stringify(Either.getOrThrow(ConflictRegistry.toDocument(read)))).toBe(text)
+      }
+    )
+
+    it.prop(
+      "JSON.stringify(registry) writes its debug form, which is not its document and is refused as one, saying so",
+      [Doc.registry],
+      ([registry]) => {
+        const debug = JSON.parse(JSON.stringify(registry))
+        expect(debug).toEqual(JSON.parse(JSON.stringify(registry.toJSON())))
+        expect(debug._id).toBe("ConflictRegistry")
+        expect(debug).not.toEqual(Either.getOrThrow(ConflictRegistry.toDocument(registry)))
+        const typed = Either.flip(ConflictRegistry.fromDocument(debug, Doc.DocumentEvent)).pipe(Either.getOrThrow)
+        const untyped = Either.flip(ConflictRegistry.fromDocument(debug)).pipe(Either.getOrThrow)
+        for (const error of [typed, untyped]) {
+          expect(error.issues).toEqual([{ path: [], message: expect.stringContaining("debug form") }])
+          expect(error.message).toContain("write the document with ConflictRegistry.toDocument")
+        }
+      }
+    )
+
     it("refuses to write predicate rules, naming them", () => {
       const withPredicate = registry.pipe(ConflictRegistry.conflictsWhen("CommentAdded", "TitleChanged", () => true))
-      const error = Either.flip(ConflictRegistry.toJSON(withPredicate)).pipe(Either.getOrThrow)
+      const error = Either.flip(ConflictRegistry.toDocument(withPredicate)).pipe(Either.getOrThrow)
       expect(error._tag).toBe("UnserializableRules")
       expect(error.pairs).toEqual([{ proposed: "CommentAdded", committed: "TitleChanged" }])
     })
 
     const invalid = (input: unknown) =>
-      Either.flip(ConflictRegistry.fromJSON(input, Doc.DocumentEvent)).pipe(Either.getOrThrow)
+      Either.flip(ConflictRegistry.fromDocument(input, Doc.DocumentEvent)).pipe(Either.getOrThrow)
 
     it.each(
       [
@@ -360,7 +389,7 @@ describe("ConflictRegistry", () => {
     })
 
     it("an untyped document accepts any type names", () => {
-      const read = Either.getOrThrow(ConflictRegistry.fromJSON({ rules: [{ type: "A", conflictsWith: ["B"] }] }))
+      const read = Either.getOrThrow(ConflictRegistry.fromDocument({ rules: [{ type: "A", conflictsWith: ["B"] }] }))
       expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "B", data: {} })).toBe(true)
       expect(ConflictRegistry.isConflict(read, { type: "A", data: {} }, { type: "A", data: {} })).toBe(false)
       // C is named by no rule: the registry cannot reason about it.
@@ -368,13 +397,13 @@ describe("ConflictRegistry", () => {
     })
 
     it.prop(
-      "fromJSON(toJSON(r)) decides exactly as r, for registries read from documents and made with the builder",
+      "fromDocument(toDocument(r)) decides exactly as r, for registries read from documents and made with the builder",
       [Doc.registry, Doc.committedEvents(), Doc.encodedEvents()],
       ([registry, committed, proposed]) => {
-        const document = Either.getOrThrow(ConflictRegistry.toJSON(registry))
-        const read = Either.getOrThrow(ConflictRegistry.fromJSON(document, Doc.DocumentEvent))
+        const document = Either.getOrThrow(ConflictRegistry.toDocument(registry))
+        const read = Either.getOrThrow(ConflictRegistry.fromDocument(document, Doc.DocumentEvent))
         expect(Conflict.detect(read, committed, proposed)).toEqual(Conflict.detect(registry, committed, proposed))
-        expect(ConflictRegistry.toJSON(read)).toEqual(Either.right(document))
+        expect(ConflictRegistry.toDocument(read)).toEqual(Either.right(document))
       }
     )
 

@@ -58,8 +58,8 @@ describe("the CRM registry", () => {
   })
 
   it("round-trips through its JSON document", () => {
-    const document = Either.getOrThrow(ConflictRegistry.toJSON(Registry.registry))
-    const read = Either.getOrThrow(ConflictRegistry.fromJSON(JSON.parse(JSON.stringify(document)), Events.CrmEvent))
+    const document = Either.getOrThrow(ConflictRegistry.toDocument(Registry.registry))
+    const read = Either.getOrThrow(ConflictRegistry.fromDocument(JSON.parse(JSON.stringify(document)), Events.CrmEvent))
     const all = [upgrade, downgrade, note, email("alice"), email("bob"), archived, registered]
     for (const proposed of all) {
       for (const committed of all) {

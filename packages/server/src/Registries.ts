@@ -81,15 +81,15 @@ const prefixed = (error: ConflictRegistry.InvalidRegistryDocument, prefix: Reado
   })
 
 /**
- * Reads a registry document (`{ "rules": [...] }`) or a document per category
- * (`{ "categories": { "client": { "rules": [...] } } }`).
+ * Reads a registry document (`{ "rules": [...] }`, as `ConflictRegistry.toDocument` writes it) or a document per
+ * category (`{ "categories": { "client": { "rules": [...] } } }`).
  *
  * @since 0.1.0
  * @category decoding
  */
-export const fromJSON = (input: unknown): Either.Either<Registries, ConflictRegistry.InvalidRegistryDocument> => {
+export const fromDocument = (input: unknown): Either.Either<Registries, ConflictRegistry.InvalidRegistryDocument> => {
   if (typeof input !== "object" || input === null || !("categories" in input)) {
-    return Either.map(ConflictRegistry.fromJSON(input), single)
+    return Either.map(ConflictRegistry.fromDocument(input), single)
   }
   const { categories, ...rest } = input as { readonly categories: unknown }
   if (
@@ -106,7 +106,7 @@ export const fromJSON = (input: unknown): Either.Either<Registries, ConflictRegi
   }
   const registries: Record<string, ConflictRegistry.ConflictRegistry<any, any>> = {}
   for (const [category, document] of Object.entries(categories)) {
-    const registry = ConflictRegistry.fromJSON(document)
+    const registry = ConflictRegistry.fromDocument(document)
     if (Either.isLeft(registry)) return Either.left(prefixed(registry.left, ["categories", category]))
     registries[category] = registry.right
   }
@@ -129,7 +129,7 @@ export const load = (file: string): Effect.Effect<Registries, InvalidRegistryFil
       try: () => JSON.parse(text) as unknown,
       catch: (error) => new InvalidRegistryFile({ file, reason: `not JSON: ${(error as Error).message}` })
     })
-    return yield* fromJSON(json).pipe(
+    return yield* fromDocument(json).pipe(
       Either.mapLeft((error) => new InvalidRegistryFile({ file, reason: error.message }))
     )
   })

@@ -15,7 +15,7 @@ import * as path from "node:path"
 const registryDocument = JSON.parse(
   fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8")
 ) as { readonly categories: { readonly client: unknown } }
-const registries = Either.getOrThrow(Registries.fromJSON(registryDocument))
+const registries = Either.getOrThrow(Registries.fromDocument(registryDocument))
 const token = "s3cret-token-of-22-chars"
 
 const serverAt = (options: Server.Options) =>

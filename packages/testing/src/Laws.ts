@@ -56,8 +56,9 @@ export class LawViolation extends Schema.TaggedError<LawViolation>()("LawViolati
 }
 
 /**
- * A law was given no Schema for the events: the registry was built without one (`untyped()`, or `fromJSON` without
- * the domain's Schema) and the options name none, so there is nothing to generate events from or to encode them with.
+ * A law was given no Schema for the events: the registry was built without one (`untyped()`, or `fromDocument`
+ * without the domain's Schema) and the options name none, so there is nothing to generate events from or to encode
+ * them with.
  *
  * @since 0.1.0
  * @category errors

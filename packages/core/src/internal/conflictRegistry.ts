@@ -26,6 +26,9 @@ export const condition = (payload: PayloadCondition<any, any>): Condition =>
 export const flip = (payload: PayloadCondition<any, any>): PayloadCondition<any, any> =>
   typeof payload === "function" ? (proposed: unknown, committed: unknown) => payload(committed, proposed) : payload
 
+/** The `_id` of a registry's debug form (its `toJSON()`), which is not its document. @internal */
+export const debugId = "ConflictRegistry"
+
 const Proto = {
   [TypeId]: { _A: (a: unknown) => a, _Declared: (a: never) => a },
   pipe() {
@@ -33,7 +36,7 @@ const Proto = {
   },
   toJSON(this: ConflictRegistry<any, any>) {
     return {
-      _id: "ConflictRegistry",
+      _id: debugId,
       rules: Array.from(this.rules, ([type, rule]) => ({
         type,
         conflictsWith: rule._tag === "All"

@@ -1,16 +1,16 @@
 import * as Either from "effect/Either"
 import { format } from "effect/Inspectable"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Condition, ConflictRegistry, RegistryDocument, Rule } from "../ConflictRegistry.js"
 import type { EventSchema, Tagged } from "../Event.js"
-import { all, always, listed, make } from "./conflictRegistry.js"
+import { all, always, debugId, listed, make } from "./conflictRegistry.js"
+import * as internalEvent from "./event.js"
 
 /**
  * A value that fails every member of a union is reported once per member: keep the issues that say most. An issue
  * is dropped when another one points deeper into the same value, or when it only says what a member expected while
  * another issue at the same path says what is wrong.
- *
- * @internal
  */
 export const mostSpecific = <I extends { readonly path: ReadonlyArray<string | number>; readonly message: string }>(
   issues: ReadonlyArray<I>
@@ -34,7 +34,7 @@ export const formatPath = (path: ReadonlyArray<string | number>): string =>
 const entryType = (entry: string | { readonly type: string }): string => typeof entry === "string" ? entry : entry.type
 
 /** @internal */
-export const documentSchema = (
+export const makeDocumentSchema = (
   known?: ReadonlyMap<string, ReadonlySet<string>>
 ): Schema.Schema<RegistryDocument> => {
   const Type = known === undefined
@@ -97,8 +97,7 @@ export const toDocument = (
   return predicates.length > 0 ? Either.left(predicates) : Either.right({ rules })
 }
 
-/** @internal */
-export const fromDocument = <A extends Tagged>(
+const toRegistry = <A extends Tagged>(
   schema: EventSchema<A> | undefined,
   document: RegistryDocument
 ): ConflictRegistry<A, never> =>
@@ -113,3 +112,40 @@ export const fromDocument = <A extends Tagged>(
       )
     ]))
   )
+
+/** @internal */
+export interface Issue {
+  readonly path: ReadonlyArray<string | number>
+  readonly message: string
+}
+
+// What `JSON.stringify(registry)` writes is easily taken for the document: say so rather than list its differences.
+const isDebugForm = (input: unknown): boolean =>
+  typeof input === "object" && input !== null && (input as { readonly _id?: unknown })._id === debugId
+
+/** @internal */
+export const fromDocument = <A extends Tagged>(
+  input: unknown,
+  schema: EventSchema<A> | undefined
+): Either.Either<ConflictRegistry<A, never>, ReadonlyArray<Issue>> => {
+  if (isDebugForm(input)) {
+    return Either.left([{
+      path: [],
+      message: "this is a registry's debug form (its toJSON(), which JSON.stringify writes), not its document: " +
+        "write the document with ConflictRegistry.toDocument"
+    }])
+  }
+  const documentSchema = makeDocumentSchema(schema === undefined ? undefined : internalEvent.fields(schema))
+  return Schema.decodeUnknownEither(documentSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
+    Either.mapBoth({
+      onLeft: (error) =>
+        mostSpecific(
+          ParseResult.ArrayFormatter.formatErrorSync(error).map((issue): Issue => ({
+            path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
+            message: issue.message
+          }))
+        ),
+      onRight: (document) => toRegistry(schema, document)
+    })
+  )
+}
