@@ -1,5 +1,5 @@
 import { ConflictRegistry, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { EventStoreSuite } from "@concord/testing"
+import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Schema, Stream } from "effect"
 import * as Doc from "./fixtures/Document.js"

@@ -2,7 +2,7 @@
 // where that shortcut meets another writer or a batch it has seen before, and must answer as the full path would.
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { SqlEventStore } from "@concord/sql"
-import { EventStoreSuite } from "@concord/testing"
+import { EventStoreSuite } from "@concord/testing/vitest"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"

@@ -1,5 +1,5 @@
 import { SqlEventStore } from "@concord/sql"
-import { EventStoreSuite } from "@concord/testing"
+import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, inject } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -1,7 +1,7 @@
 /**
  * The conformance suite every `EventStore` Layer must pass: the append semantics, idempotency, atomic batches, bad
  * input, and concurrency under many fibers and under fast-check's scheduler, each run checked by the independent
- * {@link Checker}.
+ * {@link Checker}. It registers vitest tests, so it comes from its own entry point, `@concord/testing/vitest`.
  *
  * @since 0.1.0
  */
@@ -69,7 +69,7 @@ export const attempt: (
  * @example
  * ```ts
  * import { EventStore } from "@concord/core"
- * import * as EventStoreSuite from "@concord/testing/EventStoreSuite"
+ * import { EventStoreSuite } from "@concord/testing/vitest"
  *
  * EventStoreSuite.run("layerMemory", EventStore.layerMemory())
  * ```

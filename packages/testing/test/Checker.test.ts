@@ -1,5 +1,6 @@
 import { ConflictRegistry, Event, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
-import { Checker, EventStoreSuite } from "@concord/testing"
+import { Checker } from "@concord/testing"
+import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 
 const { fold, registry } = EventStoreSuite
