@@ -1,4 +1,5 @@
-import { Conflict, ConflictRegistry, Event } from "@concord/core"
+import type { Conflict } from "@concord/core"
+import { ConflictRegistry, Event } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Either, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
