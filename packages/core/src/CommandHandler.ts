@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { type ConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
+import { type ConcurrencyConflict, isConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import * as Decider from "./Decider.js"
 import type { EventSchema, Metadata, Tagged } from "./Event.js"
@@ -65,9 +65,6 @@ export interface Result<Event extends Tagged, State> {
    */
   readonly rebasedOver: number
 }
-
-const isConcurrencyConflict = (error: unknown): error is ConcurrencyConflict =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyConflict"
 
 interface Loaded<State> {
   readonly state: State

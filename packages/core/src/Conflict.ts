@@ -4,10 +4,12 @@
  *
  * @since 0.1.0
  */
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import * as Event from "./Event.js"
 import * as internal from "./internal/compiledRegistry.js"
+import { markPrototype } from "./internal/typeId.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
@@ -102,6 +104,18 @@ const describePair = (pair: ConflictingPair): string =>
   `(version ${pair.committedVersion})`
 
 /**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const ConcurrencyConflictTypeId: unique symbol = Symbol.for("@concord/core/Conflict/ConcurrencyConflict")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type ConcurrencyConflictTypeId = typeof ConcurrencyConflictTypeId
+
+/**
  * Events were committed since the writer's expected version and some of them conflict with what it proposes.
  * Nothing was written.
  *
@@ -117,11 +131,40 @@ export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>
   /**
    * @since 0.1.0
    */
+  declare readonly [ConcurrencyConflictTypeId]: ConcurrencyConflictTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `stream ${this.streamId} is at version ${this.actualVersion}, the writer expected ` +
       `${this.expectedVersion}: ${this.conflicts.map(describePair).join("; ")}`
   }
 }
+
+markPrototype(ConcurrencyConflict, ConcurrencyConflictTypeId)
+
+/**
+ * Whether a value is an instance of {@link ConcurrencyConflict}, found by its type id: also one decoded from the wire
+ * or made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConcurrencyConflict = (u: unknown): u is ConcurrencyConflict =>
+  Predicate.hasProperty(u, ConcurrencyConflictTypeId)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const WrongExpectedVersionTypeId: unique symbol = Symbol.for("@concord/core/Conflict/WrongExpectedVersion")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type WrongExpectedVersionTypeId = typeof WrongExpectedVersionTypeId
 
 /**
  * The writer expected a version the stream has not reached: it cannot have read it. Nothing was written.
@@ -137,11 +180,28 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
   /**
    * @since 0.1.0
    */
+  declare readonly [WrongExpectedVersionTypeId]: WrongExpectedVersionTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `stream ${this.streamId} is at version ${this.actualVersion}, ` +
       `but the writer expected version ${this.expectedVersion}, which it cannot have read`
   }
 }
+
+markPrototype(WrongExpectedVersion, WrongExpectedVersionTypeId)
+
+/**
+ * Whether a value is an instance of {@link WrongExpectedVersion}, found by its type id: also one decoded from the wire
+ * or made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isWrongExpectedVersion = (u: unknown): u is WrongExpectedVersion =>
+  Predicate.hasProperty(u, WrongExpectedVersionTypeId)
 
 /**
  * The errors of an append that the registry or the versions refuse.
@@ -150,3 +210,11 @@ export class WrongExpectedVersion extends Schema.TaggedError<WrongExpectedVersio
  * @category errors
  */
 export type VersionError = ConcurrencyConflict | WrongExpectedVersion
+
+/**
+ * Whether a value is one of this module's errors, a {@link VersionError}: an instance of either class.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isVersionError = (u: unknown): u is VersionError => isConcurrencyConflict(u) || isWrongExpectedVersion(u)

@@ -1,14 +1,29 @@
 /**
  * The errors of an event store other than the registry's and the versions' (those are in `Conflict`): a batch that
  * cannot be stored, a stored event that does not decode, a backend that failed. A module below `EventStore`, so that
- * the stores and the shared append flow can build them without importing the service back.
+ * the stores and the shared append flow can build them without importing the service back. Each error has a type id
+ * and an `is…` guard that recognises its instances, not plain objects that merely carry its `_tag`.
  *
  * @since 0.1.0
  */
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Event from "./Event.js"
+import { markPrototype } from "./internal/typeId.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const DuplicateEventIdTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/DuplicateEventId")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type DuplicateEventIdTypeId = typeof DuplicateEventIdTypeId
 
 /**
  * Some event ids of the batch are already stored, but not as this very batch at these versions (or the batch names
@@ -24,11 +39,40 @@ export class DuplicateEventId extends Schema.TaggedError<DuplicateEventId>()("Du
   /**
    * @since 0.1.0
    */
+  declare readonly [DuplicateEventIdTypeId]: DuplicateEventIdTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `stream ${this.streamId}: event ids already stored elsewhere or repeated in the batch: ` +
       this.eventIds.join(", ")
   }
 }
+
+markPrototype(DuplicateEventId, DuplicateEventIdTypeId)
+
+/**
+ * Whether a value is an instance of {@link DuplicateEventId}, found by its type id: also one decoded from the wire or
+ * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isDuplicateEventId = (u: unknown): u is DuplicateEventId =>
+  Predicate.hasProperty(u, DuplicateEventIdTypeId)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const InvalidEventDataTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/InvalidEventData")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type InvalidEventDataTypeId = typeof InvalidEventDataTypeId
 
 /**
  * A proposed event cannot be stored as it is: data or metadata that JSON cannot carry exactly, or a typed event that
@@ -46,10 +90,39 @@ export class InvalidEventData extends Schema.TaggedError<InvalidEventData>()("In
   /**
    * @since 0.1.0
    */
+  declare readonly [InvalidEventDataTypeId]: InvalidEventDataTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `stream ${this.streamId}: event #${this.index} (${this.type}) cannot be stored: ${this.reason}`
   }
 }
+
+markPrototype(InvalidEventData, InvalidEventDataTypeId)
+
+/**
+ * Whether a value is an instance of {@link InvalidEventData}, found by its type id: also one decoded from the wire or
+ * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInvalidEventData = (u: unknown): u is InvalidEventData =>
+  Predicate.hasProperty(u, InvalidEventDataTypeId)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const UndecodableEventTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/UndecodableEvent")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type UndecodableEventTypeId = typeof UndecodableEventTypeId
 
 /**
  * A stored event that the domain's Schema cannot decode (a typed read of data written by other code or an older
@@ -67,10 +140,39 @@ export class UndecodableEvent extends Schema.TaggedError<UndecodableEvent>()("Un
   /**
    * @since 0.1.0
    */
+  declare readonly [UndecodableEventTypeId]: UndecodableEventTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `stream ${this.streamId}: the event at version ${this.version} (${this.type}) does not decode: ${this.reason}`
   }
 }
+
+markPrototype(UndecodableEvent, UndecodableEventTypeId)
+
+/**
+ * Whether a value is an instance of {@link UndecodableEvent}, found by its type id: also one decoded from the wire or
+ * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isUndecodableEvent = (u: unknown): u is UndecodableEvent =>
+  Predicate.hasProperty(u, UndecodableEventTypeId)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const StoreErrorTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/StoreError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type StoreErrorTypeId = typeof StoreErrorTypeId
 
 /**
  * The backend failed: the database is down, a lock timed out, a row is corrupt. Names the operation; the cause is
@@ -86,7 +188,40 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   /**
    * @since 0.1.0
    */
+  declare readonly [StoreErrorTypeId]: StoreErrorTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `the event store failed to ${this.operation}`
   }
 }
+
+markPrototype(StoreError, StoreErrorTypeId)
+
+/**
+ * Whether a value is an instance of {@link StoreError}, found by its type id: also one decoded from the wire or made by
+ * another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isStoreError = (u: unknown): u is StoreError => Predicate.hasProperty(u, StoreErrorTypeId)
+
+/**
+ * Every error of this module.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type EventStoreError = DuplicateEventId | InvalidEventData | UndecodableEvent | StoreError
+
+/**
+ * Whether a value is one of this module's errors, an {@link EventStoreError}: an instance of one of its classes.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isEventStoreError = (u: unknown): u is EventStoreError =>
+  isDuplicateEventId(u) || isInvalidEventData(u) || isUndecodableEvent(u) || isStoreError(u)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { EventStore } from "@concord/core"
+import { Conflict, EventStore, EventStoreError } from "@concord/core"
 import { type HttpApi, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -72,6 +72,11 @@ export const layer = (options: Options): Layer.Layer<ConcordClient, never, HttpC
 const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =>
   new EventStore.StoreError({ operation, cause })
 
+/** The store's typed refusals of an append, which the client passes on as they are. */
+const isRefusal = (error: unknown): boolean =>
+  Conflict.isVersionError(error) || EventStoreError.isDuplicateEventId(error) ||
+  EventStoreError.isInvalidEventData(error)
+
 /**
  * An `EventStore` backed by the service. The service applies its own conflict registry: an append's
  * `options.registry` is not sent.
@@ -86,10 +91,7 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
       append: (streamId, expectedVersion, events) =>
         client.streams.append({ path: { streamId }, payload: { expectedVersion, events } }).pipe(
           Effect.catchIf(
-            (error): error is Exclude<typeof error, EventStore.AppendError> =>
-              !["ConcurrencyConflict", "WrongExpectedVersion", "DuplicateEventId", "InvalidEventData"].includes(
-                error._tag
-              ),
+            (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
             (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
           )
         ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>,

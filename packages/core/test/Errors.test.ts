@@ -1,0 +1,104 @@
+import { Conflict, Event, EventStore, EventStoreError, StreamId, StreamVersion } from "@concord/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
+
+const streamId = StreamId.make("doc-1")
+const version = StreamVersion.make
+
+const errors = {
+  ConcurrencyConflict: {
+    guard: Conflict.isConcurrencyConflict,
+    typeId: Conflict.ConcurrencyConflictTypeId,
+    schema: Conflict.ConcurrencyConflict,
+    error: new Conflict.ConcurrencyConflict({
+      streamId,
+      expectedVersion: version(1),
+      actualVersion: version(2),
+      conflicts: [{
+        proposedIndex: 0,
+        proposedType: "A",
+        committedId: Event.EventId.make("e2"),
+        committedVersion: version(2),
+        committedType: "B"
+      }]
+    })
+  },
+  WrongExpectedVersion: {
+    guard: Conflict.isWrongExpectedVersion,
+    typeId: Conflict.WrongExpectedVersionTypeId,
+    schema: Conflict.WrongExpectedVersion,
+    error: new Conflict.WrongExpectedVersion({ streamId, expectedVersion: version(3), actualVersion: version(1) })
+  },
+  DuplicateEventId: {
+    guard: EventStoreError.isDuplicateEventId,
+    typeId: EventStoreError.DuplicateEventIdTypeId,
+    schema: EventStoreError.DuplicateEventId,
+    error: new EventStoreError.DuplicateEventId({ streamId, eventIds: [Event.EventId.make("e1")] })
+  },
+  InvalidEventData: {
+    guard: EventStoreError.isInvalidEventData,
+    typeId: EventStoreError.InvalidEventDataTypeId,
+    schema: EventStoreError.InvalidEventData,
+    error: new EventStoreError.InvalidEventData({ streamId, index: 0, type: "A", reason: "NaN" })
+  },
+  UndecodableEvent: {
+    guard: EventStoreError.isUndecodableEvent,
+    typeId: EventStoreError.UndecodableEventTypeId,
+    schema: EventStoreError.UndecodableEvent,
+    error: new EventStoreError.UndecodableEvent({ streamId, version: version(1), type: "A", reason: "no" })
+  },
+  StoreError: {
+    guard: EventStoreError.isStoreError,
+    typeId: EventStoreError.StoreErrorTypeId,
+    schema: EventStoreError.StoreError,
+    error: new EventStoreError.StoreError({ operation: "read", cause: new Error("down") })
+  }
+} as const
+
+const entries = Object.entries(errors) as Array<[keyof typeof errors, (typeof errors)[keyof typeof errors]]>
+
+describe("error guards", () => {
+  it.each(entries)("is%s recognises its errors only", (tag, { error, guard }) => {
+    expect(error._tag).toBe(tag)
+    for (const [other, { error: otherError }] of entries) expect(guard(otherError), other).toBe(other === tag)
+  })
+
+  it.each(entries)("is%s is false for a plain object with the same tag and fields", (_, { error, guard }) => {
+    expect(guard({ ...error, _tag: error._tag })).toBe(false)
+    expect(guard(JSON.parse(JSON.stringify(error)))).toBe(false)
+    for (const value of [undefined, null, error._tag, 0, {}]) expect(guard(value)).toBe(false)
+  })
+
+  it.each(entries)("is%s is true for an error decoded from its encoded form, as the client gets it", (_, entry) => {
+    const schema = entry.schema as unknown as Schema.Schema<unknown, unknown>
+    const decoded = Schema.decodeUnknownSync(schema)(Schema.encodeSync(schema)(entry.error))
+    expect(entry.guard(decoded)).toBe(true)
+  })
+
+  it("the type id is on the prototype: instances have no symbol of their own and compare as before", () => {
+    for (const [tag, { error, typeId }] of entries) {
+      expect(typeId in error, tag).toBe(true)
+      expect(Object.getOwnPropertySymbols(error), tag).not.toContain(typeId)
+    }
+    const error = errors.WrongExpectedVersion.error
+    expect(error).toEqual(new Conflict.WrongExpectedVersion({ ...error }))
+    expect(error).toMatchObject({ _tag: "WrongExpectedVersion", streamId, expectedVersion: 3, actualVersion: 1 })
+    expect(error[Conflict.WrongExpectedVersionTypeId]).toBe(Conflict.WrongExpectedVersionTypeId)
+  })
+
+  it("each module's union guard covers its own errors", () => {
+    for (const [tag, { error }] of entries) {
+      expect(Conflict.isVersionError(error), tag).toBe(tag === "ConcurrencyConflict" || tag === "WrongExpectedVersion")
+      expect(EventStoreError.isEventStoreError(error), tag).toBe(
+        tag !== "ConcurrencyConflict" && tag !== "WrongExpectedVersion"
+      )
+    }
+  })
+
+  it("EventStore still names the store's errors: the same classes", () => {
+    expect(EventStore.StoreError).toBe(EventStoreError.StoreError)
+    expect(EventStore.DuplicateEventId).toBe(EventStoreError.DuplicateEventId)
+    expect(EventStore.InvalidEventData).toBe(EventStoreError.InvalidEventData)
+    expect(EventStore.UndecodableEvent).toBe(EventStoreError.UndecodableEvent)
+  })
+})
