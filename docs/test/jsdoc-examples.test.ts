@@ -30,25 +30,34 @@ interface Example {
   readonly line: number
 }
 
-/** The modules each package's src/index.ts re-exports, the same ones the API reference documents. */
+/**
+ * The modules each entry point of a package re-exports (src/index.ts for `"."`, src/vitest.ts for `"./vitest"`, ...),
+ * the same ones the API reference documents.
+ */
 const publicModules = (): ReadonlyArray<PublicModule> =>
   fs.readdirSync(packagesDir).sort().flatMap((dir) => {
-    const index = path.join(packagesDir, dir, "src", "index.ts")
-    if (!fs.existsSync(index)) return []
-    const packageName = JSON.parse(fs.readFileSync(path.join(packagesDir, dir, "package.json"), "utf8")).name as string
-    return [...fs.readFileSync(index, "utf8").matchAll(/^export \* (?:as (\w+) )?from "\.\/([\w/]+)\.js"/gm)].map(
-      ([, namespace, module]) => {
-        const file = path.join(packagesDir, dir, "src", `${module}.ts`)
-        const names = namespace !== undefined
-          ? [namespace]
-          : [
-            ...fs.readFileSync(file, "utf8").matchAll(
-              /^export (?:declare )?(?:const|function|class|type|interface|namespace) (\w+)/gm
-            )
-          ].map((match) => match[1]!)
-        return { packageName, file, names }
-      }
+    if (!fs.existsSync(path.join(packagesDir, dir, "src", "index.ts"))) return []
+    const manifest = JSON.parse(fs.readFileSync(path.join(packagesDir, dir, "package.json"), "utf8"))
+    const entries = Object.entries<any>(manifest.exports ?? {}).filter(([subpath, target]) =>
+      !subpath.includes("*") && typeof target?.["@concord/source"] === "string"
     )
+    return entries.flatMap(([subpath, target]) => {
+      const packageName = subpath === "." ? manifest.name as string : `${manifest.name}/${subpath.slice(2)}`
+      const entry = path.join(packagesDir, dir, target["@concord/source"])
+      return [...fs.readFileSync(entry, "utf8").matchAll(/^export \* (?:as (\w+) )?from "\.\/([\w/]+)\.js"/gm)].map(
+        ([, namespace, module]) => {
+          const file = path.join(packagesDir, dir, "src", `${module}.ts`)
+          const names = namespace !== undefined
+            ? [namespace]
+            : [
+              ...fs.readFileSync(file, "utf8").matchAll(
+                /^export (?:declare )?(?:const|function|class|type|interface|namespace) (\w+)/gm
+              )
+            ].map((match) => match[1]!)
+          return { packageName, file, names }
+        }
+      )
+    })
   })
 
 /** Every `@example` of a file's JSDoc comments: its fenced code blocks, or its whole text when it has none. */
