@@ -2,7 +2,8 @@ import type { EventStore } from "@concord/core"
 import { ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
 import { ConcordClient, Registries, Server } from "@concord/server"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
 import { program } from "./quick-start.js"
@@ -14,7 +15,7 @@ const registries = Registries.byCategory({ client: Registry.registry })
 
 export const service = (options: { readonly port: number; readonly filename: string }) =>
   Server.layer({ port: options.port, registries }).pipe(
-    Layer.provide(SqlEventStore.layerSqlite({ filename: options.filename }))
+    Layer.provide(SqliteEventStore.layer({ filename: options.filename }))
   )
 // Layer.launch(service({ port: 8080, filename: ".concord/concord.db" })) serves until the program is interrupted
 // #endregion embed
@@ -24,7 +25,7 @@ export const service = (options: { readonly port: number; readonly filename: str
 // every interface (which requires a token) and none holding state of its own.
 export const production = (options: { readonly port: number; readonly postgresUrl: string; readonly token: string }) =>
   Server.layer({ host: "0.0.0.0", port: options.port, token: Redacted.make(options.token), registries }).pipe(
-    Layer.provide(SqlEventStore.layerPg({ url: options.postgresUrl }))
+    Layer.provide(PgEventStore.layer({ url: options.postgresUrl }))
   )
 // #endregion production
 

@@ -1,6 +1,7 @@
 import { EventStore } from "@concord/core"
 import { Registry } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Config, Effect, Layer, Option } from "effect"
 
 // #region memory
@@ -10,13 +11,13 @@ export const memory = EventStore.layerMemory({ registry: Registry.registry })
 
 // #region sqlite
 // A SQLite file: one machine; several processes may share the file.
-export const sqlite = (filename: string) => SqlEventStore.layerSqlite({ filename, registry: Registry.registry })
+export const sqlite = (filename: string) => SqliteEventStore.layer({ filename, registry: Registry.registry })
 // #endregion sqlite
 
 // #region postgres
 // PostgreSQL: any number of processes on any number of machines.
 export const postgres = (url: string) =>
-  SqlEventStore.layerPg({
+  PgEventStore.layer({
     url,
     registry: Registry.registry,
     tablePrefix: "crm_", // tables crm_events, crm_streams and crm_migrations

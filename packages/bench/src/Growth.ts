@@ -2,7 +2,8 @@
 // an append reads only its stream's head and the relevant events after the expected version.
 import { ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import Database from "better-sqlite3"
 import pg from "pg"
 import { type Figure, percentile, type Section, summarize } from "./Measure.js"
@@ -89,7 +90,7 @@ export const run = async (size: GrowthSize, pgUrl: string | undefined): Promise<
         // Create the schema through the store, fill it, then reopen.
         await (await Stores.concordSqlite(file)).dispose()
         fill.sqlite(file)
-        return Stores.concord(SqlEventStore.layerSqlite({ filename: file, registry: Registry.registry }))
+        return Stores.concord(SqliteEventStore.layer({ filename: file, registry: Registry.registry }))
       }
     },
     ...(pgUrl === undefined ? [] : [{
@@ -98,7 +99,7 @@ export const run = async (size: GrowthSize, pgUrl: string | undefined): Promise<
         const url = await Stores.freshDatabase(pgUrl)
         await (await Stores.concordPg(url, 1)).dispose()
         await fill.pg(url)
-        return Stores.concord(SqlEventStore.layerPg({ url, maxConnections: 1, registry: Registry.registry }))
+        return Stores.concord(PgEventStore.layer({ url, maxConnections: 1, registry: Registry.registry }))
       }
     }])
   ]

@@ -1,6 +1,7 @@
 // The contenders' stores, each made fresh for a trial and closed after it.
 import { EventStore } from "@concord/core"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { getInMemoryEventStore } from "@event-driven-io/emmett"
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql"
 import Database from "better-sqlite3"
@@ -34,10 +35,10 @@ export const concord = async (layer: Layer.Layer<EventStore.EventStore, unknown>
   return { store, run: runtime.runPromise, dispose: () => runtime.dispose() }
 }
 
-export const concordSqlite = (file: string) => concord(SqlEventStore.layerSqlite({ filename: file }))
+export const concordSqlite = (file: string) => concord(SqliteEventStore.layer({ filename: file }))
 
 export const concordPg = (url: string, connections: number) =>
-  concord(SqlEventStore.layerPg({ url, maxConnections: connections }))
+  concord(PgEventStore.layer({ url, maxConnections: connections }))
 
 export const concordMemory = () => concord(EventStore.layerMemory())
 

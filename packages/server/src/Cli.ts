@@ -6,7 +6,8 @@
  */
 import { EventStore } from "@concord/core"
 import { Story } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -92,8 +93,8 @@ const serve = Command.make(
       const lockTimeoutMillis = Option.getOrElse(yield* orEnv(flags.lockTimeout, lockTimeoutEnv), () => 5_000)
       if (Option.isNone(postgresUrl)) yield* fs.makeDirectory(path.dirname(path.resolve(file)), { recursive: true })
       const store = Option.isSome(postgresUrl)
-        ? SqlEventStore.layerPg({ url: postgresUrl.value, lockTimeoutMillis })
-        : SqlEventStore.layerSqlite({ filename: file, busyTimeoutMillis: lockTimeoutMillis })
+        ? PgEventStore.layer({ url: postgresUrl.value, lockTimeoutMillis })
+        : SqliteEventStore.layer({ filename: file, busyTimeoutMillis: lockTimeoutMillis })
       yield* Effect.logInfo(
         `storing events in ${Option.isSome(postgresUrl) ? "PostgreSQL" : path.resolve(file)}; ` +
           (Option.isSome(registryFile)

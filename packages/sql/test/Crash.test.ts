@@ -1,6 +1,7 @@
 import { EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Checker } from "@concord/testing"
 import { describe, expect, inject, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Stream } from "effect"
@@ -21,8 +22,8 @@ const targets = [
 
 const layerFor = (target: (typeof targets)[number], tablePrefix: string) =>
   target.backend === "sqlite"
-    ? SqlEventStore.layerSqlite({ filename: target.target, tablePrefix, registry: Registry.registry })
-    : SqlEventStore.layerPg({ url: target.target, tablePrefix, registry: Registry.registry })
+    ? SqliteEventStore.layer({ filename: target.target, tablePrefix, registry: Registry.registry })
+    : PgEventStore.layer({ url: target.target, tablePrefix, registry: Registry.registry })
 
 const waitForLines = (file: string, count: number) =>
   Effect.promise(async () => {

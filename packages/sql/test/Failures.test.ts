@@ -1,5 +1,6 @@
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -114,7 +115,7 @@ const typedFailure = <A, E>(effect: Effect.Effect<A, E>) =>
 
 describe("SQLite failures", () => {
   const filename = path.join(directory, "failures.db")
-  const store = SqlEventStore.layerSqlite({ filename, busyTimeoutMillis: 200 })
+  const store = SqliteEventStore.layer({ filename, busyTimeoutMillis: 200 })
   const other = SqliteClient.layer({ filename })
 
   it.effect("a write lock held by another connection past the busy timeout is a StoreError, then appends go on", () =>
@@ -237,27 +238,27 @@ describe("SQLite options and opening", () => {
       expect(found.foreignKeys[0]?.foreign_keys).toBe(1)
     }).pipe(
       Effect.provide(
-        SqlEventStore.layerSqliteClient({ filename: path.join(directory, "pragmas.db"), busyTimeoutMillis: 1234 })
+        SqliteEventStore.layerClient({ filename: path.join(directory, "pragmas.db"), busyTimeoutMillis: 1234 })
       )
     ))
 
   it.effect("the default busy timeout is 10 s", () =>
     Effect.gen(function*() {
       expect((yield* pragmas).busy[0]?.timeout).toBe(10_000)
-    }).pipe(Effect.provide(SqlEventStore.layerSqliteClient({ filename: path.join(directory, "pragmas-2.db") }))))
+    }).pipe(Effect.provide(SqliteEventStore.layerClient({ filename: path.join(directory, "pragmas-2.db") }))))
 
   it.effect("a file that cannot be opened is a StoreError naming it, never a defect", () =>
     Effect.gen(function*() {
       const missing = path.join(directory, "no-such-directory", "x.db")
       expect(
-        yield* typedFailure(Effect.provide(EventStore.EventStore, SqlEventStore.layerSqlite({ filename: missing })))
+        yield* typedFailure(Effect.provide(EventStore.EventStore, SqliteEventStore.layer({ filename: missing })))
       )
         .toMatchObject({ _tag: "StoreError", operation: `open the SQLite file ${missing}` })
       const notADatabase = path.join(directory, "not-a-database.db")
       fs.writeFileSync(notADatabase, "x".repeat(4096))
       expect(
         yield* typedFailure(
-          Effect.provide(EventStore.EventStore, SqlEventStore.layerSqlite({ filename: notADatabase }))
+          Effect.provide(EventStore.EventStore, SqliteEventStore.layer({ filename: notADatabase }))
         )
       ).toMatchObject({ _tag: "StoreError", operation: `open the SQLite file ${notADatabase}` })
     }))
@@ -273,7 +274,7 @@ describe("SQLite options and opening", () => {
       for (const [i, { name, ...options }] of cases.entries()) {
         const filename = path.join(directory, `options-${i}.db`)
         const error = yield* typedFailure(
-          Effect.provide(EventStore.EventStore, SqlEventStore.layerSqlite({ filename, ...options }))
+          Effect.provide(EventStore.EventStore, SqliteEventStore.layer({ filename, ...options }))
         )
         expect(error).toMatchObject({ _tag: "StoreError" })
         expect((error as EventStore.StoreError).operation).toContain(`the option ${name}`)
@@ -281,7 +282,7 @@ describe("SQLite options and opening", () => {
       }
       expect(
         yield* typedFailure(
-          Effect.provide(EventStore.EventStore, SqlEventStore.layerPg({ url: "postgres://x/y", maxConnections: 0 }))
+          Effect.provide(EventStore.EventStore, PgEventStore.layer({ url: "postgres://x/y", maxConnections: 0 }))
         )
       ).toMatchObject({ _tag: "StoreError", operation: expect.stringContaining("the option maxConnections") })
     }))
@@ -315,14 +316,14 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
       // The stream itself takes appends again.
       expect(yield* events.version(id)).toBe(1)
       expect(yield* events.append(id, ExpectedVersion.exact(1), note)).toMatchObject({ firstVersion: 2 })
-    }).pipe(Effect.provide(SqlEventStore.layerPg({ url, tablePrefix: "failures_", lockTimeoutMillis: 300 }))))
+    }).pipe(Effect.provide(PgEventStore.layer({ url, tablePrefix: "failures_", lockTimeoutMillis: 300 }))))
 
   it.effect(
     "a corrupt row read by a stale append is a StoreError naming the append, and nothing is written",
     () =>
       // JSONB holds only JSON: an empty event id is what the store cannot take back.
       staleAppendOverCorruptRow(`corrupt-pg-${Date.now().toString(36)}`, "failures_events", "event_id = ''", admin)
-        .pipe(Effect.provide(SqlEventStore.layerPg({ url, tablePrefix: "failures_" })))
+        .pipe(Effect.provide(PgEventStore.layer({ url, tablePrefix: "failures_" })))
   )
 
   it.live(
@@ -368,7 +369,7 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
         })
         expect(warnings).toHaveLength(1)
         expect(yield* events.version(StreamId.make(mine))).toBe(0)
-      }).pipe(Effect.provide(SqlEventStore.layerPg({ url, tablePrefix: "race_" }))),
+      }).pipe(Effect.provide(PgEventStore.layer({ url, tablePrefix: "race_" }))),
     { timeout: 60_000 }
   )
 
@@ -380,7 +381,7 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
       for (const from of [2 ** 31 - 1, 2 ** 31, 2 ** 53]) {
         expect(Chunk.toArray(yield* Stream.runCollect(events.read(id, { from })))).toEqual([])
       }
-    }).pipe(Effect.provide(SqlEventStore.layerPg({ url, tablePrefix: "failures_" }))))
+    }).pipe(Effect.provide(PgEventStore.layer({ url, tablePrefix: "failures_" }))))
 
   it.effect(
     "a database that goes away makes every operation a StoreError, and the process keeps serving others",
@@ -410,10 +411,10 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
             "read the version of stream doomed-1",
             "read stream doomed-1"
           ])
-        }).pipe(Effect.provide(SqlEventStore.layerPg({ url: deadUrl, maxConnections: 1 })))
+        }).pipe(Effect.provide(PgEventStore.layer({ url: deadUrl, maxConnections: 1 })))
         const alive = yield* Effect.provide(
           Effect.flatMap(EventStore.EventStore, (s) => s.append(StreamId.make("alive-1"), ExpectedVersion.any, note)),
-          SqlEventStore.layerPg({ url, tablePrefix: "failures_" })
+          PgEventStore.layer({ url, tablePrefix: "failures_" })
         )
         expect(alive.lastVersion).toBeGreaterThan(0)
       }),
@@ -425,7 +426,7 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
       for (let round = 0; round < 3; round++) {
         const prefix = `simultaneous_${round}_${Date.now().toString(36)}_`
         yield* Effect.all(
-          [0, 1, 2].map(() => Effect.scoped(Layer.build(SqlEventStore.layerPg({ url, tablePrefix: prefix })))),
+          [0, 1, 2].map(() => Effect.scoped(Layer.build(PgEventStore.layer({ url, tablePrefix: prefix })))),
           { concurrency: "unbounded" }
         )
       }
@@ -434,7 +435,7 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.failures, () => {
   it.effect("an unreachable server fails building the store with a StoreError", () =>
     Effect.gen(function*() {
       const error = yield* typedFailure(
-        Effect.provide(EventStore.EventStore, SqlEventStore.layerPg({ url: "postgres://postgres@127.0.0.1:1/none" }))
+        Effect.provide(EventStore.EventStore, PgEventStore.layer({ url: "postgres://postgres@127.0.0.1:1/none" }))
       )
       expect(error).toMatchObject({ _tag: "StoreError" })
     }), { timeout: 60_000 })

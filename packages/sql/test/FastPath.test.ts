@@ -2,6 +2,7 @@
 // where that shortcut meets another writer or a batch it has seen before, and must answer as the full path would.
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { SqlEventStore } from "@concord/sql"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { EventStoreSuite } from "@concord/testing/vitest"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -162,7 +163,7 @@ const cases = (
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-fast-"))
 const sqliteOptions = { filename: path.join(directory, "fast.db") }
-cases("SQLite", SqlEventStore.layer().pipe(Layer.provideMerge(SqlEventStore.layerSqliteClient(sqliteOptions))))
+cases("SQLite", SqlEventStore.layer().pipe(Layer.provideMerge(SqliteEventStore.layerClient(sqliteOptions))))
 
 const pgUrl = inject("pgUrl")
 describe.skipIf(pgUrl === undefined)(postgresSuites.fastPath, () => {

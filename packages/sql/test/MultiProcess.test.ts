@@ -1,6 +1,7 @@
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Client, Events, Registry } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Checker } from "@concord/testing"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
@@ -39,7 +40,7 @@ const backends: ReadonlyArray<Backend> = [
     skip: false,
     backend: "sqlite",
     target: sqliteFile,
-    layer: (tablePrefix) => SqlEventStore.layerSqlite({ filename: sqliteFile, tablePrefix })
+    layer: (tablePrefix) => SqliteEventStore.layer({ filename: sqliteFile, tablePrefix })
   },
   {
     name: "one PostgreSQL database",
@@ -47,7 +48,7 @@ const backends: ReadonlyArray<Backend> = [
     skip: pgUrl === undefined,
     backend: "pg",
     target: pgUrl ?? "",
-    layer: (tablePrefix) => SqlEventStore.layerPg({ url: pgUrl ?? "", tablePrefix })
+    layer: (tablePrefix) => PgEventStore.layer({ url: pgUrl ?? "", tablePrefix })
   }
 ]
 

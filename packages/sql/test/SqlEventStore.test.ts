@@ -1,4 +1,5 @@
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, inject } from "@effect/vitest"
 import * as fs from "node:fs"
@@ -8,9 +9,9 @@ import { postgresSuites } from "./support/suites.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-sqlite-"))
 
-EventStoreSuite.run("SQLite", SqlEventStore.layerSqlite({ filename: path.join(directory, "suite.db") }))
+EventStoreSuite.run("SQLite", SqliteEventStore.layer({ filename: path.join(directory, "suite.db") }))
 
 const pgUrl = inject("pgUrl")
 describe.skipIf(pgUrl === undefined)(postgresSuites.eventStoreSuite, () => {
-  EventStoreSuite.run("PostgreSQL", SqlEventStore.layerPg({ url: pgUrl ?? "", tablePrefix: "suite_" }))
+  EventStoreSuite.run("PostgreSQL", PgEventStore.layer({ url: pgUrl ?? "", tablePrefix: "suite_" }))
 })

@@ -3,7 +3,8 @@
 // outcome, so a parent can tell which append was in flight when the process was killed.
 import { Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
-import { SqlEventStore } from "@concord/sql"
+import { PgEventStore } from "@concord/sql/pg"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Effect, Random } from "effect"
 import * as fs from "node:fs"
 
@@ -63,12 +64,12 @@ const program = Effect.gen(function*() {
 })
 
 const store = options.backend === "sqlite"
-  ? SqlEventStore.layerSqlite({
+  ? SqliteEventStore.layer({
     filename: options.target,
     tablePrefix: options.tablePrefix,
     registry: Registry.registry
   })
-  : SqlEventStore.layerPg({
+  : PgEventStore.layer({
     url: options.target,
     tablePrefix: options.tablePrefix,
     registry: Registry.registry,

@@ -1,0 +1,68 @@
+/**
+ * The event store on a SQLite file, the embedded default: one machine, any number of processes sharing the file.
+ * Imported from `@concord/sql/sqlite`, so that only an application on SQLite needs `@effect/sql-sqlite-node`.
+ *
+ * @since 0.1.0
+ */
+import { EventStore } from "@concord/core"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as internalOptions from "./internal/options.js"
+import * as SqlEventStore from "./SqlEventStore.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends SqlEventStore.Options {
+  readonly filename: string
+  /** How long a writer waits for another process's write lock before failing (whole milliseconds; default 10 s). */
+  readonly busyTimeoutMillis?: number | undefined
+}
+
+/**
+ * The SQLite client {@link layer} stores through: the file opened in WAL mode with `synchronous=NORMAL`, the busy
+ * timeout and foreign keys on. A file that cannot be opened (a missing directory, not a database) is a `StoreError`
+ * naming the file, never a defect.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (
+  options: Options
+): Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, EventStore.StoreError> =>
+  Layer.unwrapEffect(Effect.map(
+    internalOptions.millis("busyTimeoutMillis", options.busyTimeoutMillis ?? 10_000),
+    (busyTimeout) =>
+      Layer.effectDiscard(Effect.gen(function*() {
+        const sql = yield* SqliteClient.SqliteClient
+        // A PRAGMA takes no bound parameters; the value is a validated integer.
+        yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeout}`)
+        yield* sql`PRAGMA synchronous = NORMAL`
+        yield* sql`PRAGMA foreign_keys = ON`
+      })).pipe(
+        Layer.provideMerge(SqliteClient.layer({ filename: options.filename })),
+        // better-sqlite3 throws when it opens the file, which the client turns into a defect.
+        Layer.catchAllCause((cause) =>
+          Layer.fail(
+            new EventStore.StoreError({
+              operation: `open the SQLite file ${options.filename}`,
+              cause: Cause.squash(cause)
+            })
+          )
+        )
+      )
+  ))
+
+/**
+ * A store on a SQLite file, in WAL mode with `synchronous=NORMAL`, a busy timeout and foreign keys on (see
+ * {@link layerClient}). Many processes may share the file.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
+  SqlEventStore.layer(options).pipe(Layer.provide(layerClient(options)))
