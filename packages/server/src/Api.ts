@@ -5,7 +5,15 @@
  * @since 0.1.0
  */
 import { Conflict, Event, EventStore, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
 import * as Schema from "effect/Schema"
 
 /**
@@ -86,7 +94,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
  */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
   message: Schema.String
-}) {}
+}, HttpApiSchema.annotations({ status: 401 })) {}
 
 /**
  * The request body is larger than the service accepts.
@@ -97,17 +105,28 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
   message: Schema.String,
   limitBytes: Schema.Number
-}) {}
+}, HttpApiSchema.annotations({ status: 413 })) {}
 
 /**
- * The request body cannot be read as JSON.
+ * The request cannot be read: its body is not JSON, or its path is not valid percent-encoded UTF-8.
  *
  * @since 0.1.0
  * @category errors
  */
 export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("MalformedRequest", {
   message: Schema.String
-}) {}
+}, HttpApiSchema.annotations({ status: 400 })) {}
+
+/**
+ * A `POST` without `Content-Length`: a body of undeclared length could only be refused by cutting the connection
+ * mid-stream.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LengthRequired extends Schema.TaggedError<LengthRequired>()("LengthRequired", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 411 })) {}
 
 /**
  * The stream id in the path is not one a stream can have.
@@ -117,7 +136,7 @@ export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("Ma
  */
 export class InvalidStreamId extends Schema.TaggedError<InvalidStreamId>()("InvalidStreamId", {
   message: Schema.String
-}) {}
+}, HttpApiSchema.annotations({ status: 400 })) {}
 
 // Checked by the handlers rather than the router, so a bad id gets a 400 that says why instead of a bare 404.
 const streamPath = Schema.Struct({ streamId: Schema.String })
@@ -195,17 +214,41 @@ export class HealthGroup extends HttpApiGroup.make("health").add(
 ) {}
 
 /**
+ * The bearer token of every request, when the service has one. Declared on the whole API, it runs before the request
+ * is routed, so the API page and its OpenAPI document are covered too.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@concord/server/Authorization", {
+  failure: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+/**
+ * What the request line and headers alone decide, checked before the request is routed and before any body is read:
+ * a path that is not valid percent-encoded UTF-8 (the router would answer a bare 404), a `POST` without
+ * `Content-Length`, a declared body over the limit.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export class RequestGuard extends HttpApiMiddleware.Tag<RequestGuard>()("@concord/server/RequestGuard", {
+  failure: Schema.Union(MalformedRequest, LengthRequired, PayloadTooLarge)
+}) {}
+
+/**
  * @since 0.1.0
  * @category api
  */
 export class ConcordApi extends HttpApi.make("concord")
   .add(StreamsGroup)
   .add(HealthGroup)
-  .addError(Unauthorized, { status: 401 })
-  .addError(PayloadTooLarge, { status: 413 })
-  .addError(MalformedRequest, { status: 400 })
-  .addError(MalformedRequest, { status: 411 })
-  .addError(InvalidStreamId, { status: 400 })
+  // The middleware declared last runs first: the token is checked before anything else is looked at. A body that
+  // turns out unreadable while the payload is decoded is refused with RequestGuard's errors too.
+  .middleware(RequestGuard)
+  .middleware(Authorization)
+  .addError(InvalidStreamId)
   .annotate(OpenApi.Title, "Concord event storage")
   .annotate(
     OpenApi.Description,

@@ -1,0 +1,60 @@
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { Server } from "node:http"
+
+/** Resumes after the event loop has polled for I/O once more. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Counts the requests between their arrival and the end of their response, and drains them on shutdown: the
+ * listening socket closes (no new connections), every request already received is answered, then the remaining
+ * connections are cut. The handlers run in fibers of their own, which the scope closing does not wait for: without
+ * this, a committed append could lose its answer.
+ *
+ * @internal
+ */
+export const layer = (server: Server): Layer.Layer<never> => {
+  let active = 0
+  let arrivals = 0
+  let draining = false
+  const idle = new Set<() => void>()
+  server.on("connection", () => arrivals++)
+  server.on("request", (_request, response) => {
+    arrivals++
+    active++
+    // Answers given while draining end their connection, so no client keeps sending on it.
+    if (draining) response.setHeader("connection", "close")
+    response.once("close", () => {
+      active--
+      if (active === 0) { for (const resume of idle) resume() }
+    })
+  })
+  const allAnswered = Effect.async<void>((resume) => {
+    if (active === 0) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    idle.add(done)
+    return Effect.sync(() => idle.delete(done))
+  })
+  return Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      draining = true
+      // The signal can be handled before connections and requests that reached the machine first, and Node accepts
+      // about one connection per turn of its event loop: the loop turns until two turns in a row (the first may not
+      // poll) bring nothing new, for a second at most, so they are all received before the listening socket closes.
+      const deadline = (yield* Clock.currentTimeMillis) + 1_000
+      for (let quiet = 0, seen = arrivals; quiet < 2 && (yield* Clock.currentTimeMillis) < deadline;) {
+        yield* nextTurn
+        quiet = arrivals === seen ? quiet + 1 : 0
+        seen = arrivals
+      }
+      yield* Effect.sync(() => server.close())
+      // A request that outlives this (an append waiting on a lock held elsewhere) loses its answer, not its atomicity.
+      yield* allAnswered.pipe(Effect.timeoutOption("30 seconds"))
+      yield* Effect.sync(() => server.closeAllConnections())
+    })
+  ))
+}

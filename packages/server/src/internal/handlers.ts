@@ -1,0 +1,106 @@
+import { EventStore, StreamId } from "@concord/core"
+import { HttpApiBuilder } from "@effect/platform"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
+import type * as Registries from "../Registries.js"
+
+/** @internal */
+export const metrics = {
+  appends: Metric.counter("concord_appends_total", { description: "appends accepted", incremental: true }),
+  rebases: Metric.counter("concord_rebases_total", {
+    description: "appends accepted past events committed since their expected version",
+    incremental: true
+  }),
+  conflicts: Metric.counter("concord_conflicts_total", {
+    description: "appends refused because of a real conflict",
+    incremental: true
+  })
+}
+
+const unavailable = (operation: string) => (error: EventStore.StoreError) =>
+  Effect.zipRight(
+    Effect.logError(`store failure: ${operation}`, error.cause),
+    Effect.fail(new ServiceUnavailable({ message: "the event store is unavailable; try again later" }))
+  )
+
+const decodeStreamId = (raw: string) =>
+  Schema.decodeUnknown(StreamId.StreamId)(raw).pipe(
+    Effect.mapError((error) =>
+      new InvalidStreamId({ message: `invalid stream id: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
+    )
+  )
+
+/** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */
+export const layerStreams = (registries: Registries.Registries) =>
+  HttpApiBuilder.group(ConcordApi, "streams", (handlers) =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      return handlers
+        .handle("append", ({ path: { streamId: raw }, payload }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            store.append(streamId, payload.expectedVersion, payload.events, {
+              registry: registries.forStream(streamId)
+            })).pipe(
+              Effect.tap((result) =>
+                Effect.all([
+                  Metric.increment(metrics.appends),
+                  result.rebasedOver > 0 ? Metric.increment(metrics.rebases) : Effect.void,
+                  Effect.logInfo("appended").pipe(Effect.annotateLogs({
+                    stream: raw,
+                    firstVersion: result.firstVersion,
+                    lastVersion: result.lastVersion,
+                    rebasedOver: result.rebasedOver
+                  }))
+                ])
+              ),
+              Effect.tapErrorTag("ConcurrencyConflict", (conflict) =>
+                Effect.zipRight(
+                  Metric.increment(metrics.conflicts),
+                  Effect.logInfo("conflict").pipe(Effect.annotateLogs({
+                    stream: raw,
+                    expectedVersion: conflict.expectedVersion,
+                    actualVersion: conflict.actualVersion,
+                    pairs: conflict.conflicts.map((p) =>
+                      `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
+                    )
+                      .join(" ")
+                  }))
+                )),
+              Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
+              Effect.withSpan("concord.append", { attributes: { stream: raw, events: payload.events.length } }),
+              // A shutdown waits for an append in flight instead of abandoning it.
+              Effect.uninterruptible
+            ))
+        .handle("read", ({ path: { streamId: raw }, urlParams }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            // Without a limit a read could hold a whole stream in memory: it gets one page of the largest size.
+            Stream.runCollect(store.read(streamId, { from: urlParams.from, limit: urlParams.limit ?? maxReadLimit })))
+            .pipe(
+              Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
+              Effect.catchTag("StoreError", unavailable(`read ${raw}`)),
+              Effect.withSpan("concord.read", { attributes: { stream: raw } })
+            ))
+        .handle("version", ({ path: { streamId: raw } }) =>
+          Effect.flatMap(decodeStreamId(raw), (streamId) =>
+            Effect.map(store.version(streamId), (version) => ({ streamId, version }))).pipe(
+              Effect.catchTag("StoreError", unavailable(`read the version of ${raw}`))
+            ))
+    }))
+
+const healthProbe = StreamId.make("concord-health-probe")
+
+/** The health endpoint: whether the store answers. @internal */
+export const layerHealth = HttpApiBuilder.group(ConcordApi, "health", (handlers) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    return handlers.handle("health", () =>
+      store.version(healthProbe).pipe(
+        Effect.as({ status: "ok" as const }),
+        Effect.catchTag("StoreError", unavailable("answer a health check"))
+      ))
+  }))

@@ -1,0 +1,18 @@
+import { HttpServer } from "@effect/platform"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * Prints the address the service listens on and its API page once it is ready: the line scripts wait for.
+ *
+ * @internal
+ */
+export const layer: Layer.Layer<never, never, HttpServer.HttpServer> = Layer.effectDiscard(Effect.gen(function*() {
+  const server = yield* HttpServer.HttpServer
+  const address = server.address._tag === "TcpAddress"
+    ? `http://${
+      server.address.hostname.includes(":") ? `[${server.address.hostname}]` : server.address.hostname
+    }:${server.address.port}`
+    : `unix:${server.address.path}`
+  yield* Effect.sync(() => console.log(`Concord is listening on ${address} (API docs: ${address}/docs)`))
+}))
