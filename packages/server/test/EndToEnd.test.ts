@@ -437,6 +437,16 @@ describe("starting the service", () => {
     expect(code).not.toBe(0)
     expect(stderr).toContain("binding 0.0.0.0")
   }, 60_000)
+
+  it("checks a value from the environment as it checks the flag", async () => {
+    const { code, stdout, stderr } = await runConcord(["serve", "--port", "0"], {
+      CONCORD_DB: path.join(directory, "env-lock.db"),
+      CONCORD_LOCK_TIMEOUT_MS: "0"
+    })
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain("--lock-timeout-ms must be at least 1")
+    expect(`${stdout}${stderr}`).not.toContain("listening")
+  }, 60_000)
 })
 
 describe("SIGTERM", () => {

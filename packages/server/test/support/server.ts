@@ -5,6 +5,8 @@ import { createRequire } from "node:module"
 
 const tsx = createRequire(import.meta.url).resolve("tsx")
 const bin = new URL("../../src/bin.ts", import.meta.url).pathname
+/** The example's demo, `npm run demo`: the service ships without a story of its own. */
+const demo = new URL("../../../example-crm/src/main.ts", import.meta.url).pathname
 
 export interface Running {
   readonly url: string
@@ -16,10 +18,10 @@ export interface Running {
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-/** Runs `concord <args>` to completion and returns its exit code and output. */
-export const runConcord = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+/** Runs a TypeScript program to completion and returns its exit code and output. */
+const runProgram = (file: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, bin, ...args], {
+    const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, file, ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -29,6 +31,12 @@ export const runConcord = (args: ReadonlyArray<string>, env: Record<string, stri
     child.stderr.on("data", (chunk) => (stderr += String(chunk)))
     child.on("exit", (code) => resolve({ code, stdout, stderr }))
   })
+
+/** Runs `concord <args>` to completion and returns its exit code and output. */
+export const runConcord = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runProgram(bin, args, env)
+
+/** Runs the example's demo with `args` to completion and returns its exit code and output. */
+export const runDemo = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runProgram(demo, args, env)
 
 /** Starts `concord serve <args>` on a free port and waits until it listens. */
 export const startServer = (args: ReadonlyArray<string>) =>
