@@ -76,7 +76,9 @@ const serve = Command.make(
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
-      const registries = Option.isSome(flags.registry) ? yield* Registries.load(flags.registry.value) : Registries.strict
+      const registries = Option.isSome(flags.registry)
+        ? yield* Registries.load(flags.registry.value)
+        : Registries.strict
       const options: Server.Options = {
         host: Option.getOrUndefined(flags.host),
         port: Option.getOrUndefined(flags.port),

@@ -8,7 +8,7 @@
  */
 import { EventStore } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as internal from "./internal/sqlStore.js"
 
