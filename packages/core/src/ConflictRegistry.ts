@@ -19,11 +19,13 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import type * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { EncodedEvent, EventSchema, Tag, Tagged, WithTag } from "./Event.js"
 import * as internalCompiled from "./internal/compiledRegistry.js"
 import * as internal from "./internal/conflictRegistry.js"
 import * as internalDocument from "./internal/registryDocument.js"
+import { markPrototype } from "./internal/typeId.js"
 
 /**
  * @since 0.1.0
@@ -456,6 +458,20 @@ export const RegistryDocument: (
 ) => Schema.Schema<RegistryDocument> = internalDocument.makeDocumentSchema
 
 /**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const InvalidRegistryDocumentTypeId: unique symbol = Symbol.for(
+  "@concord/core/ConflictRegistry/InvalidRegistryDocument"
+)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type InvalidRegistryDocumentTypeId = typeof InvalidRegistryDocumentTypeId
+
+/**
  * A registry document that cannot be read: every issue with the path of the value at fault.
  *
  * @since 0.1.0
@@ -473,11 +489,40 @@ export class InvalidRegistryDocument extends Schema.TaggedError<InvalidRegistryD
   /**
    * @since 0.1.0
    */
+  declare readonly [InvalidRegistryDocumentTypeId]: InvalidRegistryDocumentTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return "invalid conflict registry document:\n" +
       this.issues.map((issue) => `  at ${internalDocument.formatPath(issue.path)}: ${issue.message}`).join("\n")
   }
 }
+
+markPrototype(InvalidRegistryDocument, InvalidRegistryDocumentTypeId)
+
+/**
+ * Whether a value is an instance of {@link InvalidRegistryDocument}, found by its type id: also one decoded from the
+ * wire or made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInvalidRegistryDocument = (u: unknown): u is InvalidRegistryDocument =>
+  Predicate.hasProperty(u, InvalidRegistryDocumentTypeId)
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const UnserializableRulesTypeId: unique symbol = Symbol.for("@concord/core/ConflictRegistry/UnserializableRules")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type UnserializableRulesTypeId = typeof UnserializableRulesTypeId
 
 /**
  * A registry holds predicate rules, which have no JSON form; these are the pairs.
@@ -491,11 +536,45 @@ export class UnserializableRules extends Schema.TaggedError<UnserializableRules>
   /**
    * @since 0.1.0
    */
+  declare readonly [UnserializableRulesTypeId]: UnserializableRulesTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return "predicate rules have no JSON form: " +
       this.pairs.map((pair) => `${pair.proposed} -> ${pair.committed}`).join(", ")
   }
 }
+
+markPrototype(UnserializableRules, UnserializableRulesTypeId)
+
+/**
+ * Whether a value is an instance of {@link UnserializableRules}, found by its type id: also one decoded from the wire
+ * or made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isUnserializableRules = (u: unknown): u is UnserializableRules =>
+  Predicate.hasProperty(u, UnserializableRulesTypeId)
+
+/**
+ * The errors of writing a registry to its document and reading it back: every error of this module.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RegistryDocumentError = InvalidRegistryDocument | UnserializableRules
+
+/**
+ * Whether a value is one of this module's errors, a {@link RegistryDocumentError}: an instance of one of its classes.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRegistryDocumentError = (u: unknown): u is RegistryDocumentError =>
+  isInvalidRegistryDocument(u) || isUnserializableRules(u)
 
 /**
  * The JSON document of a registry, or the predicate rules that keep it from having one. The document is plain data:

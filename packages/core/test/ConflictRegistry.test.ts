@@ -1,7 +1,7 @@
 import type { Event } from "@concord/core"
 import { Conflict, ConflictRegistry } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc, Schema } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 const title = { type: "TitleChanged", data: { title: "t" } }
@@ -406,6 +406,72 @@ describe("ConflictRegistry", () => {
         expect(ConflictRegistry.toDocument(read)).toEqual(Either.right(document))
       }
     )
+
+    describe("errors", () => {
+      const invalid = Either.flip(ConflictRegistry.fromDocument(42)).pipe(Either.getOrThrow)
+      const unserializable = Either.flip(
+        ConflictRegistry.toDocument(
+          empty.pipe(ConflictRegistry.conflictsWhen("TitleChanged", "TitleChanged", () => true))
+        )
+      ).pipe(Either.getOrThrow)
+      const lookalikes = [
+        null,
+        undefined,
+        "InvalidRegistryDocument",
+        { _tag: "InvalidRegistryDocument", issues: [] },
+        { _tag: "UnserializableRules", pairs: [] },
+        new Error("invalid conflict registry document"),
+        empty
+      ]
+
+      it("each has a TypeId and a guard that tells it from the other and from look-alikes", () => {
+        expect(invalid[ConflictRegistry.InvalidRegistryDocumentTypeId]).toBe(
+          ConflictRegistry.InvalidRegistryDocumentTypeId
+        )
+        expect(unserializable[ConflictRegistry.UnserializableRulesTypeId]).toBe(
+          ConflictRegistry.UnserializableRulesTypeId
+        )
+        // On the prototype, not an own property: the errors compare, print and encode as before.
+        expect(Object.hasOwn(invalid, ConflictRegistry.InvalidRegistryDocumentTypeId)).toBe(false)
+        expect(Object.hasOwn(unserializable, ConflictRegistry.UnserializableRulesTypeId)).toBe(false)
+        expect(ConflictRegistry.isInvalidRegistryDocument(invalid)).toBe(true)
+        expect(ConflictRegistry.isInvalidRegistryDocument(unserializable)).toBe(false)
+        expect(ConflictRegistry.isUnserializableRules(unserializable)).toBe(true)
+        expect(ConflictRegistry.isUnserializableRules(invalid)).toBe(false)
+        expect(ConflictRegistry.isRegistryDocumentError(invalid)).toBe(true)
+        expect(ConflictRegistry.isRegistryDocumentError(unserializable)).toBe(true)
+        for (const u of lookalikes) {
+          expect(ConflictRegistry.isInvalidRegistryDocument(u)).toBe(false)
+          expect(ConflictRegistry.isUnserializableRules(u)).toBe(false)
+          expect(ConflictRegistry.isRegistryDocumentError(u)).toBe(false)
+        }
+      })
+
+      it("an error made from its fields or decoded from its encoded form is still recognised", () => {
+        const made = new ConflictRegistry.InvalidRegistryDocument({ issues: invalid.issues })
+        expect(ConflictRegistry.isInvalidRegistryDocument(made)).toBe(true)
+        const roundTrip = <A extends ConflictRegistry.RegistryDocumentError, I>(
+          schema: Schema.Schema<A, I>,
+          error: A
+        ) => Schema.decodeUnknownSync(schema)(JSON.parse(JSON.stringify(Schema.encodeSync(schema)(error))))
+        const decodedInvalid = roundTrip(ConflictRegistry.InvalidRegistryDocument, invalid)
+        const decodedPairs = roundTrip(ConflictRegistry.UnserializableRules, unserializable)
+        expect(ConflictRegistry.isInvalidRegistryDocument(decodedInvalid)).toBe(true)
+        expect(ConflictRegistry.isUnserializableRules(decodedPairs)).toBe(true)
+        expect(decodedInvalid.message).toBe(invalid.message)
+      })
+
+      it("the guards narrow an unknown value to the error, and the union to its member", () => {
+        const u: unknown = invalid
+        if (ConflictRegistry.isRegistryDocumentError(u)) {
+          expectTypeOf(u).toEqualTypeOf<ConflictRegistry.RegistryDocumentError>()
+          if (ConflictRegistry.isInvalidRegistryDocument(u)) {
+            expectTypeOf(u).toEqualTypeOf<ConflictRegistry.InvalidRegistryDocument>()
+            expect(u.issues.length).toBeGreaterThan(0)
+          } else expect.unreachable("an InvalidRegistryDocument")
+        } else expect.unreachable("a RegistryDocumentError")
+      })
+    })
 
     it("reports what is wrong once, without the alternatives of a union that did not apply", () => {
       const error = invalid({ rules: [{ type: "TitleChanged", conflictsWith: ["TitleChanged", "Gone"] }] })

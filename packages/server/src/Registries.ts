@@ -9,6 +9,7 @@ import { ConflictRegistry, StreamId } from "@concord/core"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
@@ -58,6 +59,18 @@ export const byCategory = (
 }
 
 /**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const InvalidRegistryFileTypeId: unique symbol = Symbol.for("@concord/server/Registries/InvalidRegistryFile")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type InvalidRegistryFileTypeId = typeof InvalidRegistryFileTypeId
+
+/**
  * A registry file that cannot be used: the file, and what is wrong where.
  *
  * @since 0.1.0
@@ -70,10 +83,28 @@ export class InvalidRegistryFile extends Schema.TaggedError<InvalidRegistryFile>
   /**
    * @since 0.1.0
    */
+  declare readonly [InvalidRegistryFileTypeId]: InvalidRegistryFileTypeId
+
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `the registry file ${this.file} cannot be used: ${this.reason}`
   }
 }
+
+// On the prototype, not an own property: instances compare, print and encode as before.
+Object.defineProperty(InvalidRegistryFile.prototype, InvalidRegistryFileTypeId, { value: InvalidRegistryFileTypeId })
+
+/**
+ * Whether a value is an instance of {@link InvalidRegistryFile}, found by its type id, never a plain object that
+ * merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInvalidRegistryFile = (u: unknown): u is InvalidRegistryFile =>
+  Predicate.hasProperty(u, InvalidRegistryFileTypeId)
 
 const prefixed = (error: ConflictRegistry.InvalidRegistryDocument, prefix: ReadonlyArray<string | number>) =>
   new ConflictRegistry.InvalidRegistryDocument({
