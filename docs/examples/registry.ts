@@ -60,9 +60,9 @@ export const unfinished = ConflictRegistry.make(Events.CrmEvent).pipe(
 // #region to-document
 export const document = ConflictRegistry.toDocument(registry)
 // Either.right({ rules: [...] }): the document below
-// #endregion to-json
+// #endregion to-document
 
-// #region from-json
+// #region from-document
 // With the domain's Schema the document is checked against its event types and fields, and the result is typed.
 export const fromFile = (json: unknown) => ConflictRegistry.fromDocument(json, Events.CrmEvent)
 
@@ -73,7 +73,7 @@ export const invalid = fromFile({
   ]
 })
 // Either.left(InvalidRegistryDocument): its message is below
-// #endregion from-json
+// #endregion from-document
 
 // #region debug-form
 // The file the service reads is the document as JSON; it reads back to a registry that decides as this one.
