@@ -45,7 +45,10 @@ export const PlainPriceSet = Schema.TaggedStruct("PriceSet", { sku: PlainSku, pr
 // #endregion without
 
 /** How often two generated `PriceSet`s name the same SKU, over `samples` pairs drawn with a fixed seed. */
-export const sameSkuShare = (schema: Schema.Schema<{ readonly sku: string }, any>, samples: number): number => {
+export const sameSkuShare = <A extends { readonly sku: string }, I>(
+  schema: Schema.Schema<A, I>,
+  samples: number
+): number => {
   const arbitrary = Arbitrary.make(schema)
   const pairs = FastCheck.sample(FastCheck.tuple(arbitrary, arbitrary), { numRuns: samples, seed: 7 })
   return pairs.filter(([a, b]) => a.sku === b.sku).length / samples
