@@ -47,9 +47,9 @@ export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventS
         ),
       read: (streamId, readOptions) =>
         Stream.suspend(() => {
-          const from = Math.max(1, readOptions?.from ?? 1)
-          const end = readOptions?.limit === undefined ? undefined : from - 1 + Math.max(0, readOptions.limit)
-          return Stream.fromIterable((streams.get(streamId) ?? []).slice(from - 1, end))
+          // The bounds every store reads by: whole numbers whatever the caller passed (NaN, fractions, negatives).
+          const { from, limit } = EventStore.readBounds(readOptions)
+          return Stream.fromIterable((streams.get(streamId) ?? []).slice(from - 1, from - 1 + limit))
         }),
       version: (streamId) => Effect.sync(() => StreamVersion.make(streams.get(streamId)?.length ?? 0))
     }

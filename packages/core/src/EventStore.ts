@@ -16,6 +16,7 @@ import type * as Event from "./Event.js"
 import type { DuplicateEventId, InvalidEventData, StoreError, UndecodableEvent } from "./EventStoreError.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import * as internalMemory from "./internal/memoryStore.js"
+import * as internalRead from "./internal/readBounds.js"
 import * as internalTyped from "./internal/typedStore.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
@@ -51,15 +52,53 @@ export interface AppendOptions {
 }
 
 /**
+ * Which events a read returns: those with versions from `from` on, at most `limit` of them. Every store (and the
+ * remote client) reads by the same rule, {@link readBounds}; nothing is refused, every number means something:
+ *
+ * - `from`: absent or `NaN` reads from version 1, as does anything below 1 (0, negative numbers, `-Infinity`); a
+ *   fraction is rounded up to the next version; past {@link StreamVersion.max} (`Infinity` included) nothing is read.
+ * - `limit`: absent, `NaN` or `Infinity` is no limit; 0 or below reads nothing; a fraction is rounded down.
+ *
+ * A read past a stream's end, or of a stream that does not exist, is empty.
+ *
  * @since 0.1.0
  * @category models
  */
 export interface ReadOptions {
   /** The version of the first event to read (default 1). */
   readonly from?: number | undefined
-  /** At most this many events. */
+  /** At most this many events (default: no limit). */
   readonly limit?: number | undefined
 }
+
+/**
+ * A read's options as every store applies them: whole numbers, `from` between 1 and `StreamVersion.max + 1` and
+ * `limit` finite, so that `from + limit - 1` never passes `StreamVersion.max` (a read that gets nothing has `limit` 0).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadBounds {
+  readonly from: StreamVersion.StreamVersion
+  readonly limit: number
+}
+
+/**
+ * The one reading of {@link ReadOptions} that every store applies, for authors of stores and clients.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readBounds: (options?: ReadOptions) => ReadBounds = internalRead.readBounds
+
+/**
+ * The most events one read of the service returns, and what a read without `limit` gets from it; the remote client
+ * reads in pages of this size.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readPageSize = 10_000
 
 /**
  * The store's own errors, defined in `EventStoreError` and named here too.

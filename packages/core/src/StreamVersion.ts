@@ -45,6 +45,16 @@ export const make = (version: number): StreamVersion => {
 export const unsafeMake = (version: number): StreamVersion => version as StreamVersion
 
 /**
+ * The largest version a stream can reach, 2,147,483,647: the SQL stores keep versions in 32-bit integer columns.
+ * Reads are bounded by it (nothing is stored past it), and the SQL stores send an append past it the full way, which
+ * refuses it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const max: StreamVersion = make(2_147_483_647)
+
+/**
  * The version of a stream with no events.
  *
  * @since 0.1.0

@@ -30,7 +30,7 @@ export const maxEventsPerAppend = 1_000
  * @since 0.1.0
  * @category limits
  */
-export const maxReadLimit = 10_000
+export const maxReadLimit = EventStore.readPageSize
 
 /**
  * The largest version a stream can reach (the SQL stores keep versions as 32-bit integers), so the largest `from`
@@ -39,7 +39,7 @@ export const maxReadLimit = 10_000
  * @since 0.1.0
  * @category limits
  */
-export const maxStreamVersion = 2_147_483_647
+export const maxStreamVersion = StreamVersion.max
 
 /**
  * @since 0.1.0

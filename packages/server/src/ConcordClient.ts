@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Conflict, EventStore, EventStoreError } from "@concord/core"
+import { Conflict, type Event, EventStore, EventStoreError } from "@concord/core"
 import { type HttpApi, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -96,22 +96,27 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
           )
         ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>,
       read: (streamId, readOptions) => {
-        const page = 1_000
+        const page = EventStore.readPageSize
         const failed = asStoreError(`read stream ${streamId}`)
+        // The bounds every store reads by, which the service's parameters accept as they are: while there is
+        // something to read, `from` is a version and `limit` a whole number.
+        const bounds = EventStore.readBounds(readOptions)
         // Pages through the stream, so a long one never needs one huge response.
         return Stream.paginateChunkEffect(
-          { from: readOptions?.from ?? 1, left: readOptions?.limit ?? Infinity },
+          { from: bounds.from as number, left: bounds.limit },
           ({ from, left }) =>
-            client.streams.read({ path: { streamId }, urlParams: { from, limit: Math.min(page, left) } }).pipe(
-              Effect.mapError(failed),
-              Effect.map(({ events }) => {
-                const more = events.length === Math.min(page, left) && left - events.length > 0
-                return [
-                  Chunk.unsafeFromArray(events),
-                  more ? Option.some({ from: from + events.length, left: left - events.length }) : Option.none()
-                ] as const
-              })
-            )
+            left === 0
+              ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
+              : client.streams.read({ path: { streamId }, urlParams: { from, limit: Math.min(page, left) } }).pipe(
+                Effect.mapError(failed),
+                Effect.map(({ events }) => {
+                  const more = events.length === Math.min(page, left) && left - events.length > 0
+                  return [
+                    Chunk.unsafeFromArray(events),
+                    more ? Option.some({ from: from + events.length, left: left - events.length }) : Option.none()
+                  ] as const
+                })
+              )
         )
       },
       version: (streamId) =>

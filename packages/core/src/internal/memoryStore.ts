@@ -7,6 +7,7 @@ import type { AppendResult, EventStore, Options, Service } from "../EventStore.j
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
 import { frozenCopy } from "./json.js"
+import { readBounds } from "./readBounds.js"
 
 const noEvents: ReadonlyArray<RecordedEvent> = []
 
@@ -90,9 +91,8 @@ export const make = (options?: Options): Effect.Effect<Service> =>
       read: (streamId, readOptions) =>
         Stream.suspend(() => {
           const events = streams.get(streamId)?.events ?? noEvents
-          const from = Math.max(1, readOptions?.from ?? 1)
-          const end = readOptions?.limit === undefined ? undefined : from - 1 + Math.max(0, readOptions.limit)
-          return Stream.fromIterable(events.slice(from - 1, end))
+          const { from, limit } = readBounds(readOptions)
+          return Stream.fromIterable(events.slice(from - 1, from - 1 + limit))
         }),
       version: (streamId) => Effect.sync(() => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0))
     }

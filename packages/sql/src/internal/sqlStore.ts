@@ -14,9 +14,6 @@ import * as SqliteTransaction from "./sqliteTransaction.js"
 
 const PAGE = 1_000
 
-/** The largest version a stream can reach: the version columns are 32-bit integers on PostgreSQL. */
-const MAX_VERSION = 2_147_483_647
-
 interface EventRow {
   readonly event_id: string
   readonly stream_id: string
@@ -271,7 +268,7 @@ export const make = (options: Options = {}) =>
         // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A version past the columns'
         // range is for the full path to refuse (WrongExpectedVersion), not for the database to fail on.
         const first = expected._tag === "Exact" && proposed.length > 0 &&
-            expected.version + proposed.length <= MAX_VERSION &&
+            expected.version + proposed.length <= StreamVersion.max &&
             (dialect === "sqlite" || lockTimeout === undefined)
           ? Effect.serviceOption(SqlClient.TransactionConnection).pipe(
             Effect.flatMap((transaction) =>
@@ -321,11 +318,9 @@ export const make = (options: Options = {}) =>
         )
       },
       read: (streamId, readOptions) => {
-        // Past the largest possible version nothing is stored: the bound keeps the parameter a 32-bit integer, which
-        // PostgreSQL would otherwise refuse. A bound that is not a number reads from the start, or everything.
-        const from = Math.min(MAX_VERSION + 1, Math.max(1, Math.ceil(readOptions?.from ?? 1) || 1))
-        const requested = Math.floor(readOptions?.limit ?? Infinity)
-        const limit = Number.isNaN(requested) ? Infinity : Math.max(0, requested)
+        // The bounds every store reads by; they never pass StreamVersion.max, so the parameters stay 32-bit integers,
+        // which PostgreSQL would otherwise refuse.
+        const { from, limit } = EventStore.readBounds(readOptions)
         const failed = storeError(`read stream ${streamId}`)
         return Stream.paginateChunkEffect({ after: from - 1, left: limit }, ({ after, left }) =>
           left <= 0
