@@ -12,6 +12,7 @@ import type * as Layer from "effect/Layer"
 import type * as Checker from "./Checker.js"
 import { appending } from "./internal/suite/appending.js"
 import { atomicBatches } from "./internal/suite/atomicBatches.js"
+import { commandHandling } from "./internal/suite/commandHandling.js"
 import { concurrency } from "./internal/suite/concurrency.js"
 import * as fixtures from "./internal/suite/fixtures.js"
 import { idempotency } from "./internal/suite/idempotency.js"
@@ -88,6 +89,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
         concurrency(it)
         modelBased(it)
       })
+      describe("command handling", () => commandHandling(it))
     })
   })
 }
