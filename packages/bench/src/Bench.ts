@@ -1,5 +1,6 @@
-// The whole benchmark: every workload at a size, in one run.
+// The whole benchmark: every workload at a size, or the sections asked for, in one run.
 import { Postgres } from "@concord/test-postgres"
+import * as Contenders from "./Contenders.js"
 import * as Contention from "./Contention.js"
 import * as Detection from "./Detection.js"
 import * as Growth from "./Growth.js"
@@ -16,17 +17,22 @@ export interface Size {
   readonly memory: Memory.MemorySize
 }
 
+/**
+ * The published size. Trials are rounds in which every contender runs once; their number is set per section so that
+ * the spread of the ratios the targets read is small next to the margins they are judged on (see ANALYSIS.md), and
+ * the whole run stays under about eight minutes on two cores.
+ */
 export const full: Size = {
-  detection: { types: [10, 100, 1_000], deltas: [1, 10, 100, 1_000], trials: 5, millis: 150 },
+  detection: { types: [10, 100, 1_000], deltas: [1, 10, 100, 1_000], trials: 10, millis: 100 },
   uncontended: {
     batches: [1, 10, 100],
     streams: 200,
     events: { memory: 20_000, sqlite: 5_000, emmettSqlite: 500, pg: 2_000 },
-    trials: 5
+    trials: 7
   },
   contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 240, perWriter: 8, trials: 5 },
-  growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 40, trials: 5 },
-  memory: { events: 1_000_000, serverSeconds: 3, trials: 5 }
+  growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 30, trials: 7 },
+  memory: { events: 1_000_000, serverSeconds: 3, trials: 3 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -34,7 +40,7 @@ export const smoke: Size = {
   detection: { types: [10], deltas: [10], trials: 1, millis: 5 },
   uncontended: { batches: [10], streams: 4, events: { memory: 40, sqlite: 40, emmettSqlite: 20, pg: 40 }, trials: 1 },
   contention: { writers: [2], conflicting: [0.5], commands: 6, perWriter: 3, trials: 1 },
-  growth: { lengths: [10], behind: [0, 2], appends: 2, trials: 1 },
+  growth: { lengths: [10, 20], behind: [0, 2], appends: 2, trials: 1 },
   memory: { events: 1_000, serverSeconds: 1, trials: 1 }
 }
 
@@ -49,34 +55,88 @@ export const reduced: Size = {
   },
   contention: { writers: [2, 32], conflicting: [0, 0.5], commands: 120, perWriter: 4, trials: 5 },
   growth: { lengths: [10, 100_000], behind: [0, 100], appends: 10, trials: 5 },
-  memory: { events: 100_000, serverSeconds: 1, trials: 5 }
+  memory: { events: 100_000, serverSeconds: 1, trials: 3 }
 }
 
 export const sizes = { full, reduced, smoke } as const
 
+/** The sections in the order they run and are reported. */
+export const sectionIds = ["detection", "uncontended", "contention", "growth", "memory"] as const
+
+export type SectionId = typeof sectionIds[number]
+
+/** The contenders each section compares with, installed (or not) before it runs. */
+const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
+  detection: [],
+  uncontended: ["emmett", "emmett-sqlite"],
+  contention: ["emmett"],
+  growth: [],
+  memory: []
+}
+
+/** `size` with every section's trials set to `trials`. */
+export const withTrials = (size: Size, trials: number): Size => ({
+  detection: { ...size.detection, trials },
+  uncontended: { ...size.uncontended, trials },
+  contention: { ...size.contention, trials },
+  growth: { ...size.growth, trials },
+  memory: { ...size.memory, trials }
+})
+
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
 const postgresSettings = ["-c fsync=off"]
 
+export interface Options {
+  readonly pgUrl?: string | undefined
+  readonly log?: (line: string) => void
+  /** The sections to run (all by default). */
+  readonly only?: ReadonlyArray<SectionId> | undefined
+  /** Whether to install Emmett, use it only if installed, or leave it out (see Contenders.ts). */
+  readonly contenders?: Contenders.Mode
+  /** Recorded with each section: the size's name. */
+  readonly sizeName?: string
+}
+
 export const run = async (
   size: Size,
-  options: { readonly pgUrl?: string | undefined; readonly log?: (line: string) => void } = {}
+  options: Options = {}
 ): Promise<{ readonly sections: ReadonlyArray<Section>; readonly postgres: Report.Results["postgres"] }> => {
   const log = options.log ?? (() => {})
-  const cluster = options.pgUrl === undefined ? await Postgres.start({ settings: postgresSettings }) : undefined
+  const only = options.only ?? sectionIds
+  const contenders = await Contenders.load(
+    options.contenders ?? "install",
+    [...new Set(only.flatMap((id) => contendersOf[id]))],
+    log
+  )
+  const needsPostgres = only.includes("uncontended") || only.includes("growth")
+  const cluster = options.pgUrl === undefined && needsPostgres
+    ? await Postgres.start({ settings: postgresSettings })
+    : undefined
   const pgUrl = options.pgUrl ?? cluster?.url
-  if (pgUrl === undefined) log("PostgreSQL is not installed: its figures are skipped")
+  if (pgUrl === undefined && needsPostgres) log("PostgreSQL is not installed: its figures are skipped")
+  const workloads: Record<SectionId, () => Promise<Section>> = {
+    detection: () => Detection.run(size.detection),
+    uncontended: () => Uncontended.run(size.uncontended, pgUrl, contenders),
+    contention: () => Contention.run(size.contention, contenders.emmett),
+    growth: () => Growth.run(size.growth, pgUrl),
+    memory: () => Memory.run(size.memory)
+  }
   try {
     const sections: Array<Section> = []
-    log("detection")
-    sections.push(await Detection.run(size.detection))
-    log("uncontended appends")
-    sections.push(await Uncontended.run(size.uncontended, pgUrl))
-    log("contention")
-    sections.push(await Contention.run(size.contention))
-    log("growth")
-    sections.push(await Growth.run(size.growth, pgUrl))
-    log("memory")
-    sections.push(await Memory.run(size.memory))
+    for (const id of sectionIds.filter((id) => only.includes(id))) {
+      log(id)
+      const started = performance.now()
+      const section = await workloads[id]()
+      sections.push({
+        ...section,
+        measured: {
+          at: new Date().toISOString(),
+          size: options.sizeName ?? "custom",
+          trials: size[id].trials,
+          seconds: (performance.now() - started) / 1000
+        }
+      })
+    }
     // A cluster given by the caller (the tests' shared one) is started with the same settings.
     return { sections, postgres: pgUrl === undefined ? null : { settings: postgresSettings } }
   } finally {

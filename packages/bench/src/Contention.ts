@@ -17,13 +17,8 @@ import {
 } from "@concord/core"
 import { Client, Events, Registry } from "@concord/example-crm"
 import * as Checker from "@concord/testing/Checker"
-import {
-  CommandHandler as EmmettCommandHandler,
-  getInMemoryEventStore,
-  isExpectedVersionConflictError,
-  STREAM_DOES_NOT_EXIST
-} from "@event-driven-io/emmett"
 import { Effect, Layer, Schedule, Stream } from "effect"
+import type * as Contenders from "./Contenders.js"
 import { type Figure, percentile, type Section, summarize } from "./Measure.js"
 import * as Stores from "./Stores.js"
 
@@ -221,15 +216,13 @@ const concordRun = async (
   return { outcomes, seconds, falseRejections: audit("Concord", logs.get(STREAM) ?? [], book) }
 }
 
-type EmmettEvent = { type: string; data: Record<string, unknown>; metadata?: { concordId: string } }
-
 /**
  * Emmett's in-memory store, with every append written down in `book`. Emmett assigns its own event ids, so the
  * checker's ids travel in the metadata.
  */
-const recordingEmmett = (book: Ledger) => {
-  const store = getInMemoryEventStore()
-  const appendToStream: typeof store.appendToStream = async (streamName, events, options) => {
+const recordingEmmett = (emmett: Contenders.Emmett, book: Ledger): Contenders.EmmettStore => {
+  const store = emmett.getInMemoryEventStore()
+  const appendToStream: Contenders.EmmettStore["appendToStream"] = async (streamName, events, options) => {
     const identified = events.map((event) => ({ ...event, metadata: { concordId: Event.makeId() } }))
     const expected = options?.expectedStreamVersion
     const attempt = {
@@ -262,7 +255,7 @@ const recordingEmmett = (book: Ledger) => {
       return appended
     } catch (error) {
       book.attempts.push({ ...attempt, outcome: { _tag: "Rejected", error: String(error) } })
-      if (isExpectedVersionConflictError(error)) {
+      if (emmett.isExpectedVersionConflictError(error)) {
         book.rejections.push({ expected: Number(expected), actual: Number(error.current), events: attempt.events })
       }
       throw error
@@ -272,8 +265,8 @@ const recordingEmmett = (book: Ledger) => {
 }
 
 /** Emmett's events read back in the shape the checker reads: ids from the metadata, versions from the positions. */
-const emmettLog = async (store: ReturnType<typeof recordingEmmett>): Promise<ReadonlyArray<Event.RecordedEvent>> => {
-  const { events } = await store.readStream<EmmettEvent>(STREAM)
+const emmettLog = async (store: Contenders.EmmettStore): Promise<ReadonlyArray<Event.RecordedEvent>> => {
+  const { events } = await store.readStream(STREAM)
   return events.map((event) => ({
     id: event.metadata.concordId as Event.EventId,
     streamId: StreamId.make(STREAM),
@@ -290,11 +283,16 @@ const emmettLog = async (store: ReturnType<typeof recordingEmmett>): Promise<Rea
  * writer opened (Emmett's handler would decide on the current state instead); when it is turned away, the command
  * handler takes over: it reads the stream again, decides again and appends, retrying.
  */
-const emmettRun = async (writers: number, count: number, conflicting: number): Promise<Run> => {
+const emmettRun = async (
+  emmett: Contenders.Emmett,
+  writers: number,
+  count: number,
+  conflicting: number
+): Promise<Run> => {
   const book = ledger()
-  const store = recordingEmmett(book)
-  const evolve = (state: Client.Client, event: EmmettEvent) => fold.evolve(state, event)
-  const handle = EmmettCommandHandler<Client.Client, EmmettEvent>({
+  const store = recordingEmmett(emmett, book)
+  const evolve = (state: Client.Client, event: Contenders.EmmettRecordedEvent) => fold.evolve(state, event)
+  const handle = emmett.CommandHandler<Client.Client>({
     evolve,
     initialState: () => Client.initial,
     retry: {
@@ -304,15 +302,15 @@ const emmettRun = async (writers: number, count: number, conflicting: number): P
         maxTimeout: 20,
         factor: 1.5,
         randomize: true,
-        shouldRetryError: isExpectedVersionConflictError
+        shouldRetryError: emmett.isExpectedVersionConflictError
       }
     }
   })
   await store.appendToStream(STREAM, encode([Events.ClientRegistered.make({ name: "hot", value: 0 })]), {
-    expectedStreamVersion: STREAM_DOES_NOT_EXIST
+    expectedStreamVersion: emmett.STREAM_DOES_NOT_EXIST
   })
   const open = async (held: Held<Client.Client>): Promise<Held<Client.Client>> => {
-    const read = await store.readStream<EmmettEvent>(STREAM, { from: BigInt(held.version) })
+    const read = await store.readStream(STREAM, { from: BigInt(held.version) })
     return { state: read.events.reduce(evolve, held.state), version: Number(read.currentStreamVersion) }
   }
   const outcomes: Array<Outcome> = []
@@ -327,7 +325,7 @@ const emmettRun = async (writers: number, count: number, conflicting: number): P
       const saved = await store.appendToStream(STREAM, encode(decide(command, held.state, `w${w}-${i}`)), {
         expectedStreamVersion: BigInt(held.version)
       }).then(() => true, (error) => {
-        if (!isExpectedVersionConflictError(error)) throw error
+        if (!emmett.isExpectedVersionConflictError(error)) throw error
         return false
       })
       const committed = saved || await handle(store, STREAM, (state) => {
@@ -341,7 +339,8 @@ const emmettRun = async (writers: number, count: number, conflicting: number): P
   return { outcomes, seconds, falseRejections: audit("Emmett", await emmettLog(store), book) }
 }
 
-const contenders = [
+/** Concord with its registry, then plain optimistic concurrency, then Emmett when it is installed. */
+const contendersOf = (emmett: Contenders.Emmett | undefined) => [
   {
     name: "Concord, CRM registry",
     run: (k: number, n: number, c: number) => concordRun(Registry.registry, k, n, c)
@@ -350,8 +349,11 @@ const contenders = [
     name: "Concord, empty registry (plain optimistic concurrency)",
     run: (k: number, n: number, c: number) => concordRun(ConflictRegistry.make(Events.CrmEvent), k, n, c)
   },
-  { name: "Emmett 0.42 command handler with retries", run: emmettRun }
-] as const
+  ...(emmett === undefined ? [] : [{
+    name: "Emmett 0.42 command handler with retries",
+    run: (k: number, n: number, c: number) => emmettRun(emmett, k, n, c)
+  }])
+]
 
 const metrics = [
   { name: "first-try acceptance", unit: "%", of: (run: Run) => 100 * share(run, (o) => o.attempts === 1) },
@@ -381,20 +383,21 @@ export const rowName = (writers: number, conflicting: number, contender: string,
 export const ratioName = (writers: number, conflicting: number) =>
   `K=${writers}, ${Math.round(conflicting * 100)}% conflicting: first-try acceptance, Concord / plain`
 
-export const contenderNames = contenders.map((c) => c.name)
-
-export const run = async (size: ContentionSize): Promise<Section> => {
+export const run = async (size: ContentionSize, emmett: Contenders.Emmett | undefined): Promise<Section> => {
   const rows: Array<Figure> = []
+  const contenders = contendersOf(emmett)
   for (const writers of size.writers) {
     const perWriter = Math.max(size.perWriter, Math.ceil(size.commands / writers))
     for (const conflicting of size.conflicting) {
       const samples = contenders.map(() => metrics.map(() => [] as Array<number>))
       const ratios: Array<number> = []
       for (let round = 0; round < size.trials; round++) {
+        // Concord's two registries run next to each other in every round; the order turns around every round.
         const runs: Array<Run> = []
-        for (const [c, contender] of contenders.entries()) {
-          const result = await contender.run(writers, perWriter, conflicting)
-          runs.push(result)
+        const order = contenders.map((_, c) => round % 2 === 0 ? c : contenders.length - 1 - c)
+        for (const c of order) {
+          const result = await contenders[c]!.run(writers, perWriter, conflicting)
+          runs[c] = result
           metrics.forEach((metric, m) => samples[c]![m]!.push(metric.of(result)))
         }
         // Each round's ratio pairs runs made side by side; a plain run that accepted nothing first try counts as one
@@ -427,7 +430,10 @@ export const run = async (size: ContentionSize): Promise<Section> => {
       `false rejection is a turned-away append past which nothing was committed that conflicts by the CRM domain's ` +
       `own registry. After every run the log of each store (Emmett's read back and adapted) passes ` +
       `@concord/testing's Checker: no loss, no duplicates, contiguous versions, nothing accepted past a conflicting ` +
-      `event, and the fold of the log equals the fold of the acknowledged events. The ratio pairs the Concord and ` +
-      `plain runs of the same round (a plain run with no first-try acceptance counts as one command).`
+      `event, and the fold of the log equals the fold of the acknowledged events. Each round runs every contender ` +
+      `once, Concord's two registries next to each other, the order turning around every round; ${size.trials} ` +
+      `rounds. The ratio pairs the Concord and plain runs of the same round (a plain run with no first-try ` +
+      `acceptance counts as one command).` +
+      (emmett === undefined ? " Emmett 0.42 was not measured in this run." : "")
   }
 }

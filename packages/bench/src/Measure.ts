@@ -1,6 +1,7 @@
 /**
- * How figures are taken: every figure is the median of several trials with min and max, and every comparison is a
- * ratio of two things measured in the same run, trials alternating A B A B.
+ * How figures are taken: every figure keeps its trials in the order they ran, with their median, min and max; every
+ * comparison pairs trials of two contenders measured back to back in the same round (see `alternate`), so that a
+ * ratio is taken per round and judged on its spread (see Verdict.ts), never as a ratio of medians taken apart.
  */
 export interface Figure {
   readonly name: string
@@ -8,6 +9,8 @@ export interface Figure {
   readonly min: number
   readonly max: number
   readonly unit: string
+  /** Each trial's value, in the order of the rounds: trial i of two figures of one comparison ran side by side. */
+  readonly samples: ReadonlyArray<number>
 }
 
 export interface Section {
@@ -16,17 +19,34 @@ export interface Section {
   readonly unit: string
   readonly rows: ReadonlyArray<Figure>
   readonly notes: string
+  /** When the section was measured, at which size, with how many trials (rounds), and how long it took. */
+  readonly measured?: {
+    readonly at: string
+    readonly size: string
+    readonly trials: number
+    readonly seconds: number
+  }
 }
 
-export const summarize = (name: string, samples: ReadonlyArray<number>, unit: string): Figure => {
-  const sorted = [...samples].sort((a, b) => a - b)
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-  return { name, median, min: sorted[0]!, max: sorted[sorted.length - 1]!, unit }
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
+
+export const summarize = (name: string, samples: ReadonlyArray<number>, unit: string): Figure => ({
+  name,
+  median: median(samples),
+  min: Math.min(...samples),
+  max: Math.max(...samples),
+  unit,
+  samples: [...samples]
+})
 
 /**
- * Runs each contender's trial in turn, `trials` rounds (A B C A B C ...), and summarizes each contender's samples.
+ * Runs each contender's trial once per round, `trials` rounds, and summarizes each contender's samples. The order
+ * turns around every round (A B C, then C B A), so that no contender always runs first or last in a round; list the
+ * contender the others are compared with in the middle, so that it runs next to each of them in every round.
  */
 export const alternate = async (
   trials: number,
@@ -35,7 +55,8 @@ export const alternate = async (
 ): Promise<ReadonlyArray<Figure>> => {
   const samples = contenders.map(() => [] as Array<number>)
   for (let round = 0; round < trials; round++) {
-    for (let c = 0; c < contenders.length; c++) samples[c]!.push(await contenders[c]!.trial())
+    const order = contenders.map((_, c) => round % 2 === 0 ? c : contenders.length - 1 - c)
+    for (const c of order) samples[c]!.push(await contenders[c]!.trial())
   }
   return contenders.map((contender, c) => summarize(contender.name, samples[c]!, unit))
 }
@@ -65,5 +86,3 @@ export const percentile = (values: ReadonlyArray<number>, p: number): number => 
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
-
-export const ratio = (a: Figure, b: Figure) => a.median / b.median

@@ -1,9 +1,8 @@
-// The contenders' stores, each made fresh for a trial and closed after it.
+// The stores of Concord and the raw baselines, each made fresh for a trial and closed after it (Emmett's come from
+// Contenders.ts).
 import { EventStore } from "@concord/core"
 import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
-import { getInMemoryEventStore } from "@event-driven-io/emmett"
-import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql"
 import Database from "better-sqlite3"
 import type { Layer } from "effect"
 import { ManagedRuntime } from "effect"
@@ -42,9 +41,6 @@ export const concordPg = (url: string, connections: number) =>
 
 export const concordMemory = () => concord(EventStore.layerMemory())
 
-export const emmettMemory = () => getInMemoryEventStore()
-
-export const emmettPg = (url: string) => getPostgreSQLEventStore(url)
 
 /** better-sqlite3 with the pragmas Concord uses and the same table shape: the bare insert in a transaction. */
 export const rawSqlite = (file: string): {

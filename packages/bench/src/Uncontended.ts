@@ -1,8 +1,7 @@
 // Workload 2: uncontended appends on many streams, each with an expected version, against the raw drivers and
 // Emmett's stores.
-import * as EmmettSqlite from "@concord/bench-emmett-sqlite"
 import { ExpectedVersion, StreamId } from "@concord/core"
-import { STREAM_DOES_NOT_EXIST } from "@event-driven-io/emmett"
+import type * as Contenders from "./Contenders.js"
 import { alternate, type Figure, rateAsync, type Section } from "./Measure.js"
 import * as Stores from "./Stores.js"
 
@@ -73,102 +72,149 @@ const concordAppend = (opened: Awaited<ReturnType<typeof Stores.concord>>) => ({
   close: opened.dispose
 })
 
-const emmettAppend = (store: ReturnType<typeof Stores.emmettMemory> | ReturnType<typeof Stores.emmettPg>) => ({
+const emmettAppend = (emmett: Contenders.Emmett, store: Contenders.EmmettStore & { close?: () => Promise<void> }) => ({
   append: (stream: string, expected: number, events: ReadonlyArray<ReturnType<typeof note>>) =>
     store.appendToStream(stream, events.map((e) => ({ ...e })), {
-      expectedStreamVersion: expected === 0 ? STREAM_DOES_NOT_EXIST : BigInt(expected)
+      expectedStreamVersion: expected === 0 ? emmett.STREAM_DOES_NOT_EXIST : BigInt(expected)
     }),
-  close: () => ("close" in store ? store.close() : undefined)
+  close: () => store.close?.()
 })
 
-export const run = async (size: UncontendedSize, pgUrl: string | undefined): Promise<Section> => {
+/**
+ * Emmett's SQLite store on `fileName`, its schema created before this returns so that no measurement pays for it.
+ * Emmett opens and closes its connection around every call on a file: that is its design, and part of what is
+ * measured.
+ */
+const emmettSqliteAppend = async (module: Contenders.EmmettSqlite, fileName: string) => {
+  const store = module.getSQLiteEventStore({ fileName, schema: { autoMigration: "CreateOrUpdate" } })
+  await store.appendToStream("warm-up", [{ type: "WarmedUp", data: {} }])
+  return {
+    append: (stream: string, expected: number, events: ReadonlyArray<ReturnType<typeof note>>) =>
+      store.appendToStream(stream, events.map((event) => ({ type: event.type, data: { ...event.data } })), {
+        expectedStreamVersion: BigInt(expected)
+      }),
+    close: () => {}
+  }
+}
+
+interface Contender {
+  readonly name: string
+  readonly trial: () => Promise<number>
+}
+
+/**
+ * One comparison: Concord and the others take turns round by round, Concord second, so that it runs next to the
+ * first and the second of the others in every round (the order turns around every round); the rows list Concord
+ * first.
+ */
+const compare = async (
+  trials: number,
+  concord: Contender,
+  others: ReadonlyArray<Contender | undefined>
+): Promise<ReadonlyArray<Figure>> => {
+  const [before, ...after] = others.filter((other) => other !== undefined)
+  if (before === undefined) return alternate(trials, [concord], "events/s")
+  const figures = await alternate(trials, [before, concord, ...after], "events/s")
+  return [figures[1]!, figures[0]!, ...figures.slice(2)]
+}
+
+export const run = async (
+  size: UncontendedSize,
+  pgUrl: string | undefined,
+  contenders: Contenders.Loaded
+): Promise<Section> => {
   const rows: Array<Figure> = []
-  const notes: Array<string> = []
-  const compare = (label: string, [a, b]: ReadonlyArray<Figure>) =>
-    notes.push(`${label}: ${(100 * a!.median / b!.median).toFixed(0)}%`)
+  const { emmett, emmettSqlite } = contenders
   for (const batch of size.batches) {
-    const memory = await alternate(size.trials, [
-      {
-        name: `memory, batch ${batch}: Concord layerMemory`,
-        trial: trial(
-          size.events.memory,
-          batch,
-          size.streams,
-          1,
-          async () => concordAppend(await Stores.concordMemory())
-        )
-      },
-      {
-        name: `memory, batch ${batch}: Emmett in-memory 0.42`,
-        trial: trial(size.events.memory, batch, size.streams, 1, async () => emmettAppend(Stores.emmettMemory()))
-      }
-    ], "events/s")
-    rows.push(...memory)
-    compare(`memory batch ${batch}, Concord / Emmett`, memory)
-    const sqlite = await alternate(size.trials, [
-      {
-        name: `SQLite, batch ${batch}: Concord layerSqlite`,
-        trial: trial(
-          size.events.sqlite,
-          batch,
-          size.streams,
-          1,
-          async () => concordAppend(await Stores.concordSqlite(Stores.freshFile()))
-        )
-      },
-      {
-        name: `SQLite, batch ${batch}: raw better-sqlite3`,
-        trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
-      },
-      {
-        name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
-        trial: trial(
-          size.events.emmettSqlite,
-          batch,
-          size.streams,
-          1,
-          () => EmmettSqlite.open(Stores.freshFile())
-        )
-      }
-    ], "events/s")
-    rows.push(...sqlite)
-    compare(`SQLite batch ${batch}, Concord / raw`, sqlite)
-    compare(`SQLite batch ${batch}, Concord / Emmett`, [sqlite[0]!, sqlite[2]!])
+    rows.push(
+      ...await compare(
+        size.trials,
+        {
+          name: `memory, batch ${batch}: Concord layerMemory`,
+          trial: trial(
+            size.events.memory,
+            batch,
+            size.streams,
+            1,
+            async () => concordAppend(await Stores.concordMemory())
+          )
+        },
+        [
+          emmett === undefined ? undefined : {
+            name: `memory, batch ${batch}: Emmett in-memory 0.42`,
+            trial: trial(
+              size.events.memory,
+              batch,
+              size.streams,
+              1,
+              async () => emmettAppend(emmett, emmett.getInMemoryEventStore())
+            )
+          }
+        ]
+      )
+    )
+    rows.push(
+      ...await compare(
+        size.trials,
+        {
+          name: `SQLite, batch ${batch}: Concord layerSqlite`,
+          trial: trial(
+            size.events.sqlite,
+            batch,
+            size.streams,
+            1,
+            async () => concordAppend(await Stores.concordSqlite(Stores.freshFile()))
+          )
+        },
+        [{
+          name: `SQLite, batch ${batch}: raw better-sqlite3`,
+          trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
+        }, emmettSqlite === undefined ? undefined : {
+          name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
+          trial: trial(
+            size.events.emmettSqlite,
+            batch,
+            size.streams,
+            1,
+            () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
+          )
+        }]
+      )
+    )
     if (pgUrl === undefined) continue
     for (const writers of [1, 8]) {
-      const postgres = await alternate(size.trials, [
-        {
-          name: `PostgreSQL ${writers} writer(s), batch ${batch}: Concord layerPg`,
-          trial: trial(
-            size.events.pg,
-            batch,
-            size.streams,
-            writers,
-            async () => concordAppend(await Stores.concordPg(await Stores.freshDatabase(pgUrl), writers))
-          )
-        },
-        {
-          name: `PostgreSQL ${writers} writer(s), batch ${batch}: raw pg`,
-          trial: trial(
-            size.events.pg,
-            batch,
-            size.streams,
-            writers,
-            async () => Stores.rawPg(await Stores.freshDatabase(pgUrl), writers)
-          )
-        },
-        {
-          name: `PostgreSQL ${writers} writer(s), batch ${batch}: Emmett PostgreSQL 0.42`,
-          trial: trial(size.events.pg, batch, size.streams, writers, async () => {
-            const store = Stores.emmettPg(await Stores.freshDatabase(pgUrl))
-            await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
-            return emmettAppend(store)
-          })
-        }
-      ], "events/s")
-      rows.push(...postgres)
-      compare(`PostgreSQL ${writers}w batch ${batch}, Concord / raw`, [postgres[0]!, postgres[1]!])
-      compare(`PostgreSQL ${writers}w batch ${batch}, Concord / Emmett`, [postgres[0]!, postgres[2]!])
+      rows.push(
+        ...await compare(
+          size.trials,
+          {
+            name: `PostgreSQL ${writers} writer(s), batch ${batch}: Concord layerPg`,
+            trial: trial(
+              size.events.pg,
+              batch,
+              size.streams,
+              writers,
+              async () => concordAppend(await Stores.concordPg(await Stores.freshDatabase(pgUrl), writers))
+            )
+          },
+          [{
+            name: `PostgreSQL ${writers} writer(s), batch ${batch}: raw pg`,
+            trial: trial(
+              size.events.pg,
+              batch,
+              size.streams,
+              writers,
+              async () => Stores.rawPg(await Stores.freshDatabase(pgUrl), writers)
+            )
+          }, emmett === undefined ? undefined : {
+            name: `PostgreSQL ${writers} writer(s), batch ${batch}: Emmett PostgreSQL 0.42`,
+            trial: trial(size.events.pg, batch, size.streams, writers, async () => {
+              const store = emmett.getPostgreSQLEventStore(await Stores.freshDatabase(pgUrl))
+              await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
+              return emmettAppend(emmett, store)
+            })
+          }]
+        )
+      )
     }
   }
   return {
@@ -176,10 +222,12 @@ export const run = async (size: UncontendedSize, pgUrl: string | undefined): Pro
     title: "Uncontended appends",
     unit: "events/s",
     rows,
-    notes:
-      `Each append names its expected version; streams are spread over writers, so nothing conflicts. Ratios: ${
-        notes.join("; ")
-      }.` +
+    notes: `Each append names its expected version; streams are spread over writers, so nothing conflicts. Each ` +
+      `round runs every contender once on a fresh store (a fresh SQLite file or PostgreSQL database), the baseline, ` +
+      `Concord and Emmett, the order turning around every round; ${size.trials} rounds. Ratios are taken per round ` +
+      `(see the targets).` +
+      (emmett === undefined ? " Emmett 0.42 was not measured in this run." : "") +
+      (emmettSqlite === undefined ? " Emmett's SQLite store was not measured in this run." : "") +
       (pgUrl === undefined ? " PostgreSQL was not available in this run." : "")
   }
 }

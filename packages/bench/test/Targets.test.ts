@@ -1,0 +1,118 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { Results } from "../src/Figures.js"
+import { summarize } from "../src/Measure.js"
+import * as Report from "../src/Report.js"
+import * as Targets from "../src/Targets.js"
+
+// Results made up for the test: the verdict logic on synthetic figures, as the report computes it.
+const results = (sections: Results["sections"]): Results => ({
+  generatedAt: "2026-01-01T00:00:00.000Z",
+  machine: { cpus: 2, node: "v20", platform: "test" },
+  run: { size: "test", seconds: 1 },
+  postgres: null,
+  sections
+})
+
+const uncontended = (batches: Record<number, readonly [ReadonlyArray<number>, ReadonlyArray<number>]>) => ({
+  id: "uncontended",
+  title: "Uncontended appends",
+  unit: "events/s",
+  notes: "",
+  rows: Object.entries(batches).flatMap(([batch, [concord, emmett]]) => [
+    summarize(`memory, batch ${batch}: Concord layerMemory`, concord, "events/s"),
+    summarize(`memory, batch ${batch}: Emmett in-memory 0.42`, emmett, "events/s")
+  ])
+})
+
+const memoryTarget = (r: Results) => Targets.targets(r).find((t) => t.target.startsWith("Memory store"))!
+
+describe("Targets", () => {
+  it("a clear pass in every cell is met", () => {
+    const target = memoryTarget(results([uncontended({
+      10: [[300, 310, 290, 305, 295], [100, 101, 99, 100, 100]],
+      100: [[500, 520, 480, 510, 490], [200, 205, 195, 200, 202]]
+    })]))
+    expect(target.outcome).toBe("met")
+    expect(target.cells.map((c) => c.name)).toEqual(["batch 10", "batch 100"])
+    expect(target.remedy).toBeUndefined()
+  })
+
+  it("one cell clearly short of the target makes it missed", () => {
+    const target = memoryTarget(results([uncontended({
+      1: [[110, 115, 105, 112, 108], [100, 100, 100, 100, 100]],
+      10: [[300, 310, 290, 305, 295], [100, 101, 99, 100, 100]]
+    })]))
+    expect(target.outcome).toBe("missed")
+    expect(target.measured).toContain("worst: batch 1, 1.10x")
+  })
+
+  it("a noisy cell near the threshold is unclear, with the rerun that would decide it", () => {
+    const target = memoryTarget(results([uncontended({
+      10: [[160, 340, 260, 200, 330], [100, 100, 100, 100, 100]]
+    })]))
+    expect(target.outcome).toBe("unclear")
+    expect(target.remedy).toMatch(/npm run bench -- --only uncontended --trials \d+/)
+  })
+
+  it("ratios are taken per round: a drift both sides share does not widen the interval", () => {
+    // The machine slows down over the run; Concord is 1.25x its contender in every round.
+    const emmett = [100, 150, 200, 250, 300]
+    const target = memoryTarget(results([uncontended({ 10: [emmett.map((e) => e * 2.5), emmett] })]))
+    expect(target.outcome).toBe("met")
+    const cell = target.cells[0]!.estimate!
+    expect(cell.center).toBeCloseTo(2.5, 10)
+    expect(cell.high - cell.low).toBeCloseTo(0, 10)
+  })
+
+  it("growth compares each longer stream with the shortest of the same round and lag", () => {
+    const growth = (rows: Record<string, ReadonlyArray<number>>) => ({
+      id: "growth",
+      title: "Growth",
+      unit: "ms",
+      notes: "",
+      rows: Object.entries(rows).map(([name, samples]) => summarize(`SQLite: ${name}`, samples, "ms"))
+    })
+    const flat = Targets.targets(results([growth({
+      "stream of 10 events, 0 behind": [0.2, 0.3, 0.2, 0.25, 0.2],
+      "stream of 1000 events, 0 behind": [0.21, 0.29, 0.2, 0.26, 0.2],
+      "stream of 10 events, 1 behind": [0.5, 0.6, 0.5, 0.55, 0.5],
+      "stream of 1000 events, 1 behind": [0.51, 0.6, 0.49, 0.55, 0.52]
+    })])).find((t) => t.target.startsWith("SQLite: flat growth"))!
+    expect(flat.outcome).toBe("met")
+    expect(flat.cells.map((c) => c.name)).toEqual(["1000 events against 10, 0 behind", "1000 events against 10, 1 behind"])
+  })
+
+  it("false rejections are counted, not estimated", () => {
+    const contention = (max: number) => ({
+      id: "contention",
+      title: "Contention",
+      unit: "mixed",
+      notes: "",
+      rows: [summarize("K=2, 0% conflicting, Concord, CRM registry: false rejections", [0, max, 0], "appends")]
+    })
+    const verdict = (max: number) =>
+      Targets.targets(results([contention(max)])).find((t) => t.target.startsWith("Zero false"))!.outcome
+    expect(verdict(0)).toBe("met")
+    expect(verdict(1)).toBe("missed")
+  })
+
+  it("a target this run did not measure says so", () => {
+    expect(memoryTarget(results([])).outcome).toBeUndefined()
+  })
+})
+
+describe("Report.merge", () => {
+  it("replaces the sections rerun and keeps the others, in the usual order", () => {
+    const section = (id: string, value: number) => ({
+      id,
+      title: id,
+      unit: "x",
+      notes: "",
+      rows: [summarize(`${id} row`, [value], "x")]
+    })
+    const previous = { ...results([section("detection", 1), section("growth", 1)]), postgres: { settings: ["a"] } }
+    const merged = Report.merge(previous, results([section("growth", 2)]), ["detection", "growth"])
+    expect(merged.sections.map((s) => [s.id, s.rows[0]!.median])).toEqual([["detection", 1], ["growth", 2]])
+    expect(merged.postgres).toEqual({ settings: ["a"] })
+  })
+})
