@@ -46,13 +46,17 @@ export const summarize = (name: string, samples: ReadonlyArray<number>, unit: st
 /**
  * Runs each contender's trial once per round, `trials` rounds, and summarizes each contender's samples. The order
  * turns around every round (A B C, then C B A), so that no contender always runs first or last in a round; list the
- * contender the others are compared with in the middle, so that it runs next to each of them in every round.
+ * contender the others are compared with in the middle, so that it runs next to each of them in every round. With
+ * `warmUp`, each contender first runs one trial that is not counted: the first trial of code not yet compiled by the
+ * optimising compiler would otherwise be one round's outlier, and a ratio's interval is wide open to one.
  */
 export const alternate = async (
   trials: number,
   contenders: ReadonlyArray<{ readonly name: string; readonly trial: () => Promise<number> | number }>,
-  unit: string
+  unit: string,
+  options: { readonly warmUp?: boolean } = {}
 ): Promise<ReadonlyArray<Figure>> => {
+  if (options.warmUp === true) for (const contender of contenders) await contender.trial()
   const samples = contenders.map(() => [] as Array<number>)
   for (let round = 0; round < trials; round++) {
     const order = contenders.map((_, c) => round % 2 === 0 ? c : contenders.length - 1 - c)

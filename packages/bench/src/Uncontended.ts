@@ -110,11 +110,12 @@ interface Contender {
 const compare = async (
   trials: number,
   concord: Contender,
-  others: ReadonlyArray<Contender | undefined>
+  others: ReadonlyArray<Contender | undefined>,
+  warmUp: boolean
 ): Promise<ReadonlyArray<Figure>> => {
   const [before, ...after] = others.filter((other) => other !== undefined)
-  if (before === undefined) return alternate(trials, [concord], "events/s")
-  const figures = await alternate(trials, [before, concord, ...after], "events/s")
+  if (before === undefined) return alternate(trials, [concord], "events/s", { warmUp })
+  const figures = await alternate(trials, [before, concord, ...after], "events/s", { warmUp })
   return [figures[1]!, figures[0]!, ...figures.slice(2)]
 }
 
@@ -126,6 +127,8 @@ export const run = async (
   const rows: Array<Figure> = []
   const { emmett, emmettSqlite } = contenders
   for (const batch of size.batches) {
+    // The first batch size runs each contender's code for the first time: one uncounted trial each first.
+    const warmUp = batch === size.batches[0]
     rows.push(
       ...await compare(
         size.trials,
@@ -150,7 +153,8 @@ export const run = async (
               async () => emmettAppend(emmett, emmett.getInMemoryEventStore())
             )
           }
-        ]
+        ],
+        warmUp
       )
     )
     rows.push(
@@ -178,7 +182,8 @@ export const run = async (
             1,
             () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
           )
-        }]
+        }],
+        warmUp
       )
     )
     if (pgUrl === undefined) continue
@@ -212,7 +217,8 @@ export const run = async (
               await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
               return emmettAppend(emmett, store)
             })
-          }]
+          }],
+          warmUp
         )
       )
     }
@@ -224,7 +230,8 @@ export const run = async (
     rows,
     notes: `Each append names its expected version; streams are spread over writers, so nothing conflicts. Each ` +
       `round runs every contender once on a fresh store (a fresh SQLite file or PostgreSQL database), the baseline, ` +
-      `Concord and Emmett, the order turning around every round; ${size.trials} rounds. Ratios are taken per round ` +
+      `Concord and Emmett, the order turning around every round; ${size.trials} rounds, after one uncounted trial ` +
+      `each at the first batch size. Ratios are taken per round ` +
       `(see the targets).` +
       (emmett === undefined ? " Emmett 0.42 was not measured in this run." : "") +
       (emmettSqlite === undefined ? " Emmett's SQLite store was not measured in this run." : "") +
