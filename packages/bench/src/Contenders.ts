@@ -100,8 +100,10 @@ const bench = new URL("..", import.meta.url).pathname
 export const manifestDirectory = (name: Name) => path.join(bench, "contenders", name)
 
 /** Where the bench installs a contender (gitignored); `CONCORD_BENCH_CONTENDERS` moves the cache. */
-export const cacheDirectory = (name: Name, root = process.env.CONCORD_BENCH_CONTENDERS ?? path.join(bench, ".contenders")) =>
-  path.join(root, name)
+export const cacheDirectory = (
+  name: Name,
+  root = process.env.CONCORD_BENCH_CONTENDERS ?? path.join(bench, ".contenders")
+) => path.join(root, name)
 
 const FILES = ["package.json", "package-lock.json", "index.js"] as const
 
@@ -124,8 +126,7 @@ export const status = (manifest: string, cache: string): "installed" | "stale" |
  * The environment for the child `npm ci`: without the `npm_*` variables of an enclosing `npm run` (its
  * `npm_config_workspace` would send the install to the bench's workspace instead of the cache).
  */
-const cleanEnvironment = () =>
-  Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)))
+const cleanEnvironment = () => Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)))
 
 /** Copies the manifest into the cache and runs `npm ci` there: exactly the versions of the lockfile. */
 export const install = (name: Name, log: (line: string) => void, root?: string): void => {

@@ -1,7 +1,7 @@
 // Workload 1: conflict detection against a hand-written loop over an integer matrix (the floor).
 import { Conflict, ConflictRegistry, Event, StreamVersion } from "@concord/core"
-import * as v8 from "node:v8"
 import { PerformanceObserver } from "node:perf_hooks"
+import * as v8 from "node:v8"
 import { alternate, type Figure, median, rate, type Section, summarize } from "./Measure.js"
 
 export interface DetectionSize {
@@ -126,13 +126,18 @@ export const run = async (size: DetectionSize): Promise<Section> => {
         const pairs = PROPOSED * delta
         const label = `${n} types, delta ${delta}${payload ? ", payload rules" : ""}`
         // Two contenders: the order turns around every round, so each round's pair ran back to back.
-        const [concord, floor] = await alternate(size.trials, [
-          {
-            name: `Concord detect: ${label}`,
-            trial: () => rate(pairs, () => Conflict.detect(registry, committed, proposed), size.millis)
-          },
-          { name: `baseline loop: ${label}`, trial: () => rate(pairs, baseline, size.millis) }
-        ], "pairs/s", { warmUp: true })
+        const [concord, floor] = await alternate(
+          size.trials,
+          [
+            {
+              name: `Concord detect: ${label}`,
+              trial: () => rate(pairs, () => Conflict.detect(registry, committed, proposed), size.millis)
+            },
+            { name: `baseline loop: ${label}`, trial: () => rate(pairs, baseline, size.millis) }
+          ],
+          "pairs/s",
+          { warmUp: true }
+        )
         rows.push(concord!, floor!)
       }
     }

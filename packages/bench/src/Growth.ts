@@ -76,7 +76,9 @@ const streamsFor = (lengths: ReadonlyArray<number>, rounds: number) =>
  */
 interface Backend {
   readonly name: string
-  readonly open: () => Promise<{ readonly opened: Opened; readonly settle: () => Promise<void>; readonly close: () => Promise<void> }>
+  readonly open: () => Promise<
+    { readonly opened: Opened; readonly settle: () => Promise<void>; readonly close: () => Promise<void> }
+  >
 }
 
 const sqliteBackend = (fill: ReturnType<typeof fillRows>): Backend => ({

@@ -56,7 +56,7 @@ export const alternate = async (
   unit: string,
   options: { readonly warmUp?: boolean } = {}
 ): Promise<ReadonlyArray<Figure>> => {
-  if (options.warmUp === true) for (const contender of contenders) await contender.trial()
+  if (options.warmUp === true) { for (const contender of contenders) await contender.trial() }
   const samples = contenders.map(() => [] as Array<number>)
   for (let round = 0; round < trials; round++) {
     const order = contenders.map((_, c) => round % 2 === 0 ? c : contenders.length - 1 - c)

@@ -41,7 +41,6 @@ export const concordPg = (url: string, connections: number) =>
 
 export const concordMemory = () => concord(EventStore.layerMemory())
 
-
 /** better-sqlite3 with the pragmas Concord uses and the same table shape: the bare insert in a transaction. */
 export const rawSqlite = (file: string): {
   readonly append: (

@@ -63,7 +63,9 @@ interface Spec {
   readonly requirement: Verdict.Requirement
   readonly show: (value: number) => string
   /** The cells with their estimates; throws `Missing` when this run lacks the rows. */
-  readonly cells: () => ReadonlyArray<{ readonly name: string; readonly section: string; readonly estimate: Verdict.Estimate }>
+  readonly cells: () => ReadonlyArray<
+    { readonly name: string; readonly section: string; readonly estimate: Verdict.Estimate }
+  >
 }
 
 const remedyFor = (section: string, cells: ReadonlyArray<Verdict.Estimate>, requirement: Verdict.Requirement) => {
@@ -89,9 +91,7 @@ const judge = (spec: Spec): Target => {
     outcome: Verdict.judge(cell.estimate, spec.requirement)
   }))
   const outcome = Verdict.combine(cells.map((c) => c.outcome))
-  const worst = [...cells].sort((a, b) =>
-    slack(a.estimate, spec.requirement) - slack(b.estimate, spec.requirement)
-  )[0]!
+  const worst = [...cells].sort((a, b) => slack(a.estimate, spec.requirement) - slack(b.estimate, spec.requirement))[0]!
   const centers = cells.map((c) => c.estimate.center)
   const section = measuredCells[0]!.section
   const unclear = cells.filter((c) => c.outcome === "unclear").map((c) => c.estimate)

@@ -170,19 +170,22 @@ export const run = async (
             async () => concordAppend(await Stores.concordSqlite(Stores.freshFile()))
           )
         },
-        [{
-          name: `SQLite, batch ${batch}: raw better-sqlite3`,
-          trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
-        }, emmettSqlite === undefined ? undefined : {
-          name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
-          trial: trial(
-            size.events.emmettSqlite,
-            batch,
-            size.streams,
-            1,
-            () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
-          )
-        }],
+        [
+          {
+            name: `SQLite, batch ${batch}: raw better-sqlite3`,
+            trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
+          },
+          emmettSqlite === undefined ? undefined : {
+            name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
+            trial: trial(
+              size.events.emmettSqlite,
+              batch,
+              size.streams,
+              1,
+              () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
+            )
+          }
+        ],
         warmUp
       )
     )
@@ -201,23 +204,26 @@ export const run = async (
               async () => concordAppend(await Stores.concordPg(await Stores.freshDatabase(pgUrl), writers))
             )
           },
-          [{
-            name: `PostgreSQL ${writers} writer(s), batch ${batch}: raw pg`,
-            trial: trial(
-              size.events.pg,
-              batch,
-              size.streams,
-              writers,
-              async () => Stores.rawPg(await Stores.freshDatabase(pgUrl), writers)
-            )
-          }, emmett === undefined ? undefined : {
-            name: `PostgreSQL ${writers} writer(s), batch ${batch}: Emmett PostgreSQL 0.42`,
-            trial: trial(size.events.pg, batch, size.streams, writers, async () => {
-              const store = emmett.getPostgreSQLEventStore(await Stores.freshDatabase(pgUrl))
-              await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
-              return emmettAppend(emmett, store)
-            })
-          }],
+          [
+            {
+              name: `PostgreSQL ${writers} writer(s), batch ${batch}: raw pg`,
+              trial: trial(
+                size.events.pg,
+                batch,
+                size.streams,
+                writers,
+                async () => Stores.rawPg(await Stores.freshDatabase(pgUrl), writers)
+              )
+            },
+            emmett === undefined ? undefined : {
+              name: `PostgreSQL ${writers} writer(s), batch ${batch}: Emmett PostgreSQL 0.42`,
+              trial: trial(size.events.pg, batch, size.streams, writers, async () => {
+                const store = emmett.getPostgreSQLEventStore(await Stores.freshDatabase(pgUrl))
+                await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
+                return emmettAppend(emmett, store)
+              })
+            }
+          ],
           warmUp
         )
       )

@@ -79,7 +79,10 @@ describe("Targets", () => {
       "stream of 1000 events, 1 behind": [0.51, 0.6, 0.49, 0.55, 0.52]
     })])).find((t) => t.target.startsWith("SQLite: flat growth"))!
     expect(flat.outcome).toBe("met")
-    expect(flat.cells.map((c) => c.name)).toEqual(["1000 events against 10, 0 behind", "1000 events against 10, 1 behind"])
+    expect(flat.cells.map((c) => c.name)).toEqual([
+      "1000 events against 10, 0 behind",
+      "1000 events against 10, 1 behind"
+    ])
   })
 
   it("false rejections are counted, not estimated", () => {

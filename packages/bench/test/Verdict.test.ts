@@ -107,12 +107,14 @@ describe("Verdict", () => {
   })
 
   it("the interval holds the center, and more agreeing trials narrow it", () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 2, maxLength: 10 }), (ratios) => {
-      const once = Verdict.ofRatios(ratios)
-      const twice = Verdict.ofRatios([...ratios, ...ratios])
-      return once.low <= once.center + 1e-12 && once.center <= once.high + 1e-12 &&
-        twice.high - twice.low <= once.high - once.low + 1e-12
-    }))
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 2, maxLength: 10 }), (ratios) => {
+        const once = Verdict.ofRatios(ratios)
+        const twice = Verdict.ofRatios([...ratios, ...ratios])
+        return once.low <= once.center + 1e-12 && once.center <= once.high + 1e-12 &&
+          twice.high - twice.low <= once.high - once.low + 1e-12
+      })
+    )
   })
 
   it("refuses ratios that are not positive and finite", () => {
