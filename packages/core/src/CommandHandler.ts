@@ -156,7 +156,7 @@ export const load = <Event extends Tagged, State>(
   options: { readonly schema: EventSchema<Event>; readonly registry: ConflictRegistry<Event, any> }
 ): Effect.Effect<
   { readonly state: State; readonly version: StreamVersion.StreamVersion },
-  EventStore.StoreError | EventStore.UndecodableEvent,
+  EventStore.StoreError | EventStore.InvalidArgument | EventStore.UndecodableEvent,
   EventStore.EventStore
 > =>
   Effect.flatMap(EventStore.forDomain(options), (store) =>

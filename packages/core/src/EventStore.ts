@@ -13,7 +13,13 @@ import type * as Stream from "effect/Stream"
 import type { ConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import type * as Event from "./Event.js"
-import type { DuplicateEventId, InvalidEventData, StoreError, UndecodableEvent } from "./EventStoreError.js"
+import type {
+  DuplicateEventId,
+  InvalidArgument,
+  InvalidEventData,
+  StoreError,
+  UndecodableEvent
+} from "./EventStoreError.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import * as internalMemory from "./internal/memoryStore.js"
 import * as internalRead from "./internal/readBounds.js"
@@ -106,7 +112,7 @@ export const readPageSize = 10_000
  * @since 0.1.0
  * @category errors
  */
-export { DuplicateEventId, InvalidEventData, StoreError, UndecodableEvent } from "./EventStoreError.js"
+export { DuplicateEventId, InvalidArgument, InvalidEventData, StoreError, UndecodableEvent } from "./EventStoreError.js"
 
 /**
  * Every way an append can fail.
@@ -119,6 +125,7 @@ export type AppendError =
   | WrongExpectedVersion
   | DuplicateEventId
   | InvalidEventData
+  | InvalidArgument
   | StoreError
 
 /**
@@ -131,6 +138,12 @@ export interface Service {
    * since are read and checked against the registry: when no pair clashes the batch goes after the current end,
    * otherwise nothing is written and the error names every pair. Re-sending a batch whose ids are stored at those
    * versions returns the original result.
+   *
+   * Every store checks its arguments at run time before anything is read or written, whatever the caller's types
+   * said (`StoreBackend.validate`): a stream id `StreamId` would refuse, or an expected version that is not `any` or
+   * an exact whole number from 0 to `StreamVersion.max`, fails with `InvalidArgument`; an event type or id no store
+   * keeps exactly, or data or metadata JSON cannot carry exactly, with `InvalidEventData` naming the event's index;
+   * an id twice in the batch, with `DuplicateEventId`.
    */
   readonly append: (
     streamId: StreamId.StreamId,
@@ -138,13 +151,21 @@ export interface Service {
     events: ReadonlyArray<Event.EventData>,
     options?: AppendOptions
   ) => Effect.Effect<AppendResult, AppendError>
-  /** The events of a stream in version order. */
+  /**
+   * The events of a stream in version order, within the options as {@link readBounds} reads them. A stream id
+   * `StreamId` would refuse fails with `InvalidArgument` before anything is read.
+   */
   readonly read: (
     streamId: StreamId.StreamId,
     options?: ReadOptions
-  ) => Stream.Stream<Event.RecordedEvent, StoreError>
-  /** The current version of a stream (0 when it has no events). */
-  readonly version: (streamId: StreamId.StreamId) => Effect.Effect<StreamVersion.StreamVersion, StoreError>
+  ) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument>
+  /**
+   * The current version of a stream (0 when it has no events). A stream id `StreamId` would refuse fails with
+   * `InvalidArgument` before anything is read.
+   */
+  readonly version: (
+    streamId: StreamId.StreamId
+  ) => Effect.Effect<StreamVersion.StreamVersion, StoreError | InvalidArgument>
 }
 
 /**
@@ -202,8 +223,10 @@ export interface Typed<A extends Event.Tagged> {
   readonly read: (
     streamId: StreamId.StreamId,
     options?: ReadOptions
-  ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | UndecodableEvent>
-  readonly version: (streamId: StreamId.StreamId) => Effect.Effect<StreamVersion.StreamVersion, StoreError>
+  ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | InvalidArgument | UndecodableEvent>
+  readonly version: (
+    streamId: StreamId.StreamId
+  ) => Effect.Effect<StreamVersion.StreamVersion, StoreError | InvalidArgument>
 }
 
 /**

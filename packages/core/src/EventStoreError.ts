@@ -1,6 +1,7 @@
 /**
  * The errors of an event store other than the registry's and the versions' (those are in `Conflict`): a batch that
- * cannot be stored, a stored event that does not decode, a backend that failed. A module below `EventStore`, so that
+ * cannot be stored, a stream id or expected version no store accepts, a stored event that does not decode, a backend
+ * that failed. A module below `EventStore`, so that
  * the stores and the shared append flow can build them without importing the service back. Each error has a type id
  * and an `is…` guard that recognises its instances, not plain objects that merely carry its `_tag`.
  *
@@ -210,12 +211,70 @@ markPrototype(StoreError, StoreErrorTypeId)
 export const isStoreError = (u: unknown): u is StoreError => Predicate.hasProperty(u, StoreErrorTypeId)
 
 /**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const InvalidArgumentTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/InvalidArgument")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type InvalidArgumentTypeId = typeof InvalidArgumentTypeId
+
+/**
+ * A stream id or an expected version that no store accepts, whatever the caller's types said (a string cast to
+ * `StreamId`, a hand-built `ExpectedVersion`): an id that is empty, longer than 512 characters or holds a NUL or an
+ * unpaired surrogate, or an expected version that is not `Any` or an `Exact` whole number from 0 to
+ * `StreamVersion.max`. Refused before anything is read or written. `streamId` is the id as the caller gave it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  operation: Schema.Literal("append", "read", "version"),
+  streamId: Schema.String,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  declare readonly [InvalidArgumentTypeId]: InvalidArgumentTypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `cannot ${operations[this.operation]} stream ${shown(this.streamId)}: ${this.reason}`
+  }
+}
+
+markPrototype(InvalidArgument, InvalidArgumentTypeId)
+
+const operations = { append: "append to", read: "read", version: "read the version of" } as const
+
+/** An id as a JSON string (quoted, NUL and lone surrogates escaped), cut short: the caller's input may be huge. */
+const shown = (streamId: string): string =>
+  streamId.length <= 100
+    ? JSON.stringify(streamId)
+    : `${JSON.stringify(streamId.slice(0, 100))}… (${streamId.length} characters)`
+
+/**
+ * Whether a value is an instance of {@link InvalidArgument}, found by its type id: also one decoded from the wire or
+ * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInvalidArgument = (u: unknown): u is InvalidArgument => Predicate.hasProperty(u, InvalidArgumentTypeId)
+
+/**
  * Every error of this module.
  *
  * @since 0.1.0
  * @category errors
  */
-export type EventStoreError = DuplicateEventId | InvalidEventData | UndecodableEvent | StoreError
+export type EventStoreError = DuplicateEventId | InvalidEventData | InvalidArgument | UndecodableEvent | StoreError
 
 /**
  * Whether a value is one of this module's errors, an {@link EventStoreError}: an instance of one of its classes.
@@ -224,4 +283,4 @@ export type EventStoreError = DuplicateEventId | InvalidEventData | UndecodableE
  * @category guards
  */
 export const isEventStoreError = (u: unknown): u is EventStoreError =>
-  isDuplicateEventId(u) || isInvalidEventData(u) || isUndecodableEvent(u) || isStoreError(u)
+  isDuplicateEventId(u) || isInvalidEventData(u) || isInvalidArgument(u) || isUndecodableEvent(u) || isStoreError(u)

@@ -1,6 +1,6 @@
 /**
- * For authors of stores: the append semantics every Concord store shares (validation, idempotency by event id,
- * version checks, conflict detection over only the relevant committed events, atomic batches), written once against
+ * For authors of stores: the append semantics every Concord store shares (validation of every argument, idempotency by
+ * event id, version checks, conflict detection over only the relevant committed events, atomic batches), written once against
  * a small backend that a store implements inside its per-stream critical section.
  *
  * @since 0.1.0
@@ -8,7 +8,7 @@
 import type * as Effect from "effect/Effect"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import type * as Event from "./Event.js"
-import type { AppendError, AppendResult, DuplicateEventId, InvalidEventData } from "./EventStore.js"
+import type { AppendError, AppendResult, DuplicateEventId, InvalidArgument, InvalidEventData } from "./EventStore.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import * as internal from "./internal/append.js"
 import type { StreamId } from "./StreamId.js"
@@ -32,19 +32,46 @@ export interface StoredId extends internal.StoredId {}
 export interface Backend<E = never> extends internal.Backend<E> {}
 
 /**
- * Checks a batch before anything is read: types and ids that every store keeps exactly, ids unique within it, data
- * and metadata that JSON carries exactly.
+ * Checks an append before anything is read or written, whatever the caller's types said, as `append` does first:
+ *
+ * - the stream id is one `StreamId` accepts (1 to 512 characters, no NUL, no unpaired UTF-16 surrogate), else
+ *   `InvalidArgument`;
+ * - the expected version is `Any`, or `Exact` with a whole number from 0 to `StreamVersion.max`, else
+ *   `InvalidArgument`;
+ * - every event's type (1 to 256 characters) and id (1 to 128) are text every store keeps exactly, and its data and
+ *   metadata are values JSON carries exactly (no NUL or unpaired surrogate in a string or key, no `NaN`, infinity,
+ *   `undefined`, bigint, function, symbol, cycle or object that is not plain), else `InvalidEventData` with the
+ *   event's index;
+ * - no id appears twice in the batch, else `DuplicateEventId`.
+ *
+ * A store whose critical section reads before `append` runs (a lock that reads the version) calls it first; with
+ * no events it checks the stream id and the expected version alone.
  *
  * @since 0.1.0
  * @category appending
  */
 export const validate: (
   streamId: StreamId,
+  expectedVersion: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
-) => Effect.Effect<void, InvalidEventData | DuplicateEventId> = internal.validate
+) => Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> = internal.validate
 
 /**
- * Runs one append against a backend, inside the store's critical section.
+ * Checks the stream id a store's `read` or `version` was given, before anything is read: one `StreamId` accepts,
+ * else `InvalidArgument` naming the operation. Every store calls it, so that a string cast to `StreamId` fails alike
+ * on all of them.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const validateStreamId: (
+  operation: "read" | "version",
+  streamId: StreamId
+) => Effect.Effect<void, InvalidArgument> = internal.validateStreamId
+
+/**
+ * Runs one append against a backend, inside the store's critical section: {@link validate} first, so nothing is asked
+ * of the backend for an append it refuses.
  *
  * @since 0.1.0
  * @category appending

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { storable, storableOfLength } from "./internal/text.js"
+import { isStreamId, storable } from "./internal/text.js"
 
 /**
  * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one) and no unpaired UTF-16
@@ -26,8 +26,6 @@ export const StreamId = Schema.String.pipe(
  * @category models
  */
 export type StreamId = typeof StreamId.Type
-
-const isStreamId = storableOfLength(1, 512)
 
 /**
  * Builds a stream id, throwing when the string is not a valid one. Use `Schema.decodeUnknown(StreamId)` for input

@@ -41,6 +41,13 @@ const errors = {
     schema: EventStoreError.InvalidEventData,
     error: new EventStoreError.InvalidEventData({ streamId, index: 0, type: "A", reason: "NaN" })
   },
+  InvalidArgument: {
+    guard: EventStoreError.isInvalidArgument,
+    typeId: EventStoreError.InvalidArgumentTypeId,
+    schema: EventStoreError.InvalidArgument,
+    // The id as the caller gave it, which no StreamId holds.
+    error: new EventStoreError.InvalidArgument({ operation: "read", streamId: "a\u0000b", reason: "NUL" })
+  },
   UndecodableEvent: {
     guard: EventStoreError.isUndecodableEvent,
     typeId: EventStoreError.UndecodableEventTypeId,
@@ -100,5 +107,15 @@ describe("error guards", () => {
     expect(EventStore.DuplicateEventId).toBe(EventStoreError.DuplicateEventId)
     expect(EventStore.InvalidEventData).toBe(EventStoreError.InvalidEventData)
     expect(EventStore.UndecodableEvent).toBe(EventStoreError.UndecodableEvent)
+    expect(EventStore.InvalidArgument).toBe(EventStoreError.InvalidArgument)
+  })
+
+  it("InvalidArgument's message names the operation and shows the id as given, cut short when long", () => {
+    const empty = new EventStoreError.InvalidArgument({ operation: "append", streamId: "", reason: "empty" })
+    expect(empty.message).toBe("cannot append to stream \"\": empty")
+    const nul = new EventStoreError.InvalidArgument({ operation: "version", streamId: "a\u0000b", reason: "NUL" })
+    expect(nul.message).toBe("cannot read the version of stream \"a\\u0000b\": NUL")
+    const long = new EventStoreError.InvalidArgument({ operation: "read", streamId: "x".repeat(600), reason: "long" })
+    expect(long.message).toBe(`cannot read stream "${"x".repeat(100)}"… (600 characters): long`)
   })
 })

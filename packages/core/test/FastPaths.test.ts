@@ -1,6 +1,6 @@
 // The hot path of an append checks and builds values without running their Schemas: these properties hold the fast
 // checks to the Schemas they stand for, and the memory store's copy of the data to the JSON round trip it replaces.
-import { Event, EventStore, ExpectedVersion, StoreBackend, StreamId } from "@concord/core"
+import { Event, EventStore, ExpectedVersion, StoreBackend, StreamId, StreamVersion } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Equal, Exit, FastCheck as fc, Schema, Stream } from "effect"
 
@@ -13,13 +13,38 @@ const tricky = (max: number) =>
     fc.string({ unit: "binary", maxLength: 6 })
   )
 
+// Numbers a hand-built expected version may hold, weighted towards the edges of the stores' range.
+const versionLike = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.integer({ min: StreamVersion.max - 2, max: StreamVersion.max + 2 }),
+  fc.double(),
+  fc.constantFrom(-0, Number.NaN, Infinity, -Infinity, 2 ** 53, 1.5, "1", null, undefined)
+)
+
 const streamId = StreamId.make("fast-1")
 const rejects = (events: ReadonlyArray<Event.EventData>) =>
-  Exit.isFailure(Effect.runSyncExit(StoreBackend.validate(streamId, events)))
+  Exit.isFailure(Effect.runSyncExit(StoreBackend.validate(streamId, ExpectedVersion.any, events)))
 
 describe("fast checks agree with their Schemas", () => {
   it.prop("StreamId.make", [tricky(512)], ([id]) => {
     expect(Either.isRight(Either.try(() => StreamId.make(id)))).toBe(Schema.is(StreamId.StreamId)(id))
+  })
+
+  it.prop("stream ids a store is given, whatever their type said", [tricky(512)], ([id]) => {
+    const refused = Effect.runSyncExit(StoreBackend.validateStreamId("read", id as StreamId.StreamId))
+    expect(Exit.isFailure(refused)).toBe(!Schema.is(StreamId.StreamId)(id))
+    expect(Exit.isFailure(refused)).toBe(
+      Exit.isFailure(Effect.runSyncExit(StoreBackend.validate(id as StreamId.StreamId, ExpectedVersion.any, [])))
+    )
+  })
+
+  it.prop("expected versions a store is given, whatever their type said", [versionLike], ([version]) => {
+    const accepted = Schema.is(Schema.Int.pipe(Schema.between(0, StreamVersion.max)))(version)
+    for (const tag of ["Exact", "Any", "exact", undefined]) {
+      const expected = { _tag: tag, version } as unknown as ExpectedVersion.ExpectedVersion
+      const exit = Effect.runSyncExit(StoreBackend.validate(streamId, expected, []))
+      expect(Exit.isSuccess(exit), `${tag} ${version}`).toBe(tag === "Any" || (tag === "Exact" && accepted))
+    }
   })
 
   it.prop("event types", [tricky(256)], ([type]) => {
@@ -45,7 +70,7 @@ describe("fast checks agree with their Schemas", () => {
     expect(rejects([{ type: "T", data: deep }])).toBe(false)
     const cycle: Record<string, unknown> = { a: { b: 1 } }
     ;(cycle.a as Record<string, unknown>).c = cycle
-    const exit = Effect.runSyncExit(StoreBackend.validate(streamId, [{ type: "T", data: cycle }]))
+    const exit = Effect.runSyncExit(StoreBackend.validate(streamId, ExpectedVersion.any, [{ type: "T", data: cycle }]))
     expect(Exit.isFailure(exit) && String(exit.cause)).toContain("refers to itself")
   })
 

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Conflict, type Event, EventStore, EventStoreError } from "@concord/core"
+import { Conflict, type Event, EventStore, EventStoreError, StoreBackend } from "@concord/core"
 import { type HttpApi, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -39,7 +39,9 @@ const derive = (options: Options): Effect.Effect<Client, never, HttpClient.HttpC
 
 /**
  * The client derived from the API: `client.streams.append({ path, payload })`, `client.streams.read(...)`,
- * `client.streams.version(...)`, `client.health.health()`.
+ * `client.streams.version(...)`, `client.health.health()`. A path's `streamId` goes into the URL as it is given:
+ * an id that may hold `/`, `?`, `#` or `%` must be percent-encoded first (`encodeURIComponent`), as
+ * {@link layerEventStore} does.
  *
  * @since 0.1.0
  * @category models
@@ -75,11 +77,22 @@ const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =
 /** The store's typed refusals of an append, which the client passes on as they are. */
 const isRefusal = (error: unknown): boolean =>
   Conflict.isVersionError(error) || EventStoreError.isDuplicateEventId(error) ||
-  EventStoreError.isInvalidEventData(error)
+  EventStoreError.isInvalidEventData(error) || EventStoreError.isInvalidArgument(error)
+
+/**
+ * The path parameter of a stream, percent-encoded: the derived client puts it into the URL as it is, where a `/`,
+ * `?`, `#` or `%` in an id would name another resource or, decoded by the service, another stream.
+ */
+const pathOf = (streamId: string) => ({ streamId: encodeURIComponent(streamId) })
+
+/** A read's failures: the store's refusal of its arguments as it is, anything else a `StoreError`. */
+const readFailure = (operation: string) => (error: { readonly _tag: string }) =>
+  EventStoreError.isInvalidArgument(error) ? error : asStoreError(operation)(error)
 
 /**
  * An `EventStore` backed by the service. The service applies its own conflict registry: an append's
- * `options.registry` is not sent.
+ * `options.registry` is not sent. What every store checks before anything is read (stream ids, expected versions, the
+ * batch) is checked here, without a request, and refused with the same errors.
  *
  * @since 0.1.0
  * @category layers
@@ -89,26 +102,31 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
     EventStore.EventStore,
     Effect.map(make(options), (client): EventStore.Service => ({
       append: (streamId, expectedVersion, events) =>
-        client.streams.append({ path: { streamId }, payload: { expectedVersion, events } }).pipe(
-          Effect.catchIf(
-            (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
-            (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
-          )
-        ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>,
+        Effect.flatMap(
+          // Checked here as every store checks it: data JSON cannot carry exactly would otherwise change on its way
+          // (NaN sent as null, a Date as a string) rather than be refused.
+          StoreBackend.validate(streamId, expectedVersion, events),
+          () =>
+            client.streams.append({ path: pathOf(streamId), payload: { expectedVersion, events } }).pipe(
+              Effect.catchIf(
+                (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
+                (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
+              )
+            ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
+        ),
       read: (streamId, readOptions) => {
         const page = EventStore.readPageSize
-        const failed = asStoreError(`read stream ${streamId}`)
         // The bounds every store reads by, which the service's parameters accept as they are: while there is
         // something to read, `from` is a version and `limit` a whole number.
         const bounds = EventStore.readBounds(readOptions)
         // Pages through the stream, so a long one never needs one huge response.
-        return Stream.paginateChunkEffect(
+        const pages = Stream.paginateChunkEffect(
           { from: bounds.from as number, left: bounds.limit },
           ({ from, left }) =>
             left === 0
               ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
-              : client.streams.read({ path: { streamId }, urlParams: { from, limit: Math.min(page, left) } }).pipe(
-                Effect.mapError(failed),
+              : client.streams.read({ path: pathOf(streamId), urlParams: { from, limit: Math.min(page, left) } }).pipe(
+                Effect.mapError(readFailure(`read stream ${streamId}`)),
                 Effect.map(({ events }) => {
                   const more = events.length === Math.min(page, left) && left - events.length > 0
                   return [
@@ -118,11 +136,16 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
                 })
               )
         )
+        return Stream.unwrap(Effect.as(StoreBackend.validateStreamId("read", streamId), pages))
       },
       version: (streamId) =>
-        client.streams.version({ path: { streamId } }).pipe(
-          Effect.map((info) => info.version),
-          Effect.mapError(asStoreError(`read the version of stream ${streamId}`))
+        Effect.flatMap(
+          StoreBackend.validateStreamId("version", streamId),
+          () =>
+            client.streams.version({ path: pathOf(streamId) }).pipe(
+              Effect.map((info) => info.version),
+              Effect.mapError(readFailure(`read the version of stream ${streamId}`))
+            )
         )
     }))
   )

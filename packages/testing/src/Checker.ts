@@ -195,7 +195,7 @@ export const readLogs = (
   streamIds: Iterable<string>
 ): Effect.Effect<
   ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>,
-  EventStore.StoreError,
+  EventStore.StoreError | EventStore.InvalidArgument,
   EventStore.EventStore
 > =>
   Effect.flatMap(EventStore.EventStore, (store) =>

@@ -7,12 +7,12 @@ import * as Conflict from "../Conflict.js"
 import * as ConflictRegistry from "../ConflictRegistry.js"
 import * as Event from "../Event.js"
 import type { AppendError, AppendResult } from "../EventStore.js"
-import { DuplicateEventId, InvalidEventData, type StoreError } from "../EventStoreError.js"
+import { DuplicateEventId, InvalidArgument, InvalidEventData, type StoreError } from "../EventStoreError.js"
 import type { ExpectedVersion } from "../ExpectedVersion.js"
-import type { StreamId } from "../StreamId.js"
+import * as StreamId from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import { jsonProblem } from "./json.js"
-import { storableOfLength } from "./text.js"
+import { isStreamId, storableOfLength } from "./text.js"
 
 /**
  * Where a stored event id lives, and the result of the append that stored it, so that a re-sent batch is recognised
@@ -74,15 +74,110 @@ const typeProblem = stringCheck(Event.EventType, "type", isEventType)
 const idProblem = stringCheck(Event.EventId, "id", isEventId)
 
 /**
- * What is wrong with a batch before anything is read, or `undefined`: types and ids valid, ids unique within it,
- * data and metadata that JSON carries exactly.
+ * The store operations that take a stream id, as {@link InvalidArgument} names them.
+ *
+ * @internal
+ */
+export type Operation = InvalidArgument["operation"]
+
+/**
+ * The expected versions every store takes, as a Schema that explains a refusal: `Any`, or `Exact` with a whole number
+ * from 0 to `StreamVersion.max` (the SQL stores keep versions in 32-bit columns). It checks the shape rather than the
+ * class, as the flow reads only `_tag` and `version`, so a hand-built value that has both right is accepted.
+ */
+const ExpectedVersionArgument = Schema.Union(
+  Schema.Struct({ _tag: Schema.Literal("Any") }),
+  Schema.Struct({
+    _tag: Schema.Literal("Exact"),
+    version: Schema.Number.pipe(
+      Schema.int({ message: (issue) => versionMessage(issue.actual) }),
+      Schema.between(0, StreamVersion.max, { message: (issue) => versionMessage(issue.actual) })
+    )
+  })
+).annotations({ identifier: "ExpectedVersion" })
+
+const versionMessage = (actual: unknown) =>
+  `must be a whole number from 0 to ${StreamVersion.max} (StreamVersion.max), not ${String(actual)}`
+
+const isExpectedVersion = (expected: ExpectedVersion): boolean => {
+  if (typeof expected !== "object" || expected === null) return false
+  if (expected._tag === "Any") return true
+  const version: number = expected.version
+  return expected._tag === "Exact" && Number.isInteger(version) && version >= 0 && version <= StreamVersion.max
+}
+
+/**
+ * Why an argument the caller built without its Schema is not one, or `undefined`: `fast` is the rule as plain checks,
+ * and when it refuses, the Schema says why in one line, each issue after the argument's name and the path to it (the
+ * Schema is the declared rule: what it accepts passes).
+ */
+const argumentCheck = <A>(schema: Schema.Schema<any, any>, name: string, fast: (value: A) => boolean) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (value: A): string | undefined =>
+    fast(value) ? undefined : Either.match(decode(value), {
+      onLeft: (error) =>
+        ParseResult.ArrayFormatter.formatErrorSync(error)
+          .map((issue) => `${[name, ...issue.path].join(".")}: ${issue.message}`)
+          .join("; "),
+      onRight: () => undefined
+    })
+}
+
+const streamIdReason = argumentCheck(StreamId.StreamId, "streamId", isStreamId)
+const expectedVersionReason = argumentCheck(ExpectedVersionArgument, "expectedVersion", isExpectedVersion)
+
+/** A stream id as the error keeps it: the caller's string, or the text of whatever else was passed as one. */
+const asText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/**
+ * Why a stream id given to `operation` is not one, or `undefined`: it must be what `StreamId` accepts (1 to 512
+ * characters, no NUL, no unpaired surrogate), whatever the caller's types said.
+ *
+ * @internal
+ */
+export const streamIdProblem = (operation: Operation, streamId: StreamId.StreamId): InvalidArgument | undefined => {
+  const reason = streamIdReason(streamId)
+  return reason === undefined ? undefined : new InvalidArgument({ operation, streamId: asText(streamId), reason })
+}
+
+/**
+ * Checks a stream id given to `operation`, as every store's `read` and `version` do before anything is read.
+ *
+ * @internal
+ */
+export const validateStreamId = (
+  operation: Operation,
+  streamId: StreamId.StreamId
+): Effect.Effect<void, InvalidArgument> => {
+  const invalid = streamIdProblem(operation, streamId)
+  return invalid === undefined ? Effect.void : Effect.fail(invalid)
+}
+
+/**
+ * What is wrong with an append before anything is read, or `undefined`, in this order: the stream id, the expected
+ * version (`Any`, or `Exact` with a whole number from 0 to `StreamVersion.max`), then the batch: types and ids valid,
+ * ids unique within it, data and metadata that JSON carries exactly.
  *
  * @internal
  */
 export const problem = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
-): InvalidEventData | DuplicateEventId | undefined => {
+): InvalidArgument | InvalidEventData | DuplicateEventId | undefined => {
+  const invalidId = streamIdProblem("append", streamId)
+  if (invalidId !== undefined) return invalidId
+  const versionReason = expectedVersionReason(expected)
+  if (versionReason !== undefined) {
+    return new InvalidArgument({ operation: "append", streamId, reason: versionReason })
+  }
   let ids: Set<string> | undefined
   let repeated: Array<Event.EventId> | undefined
   for (let index = 0; index < events.length; index++) {
@@ -100,21 +195,21 @@ export const problem = (
 }
 
 /**
- * Checks a batch before anything is read: types and ids valid, ids unique within it, data and metadata that JSON
- * carries exactly.
+ * Checks an append before anything is read: what {@link problem} checks.
  *
  * @internal
  */
 export const validate = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
-): Effect.Effect<void, InvalidEventData | DuplicateEventId> => {
-  const invalid = problem(streamId, events)
+): Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> => {
+  const invalid = problem(streamId, expected, events)
   return invalid === undefined ? Effect.void : Effect.fail(invalid)
 }
 
 const result = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   firstVersion: number,
   lastVersion: number,
   rebasedOver: number
@@ -130,7 +225,7 @@ const result = (
  * its original result. Any other overlap with stored ids is an error.
  */
 const replay = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   events: ReadonlyArray<Event.EventData>,
   stored: ReadonlyArray<StoredId>
 ): Either.Either<AppendResult, DuplicateEventId> => {
@@ -195,11 +290,11 @@ const now: Request = { _tag: "Now" }
  */
 function* flow(
   registry: ConflictRegistry.ConflictRegistry<any, any>,
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ): Generator<Request, Either.Either<AppendResult, AppendError>, any> {
-  const invalid = problem(streamId, events)
+  const invalid = problem(streamId, expected, events)
   if (invalid !== undefined) return Either.left(invalid)
   const current: StreamVersion.StreamVersion = yield currentVersion
   let ids: Array<Event.EventId> | undefined
@@ -264,7 +359,7 @@ function* flow(
 export const append = <E>(
   backend: Backend<E>,
   registry: ConflictRegistry.ConflictRegistry<any, any>,
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ): Effect.Effect<AppendResult, AppendError | E> =>
@@ -303,14 +398,14 @@ const perform = <E>(
  * @internal
  */
 export interface SyncBackend {
-  readonly currentVersion: (stream: StreamId) => StreamVersion.StreamVersion
+  readonly currentVersion: (stream: StreamId.StreamId) => StreamVersion.StreamVersion
   readonly committedAfter: (
-    stream: StreamId,
+    stream: StreamId.StreamId,
     version: StreamVersion.StreamVersion,
     except: ReadonlyArray<string>
   ) => ReadonlyArray<Conflict.Committed>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => ReadonlyArray<StoredId>
-  readonly write: (stream: StreamId, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
+  readonly write: (stream: StreamId.StreamId, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
 }
 
 /**
@@ -323,7 +418,7 @@ export const appendSync = (
   backend: SyncBackend,
   clock: Clock.Clock,
   registry: ConflictRegistry.ConflictRegistry<any, any>,
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ): Either.Either<AppendResult, AppendError> => {

@@ -89,12 +89,16 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           )
         ),
       read: (streamId, readOptions) =>
-        Stream.suspend(() => {
+        Stream.unwrap(Effect.map(Append.validateStreamId("read", streamId), () => {
           const events = streams.get(streamId)?.events ?? noEvents
           const { from, limit } = readBounds(readOptions)
           return Stream.fromIterable(events.slice(from - 1, from - 1 + limit))
-        }),
-      version: (streamId) => Effect.sync(() => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0))
+        })),
+      version: (streamId) =>
+        Effect.map(
+          Append.validateStreamId("version", streamId),
+          () => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0)
+        )
     }
     return service
   })

@@ -43,6 +43,13 @@ export const storableOfLength = (min: number, max: number) => (value: unknown): 
   typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
 
 /**
+ * The `StreamId` Schema's rule as plain checks: `StreamId.make` and every store's check of a stream id it is given.
+ *
+ * @internal
+ */
+export const isStreamId = storableOfLength(1, 512)
+
+/**
  * A `Schema.filter` predicate for strings every store must keep exactly; `what` names the value in the message.
  *
  * @internal

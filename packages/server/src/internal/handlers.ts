@@ -101,6 +101,10 @@ export const layerHealth = HttpApiBuilder.group(ConcordApi, "health", (handlers)
     return handlers.handle("health", () =>
       store.version(healthProbe).pipe(
         Effect.as({ status: "ok" as const }),
-        Effect.catchTag("StoreError", unavailable("answer a health check"))
+        Effect.catchTags({
+          StoreError: unavailable("answer a health check"),
+          // The probe's id is a valid constant: a store that refuses it is broken, not the request.
+          InvalidArgument: Effect.die
+        })
       ))
   }))

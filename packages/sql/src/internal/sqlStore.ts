@@ -256,7 +256,7 @@ export const make = (options: Options = {}) =>
       }
     }
 
-    const service: EventStore.Service = {
+    const unchecked: EventStore.Service = {
       append: (streamId, expected, proposed, appendOptions) => {
         const appendRegistry = appendOptions?.registry ?? registry
         const full = Effect.suspend(() =>
@@ -346,6 +346,23 @@ export const make = (options: Options = {}) =>
           Effect.flatMap((rows) => versionOf(rows, failed))
         )
       }
+    }
+
+    // The arguments are checked before anything else, whatever the caller's types said: the full path's lock reads
+    // (and on PostgreSQL creates the stream's row) before the shared flow runs its own check, the choice of path reads
+    // the expected version, and a NUL in an id would fail a statement. The batch is the shared flow's to check, once.
+    const service: EventStore.Service = {
+      append: (streamId, expected, proposed, appendOptions) =>
+        Effect.flatMap(
+          StoreBackend.validate(streamId, expected, []),
+          () => unchecked.append(streamId, expected, proposed, appendOptions)
+        ),
+      read: (streamId, readOptions) =>
+        Stream.unwrap(
+          Effect.map(StoreBackend.validateStreamId("read", streamId), () => unchecked.read(streamId, readOptions))
+        ),
+      version: (streamId) =>
+        Effect.flatMap(StoreBackend.validateStreamId("version", streamId), () => unchecked.version(streamId))
     }
     return service
   })
