@@ -45,13 +45,18 @@ export const makeMapStore = (options?: EventStore.Options): Effect.Effect<EventS
         lockOf(streamId).withPermits(1)(
           StoreBackend.append(backend(streamId), appendOptions?.registry ?? registry, streamId, expected, events)
         ),
+      // A stream id cast from any string is refused as every store refuses it, before anything is read.
       read: (streamId, readOptions) =>
-        Stream.suspend(() => {
+        Stream.unwrap(Effect.map(StoreBackend.validateStreamId("read", streamId), () => {
           // The bounds every store reads by: whole numbers whatever the caller passed (NaN, fractions, negatives).
           const { from, limit } = EventStore.readBounds(readOptions)
           return Stream.fromIterable((streams.get(streamId) ?? []).slice(from - 1, from - 1 + limit))
-        }),
-      version: (streamId) => Effect.sync(() => StreamVersion.make(streams.get(streamId)?.length ?? 0))
+        })),
+      version: (streamId) =>
+        Effect.map(
+          StoreBackend.validateStreamId("version", streamId),
+          () => StreamVersion.make(streams.get(streamId)?.length ?? 0)
+        )
     }
   })
 

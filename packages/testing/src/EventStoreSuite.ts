@@ -12,6 +12,7 @@ import type * as Layer from "effect/Layer"
 import type * as Checker from "./Checker.js"
 import { appending } from "./internal/suite/appending.js"
 import { atomicBatches } from "./internal/suite/atomicBatches.js"
+import { badInput } from "./internal/suite/badInput.js"
 import { commandHandling } from "./internal/suite/commandHandling.js"
 import { concurrency } from "./internal/suite/concurrency.js"
 import * as fixtures from "./internal/suite/fixtures.js"
@@ -84,6 +85,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
       // One topic per file under internal/suite; a new topic is one more file and one more line here.
       describe("appending", () => appending(it))
       describe("atomic batches", () => atomicBatches(it))
+      describe("bad input", () => badInput(it))
       describe("idempotency", () => idempotency(it))
       describe("concurrency", () => {
         concurrency(it)
