@@ -46,8 +46,9 @@ export const unsafeMake = (version: number): StreamVersion => version as StreamV
 
 /**
  * The largest version a stream can reach, 2,147,483,647: the SQL stores keep versions in 32-bit integer columns.
- * Reads are bounded by it (nothing is stored past it), and the SQL stores send an append past it the full way, which
- * refuses it.
+ * Reads are bounded by it, every store refuses an expected version past it with `InvalidArgument`, and the SQL stores
+ * send an append whose batch would pass it the full way, where an expected version the stream has not reached is a
+ * `WrongExpectedVersion` rather than a failed statement.
  *
  * @since 0.1.0
  * @category constants

@@ -265,8 +265,8 @@ export const make = (options: Options = {}) =>
         )
         // The fast path needs a version to guard on and something to write (an empty batch's result is the current
         // version, which it does not read). Inside a caller's transaction, a failed statement would abort it, and
-        // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A version past the columns'
-        // range is for the full path to refuse (WrongExpectedVersion), not for the database to fail on.
+        // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A batch that would pass the
+        // columns' range is for the full path to refuse (WrongExpectedVersion), not for the database to fail on.
         const first = expected._tag === "Exact" && proposed.length > 0 &&
             expected.version + proposed.length <= StreamVersion.max &&
             (dialect === "sqlite" || lockTimeout === undefined)
