@@ -27,7 +27,7 @@ export const full: Size = {
   uncontended: {
     batches: [1, 10, 100],
     streams: 200,
-    events: { memory: 20_000, sqlite: 5_000, emmettSqlite: 500, pg: 2_000 },
+    events: { memory: 20_000, sqlite: 4_000, emmettSqlite: 400, pg: 1_500 },
     trials: 7
   },
   contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 240, perWriter: 8, trials: 5 },

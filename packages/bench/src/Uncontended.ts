@@ -8,6 +8,10 @@ import * as Stores from "./Stores.js"
 export interface UncontendedSize {
   readonly batches: ReadonlyArray<number>
   readonly streams: number
+  /**
+   * Events per trial at batches of one; a trial at batch B appends √B times as many, so that trials at large batches
+   * last long enough (a tenth of a second and more) for a pause of the machine not to dominate one of them.
+   */
   readonly events: {
     readonly memory: number
     readonly sqlite: number
@@ -63,6 +67,24 @@ async () => {
     return await rateAsync(events, () => workload(events, batch, streams, writers, store.append))
   } finally {
     await store.close()
+  }
+}
+
+/**
+ * Emmett's SQLite store fails a commit with SQLITE_BUSY, "cannot commit transaction - SQL statements in progress",
+ * on a file no one else uses when libuv's thread pool finalizes the statement it read `INSERT … RETURNING` with while
+ * its COMMIT runs on another pool thread. `npm run bench` runs with one pool thread, which orders the two; should it
+ * still happen, the trial runs again on a fresh file, up to three times in all, and `retries` counts it for the notes.
+ */
+const emmettSqliteRetried = (run: () => Promise<number>, retries: { count: number }) => async () => {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await run()
+    } catch (error) {
+      const busy = error instanceof Error && /SQLITE_BUSY/.test(error.message)
+      if (!busy || attempt === 3) throw error
+      retries.count++
+    }
   }
 }
 
@@ -126,16 +148,23 @@ export const run = async (
 ): Promise<Section> => {
   const rows: Array<Figure> = []
   const { emmett, emmettSqlite } = contenders
+  const emmettSqliteRetries = { count: 0 }
   for (const batch of size.batches) {
     // The first batch size runs each contender's code for the first time: one uncounted trial each first.
     const warmUp = batch === size.batches[0]
+    const events = {
+      memory: Math.round(size.events.memory * Math.sqrt(batch)),
+      sqlite: Math.round(size.events.sqlite * Math.sqrt(batch)),
+      emmettSqlite: Math.round(size.events.emmettSqlite * Math.sqrt(batch)),
+      pg: Math.round(size.events.pg * Math.sqrt(batch))
+    }
     rows.push(
       ...await compare(
         size.trials,
         {
           name: `memory, batch ${batch}: Concord layerMemory`,
           trial: trial(
-            size.events.memory,
+            events.memory,
             batch,
             size.streams,
             1,
@@ -146,7 +175,7 @@ export const run = async (
           emmett === undefined ? undefined : {
             name: `memory, batch ${batch}: Emmett in-memory 0.42`,
             trial: trial(
-              size.events.memory,
+              events.memory,
               batch,
               size.streams,
               1,
@@ -163,7 +192,7 @@ export const run = async (
         {
           name: `SQLite, batch ${batch}: Concord layerSqlite`,
           trial: trial(
-            size.events.sqlite,
+            events.sqlite,
             batch,
             size.streams,
             1,
@@ -173,16 +202,19 @@ export const run = async (
         [
           {
             name: `SQLite, batch ${batch}: raw better-sqlite3`,
-            trial: trial(size.events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
+            trial: trial(events.sqlite, batch, size.streams, 1, async () => Stores.rawSqlite(Stores.freshFile()))
           },
           emmettSqlite === undefined ? undefined : {
             name: `SQLite, batch ${batch}: Emmett SQLite 0.38.5`,
-            trial: trial(
-              size.events.emmettSqlite,
-              batch,
-              size.streams,
-              1,
-              () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
+            trial: emmettSqliteRetried(
+              trial(
+                events.emmettSqlite,
+                batch,
+                size.streams,
+                1,
+                () => emmettSqliteAppend(emmettSqlite, Stores.freshFile())
+              ),
+              emmettSqliteRetries
             )
           }
         ],
@@ -197,7 +229,7 @@ export const run = async (
           {
             name: `PostgreSQL ${writers} writer(s), batch ${batch}: Concord layerPg`,
             trial: trial(
-              size.events.pg,
+              events.pg,
               batch,
               size.streams,
               writers,
@@ -208,7 +240,7 @@ export const run = async (
             {
               name: `PostgreSQL ${writers} writer(s), batch ${batch}: raw pg`,
               trial: trial(
-                size.events.pg,
+                events.pg,
                 batch,
                 size.streams,
                 writers,
@@ -217,7 +249,7 @@ export const run = async (
             },
             emmett === undefined ? undefined : {
               name: `PostgreSQL ${writers} writer(s), batch ${batch}: Emmett PostgreSQL 0.42`,
-              trial: trial(size.events.pg, batch, size.streams, writers, async () => {
+              trial: trial(events.pg, batch, size.streams, writers, async () => {
                 const store = emmett.getPostgreSQLEventStore(await Stores.freshDatabase(pgUrl))
                 await store.appendToStream("warm-up", [note(0)]) // creates Emmett's schema outside the timing
                 return emmettAppend(emmett, store)
@@ -237,10 +269,17 @@ export const run = async (
     notes: `Each append names its expected version; streams are spread over writers, so nothing conflicts. Each ` +
       `round runs every contender once on a fresh store (a fresh SQLite file or PostgreSQL database), the baseline, ` +
       `Concord and Emmett, the order turning around every round; ${size.trials} rounds, after one uncounted trial ` +
-      `each at the first batch size. Ratios are taken per round ` +
+      `each at the first batch size. A trial appends ${size.events.memory.toLocaleString("en-US")} events to ` +
+      `the memory stores, ${size.events.sqlite.toLocaleString("en-US")} to SQLite (` +
+      `${size.events.emmettSqlite.toLocaleString("en-US")} to Emmett's) and ${
+        size.events.pg.toLocaleString("en-US")
+      } to PostgreSQL in single-event appends, √B times as many in batches of B. Ratios are taken per round ` +
       `(see the targets).` +
       (emmett === undefined ? " Emmett 0.42 was not measured in this run." : "") +
       (emmettSqlite === undefined ? " Emmett's SQLite store was not measured in this run." : "") +
+      (emmettSqliteRetries.count === 0 ? "" : ` Emmett's SQLite store failed ${emmettSqliteRetries.count} trial(s) ` +
+        `with SQLITE_BUSY ("cannot commit transaction - SQL statements in progress", a race between its COMMIT and ` +
+        `the thread pool finalizing a statement); each ran again on a fresh file.`) +
       (pgUrl === undefined ? " PostgreSQL was not available in this run." : "")
   }
 }

@@ -6,7 +6,9 @@
 //   --size full|reduced|smoke smaller sizes, for checking changes to the bench
 //   --out DIR                 another output folder than results/ (then nothing published is overwritten)
 //   --no-contenders           measure Concord and the raw drivers only: Emmett is neither installed nor run
-// The first run installs Emmett, the contender, into packages/bench/.contenders (see src/Contenders.ts).
+// The first run installs Emmett, the contender, into packages/bench/.contenders (see src/Contenders.ts). The script
+// runs with UV_THREADPOOL_SIZE=1: Emmett's SQLite store races its own COMMIT against a statement it leaves for the
+// thread pool to finalize, and fails most trials with SQLITE_BUSY when the pool has more than one thread.
 import * as fs from "node:fs"
 import { parseArgs } from "node:util"
 import * as Bench from "./Bench.js"
