@@ -37,6 +37,17 @@ if (trials !== undefined && !(Number.isInteger(trials) && trials >= 1)) {
   throw new Error(`--trials must be a whole number of at least 1, not "${values.trials}"`)
 }
 const results = values.out ?? new URL("../results", import.meta.url).pathname
+const previousFile = `${results}/latest.json`
+const previous = only !== undefined && fs.existsSync(previousFile)
+  ? JSON.parse(fs.readFileSync(previousFile, "utf8")) as Report.Results
+  : undefined
+// A rerun of some sections replaces them in the results there: figures of another size would not belong with them.
+if (previous !== undefined && previous.run.size !== size) {
+  throw new Error(
+    `${previousFile} holds ${previous.run.size}-size results: rerun at --size ${previous.run.size}, or write ` +
+      `these ${size}-size figures elsewhere with --out DIR`
+  )
+}
 const analysis = fs.readFileSync(new URL("../ANALYSIS.md", import.meta.url), "utf8")
 const started = performance.now()
 const elapsed = () => (performance.now() - started) / 1000
@@ -50,10 +61,7 @@ const { postgres, sections } = await Bench.run(
   }
 )
 const fresh = Report.make(sections, { size, seconds: elapsed() }, postgres)
-const previousFile = `${results}/latest.json`
-const report = only !== undefined && fs.existsSync(previousFile)
-  ? Report.merge(JSON.parse(fs.readFileSync(previousFile, "utf8")) as Report.Results, fresh, Bench.sectionIds)
-  : fresh
+const report = previous === undefined ? fresh : Report.merge(previous, fresh, Bench.sectionIds)
 // A run of some sections into a fresh folder lacks the others' figures by design: no warning for those.
 Report.write(results, report, analysis, report.sections.length === Bench.sectionIds.length)
 dropScratch()
