@@ -166,9 +166,9 @@ const sectionTable = (section: Section) => [
   `## ${section.title}`,
   "",
   ...(section.measured === undefined ? [] : [
-    `Measured ${section.measured.at} at ${section.measured.size} size, ${section.measured.trials} trials, in ${
-      Math.round(section.measured.seconds)
-    } s (\`npm run bench -- --only ${section.id}\` reruns it).`,
+    `Measured ${section.measured.at} at ${section.measured.size} size, ${section.measured.trials} trial${
+      section.measured.trials === 1 ? "" : "s"
+    }, in ${Math.round(section.measured.seconds)} s (\`npm run bench -- --only ${section.id}\` reruns it).`,
     ""
   ]),
   "| measurement | median | min | max | unit |",
