@@ -11,6 +11,7 @@ import type * as Event from "./Event.js"
 import type { AppendError, AppendResult, DuplicateEventId, InvalidArgument, InvalidEventData } from "./EventStore.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import * as internal from "./internal/append.js"
+import * as validation from "./internal/validation.js"
 import type { StreamId } from "./StreamId.js"
 
 /**
@@ -54,7 +55,7 @@ export const validate: (
   streamId: StreamId,
   expectedVersion: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
-) => Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> = internal.validate
+) => Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> = validation.validate
 
 /**
  * Checks the stream id a store's `read` or `version` was given, before anything is read: one `StreamId` accepts,
@@ -67,7 +68,7 @@ export const validate: (
 export const validateStreamId: (
   operation: "read" | "version",
   streamId: StreamId
-) => Effect.Effect<void, InvalidArgument> = internal.validateStreamId
+) => Effect.Effect<void, InvalidArgument> = validation.validateStreamId
 
 /**
  * Runs one append against a backend, inside the store's critical section: {@link validate} first, so nothing is asked

@@ -8,6 +8,7 @@ import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
 import { frozenCopy } from "./json.js"
 import { readBounds } from "./readBounds.js"
+import { validateStreamId } from "./validation.js"
 
 const noEvents: ReadonlyArray<RecordedEvent> = []
 
@@ -89,14 +90,14 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           )
         ),
       read: (streamId, readOptions) =>
-        Stream.unwrap(Effect.map(Append.validateStreamId("read", streamId), () => {
+        Stream.unwrap(Effect.map(validateStreamId("read", streamId), () => {
           const events = streams.get(streamId)?.events ?? noEvents
           const { from, limit } = readBounds(readOptions)
           return Stream.fromIterable(events.slice(from - 1, from - 1 + limit))
         })),
       version: (streamId) =>
         Effect.map(
-          Append.validateStreamId("version", streamId),
+          validateStreamId("version", streamId),
           () => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0)
         )
     }

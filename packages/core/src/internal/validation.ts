@@ -1,0 +1,172 @@
+// What every store checks before anything is read: the stream id, the expected version, and each event's type, id,
+// data and metadata, whatever the caller's types said. Every append passes here, so each rule is a plain check and
+// its Schema only words the message when the check refuses.
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Event from "../Event.js"
+import { DuplicateEventId, InvalidArgument, InvalidEventData } from "../EventStoreError.js"
+import type { ExpectedVersion } from "../ExpectedVersion.js"
+import * as StreamId from "../StreamId.js"
+import * as StreamVersion from "../StreamVersion.js"
+import { jsonProblem } from "./json.js"
+import { isStreamId, storableOfLength } from "./text.js"
+
+/**
+ * Why a type or id the caller built without its Schema (EventData's type is a plain string, an id may be cast) is not
+ * one, or `undefined`. The Schema is the declared rule; `fast` is the same rule written as plain checks, because every
+ * event of every append passes here. The Schema formats the message when `fast` refuses.
+ */
+const stringCheck = (schema: Schema.Schema<any, string>, field: string, fast: (value: string) => boolean) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (value: string): string | undefined =>
+    fast(value) ? undefined : Either.match(decode(value), {
+      onLeft: (error) => `${field}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`,
+      onRight: () => undefined
+    })
+}
+
+/** @internal */
+export const isEventType = storableOfLength(1, 256)
+
+/** @internal */
+export const isEventId = storableOfLength(1, 128)
+
+const typeProblem = stringCheck(Event.EventType, "type", isEventType)
+const idProblem = stringCheck(Event.EventId, "id", isEventId)
+
+/**
+ * The store operations that take a stream id, as {@link InvalidArgument} names them.
+ *
+ * @internal
+ */
+export type Operation = InvalidArgument["operation"]
+
+/**
+ * The expected versions every store takes, as a Schema that explains a refusal: `Any`, or `Exact` with a whole number
+ * from 0 to `StreamVersion.max` (the SQL stores keep versions in 32-bit columns). It checks the shape rather than the
+ * class, as the flow reads only `_tag` and `version`, so a hand-built value that has both right is accepted.
+ */
+const ExpectedVersionArgument = Schema.Union(
+  Schema.Struct({ _tag: Schema.Literal("Any") }),
+  Schema.Struct({
+    _tag: Schema.Literal("Exact"),
+    version: Schema.Number.pipe(
+      Schema.int({ message: (issue) => versionMessage(issue.actual) }),
+      Schema.between(0, StreamVersion.max, { message: (issue) => versionMessage(issue.actual) })
+    )
+  })
+).annotations({ identifier: "ExpectedVersion" })
+
+const versionMessage = (actual: unknown) =>
+  `must be a whole number from 0 to ${StreamVersion.max} (StreamVersion.max), not ${String(actual)}`
+
+const isExpectedVersion = (expected: ExpectedVersion): boolean => {
+  if (typeof expected !== "object" || expected === null) return false
+  if (expected._tag === "Any") return true
+  const version: number = expected.version
+  return expected._tag === "Exact" && Number.isInteger(version) && version >= 0 && version <= StreamVersion.max
+}
+
+/**
+ * Why an argument the caller built without its Schema is not one, or `undefined`: `fast` is the rule as plain checks,
+ * and when it refuses, the Schema says why in one line, each issue after the argument's name and the path to it (the
+ * Schema is the declared rule: what it accepts passes).
+ */
+const argumentCheck = <A>(schema: Schema.Schema<any, any>, name: string, fast: (value: A) => boolean) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (value: A): string | undefined =>
+    fast(value) ? undefined : Either.match(decode(value), {
+      onLeft: (error) =>
+        ParseResult.ArrayFormatter.formatErrorSync(error)
+          .map((issue) => `${[name, ...issue.path].join(".")}: ${issue.message}`)
+          .join("; "),
+      onRight: () => undefined
+    })
+}
+
+const streamIdReason = argumentCheck(StreamId.StreamId, "streamId", isStreamId)
+const expectedVersionReason = argumentCheck(ExpectedVersionArgument, "expectedVersion", isExpectedVersion)
+
+/** A stream id as the error keeps it: the caller's string, or the text of whatever else was passed as one. */
+const asText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/**
+ * Why a stream id given to `operation` is not one, or `undefined`: it must be what `StreamId` accepts (1 to 512
+ * characters, no NUL, no unpaired surrogate), whatever the caller's types said.
+ *
+ * @internal
+ */
+export const streamIdProblem = (operation: Operation, streamId: StreamId.StreamId): InvalidArgument | undefined => {
+  const reason = streamIdReason(streamId)
+  return reason === undefined ? undefined : new InvalidArgument({ operation, streamId: asText(streamId), reason })
+}
+
+/**
+ * Checks a stream id given to `operation`, as every store's `read` and `version` do before anything is read.
+ *
+ * @internal
+ */
+export const validateStreamId = (
+  operation: Operation,
+  streamId: StreamId.StreamId
+): Effect.Effect<void, InvalidArgument> => {
+  const invalid = streamIdProblem(operation, streamId)
+  return invalid === undefined ? Effect.void : Effect.fail(invalid)
+}
+
+/**
+ * What is wrong with an append before anything is read, or `undefined`, in this order: the stream id, the expected
+ * version (`Any`, or `Exact` with a whole number from 0 to `StreamVersion.max`), then the batch: types and ids valid,
+ * ids unique within it, data and metadata that JSON carries exactly.
+ *
+ * @internal
+ */
+export const problem = (
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+): InvalidArgument | InvalidEventData | DuplicateEventId | undefined => {
+  const invalidId = streamIdProblem("append", streamId)
+  if (invalidId !== undefined) return invalidId
+  const versionReason = expectedVersionReason(expected)
+  if (versionReason !== undefined) {
+    return new InvalidArgument({ operation: "append", streamId, reason: versionReason })
+  }
+  let ids: Set<string> | undefined
+  let repeated: Array<Event.EventId> | undefined
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!
+    const invalid = typeProblem(event.type) ?? (event.id === undefined ? undefined : idProblem(event.id)) ??
+      jsonProblem(event.data, "data") ??
+      (event.metadata === undefined ? undefined : jsonProblem(event.metadata, "metadata"))
+    if (invalid !== undefined) return new InvalidEventData({ streamId, index, type: event.type, reason: invalid })
+    if (event.id === undefined) continue
+    ids ??= new Set()
+    if (ids.has(event.id)) (repeated ??= []).push(event.id)
+    ids.add(event.id)
+  }
+  return repeated === undefined ? undefined : new DuplicateEventId({ streamId, eventIds: repeated })
+}
+
+/**
+ * Checks an append before anything is read: what {@link problem} checks.
+ *
+ * @internal
+ */
+export const validate = (
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+): Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> => {
+  const invalid = problem(streamId, expected, events)
+  return invalid === undefined ? Effect.void : Effect.fail(invalid)
+}
