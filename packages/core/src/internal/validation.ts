@@ -14,18 +14,29 @@ import { jsonProblem } from "./json.js"
 import { isStreamId, storableOfLength } from "./text.js"
 
 /**
- * Why a type or id the caller built without its Schema (EventData's type is a plain string, an id may be cast) is not
- * one, or `undefined`. The Schema is the declared rule; `fast` is the same rule written as plain checks, because every
- * event of every append passes here. The Schema formats the message when `fast` refuses.
+ * Why a value the caller built without its Schema (EventData's type is a plain string, an id or a version may be cast)
+ * is not one, or `undefined`. The Schema is the declared rule; `fast` is the same rule written as plain checks, because
+ * every append passes here. The Schema words the message, through `explain`, only when `fast` refuses.
  */
-const stringCheck = (schema: Schema.Schema<any, string>, field: string, fast: (value: string) => boolean) => {
+const check = <A>(
+  schema: Schema.Schema<any, any>,
+  fast: (value: A) => boolean,
+  explain: (error: ParseResult.ParseError) => string
+) => {
   const decode = Schema.decodeUnknownEither(schema)
-  return (value: string): string | undefined =>
-    fast(value) ? undefined : Either.match(decode(value), {
-      onLeft: (error) => `${field}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`,
-      onRight: () => undefined
-    })
+  return (value: A): string | undefined =>
+    fast(value) ? undefined : Either.match(decode(value), { onLeft: explain, onRight: () => undefined })
 }
+
+/** An event field's reason: the field, then the Schema's tree of issues. */
+const fieldReason = (field: string) => (error: ParseResult.ParseError) =>
+  `${field}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+
+/** An argument's reason in one line: each issue after the argument's name and the path to it. */
+const argumentReason = (name: string) => (error: ParseResult.ParseError) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${[name, ...issue.path].join(".")}: ${issue.message}`)
+    .join("; ")
 
 /** @internal */
 export const isEventType = storableOfLength(1, 256)
@@ -33,8 +44,8 @@ export const isEventType = storableOfLength(1, 256)
 /** @internal */
 export const isEventId = storableOfLength(1, 128)
 
-const typeProblem = stringCheck(Event.EventType, "type", isEventType)
-const idProblem = stringCheck(Event.EventId, "id", isEventId)
+const typeProblem = check(Event.EventType, isEventType, fieldReason("type"))
+const idProblem = check(Event.EventId, isEventId, fieldReason("id"))
 
 /**
  * The store operations that take a stream id, as {@link InvalidArgument} names them.
@@ -69,25 +80,8 @@ const isExpectedVersion = (expected: ExpectedVersion): boolean => {
   return expected._tag === "Exact" && Number.isInteger(version) && version >= 0 && version <= StreamVersion.max
 }
 
-/**
- * Why an argument the caller built without its Schema is not one, or `undefined`: `fast` is the rule as plain checks,
- * and when it refuses, the Schema says why in one line, each issue after the argument's name and the path to it (the
- * Schema is the declared rule: what it accepts passes).
- */
-const argumentCheck = <A>(schema: Schema.Schema<any, any>, name: string, fast: (value: A) => boolean) => {
-  const decode = Schema.decodeUnknownEither(schema)
-  return (value: A): string | undefined =>
-    fast(value) ? undefined : Either.match(decode(value), {
-      onLeft: (error) =>
-        ParseResult.ArrayFormatter.formatErrorSync(error)
-          .map((issue) => `${[name, ...issue.path].join(".")}: ${issue.message}`)
-          .join("; "),
-      onRight: () => undefined
-    })
-}
-
-const streamIdReason = argumentCheck(StreamId.StreamId, "streamId", isStreamId)
-const expectedVersionReason = argumentCheck(ExpectedVersionArgument, "expectedVersion", isExpectedVersion)
+const streamIdReason = check(StreamId.StreamId, isStreamId, argumentReason("streamId"))
+const expectedVersionReason = check(ExpectedVersionArgument, isExpectedVersion, argumentReason("expectedVersion"))
 
 /** A stream id as the error keeps it: the caller's string, or the text of whatever else was passed as one. */
 const asText = (value: unknown): string => {
