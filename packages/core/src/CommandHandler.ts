@@ -16,6 +16,7 @@ import * as Decider from "./Decider.js"
 import type { EventSchema, Metadata, Tagged } from "./Event.js"
 import * as EventStore from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
+import { validate } from "./internal/validation.js"
 import type * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
@@ -74,7 +75,8 @@ interface Loaded<State> {
 /**
  * Handles one command on one stream: load, decide, append with the expected version, and on a conflict retry under
  * `options.retry` (reading only the events committed since). An exact `expectedVersion` the stream has not reached
- * fails with `WrongExpectedVersion` before anything is decided. When the append went past events committed since the
+ * fails with `WrongExpectedVersion` before anything is decided, and one no store takes (a cast negative or fractional
+ * version, or one past `StreamVersion.max`) with `InvalidArgument` before anything is read. When the append went past events committed since the
  * load, they are read for the state returned; if that read fails, the events were appended all the same.
  *
  * @since 0.1.0
@@ -91,6 +93,9 @@ export const handle = <Command, Event extends Tagged, State, E, R>(
   R | EventStore.EventStore
 > =>
   Effect.gen(function*() {
+    // The expected version shapes the first read and the error below: one the stores would refuse fails as they
+    // would (InvalidArgument), whatever the caller's types said, before anything is read.
+    if (options.expectedVersion !== undefined) yield* validate(streamId, options.expectedVersion, [])
     const decidedAt = options.expectedVersion?._tag === "Exact" ? options.expectedVersion.version : undefined
     const unchecked = options.expectedVersion?._tag === "Any"
     const store = yield* EventStore.forDomain({ schema: options.schema, registry: options.registry })

@@ -4,8 +4,10 @@ import {
   ConflictRegistry,
   Decider,
   EventStore,
+  EventStoreError,
   ExpectedVersion,
-  StreamId
+  StreamId,
+  StreamVersion
 } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer, Schedule, Schema } from "effect"
@@ -237,6 +239,25 @@ describe("CommandHandler", () => {
       expect(decisions).toEqual([])
       expect(reads).toEqual([{ from: 1, limit: 3 }])
       expect(yield* Effect.flatMap(EventStore.EventStore, (store) => store.version(id))).toBe(1)
+    }).pipe(Effect.provide(spied(reads))))
+
+  it.effect("an expected version no store takes fails with InvalidArgument before anything is read", () =>
+    Effect.gen(function*() {
+      const id = StreamId.make("doc-9")
+      decisions.length = 0
+      reads.length = 0
+      for (const version of [-1, 1.5, Number.NaN, StreamVersion.max + 1]) {
+        const error = yield* Effect.flip(
+          CommandHandler.handle(decider, id, { _tag: "Rename", title: "C" }, {
+            ...options,
+            expectedVersion: { _tag: "Exact", version } as ExpectedVersion.ExpectedVersion
+          })
+        )
+        expect(EventStoreError.isInvalidArgument(error), String(version)).toBe(true)
+        expect(error).toMatchObject({ operation: "append", streamId: id })
+      }
+      expect(decisions).toEqual([])
+      expect(reads).toEqual([])
     }).pipe(Effect.provide(spied(reads))))
 
   it.effect("ExpectedVersion.any decides on the current state and appends without a check", () =>
