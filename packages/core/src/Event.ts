@@ -9,6 +9,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/event.js"
 import { storable } from "./internal/text.js"
+import * as Position from "./Position.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
@@ -163,7 +164,8 @@ export const RecordedEvent = Schema.Struct({
   type: Schema.String,
   data: Schema.Unknown,
   metadata: Metadata,
-  recordedAt: Schema.Date
+  recordedAt: Schema.Date,
+  position: Position.FromString
 }).annotations({ identifier: "RecordedEvent" })
 
 /**
@@ -181,6 +183,8 @@ export interface RecordedEvent<out Data = unknown> {
   readonly data: Data
   readonly metadata: Metadata
   readonly recordedAt: Date
+  /** The event's place in the store's global log. */
+  readonly position: Position.Position
 }
 
 /**

@@ -21,9 +21,11 @@ import type {
   UndecodableEvent
 } from "./EventStoreError.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
+import * as internalFilter from "./internal/filter.js"
 import * as internalMemory from "./internal/memoryStore.js"
 import * as internalRead from "./internal/readBounds.js"
 import * as internalTyped from "./internal/typedStore.js"
+import type * as Position from "./Position.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
@@ -107,6 +109,55 @@ export const readBounds: (options?: ReadOptions) => ReadBounds = internalRead.re
 export const readPageSize = 10_000
 
 /**
+ * Which events of the global log a reader wants. An event matches when its type is one of `types` (if given) and
+ * its stream's category (`StreamId.category`: the part of the id before the first `-`) is one of `categories` (if
+ * given). A filter without either matches every event; an empty list matches none.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Filter {
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly categories?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Whether an event matches a filter (every event matches no filter), by the rule every store applies.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const matches: {
+  (filter: Filter | undefined): (event: Pick<Event.RecordedEvent, "type" | "streamId">) => boolean
+  (event: Pick<Event.RecordedEvent, "type" | "streamId">, filter: Filter | undefined): boolean
+} = dual(2, internalFilter.matches)
+
+/**
+ * What `readAll` reads: the events after `after` (from the start of the log without it) that match `filter`, at
+ * most `limit` of them (read as {@link ReadOptions}' `limit` is).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReadAllOptions {
+  readonly after?: Position.Position | undefined
+  readonly limit?: number | undefined
+  readonly filter?: Filter | undefined
+}
+
+/**
+ * Where a subscription starts: after a position, at the start of the log without one, or at `"end"` (only events
+ * committed from now on); and which events it delivers.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SubscribeOptions {
+  readonly after?: Position.Position | "end" | undefined
+  readonly filter?: Filter | undefined
+}
+
+/**
  * The store's own errors, defined in `EventStoreError` and named here too.
  *
  * @since 0.1.0
@@ -159,6 +210,20 @@ export interface Service {
     streamId: StreamId.StreamId,
     options?: ReadOptions
   ) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument>
+  /**
+   * Every committed event in the order of the global log (`Position.Order`), after a position and matching a filter.
+   * Only events no later commit can precede are read: on PostgreSQL an event waits while a transaction that began
+   * before its own is still open. Options that are not what their types say (an `after` that is not a `Position`, a
+   * filter whose lists are not lists of strings) fail with `InvalidArgument` before anything is read.
+   */
+  readonly readAll: (options?: ReadAllOptions) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument>
+  /**
+   * The global log as `readAll` reads it, caught up and then followed live: the stream never ends on its own. Each
+   * matching committed event is delivered exactly once, in position order, with no gap or repeat at the switch
+   * from catching up to live. It reads from the store as the subscriber pulls, so a slow subscriber makes nothing
+   * buffer; interrupting it releases everything it held.
+   */
+  readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument>
   /**
    * The current version of a stream (0 when it has no events). A stream id `StreamId` would refuse fails with
    * `InvalidArgument` before anything is read.

@@ -232,8 +232,9 @@ export type InvalidArgumentTypeId = typeof InvalidArgumentTypeId
  * @category errors
  */
 export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
-  operation: Schema.Literal("append", "read", "version"),
-  streamId: Schema.String,
+  operation: Schema.Literal("append", "read", "version", "readAll", "subscribe"),
+  /** The stream the operation was given; absent for reads of the global log. */
+  streamId: Schema.optional(Schema.String),
   reason: Schema.String
 }) {
   /**
@@ -245,13 +246,21 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("Inva
    * @since 0.1.0
    */
   override get message(): string {
-    return `cannot ${operations[this.operation]} stream ${shown(this.streamId)}: ${this.reason}`
+    return this.streamId === undefined
+      ? `cannot ${operations[this.operation]}: ${this.reason}`
+      : `cannot ${operations[this.operation]} stream ${shown(this.streamId)}: ${this.reason}`
   }
 }
 
 markPrototype(InvalidArgument, InvalidArgumentTypeId)
 
-const operations = { append: "append to", read: "read", version: "read the version of" } as const
+const operations = {
+  append: "append to",
+  read: "read",
+  version: "read the version of",
+  readAll: "read the global log",
+  subscribe: "subscribe to the global log"
+} as const
 
 /** An id as a JSON string (quoted, NUL and lone surrogates escaped), cut short: the caller's input may be huge. */
 const shown = (streamId: string): string =>

@@ -6,11 +6,22 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import type * as Event from "./Event.js"
-import type { AppendError, AppendResult, DuplicateEventId, InvalidArgument, InvalidEventData } from "./EventStore.js"
+import type {
+  AppendError,
+  AppendResult,
+  DuplicateEventId,
+  InvalidArgument,
+  InvalidEventData,
+  ReadAllOptions,
+  StoreError,
+  SubscribeOptions
+} from "./EventStore.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import * as internal from "./internal/append.js"
+import * as internalSubscription from "./internal/subscription.js"
 import * as validation from "./internal/validation.js"
 import type { StreamId } from "./StreamId.js"
 
@@ -84,3 +95,77 @@ export const append: <E>(
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ) => Effect.Effect<AppendResult, AppendError | E> = internal.append
+
+/**
+ * An event the shared append built for a backend to write: all a recorded event has but its position, which the
+ * backend's write assigns.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PendingEvent = internal.PendingEvent
+
+// -----------------------------------------------------------------------------
+// the read side
+// -----------------------------------------------------------------------------
+
+/**
+ * One read of the global log: the matching events after a position, in log order, and `through`, a position up to
+ * which nothing matching was left out (at least the last event's, or the read's `after` when it found none). A store
+ * that knows how far it looked says so, sparing filtered subscribers a rescan.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Page extends internalSubscription.Page {}
+
+/**
+ * Wakes a store's subscribers when something was committed: the store calls `notify` after each commit; a subscriber
+ * `mark`s before it reads, and the effect it got completes at the first commit after the mark, so none is missed.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CommitSignal extends internalSubscription.CommitSignal {}
+
+/**
+ * A fresh {@link CommitSignal}; notifying it costs nothing while no one waits.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeCommitSignal: () => CommitSignal = internalSubscription.makeCommitSignal
+
+/**
+ * What a store implements for the read side: pages of its global log (only events no later commit can precede), the
+ * end a reader can see now, a commit signal, and how often to read anyway when the signal cannot see every commit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LiveLog extends internalSubscription.LiveLog {}
+
+/**
+ * `EventStore.Service.readAll` for a store, by the rule every store shares: options checked, then pages read as the
+ * caller pulls.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const readAll: (
+  log: LiveLog,
+  options?: ReadAllOptions
+) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument> = internalSubscription.readAll
+
+/**
+ * `EventStore.Service.subscribe` for a store, by the rule every store shares: options checked, the log read page by
+ * page as the subscriber pulls, and at its end a wait for the commit signal (or the poll interval), marked before each
+ * read so that no commit is missed. Nothing is buffered but the page being delivered.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const subscribe: (
+  log: LiveLog,
+  options?: SubscribeOptions
+) => Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument> = internalSubscription.subscribe

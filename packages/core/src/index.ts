@@ -39,6 +39,11 @@ export * as EventStoreError from "./EventStoreError.js"
 export * as ExpectedVersion from "./ExpectedVersion.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as Position from "./Position.js"
+
+/**
  * @since 0.1.0
  */
 export * as StoreBackend from "./StoreBackend.js"

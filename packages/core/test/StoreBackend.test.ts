@@ -12,7 +12,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 
 const streamId = StreamId.make("backend-1")
 
-const stored = (version: number, type: string): Event.RecordedEvent => ({
+const stored = (version: number, type: string): StoreBackend.PendingEvent => ({
   id: Event.EventId.make(`stored-${version}`),
   streamId,
   version: StreamVersion.make(version),
@@ -30,7 +30,7 @@ const registry = ConflictRegistry.untyped().pipe(
 
 /** A stream at version 2 whose every operation can be made to fail, recording what it was asked. */
 const backend = (fail: ReadonlySet<"currentVersion" | "committedAfter" | "findIds" | "write">) => {
-  const written: Array<Event.RecordedEvent> = []
+  const written: Array<StoreBackend.PendingEvent> = []
   const reads: Array<{ readonly version: number; readonly except: unknown }> = []
   const failure = (operation: string) =>
     Effect.fail(new EventStore.StoreError({ operation, cause: new Error("connection reset") }))

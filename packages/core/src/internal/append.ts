@@ -42,10 +42,18 @@ export interface Backend<E = never> {
   ) => Effect.Effect<ReadonlyArray<Conflict.Committed>, StoreError>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => Effect.Effect<ReadonlyArray<StoredId>, StoreError>
   readonly write: (
-    events: ReadonlyArray<Event.RecordedEvent>,
+    events: ReadonlyArray<PendingEvent>,
     batch: AppendResult
   ) => Effect.Effect<void, StoreError | DuplicateEventId | E>
 }
+
+/**
+ * An event the shared flow built for a backend to write: everything a recorded event has but its position, which
+ * the backend's write assigns.
+ *
+ * @internal
+ */
+export type PendingEvent = Omit<Event.RecordedEvent, "position">
 
 const result = (
   streamId: StreamId.StreamId,
@@ -114,7 +122,7 @@ type Request =
     readonly except: ReadonlyArray<string>
   }
   | { readonly _tag: "Now" }
-  | { readonly _tag: "Write"; readonly records: ReadonlyArray<Event.RecordedEvent>; readonly batch: AppendResult }
+  | { readonly _tag: "Write"; readonly records: ReadonlyArray<PendingEvent>; readonly batch: AppendResult }
 
 /** The metadata of events that bring none: one frozen empty object, rather than one per event a store may keep. */
 export const noMetadata: Event.Metadata = Object.freeze({})
@@ -172,7 +180,7 @@ function* flow(
   }
   if (events.length === 0) return Either.right(result(streamId, current + 1, current, 0))
   const recordedAt = new Date(yield now)
-  const records: Array<Event.RecordedEvent> = new Array(events.length)
+  const records: Array<PendingEvent> = new Array(events.length)
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
     records[i] = {
@@ -244,7 +252,7 @@ export interface SyncBackend {
     except: ReadonlyArray<string>
   ) => ReadonlyArray<Conflict.Committed>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => ReadonlyArray<StoredId>
-  readonly write: (stream: StreamId.StreamId, events: ReadonlyArray<Event.RecordedEvent>, batch: AppendResult) => void
+  readonly write: (stream: StreamId.StreamId, events: ReadonlyArray<PendingEvent>, batch: AppendResult) => void
 }
 
 /**

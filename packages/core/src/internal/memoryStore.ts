@@ -4,10 +4,14 @@ import * as Stream from "effect/Stream"
 import * as ConflictRegistry from "../ConflictRegistry.js"
 import type { RecordedEvent } from "../Event.js"
 import type { AppendResult, EventStore, Options, Service } from "../EventStore.js"
+import { matches } from "./filter.js"
+import * as Position from "../Position.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
 import { frozenCopy } from "./json.js"
+import * as internalPosition from "./position.js"
 import { readBounds } from "./readBounds.js"
+import * as Subscription from "./subscription.js"
 import { validateStreamId } from "./validation.js"
 
 const noEvents: ReadonlyArray<RecordedEvent> = []
@@ -28,6 +32,9 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     // and indexing every event costs about as much as the rest of the append.
     const ids = new Map<string, RecordedEvent>()
     let unindexed: Array<RecordedEvent> = []
+    // The global log: commits are the log's order, so an event's position is its sequence number, its index + 1.
+    const log: Array<RecordedEvent> = []
+    const signal = Subscription.makeCommitSignal()
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
     // fiber can interleave with: no per-stream lock is needed, and ids are unique across streams because
@@ -68,13 +75,32 @@ export const make = (options?: Options): Effect.Effect<Service> =>
             metadata: record.metadata === Append.noMetadata
               ? record.metadata
               : frozenCopy(record.metadata) as RecordedEvent["metadata"],
-            recordedAt: record.recordedAt
+            recordedAt: record.recordedAt,
+            position: internalPosition.unsafeMake(0n, BigInt(log.length + 1))
           })
+          log.push(stored)
           stream.events.push(stored)
           stream.batches.push(batch)
           unindexed.push(stored)
         }
+        signal.notify()
       }
+    }
+
+    const liveLog: Subscription.LiveLog = {
+      readAfter: (after, limit, filter) =>
+        Effect.sync(() => {
+          // Positions of this store have commit 0; one with a later commit is past its whole log.
+          let index = after.commit === 0n ? Number(after.sequence) : log.length
+          const events: Array<RecordedEvent> = []
+          for (; index < log.length && events.length < limit; index++) {
+            if (matches(log[index]!, filter)) events.push(log[index]!)
+          }
+          const through = index === 0 ? after : Position.max(after, log[index - 1]!.position)
+          return { events, through }
+        }),
+      end: Effect.sync(() => log[log.length - 1]?.position ?? Position.start),
+      signal
     }
 
     const service: Service = {
@@ -95,6 +121,8 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           const { from, limit } = readBounds(readOptions)
           return Stream.fromIterable(events.slice(from - 1, from - 1 + limit))
         })),
+      readAll: (readAllOptions) => Subscription.readAll(liveLog, readAllOptions),
+      subscribe: (subscribeOptions) => Subscription.subscribe(liveLog, subscribeOptions),
       version: (streamId) =>
         Effect.map(
           validateStreamId("version", streamId),

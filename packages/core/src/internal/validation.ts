@@ -11,6 +11,7 @@ import type { ExpectedVersion } from "../ExpectedVersion.js"
 import * as StreamId from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import { jsonProblem } from "./json.js"
+import { isPosition } from "./position.js"
 import { isStreamId, storableOfLength } from "./text.js"
 
 /**
@@ -163,4 +164,42 @@ export const validate = (
 ): Effect.Effect<void, InvalidArgument | InvalidEventData | DuplicateEventId> => {
   const invalid = problem(streamId, expected, events)
   return invalid === undefined ? Effect.void : Effect.fail(invalid)
+}
+
+/**
+ * Checks the options of `readAll` or `subscribe` before anything is read, whatever the caller's types said: `after`
+ * is a `Position` (or `"end"` for `subscribe`), and a filter's `types` and `categories` are arrays of strings.
+ *
+ * @internal
+ */
+export const validateReadAll = (
+  operation: "readAll" | "subscribe",
+  options: { readonly after?: unknown; readonly filter?: unknown } | undefined
+): Effect.Effect<void, InvalidArgument> => {
+  const reason = readAllProblem(operation, options)
+  return reason === undefined ? Effect.void : Effect.fail(new InvalidArgument({ operation, reason }))
+}
+
+const readAllProblem = (
+  operation: "readAll" | "subscribe",
+  options: { readonly after?: unknown; readonly filter?: unknown } | undefined
+): string | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) return "the options must be an object"
+  const after = options.after
+  if (after !== undefined && !isPosition(after) && !(operation === "subscribe" && after === "end")) {
+    return operation === "subscribe"
+      ? "after must be a Position or \"end\""
+      : "after must be a Position"
+  }
+  const filter = options.filter
+  if (filter === undefined) return undefined
+  if (typeof filter !== "object" || filter === null) return "filter must be an object"
+  for (const key of ["types", "categories"] as const) {
+    const list = (filter as Record<string, unknown>)[key]
+    if (list !== undefined && (!Array.isArray(list) || !list.every((item) => typeof item === "string"))) {
+      return `filter.${key} must be an array of strings`
+    }
+  }
+  return undefined
 }
