@@ -1,4 +1,4 @@
-import { ConflictRegistry, Event, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
+import { ConflictRegistry, Event, ExpectedVersion, Position, StreamId, StreamVersion } from "@concord/core"
 import { Checker } from "@concord/testing"
 import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
@@ -13,7 +13,8 @@ const recorded = (version: number, id: string, type: string, data: unknown = {})
   type,
   data,
   metadata: {},
-  recordedAt: new Date(0)
+  recordedAt: new Date(0),
+  position: Position.make({ sequence: BigInt(version) })
 })
 const proposed = (id: string, type: string, data: unknown = {}) => ({ id: Event.EventId.make(id), type, data })
 const acknowledged = (first: number, last: number, rebasedOver = 0) => ({

@@ -13,7 +13,8 @@ const proto = {
     return isPosition(that) && that.commit === this.commit && that.sequence === this.sequence
   },
   [Hash.symbol](this: Api.Position): number {
-    return Hash.cached(this, Hash.combine(Hash.hash(this.commit))(Hash.hash(this.sequence)))
+    // Not `Hash.cached`: it defines a property on the position, which is frozen.
+    return Hash.combine(Hash.hash(this.commit))(Hash.hash(this.sequence))
   },
   pipe() {
     return pipeArguments(this, arguments)
