@@ -18,6 +18,7 @@ const guide = [
   { text: "Laws", link: "/laws" },
   { text: "Command handling and retries", link: "/commands" },
   { text: "Stores", link: "/stores" },
+  { text: "Reading everything", link: "/reading" },
   { text: "The service", link: "/service" }
 ]
 
@@ -32,7 +33,7 @@ export default defineConfig({
       {
         text: "Guide",
         link: "/why",
-        activeMatch: "^/(why|quick-start|concepts|registry|laws|commands|stores|service)"
+        activeMatch: "^/(why|quick-start|concepts|registry|laws|commands|stores|reading|service)"
       },
       { text: "API", link: "/api/", activeMatch: "^/api/" },
       { text: "Benchmarks", link: "/benchmarks" },
