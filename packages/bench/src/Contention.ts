@@ -12,6 +12,7 @@ import {
   Event,
   EventStore,
   ExpectedVersion,
+  Position,
   StreamId,
   StreamVersion
 } from "@concord/core"
@@ -264,13 +265,17 @@ const recordingEmmett = (emmett: Contenders.Emmett, book: Ledger): Contenders.Em
   return { ...store, appendToStream }
 }
 
-/** Emmett's events read back in the shape the checker reads: ids from the metadata, versions from the positions. */
+/**
+ * Emmett's events read back in the shape the checker reads: ids from the metadata, versions from the stream
+ * positions, and a log position in read order (one stream: the version order).
+ */
 const emmettLog = async (store: Contenders.EmmettStore): Promise<ReadonlyArray<Event.RecordedEvent>> => {
   const { events } = await store.readStream(STREAM)
-  return events.map((event) => ({
+  return events.map((event, index) => ({
     id: event.metadata.concordId as Event.EventId,
     streamId: StreamId.make(STREAM),
     version: StreamVersion.make(Number(event.metadata.streamPosition)),
+    position: Position.make({ sequence: BigInt(index + 1) }),
     type: event.type,
     data: event.data,
     metadata: {},
