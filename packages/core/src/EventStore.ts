@@ -289,6 +289,17 @@ export interface Typed<A extends Event.Tagged> {
     streamId: StreamId.StreamId,
     options?: ReadOptions
   ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | InvalidArgument | UndecodableEvent>
+  /**
+   * The domain's events of the global log, decoded: `readAll` with the filter's types narrowed to the domain's (all of
+   * them without a `types` list).
+   */
+  readonly readAll: (
+    options?: ReadAllOptions
+  ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | InvalidArgument | UndecodableEvent>
+  /** The domain's events of the global log, decoded, caught up and followed live as `subscribe` does. */
+  readonly subscribe: (
+    options?: SubscribeOptions
+  ) => Stream.Stream<Event.RecordedEvent<A>, StoreError | InvalidArgument | UndecodableEvent>
   readonly version: (
     streamId: StreamId.StreamId
   ) => Effect.Effect<StreamVersion.StreamVersion, StoreError | InvalidArgument>

@@ -3,8 +3,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { ConflictRegistry } from "../ConflictRegistry.js"
-import type { EventData, EventSchema, ProposedEvent, Tagged } from "../Event.js"
-import type { Service, Typed } from "../EventStore.js"
+import type { EventData, EventSchema, ProposedEvent, RecordedEvent, Tagged } from "../Event.js"
+import type { Filter, Service, Typed } from "../EventStore.js"
 import { InvalidEventData, UndecodableEvent } from "../EventStoreError.js"
 import * as internalEvent from "./event.js"
 
@@ -20,6 +20,30 @@ export const make = <A extends Tagged>(
 ): Typed<A> => {
   const encode = Schema.encode(options.schema)
   const decode = Schema.decodeUnknown(options.schema)
+  const decodeRecorded = (recorded: RecordedEvent) =>
+    decode(internalEvent.join(recorded)).pipe(
+      Effect.mapBoth({
+        onFailure: (error) =>
+          new UndecodableEvent({
+            streamId: recorded.streamId,
+            version: recorded.version,
+            type: recorded.type,
+            reason: reason(error)
+          }),
+        onSuccess: (data): RecordedEvent<A> => ({ ...recorded, data })
+      })
+    )
+  // The global log holds other domains' events too: a typed reader reads only its domain's types.
+  const domainTypes: ReadonlyArray<string> = internalEvent.tags(options.schema)
+  const domainFilter = (filter: Filter | undefined): Filter => {
+    const types = filter?.types
+    return {
+      ...filter,
+      types: types === undefined || !Array.isArray(types)
+        ? types ?? domainTypes
+        : types.filter((type) => domainTypes.includes(type))
+    }
+  }
   return {
     schema: options.schema,
     registry: options.registry,
@@ -46,22 +70,14 @@ export const make = <A extends Tagged>(
           store.append(streamId, expected, encoded, { registry: appendOptions?.registry ?? options.registry })
         )
       ),
-    read: (streamId, readOptions) =>
-      store.read(streamId, readOptions).pipe(
-        Stream.mapEffect((recorded) =>
-          decode(internalEvent.join(recorded)).pipe(
-            Effect.mapBoth({
-              onFailure: (error) =>
-                new UndecodableEvent({
-                  streamId,
-                  version: recorded.version,
-                  type: recorded.type,
-                  reason: reason(error)
-                }),
-              onSuccess: (data) => ({ ...recorded, data })
-            })
-          )
-        )
+    read: (streamId, readOptions) => store.read(streamId, readOptions).pipe(Stream.mapEffect(decodeRecorded)),
+    readAll: (readAllOptions) =>
+      store.readAll({ ...readAllOptions, filter: domainFilter(readAllOptions?.filter) }).pipe(
+        Stream.mapEffect(decodeRecorded)
+      ),
+    subscribe: (subscribeOptions) =>
+      store.subscribe({ ...subscribeOptions, filter: domainFilter(subscribeOptions?.filter) }).pipe(
+        Stream.mapEffect(decodeRecorded)
       ),
     version: store.version
   }
