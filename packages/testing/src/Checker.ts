@@ -1,15 +1,25 @@
 /**
  * An independent checker of a store's log after a concurrent run: it knows only what writers attempted, what the
- * store answered, and what the store holds afterwards, and reports every way these disagree.
+ * store answered, and what the store holds afterwards, and reports every way these disagree. On the read side it
+ * judges what each subscriber was delivered against the final global log, and the global log against the streams.
  *
  * @since 0.1.0
  */
-import { Conflict, type ConflictRegistry, type Event, EventStore, type ExpectedVersion, StreamId } from "@concord/core"
+import {
+  Conflict,
+  type ConflictRegistry,
+  type Event,
+  EventStore,
+  type ExpectedVersion,
+  type Position,
+  StreamId
+} from "@concord/core"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import type * as Equivalence from "effect/Equivalence"
 import * as Stream from "effect/Stream"
+import * as readAudit from "./internal/readAudit.js"
 
 /**
  * One append a writer attempted, with ids on all its events, and what came of it: acknowledged with a result,
@@ -207,3 +217,102 @@ export const readLogs = (
         )),
       (entries) => new Map(entries)
     ))
+
+// -----------------------------------------------------------------------------
+// the read side
+// -----------------------------------------------------------------------------
+
+/**
+ * What one subscriber (or `readAll`) delivered, and what to judge it against.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SubscriptionAudit {
+  /** The events delivered, in the order they came: a subscriber resumed after a position, all its runs in turn. */
+  readonly delivered: ReadonlyArray<Event.RecordedEvent>
+  /** The store's global log after the run, as `readAll` returns it: all of it, or at least every matching event. */
+  readonly log: ReadonlyArray<Event.RecordedEvent>
+  /** The subscriber's filter (none: every event). */
+  readonly filter?: EventStore.Filter | undefined
+  /** Where the subscriber started: only events after it are owed (default: the start of the log). */
+  readonly after?: Position.Position | undefined
+  /** How far it got: every matching event up to here is owed (default: the log's last event, caught up). */
+  readonly through?: Position.Position | undefined
+}
+
+/**
+ * Every way a subscriber broke the read side's law, in words; empty when it held. Each delivered event matches
+ * the filter, is in the log as delivered (stream, version, type, position), comes after the start, exactly once;
+ * positions strictly increase and each stream's versions increase; and every matching event of the log after the
+ * start and up to `through` was delivered (one below a delivered position was skipped, the worst kind).
+ *
+ * @since 0.2.0
+ * @category checking
+ */
+export const auditSubscription: (audit: SubscriptionAudit) => ReadonlyArray<string> = readAudit.auditSubscription
+
+/**
+ * Throws an error listing what {@link auditSubscription} finds (the first twenty in full).
+ *
+ * @since 0.2.0
+ * @category checking
+ */
+export const assertSubscription = (audit: SubscriptionAudit, label = "the subscriber"): void => {
+  const problems = readAudit.auditSubscription(audit)
+  if (problems.length > 0) throw new Error(readAudit.report(`${label} broke the read side's law`, problems))
+}
+
+/**
+ * A store's global log and the reads of some of its streams, after a run.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LogAudit {
+  /** The global log as `readAll` returns it (without a filter, or one every stream of `streams` matches). */
+  readonly log: ReadonlyArray<Event.RecordedEvent>
+  /** Streams as `read` returns them: the `logs` that {@link readLogs} reads. */
+  readonly streams: ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>
+}
+
+/**
+ * Every way the global log disagrees with itself or with the streams, in words; empty when it is sound: positions
+ * strictly increase and no event appears twice; each of the streams' events is in the log at the position its
+ * stream's read gives it, and their versions come 1, 2, 3… in log order; the log holds nothing of them their reads
+ * do not.
+ *
+ * @since 0.2.0
+ * @category checking
+ */
+export const auditLog: (audit: LogAudit) => ReadonlyArray<string> = readAudit.auditLog
+
+/**
+ * Throws an error listing what {@link auditLog} finds (the first twenty in full).
+ *
+ * @since 0.2.0
+ * @category checking
+ */
+export const assertLog = (audit: LogAudit): void => {
+  const problems = readAudit.auditLog(audit)
+  if (problems.length > 0) throw new Error(readAudit.report("the global log is not sound", problems))
+}
+
+/**
+ * Reads the whole global log (or what matches `filter`) from the `EventStore` in context: the `log` that
+ * {@link auditSubscription} and {@link auditLog} take.
+ *
+ * @since 0.2.0
+ * @category checking
+ */
+export const readGlobalLog = (
+  filter?: EventStore.Filter
+): Effect.Effect<
+  ReadonlyArray<Event.RecordedEvent>,
+  EventStore.StoreError | EventStore.InvalidArgument,
+  EventStore.EventStore
+> =>
+  Effect.flatMap(
+    EventStore.EventStore,
+    (store) => Effect.map(Stream.runCollect(store.readAll({ filter })), Chunk.toReadonlyArray)
+  )
