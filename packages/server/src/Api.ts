@@ -53,12 +53,32 @@ export const AppendRequest = Schema.Struct({
 }).annotations({ identifier: "AppendRequest" })
 
 /**
+ * A page of events: a stream's in version order, or the global log's in log order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReadResponse {
+  readonly events: ReadonlyArray<Event.RecordedEvent>
+}
+
+/**
+ * A page of events as JSON: each event's `recordedAt` and `position` are strings.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReadResponseEncoded {
+  readonly events: ReadonlyArray<Schema.Schema.Encoded<typeof Event.RecordedEvent>>
+}
+
+/**
  * @since 0.1.0
  * @category schemas
  */
-export const ReadResponse = Schema.Struct({ events: Schema.Array(Event.RecordedEvent) }).annotations({
-  identifier: "ReadResponse"
-})
+export const ReadResponse: Schema.Schema<ReadResponse, ReadResponseEncoded> = Schema.Struct({
+  events: Schema.Array(Event.RecordedEvent)
+}).annotations({ identifier: "ReadResponse" })
 
 /**
  * @since 0.1.0

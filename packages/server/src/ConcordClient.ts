@@ -71,7 +71,7 @@ export const layer = (options: Options): Layer.Layer<ConcordClient, never, HttpC
  * Every failure that is not one of the store's own typed errors (transport, authorisation, an unavailable service)
  * becomes a `StoreError` naming the operation.
  */
-const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =>
+const asStoreError = (operation: string) => (cause: unknown) =>
   new EventStore.StoreError({ operation, cause })
 
 /** The store's typed refusals of an append, which the client passes on as they are. */
@@ -138,6 +138,13 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
         )
         return Stream.unwrap(Effect.as(StoreBackend.validateStreamId("read", streamId), pages))
       },
+      // The service does not serve the global log yet.
+      readAll: () =>
+        Stream.fail(asStoreError("read the global log")(new Error("not served by this version of the service"))),
+      subscribe: () =>
+        Stream.fail(
+          asStoreError("subscribe to the global log")(new Error("not served by this version of the service"))
+        ),
       version: (streamId) =>
         Effect.flatMap(
           StoreBackend.validateStreamId("version", streamId),
