@@ -1,11 +1,15 @@
 // The whole benchmark: every workload at a size, or the sections asked for, in one run.
 import { Postgres } from "@concord/test-postgres"
+import * as CatchUp from "./CatchUp.js"
 import * as Contenders from "./Contenders.js"
 import * as Contention from "./Contention.js"
 import * as Detection from "./Detection.js"
 import * as Growth from "./Growth.js"
+import * as Latency from "./Latency.js"
 import type { Section } from "./Measure.js"
 import * as Memory from "./Memory.js"
+import * as Regression from "./Regression.js"
+import * as Release from "./Release.js"
 import type * as Report from "./Report.js"
 import * as Uncontended from "./Uncontended.js"
 
@@ -15,6 +19,9 @@ export interface Size {
   readonly contention: Contention.ContentionSize
   readonly growth: Growth.GrowthSize
   readonly memory: Memory.MemorySize
+  readonly catchup: CatchUp.CatchUpSize
+  readonly latency: Latency.LatencySize
+  readonly regression: Regression.RegressionSize
 }
 
 /**
@@ -32,7 +39,16 @@ export const full: Size = {
   },
   contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 240, perWriter: 8, trials: 5 },
   growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 30, trials: 7 },
-  memory: { events: 1_000_000, serverSeconds: 3, trials: 3 }
+  memory: { events: 1_000_000, serverSeconds: 3, trials: 3 },
+  catchup: { events: { sqlite: 100_000, pg: 50_000 }, streams: 100, trials: 7 },
+  latency: { writers: 8, appends: 250, pauseMillis: 2, trials: 7 },
+  regression: {
+    batches: [1, 100],
+    pgWriters: [1, 8],
+    streams: 200,
+    events: { memory: 20_000, sqlite: 4_000, pg: 1_500 },
+    trials: 7
+  }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -41,7 +57,11 @@ export const smoke: Size = {
   uncontended: { batches: [10], streams: 4, events: { memory: 40, sqlite: 40, emmettSqlite: 20, pg: 40 }, trials: 1 },
   contention: { writers: [2], conflicting: [0.5], commands: 6, perWriter: 3, trials: 1 },
   growth: { lengths: [10, 20], behind: [0, 2], appends: 2, trials: 1 },
-  memory: { events: 1_000, serverSeconds: 1, trials: 1 }
+  memory: { events: 1_000, serverSeconds: 1, trials: 1 },
+  // More than two pages of the log, so that paging is exercised.
+  catchup: { events: { sqlite: 2_500, pg: 2_500 }, streams: 4, trials: 1 },
+  latency: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
+  regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -55,13 +75,31 @@ export const reduced: Size = {
   },
   contention: { writers: [2, 32], conflicting: [0, 0.5], commands: 120, perWriter: 4, trials: 5 },
   growth: { lengths: [10, 100_000], behind: [0, 100], appends: 10, trials: 5 },
-  memory: { events: 100_000, serverSeconds: 1, trials: 3 }
+  memory: { events: 100_000, serverSeconds: 1, trials: 3 },
+  catchup: { events: { sqlite: 20_000, pg: 10_000 }, streams: 50, trials: 5 },
+  latency: { writers: 8, appends: 100, pauseMillis: 2, trials: 5 },
+  regression: {
+    batches: [1, 100],
+    pgWriters: [8],
+    streams: 50,
+    events: { memory: 4_000, sqlite: 1_000, pg: 400 },
+    trials: 5
+  }
 }
 
 export const sizes = { full, reduced, smoke } as const
 
 /** The sections in the order they run and are reported. */
-export const sectionIds = ["detection", "uncontended", "contention", "growth", "memory"] as const
+export const sectionIds = [
+  "detection",
+  "uncontended",
+  "contention",
+  "growth",
+  "memory",
+  "catchup",
+  "latency",
+  "regression"
+] as const
 
 export type SectionId = typeof sectionIds[number]
 
@@ -71,7 +109,11 @@ const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   uncontended: ["emmett", "emmett-sqlite"],
   contention: ["emmett"],
   growth: [],
-  memory: []
+  memory: [],
+  catchup: [],
+  latency: [],
+  // The release before the read side is loaded apart (Release.ts): it is built from git history, not installed.
+  regression: []
 }
 
 /** `size` with every section's trials set to `trials`. */
@@ -80,7 +122,10 @@ export const withTrials = (size: Size, trials: number): Size => ({
   uncontended: { ...size.uncontended, trials },
   contention: { ...size.contention, trials },
   growth: { ...size.growth, trials },
-  memory: { ...size.memory, trials }
+  memory: { ...size.memory, trials },
+  catchup: { ...size.catchup, trials },
+  latency: { ...size.latency, trials },
+  regression: { ...size.regression, trials }
 })
 
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
@@ -91,7 +136,10 @@ export interface Options {
   readonly log?: (line: string) => void
   /** The sections to run (all by default). */
   readonly only?: ReadonlyArray<SectionId> | undefined
-  /** Whether to install Emmett, use it only if installed, or leave it out (see Contenders.ts). */
+  /**
+   * Whether to install Emmett and unpack the release before the read side, use them only if already there, or leave
+   * them out (see Contenders.ts and Release.ts).
+   */
   readonly contenders?: Contenders.Mode
   /** Recorded with each section: the size's name. */
   readonly sizeName?: string
@@ -108,7 +156,10 @@ export const run = async (
     [...new Set(only.flatMap((id) => contendersOf[id]))],
     log
   )
-  const needsPostgres = only.includes("uncontended") || only.includes("growth")
+  const release = only.includes("regression") ? await Release.load(options.contenders ?? "install", log) : undefined
+  const needsPostgres = ["uncontended", "growth", "catchup", "latency", "regression"].some((id) =>
+    only.includes(id as SectionId)
+  )
   const cluster = options.pgUrl === undefined && needsPostgres
     ? await Postgres.start({ settings: postgresSettings })
     : undefined
@@ -119,7 +170,10 @@ export const run = async (
     uncontended: () => Uncontended.run(size.uncontended, pgUrl, contenders),
     contention: () => Contention.run(size.contention, contenders.emmett),
     growth: () => Growth.run(size.growth, pgUrl),
-    memory: () => Memory.run(size.memory)
+    memory: () => Memory.run(size.memory),
+    catchup: () => CatchUp.run(size.catchup, pgUrl),
+    latency: () => Latency.run(size.latency, pgUrl),
+    regression: () => Regression.run(size.regression, pgUrl, release)
   }
   try {
     const sections: Array<Section> = []

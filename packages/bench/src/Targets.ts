@@ -29,6 +29,7 @@ export interface Target {
 export const times = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(0)}x`
 export const percent = (value: number) => `${Math.round(100 * value)}%`
 const bytes = (value: number) => `${value.toFixed(2)} bytes`
+const millis = (value: number) => `${value.toFixed(2)} ms`
 
 /** One value, or the span of several ("1.9x–2.4x"). */
 export const span = (values: ReadonlyArray<number>, show: (value: number) => string) => {
@@ -173,6 +174,47 @@ const falseRejections = (results: Results): Target => {
   }
 }
 
+/**
+ * Live latency: each store's p99 per round (acknowledged → delivered) as plain values, judged like the bytes
+ * allocated: on the interval of their mean, strictly below the bound.
+ */
+const latencyCells = (results: Results, backends: ReadonlyArray<string>) => () =>
+  backends.flatMap((backend) =>
+    find(results, `${backend}, * writers: p99 append acknowledged → delivered`).map((m) => ({
+      name: `${backend}, ${m.key} writers`,
+      section: m.section,
+      estimate: Verdict.ofValues(m.figure.samples)
+    }))
+  )
+
+/** The read side's targets: catching up, live delivery, and appends no slower than before it. */
+const readSide = (results: Results): ReadonlyArray<Target> => [
+  judge({
+    target: "Catch-up: readAll ≥ 70% of a raw paged scan with the same driver",
+    requirement: Verdict.atLeast(0.7),
+    show: percent,
+    cells: ratioCells(results, "*: Concord readAll", "*: raw scan", ([store]) => store!)
+  }),
+  judge({
+    target: "Live delivery in-process, memory and SQLite: p99 under 5 ms from acknowledgement to subscriber",
+    requirement: Verdict.below(5),
+    show: millis,
+    cells: latencyCells(results, ["memory", "SQLite"])
+  }),
+  judge({
+    target: "Live delivery, PostgreSQL: p99 under 50 ms from acknowledgement to subscriber",
+    requirement: Verdict.below(50),
+    show: millis,
+    cells: latencyCells(results, ["PostgreSQL"])
+  }),
+  judge({
+    target: "Appends no slower than before the read side (≥ 90% of the release before it, same round)",
+    requirement: Verdict.atLeast(0.9),
+    show: percent,
+    cells: ratioCells(results, "*: Concord now", "*: Concord before the read side", ([cell]) => cell!)
+  })
+]
+
 export const targets = (results: Results): ReadonlyArray<Target> => [
   judge({
     target: "Detection within 2x of the baseline loop (baseline rate / Concord rate)",
@@ -251,5 +293,6 @@ export const targets = (results: Results): ReadonlyArray<Target> => [
       show: percent,
       cells: growthCells(results, backend)
     })
-  )
+  ),
+  ...readSide(results)
 ]

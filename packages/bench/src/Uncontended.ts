@@ -22,7 +22,7 @@ export interface UncontendedSize {
   readonly trials: number
 }
 
-const note = (i: number) => ({
+export const note = (i: number) => ({
   type: "MeetingNoteAdded",
   data: { noteId: `n${i}`, author: "bench", text: "x".repeat(40) }
 })
@@ -52,7 +52,8 @@ const workload = async (
   return appends * batch
 }
 
-const trial = (
+/** One trial: a fresh store from `open`, the workload on it, its rate in events/s; the store is closed after. */
+export const trial = (
   events: number,
   batch: number,
   streams: number,

@@ -1,12 +1,15 @@
 // `npm run bench`: every workload at full size; writes results/latest.json and results/RESULTS.md and prints the
 // report. Options:
-//   --only SECTION[,SECTION]  run these sections only (detection, uncontended, contention, growth, memory) and merge
-//                             them into the results already in the output folder, replacing those sections
+//   --only SECTION[,SECTION]  run these sections only (detection, uncontended, contention, growth, memory, catchup,
+//                             latency, regression) and merge them into the results already in the output folder,
+//                             replacing those sections
 //   --trials N                rounds per section instead of the size's own (for a rerun whose verdict was unclear)
 //   --size full|reduced|smoke smaller sizes, for checking changes to the bench
 //   --out DIR                 another output folder than results/ (then nothing published is overwritten)
-//   --no-contenders           measure Concord and the raw drivers only: Emmett is neither installed nor run
-// The first run installs Emmett, the contender, into packages/bench/.contenders (see src/Contenders.ts). The script
+//   --no-contenders           measure Concord and the raw drivers only: neither Emmett nor the release before the
+//                             read side is installed or run
+// The first run installs Emmett, the contender, into packages/bench/.contenders (see src/Contenders.ts), and unpacks
+// the release before the read side there from git history (see src/Release.ts). The script
 // runs with UV_THREADPOOL_SIZE=1: Emmett's SQLite store races its own COMMIT against a statement it leaves for the
 // thread pool to finalize, and fails most trials with SQLITE_BUSY when the pool has more than one thread.
 import * as fs from "node:fs"
