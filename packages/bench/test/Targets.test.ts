@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Results } from "../src/Figures.js"
+import * as Latency from "../src/Latency.js"
 import { summarize } from "../src/Measure.js"
+import * as Regression from "../src/Regression.js"
 import * as Report from "../src/Report.js"
 import * as Targets from "../src/Targets.js"
 
@@ -101,6 +103,71 @@ describe("Targets", () => {
 
   it("a target this run did not measure says so", () => {
     expect(memoryTarget(results([])).outcome).toBeUndefined()
+  })
+})
+
+// The read side's targets read rows by the names the sections give them: built here by the sections' own names.
+describe("the read side's targets", () => {
+  const section = (id: string, rows: Record<string, ReadonlyArray<number>>) => ({
+    id,
+    title: id,
+    unit: "x",
+    notes: "",
+    rows: Object.entries(rows).map(([name, samples]) => summarize(name, samples, "x"))
+  })
+  const target = (r: Results, prefix: string) => Targets.targets(r).find((t) => t.target.startsWith(prefix))!
+
+  it("catch-up pairs each store's readAll with its raw scan, round by round", () => {
+    const verdict = target(
+      results([section("catchup", {
+        "SQLite (better-sqlite3): Concord readAll": [80, 82, 78],
+        "SQLite (better-sqlite3): raw scan": [100, 101, 99],
+        "PostgreSQL (pg): Concord readAll": [50, 51, 49],
+        "PostgreSQL (pg): raw scan": [100, 100, 100]
+      })]),
+      "Catch-up"
+    )
+    expect(verdict.cells.map((c) => [c.name, c.outcome])).toEqual([
+      ["SQLite (better-sqlite3)", "met"],
+      ["PostgreSQL (pg)", "missed"]
+    ])
+    expect(verdict.outcome).toBe("missed")
+  })
+
+  it("live latency judges each store's p99 per round against its own bound, p50 aside", () => {
+    const latency = (memory: ReadonlyArray<number>, postgres: ReadonlyArray<number>) =>
+      results([section("latency", {
+        [Latency.rowName("memory", 8, "p50")]: [9, 9, 9],
+        [Latency.rowName("memory", 8, "p99")]: memory,
+        [Latency.rowName("SQLite", 8, "p99")]: [1, 1.2, 0.9],
+        [Latency.rowName("PostgreSQL", 8, "p99")]: postgres
+      })])
+    const fast = latency([0.4, 0.5, 0.45], [20, 22, 21])
+    expect(target(fast, "Live delivery in-process").cells.map((c) => c.name)).toEqual([
+      "memory, 8 writers",
+      "SQLite, 8 writers"
+    ])
+    expect(target(fast, "Live delivery in-process").outcome).toBe("met")
+    expect(target(fast, "Live delivery, PostgreSQL").outcome).toBe("met")
+    const slow = latency([6, 7, 6.5], [20, 90, 21])
+    expect(target(slow, "Live delivery in-process").outcome).toBe("missed")
+    expect(target(slow, "Live delivery, PostgreSQL").outcome).toBe("unclear")
+  })
+
+  it("appends are compared with the release before the read side cell by cell", () => {
+    const verdict = target(
+      results([section("regression", {
+        [`memory, batch 1: ${Regression.current}`]: [95, 100, 105],
+        [`memory, batch 1: ${Regression.previous}`]: [100, 100, 100],
+        [`SQLite, batch 1: ${Regression.current}`]: [70, 72, 71],
+        [`SQLite, batch 1: ${Regression.previous}`]: [100, 100, 100]
+      })]),
+      "Appends no slower"
+    )
+    expect(verdict.cells.map((c) => [c.name, c.outcome])).toEqual([
+      ["memory, batch 1", "unclear"],
+      ["SQLite, batch 1", "missed"]
+    ])
   })
 })
 
