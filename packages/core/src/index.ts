@@ -1,4 +1,9 @@
 /**
+ * @since 0.2.0
+ */
+export * as Checkpoints from "./Checkpoints.js"
+
+/**
  * @since 0.1.0
  */
 export * as CommandHandler from "./CommandHandler.js"
@@ -12,6 +17,16 @@ export * as Conflict from "./Conflict.js"
  * @since 0.1.0
  */
 export * as ConflictRegistry from "./ConflictRegistry.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as Consumer from "./Consumer.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as ConsumerError from "./ConsumerError.js"
 
 /**
  * @since 0.1.0
