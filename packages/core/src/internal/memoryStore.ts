@@ -4,10 +4,10 @@ import * as Stream from "effect/Stream"
 import * as ConflictRegistry from "../ConflictRegistry.js"
 import type { RecordedEvent } from "../Event.js"
 import type { AppendResult, EventStore, Options, Service } from "../EventStore.js"
-import { matches } from "./filter.js"
 import * as Position from "../Position.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
+import { matches } from "./filter.js"
 import { frozenCopy } from "./json.js"
 import * as internalPosition from "./position.js"
 import { readBounds } from "./readBounds.js"
@@ -90,13 +90,14 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     const liveLog: Subscription.LiveLog = {
       readAfter: (after, limit, filter) =>
         Effect.sync(() => {
-          // Positions of this store have commit 0; one with a later commit is past its whole log.
-          let index = after.commit === 0n ? Number(after.sequence) : log.length
+          // Positions of this store have commit 0; one with a later commit, or past the end, is past its whole log.
+          const from = after.commit === 0n && after.sequence < log.length ? Number(after.sequence) : log.length
+          let index = from
           const events: Array<RecordedEvent> = []
           for (; index < log.length && events.length < limit; index++) {
             if (matches(log[index]!, filter)) events.push(log[index]!)
           }
-          const through = index === 0 ? after : Position.max(after, log[index - 1]!.position)
+          const through = index === from ? after : Position.max(after, log[index - 1]!.position)
           return { events, through }
         }),
       end: Effect.sync(() => log[log.length - 1]?.position ?? Position.start),

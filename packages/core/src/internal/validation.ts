@@ -167,14 +167,15 @@ export const validate = (
 }
 
 /**
- * Checks the options of `readAll` or `subscribe` before anything is read, whatever the caller's types said: `after`
- * is a `Position` (or `"end"` for `subscribe`), and a filter's `types` and `categories` are arrays of strings.
+ * Checks the options of `readAll` or `subscribe` before anything is read, whatever the caller's types said: they are
+ * an object, `after` is a `Position` (or `"end"` for `subscribe`), `readAll`'s `limit` is a number (any number: it is
+ * read as a stream read's), and a filter is an object whose `types` and `categories` are arrays of strings.
  *
  * @internal
  */
 export const validateReadAll = (
   operation: "readAll" | "subscribe",
-  options: { readonly after?: unknown; readonly filter?: unknown } | undefined
+  options: { readonly after?: unknown; readonly limit?: unknown; readonly filter?: unknown } | undefined
 ): Effect.Effect<void, InvalidArgument> => {
   const reason = readAllProblem(operation, options)
   return reason === undefined ? Effect.void : Effect.fail(new InvalidArgument({ operation, reason }))
@@ -182,7 +183,7 @@ export const validateReadAll = (
 
 const readAllProblem = (
   operation: "readAll" | "subscribe",
-  options: { readonly after?: unknown; readonly filter?: unknown } | undefined
+  options: { readonly after?: unknown; readonly limit?: unknown; readonly filter?: unknown } | undefined
 ): string | undefined => {
   if (options === undefined) return undefined
   if (typeof options !== "object" || options === null) return "the options must be an object"
@@ -192,9 +193,12 @@ const readAllProblem = (
       ? "after must be a Position or \"end\""
       : "after must be a Position"
   }
+  if (operation === "readAll" && options.limit !== undefined && typeof options.limit !== "number") {
+    return "limit must be a number"
+  }
   const filter = options.filter
   if (filter === undefined) return undefined
-  if (typeof filter !== "object" || filter === null) return "filter must be an object"
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) return "filter must be an object"
   for (const key of ["types", "categories"] as const) {
     const list = (filter as Record<string, unknown>)[key]
     if (list !== undefined && (!Array.isArray(list) || !list.every((item) => typeof item === "string"))) {
