@@ -1,7 +1,7 @@
 /**
  * The conformance suite every `EventStore` Layer must pass: the append semantics, idempotency, atomic batches, bad
- * input, and concurrency under many fibers and under fast-check's scheduler, each run checked by the independent
- * {@link Checker}. It registers vitest tests, so it comes from its own entry point, `@concord/testing/vitest`.
+ * input, concurrency under many fibers and under fast-check's scheduler, and the read side (the global log, filters,
+ * subscriptions, and subscribers racing writers), each run checked by the independent {@link Checker}. It registers vitest tests, so it comes from its own entry point, `@concord/testing/vitest`.
  *
  * @since 0.1.0
  */
@@ -18,6 +18,9 @@ import { concurrency } from "./internal/suite/concurrency.js"
 import * as fixtures from "./internal/suite/fixtures.js"
 import { idempotency } from "./internal/suite/idempotency.js"
 import { modelBased } from "./internal/suite/model.js"
+import { readingAll } from "./internal/suite/readingAll.js"
+import { readRace } from "./internal/suite/readRace.js"
+import { subscribing } from "./internal/suite/subscribing.js"
 
 /**
  * The suite's own domain, in encoded form: `Created` and `Deleted` conflict with everything, `Renamed` conflicts
@@ -92,6 +95,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
         modelBased(it)
       })
       describe("command handling", () => commandHandling(it))
+      describe("the read side", () => [readingAll, subscribing, readRace].forEach((topic) => topic(it)))
     })
   })
 }
