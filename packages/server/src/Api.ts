@@ -15,6 +15,7 @@ import {
   OpenApi
 } from "@effect/platform"
 import * as Schema from "effect/Schema"
+import * as params from "./internal/params.js"
 
 /**
  * The most events one append may carry.
@@ -168,12 +169,7 @@ const ReadParams = Schema.Struct({
       Schema.between(1, maxStreamVersion, { message: () => `from must be between 1 and ${maxStreamVersion}` })
     )
   ),
-  limit: Schema.optional(
-    Schema.NumberFromString.pipe(
-      Schema.int(),
-      Schema.between(0, maxReadLimit, { message: () => `limit must be between 0 and ${maxReadLimit}` })
-    )
-  )
+  limit: Schema.optional(params.Limit)
 })
 
 /**
@@ -226,6 +222,44 @@ export class StreamsGroup extends HttpApiGroup.make("streams")
 {}
 
 /**
+ * The global log: every committed event in log order, read page by page or followed live.
+ *
+ * @since 0.2.0
+ * @category groups
+ */
+export class EventsGroup extends HttpApiGroup.make("events")
+  .add(
+    HttpApiEndpoint.get("readAll", "/events")
+      .setUrlParams(params.ReadAll)
+      .addSuccess(ReadResponse)
+      .addError(ServiceUnavailable, { status: 503 })
+      .annotate(OpenApi.Summary, "Read the global log in order")
+      .annotate(
+        OpenApi.Description,
+        "Returns the committed events after position `after` (from the start without it) in the order of the " +
+          `global log, each with its \`position\`, at most \`limit\` of them (0 to ${maxReadLimit}; without it, ` +
+          `${maxReadLimit}). \`types\` and \`categories\` (comma-separated) keep only matching events. A page ` +
+          "shorter than asked for means the reader is caught up; to read on, ask again after the last position returned."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("subscribe", "/events/subscribe")
+      .setUrlParams(params.Subscribe)
+      .setHeaders(params.SubscribeHeaders)
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .annotate(OpenApi.Summary, "Follow the global log live (Server-Sent Events)")
+      .annotate(
+        OpenApi.Description,
+        "Catches up from after `after` (the start without it, only new events with `end`), then stays open and " +
+          "sends each event as it commits: one message per event, its `id` the event's position and its `data` the " +
+          "event's JSON as `GET /events` returns it. Comment lines keep an idle connection open. A reconnecting " +
+          "client sends `Last-Event-ID` (which wins over `after`) and resumes right after that position, nothing " +
+          "skipped or repeated. The stream ends when the service shuts down; reconnect to go on."
+      )
+  )
+{}
+
+/**
  * @since 0.1.0
  * @category groups
  */
@@ -266,6 +300,7 @@ export class RequestGuard extends HttpApiMiddleware.Tag<RequestGuard>()("@concor
  */
 export class ConcordApi extends HttpApi.make("concord")
   .add(StreamsGroup)
+  .add(EventsGroup)
   .add(HealthGroup)
   // The middleware declared last runs first: the token is checked before anything else is looked at. A body that
   // turns out unreadable while the payload is decoded is refused with RequestGuard's errors too.

@@ -9,6 +9,7 @@ import { HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@ef
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
@@ -17,10 +18,12 @@ import { createServer } from "node:http"
 import { ConcordApi } from "./Api.js"
 import * as authorization from "./internal/authorization.js"
 import * as drain from "./internal/drain.js"
+import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
 import * as listening from "./internal/listening.js"
 import * as requestGuard from "./internal/requestGuard.js"
 import * as startup from "./internal/startup.js"
+import * as subscriptions from "./internal/subscriptions.js"
 import * as Registries from "./Registries.js"
 
 /**
@@ -41,6 +44,13 @@ export interface Options {
   readonly maxBodyBytes?: number | undefined
   /** Default: plain optimistic concurrency for every stream. */
   readonly registries?: Registries.Registries | undefined
+  /**
+   * How often a subscription (`GET /events/subscribe`) sends a comment line, so that proxies keep an idle one open
+   * (default 15 seconds, at least 10 milliseconds).
+   *
+   * @since 0.2.0
+   */
+  readonly keepAliveInterval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -104,9 +114,43 @@ const unsafeBinding = (options: Options): UnsafeBinding | undefined => {
 
 const defaultMaxBodyBytes = 1024 * 1024
 
+const defaultKeepAliveInterval = Duration.seconds(15)
+
+/** How long, once the service shuts down, a subscription's reader has to take the end before it is cut off. */
+const subscriptionGrace = Duration.seconds(2)
+
+// The app over a given set of subscriptions, which the service's drain ends first.
+const app = (options: Options, live: subscriptions.Subscriptions) => {
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  const keepAliveInterval = Duration.max(
+    Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
+    Duration.millis(10)
+  )
+  return HttpApiBuilder.serve().pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+    Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
+    Layer.provide(
+      HttpApiBuilder.api(ConcordApi).pipe(
+        Layer.provide(handlers.layerStreams(options.registries ?? Registries.strict)),
+        Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval })),
+        Layer.provide(handlers.layerHealth),
+        Layer.provide(authorization.layer(options.token)),
+        Layer.provide(requestGuard.layer(maxBodyBytes))
+      )
+    ),
+    // Whoever else ends them, the subscriptions end with the app, before the server it runs on closes: a server
+    // waits for its open responses, and a subscription's would never end.
+    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace))))
+  )
+}
+
 /**
  * The API, its OpenAPI document at `/docs/openapi.json` and a browsable page at `/docs`, over the `EventStore` in
  * context, served by the `HttpServer` in context. With a token, every request must carry it, the docs included.
+ * Subscriptions end when the layer is released.
  *
  * @since 0.1.0
  * @category layers
@@ -120,28 +164,13 @@ export const layerApp = (
 > => {
   const refused = weakToken(options)
   if (refused !== undefined) return Layer.fail(refused)
-  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
-  return HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
-    Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
-    Layer.provide(
-      HttpApiBuilder.api(ConcordApi).pipe(
-        Layer.provide(handlers.layerStreams(options.registries ?? Registries.strict)),
-        Layer.provide(handlers.layerHealth),
-        Layer.provide(authorization.layer(options.token)),
-        Layer.provide(requestGuard.layer(maxBodyBytes))
-      )
-    )
-  )
+  return Layer.unwrapEffect(Effect.sync(() => app(options, subscriptions.make())))
 }
 
 /**
  * The service on Node's HTTP server. It prints the address it listens on and its docs address once it is ready.
- * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, answers every request it has
- * received, then closes.
+ * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, ends every subscription, answers
+ * every request it has received, then closes.
  *
  * @since 0.1.0
  * @category layers
@@ -155,10 +184,11 @@ export const layer = (
   // One Node server per build of the layer, shared by the listener and the drain.
   return Layer.unwrapEffect(Effect.sync(() => {
     const server = createServer()
+    const live = subscriptions.make()
     // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
     // first, while the API still answers and the store is still open.
-    return Layer.mergeAll(listening.layer, drain.layer(server)).pipe(
-      Layer.provide(layerApp(options)),
+    return Layer.mergeAll(listening.layer, drain.layer(server, live.end(subscriptionGrace))).pipe(
+      Layer.provide(app(options, live)),
       Layer.provide(
         NodeHttpServer.layer(() => server, { host: options.host ?? startup.defaultHost, port: options.port ?? 8080 })
       )

@@ -270,10 +270,18 @@ describe("Server", () => {
         const document = JSON.parse((yield* get(`${url}/docs/openapi.json`)).text)
         const validated = yield* Effect.promise(() => SwaggerParser.validate(structuredClone(document)))
         expect(Object.keys(validated.paths ?? {}).sort()).toEqual([
+          "/events",
+          "/events/subscribe",
           "/health",
           "/streams/{streamId}",
           "/streams/{streamId}/events"
         ])
+        expect(Object.keys(document.paths["/events/subscribe"].get.responses["200"].content)).toEqual([
+          "text/event-stream"
+        ])
+        expect(document.paths["/events"].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+          ["after", "categories", "limit", "types"]
+        )
         expect(Object.keys(document.paths["/streams/{streamId}/events"].post.responses).sort()).toEqual(
           ["200", "400", "401", "409", "411", "413", "422", "503"]
         )

@@ -11,13 +11,16 @@ const nextTurn = Effect.async<void>((resume) => {
 
 /**
  * Counts the requests between their arrival and the end of their response, and drains them on shutdown: the
- * listening socket closes (no new connections), every request already received is answered, then the remaining
- * connections are cut. The handlers run in fibers of their own, which the scope closing does not wait for: without
+ * listening socket closes (no new connections), subscriptions end (their readers get a few seconds to take the end),
+ * every other request already received is answered, then the remaining connections are cut. The handlers run in fibers of their own, which the scope closing does not wait for: without
  * this, a committed append could lose its answer.
  *
  * @internal
  */
-export const layer = (server: Server): Layer.Layer<never> => {
+export const layer = (
+  server: Server,
+  endSubscriptions: Effect.Effect<void>
+): Layer.Layer<never> => {
   let active = 0
   let arrivals = 0
   let draining = false
@@ -52,6 +55,8 @@ export const layer = (server: Server): Layer.Layer<never> => {
         seen = arrivals
       }
       yield* Effect.sync(() => server.close())
+      // A subscription never ends on its own: it is told to, and a reader that stops reading is cut off.
+      yield* endSubscriptions
       // A request that outlives this (an append waiting on a lock held elsewhere) loses its answer, not its atomicity.
       yield* allAnswered.pipe(Effect.timeoutOption("30 seconds"))
       yield* Effect.sync(() => server.closeAllConnections())

@@ -22,7 +22,8 @@ export const metrics = {
   })
 }
 
-const unavailable = (operation: string) => (error: EventStore.StoreError) =>
+/** A store failure: logged, and answered with a 503 that keeps the details in the logs. @internal */
+export const unavailable = (operation: string) => (error: EventStore.StoreError) =>
   Effect.zipRight(
     Effect.logError(`store failure: ${operation}`, error.cause),
     Effect.fail(new ServiceUnavailable({ message: "the event store is unavailable; try again later" }))

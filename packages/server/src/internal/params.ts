@@ -1,0 +1,108 @@
+// The URL parameters and headers of the read endpoints, as the API declares them.
+import { Event, EventStore, Position } from "@concord/core"
+import * as Schema from "effect/Schema"
+
+/** At most how many events a read returns: 0 to a page. @internal */
+export const Limit = Schema.NumberFromString.pipe(
+  Schema.int(),
+  Schema.between(0, EventStore.readPageSize, {
+    message: () => `limit must be between 0 and ${EventStore.readPageSize}`
+  })
+)
+
+/** A comma-separated list: the empty string is the empty list (which matches no event). @internal */
+export const CommaSeparated: Schema.Schema<ReadonlyArray<string>, string> = Schema.transform(
+  Schema.String,
+  Schema.Array(Schema.String),
+  {
+    strict: true,
+    decode: (text) => text === "" ? [] : text.split(","),
+    encode: (items) => items.join(",")
+  }
+)
+
+/** One category of a filter: what a stream id holds before its first `-`, so never a `-` itself. @internal */
+export const Category = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "a category must not be empty" }),
+  Schema.maxLength(512, { message: () => "a category must be at most 512 characters" }),
+  Schema.filter((category) =>
+    !category.includes("-") || "a category is the part of a stream id before its first \"-\", so holds none"
+  ),
+  Schema.annotations({ identifier: "Category" })
+)
+
+const filter = {
+  types: Schema.optional(
+    Schema.compose(CommaSeparated, Schema.Array(Event.EventType)).annotations({
+      description: "Only events of these types, comma-separated (empty: none)"
+    })
+  ),
+  categories: Schema.optional(
+    Schema.compose(CommaSeparated, Schema.Array(Category)).annotations({
+      description: "Only events of streams in these categories (the part of a stream id before its first -), " +
+        "comma-separated (empty: none)"
+    })
+  )
+}
+
+/** What a filter of the global log's reads takes from the URL. @internal */
+export interface FilterParams {
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly categories?: ReadonlyArray<string> | undefined
+}
+
+/** The same, as the URL carries them. @internal */
+export type FilterParamsEncoded = {
+  readonly types?: string | undefined
+  readonly categories?: string | undefined
+}
+
+/** `GET /events`. @internal */
+export interface ReadAllParams extends FilterParams {
+  readonly after?: Position.Position | undefined
+  readonly limit?: number | undefined
+}
+
+/** @internal */
+export type ReadAllParamsEncoded = FilterParamsEncoded & {
+  readonly after?: string | undefined
+  readonly limit?: string | undefined
+}
+
+/** `GET /events`. @internal */
+export const ReadAll: Schema.Schema<ReadAllParams, ReadAllParamsEncoded> = Schema.Struct({
+  after: Schema.optional(Position.FromString),
+  limit: Schema.optional(Limit),
+  ...filter
+})
+
+/** `GET /events/subscribe`. @internal */
+export interface SubscribeParams extends FilterParams {
+  readonly after?: Position.Position | "end" | undefined
+}
+
+/** @internal */
+export type SubscribeParamsEncoded = FilterParamsEncoded & {
+  readonly after?: string | undefined
+}
+
+/** `GET /events/subscribe`. @internal */
+export const Subscribe: Schema.Schema<SubscribeParams, SubscribeParamsEncoded> = Schema.Struct({
+  after: Schema.optional(Schema.Union(Schema.Literal("end"), Position.FromString)),
+  ...filter
+})
+
+/** `GET /events/subscribe`: where a reconnecting `EventSource` was. @internal */
+export interface SubscribeHeaders {
+  readonly "last-event-id"?: Position.Position | undefined
+}
+
+/** @internal */
+export type SubscribeHeadersEncoded = {
+  readonly "last-event-id"?: string | undefined
+}
+
+/** `GET /events/subscribe`: a reconnecting `EventSource` says where it was. @internal */
+export const SubscribeHeaders: Schema.Schema<SubscribeHeaders, SubscribeHeadersEncoded> = Schema.Struct({
+  "last-event-id": Schema.optional(Position.FromString)
+})
