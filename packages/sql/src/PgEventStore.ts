@@ -10,7 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as internalOptions from "./internal/options.js"
-import * as SqlEventStore from "./SqlEventStore.js"
+import * as internal from "./internal/sqlStore.js"
+import type * as SqlEventStore from "./SqlEventStore.js"
 
 /**
  * @since 0.1.0
@@ -26,6 +27,15 @@ export interface Options extends SqlEventStore.Options {
  * A store on PostgreSQL. `lockTimeoutMillis` becomes a session default of every pooled connection (`-c lock_timeout`
  * in the connection's options), so that it bounds the one-statement path of the common append as well as the full
  * path.
+ *
+ * The read side: `readAll` and `subscribe` follow the global log, ordered by writing transaction, then position.
+ * PostgreSQL assigns positions before commit, so they become visible out of order; a read returns only events of
+ * transactions older than every transaction still running (`pg_snapshot_xmin(pg_current_snapshot())`), so none can
+ * later appear before what was delivered. A transaction that has written anything and stays open (anywhere in the
+ * cluster) holds delivery back until it ends: nothing is skipped, it all comes then. Subscribers hear other
+ * processes' commits by `LISTEN`/`NOTIFY` on a channel named after the events table (one extra connection while a
+ * store has subscribers; an append asks a background statement for one `NOTIFY`, shared with the appends that
+ * follow it), and read anyway every `pollIntervalMillis` (default 1000 ms) for what no notification announces.
  *
  * @since 0.1.0
  * @category layers
@@ -43,7 +53,11 @@ export const layer = (
       try: () => withSessionOption(given, `-c lock_timeout=${lockTimeout}`),
       catch: (cause) => new EventStore.StoreError({ operation: "read the PostgreSQL URL", cause })
     })
-    return SqlEventStore.layer({ ...options, lockTimeoutMillis: undefined }).pipe(
+    return Layer.effect(
+      EventStore.EventStore,
+      Effect.flatMap(PgClient.PgClient, (client) =>
+        internal.make({ ...options, lockTimeoutMillis: undefined }, { listen: (channel) => client.listen(channel) }))
+    ).pipe(
       Layer.provide(
         PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(
           Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause }))

@@ -26,6 +26,21 @@ export interface Options extends EventStore.Options {
    * number of milliseconds; default: no limit).
    */
   readonly lockTimeoutMillis?: number | undefined
+  /**
+   * How often a subscriber at the end of the log looks for commits it was not told of (a whole number of
+   * milliseconds, at least 0). This process's own commits wake its subscribers at once; other processes' are found
+   * by looking:
+   *
+   * - SQLite: every interval, a waiting subscriber checks whether another connection changed the file
+   *   (`PRAGMA data_version`, which costs no read of the tables), and reads when it did. Default 100 ms.
+   * - PostgreSQL: every interval, a waiting subscriber reads anyway. `PgEventStore.layer` also listens for the
+   *   stores' notifications (`LISTEN`/`NOTIFY`), so that this only covers what a notification cannot announce (a
+   *   commit of another program that was holding readers back, a notification lost with its connection); its
+   *   default is 1000 ms. A store made here over another PostgreSQL client layer does not listen: default 100 ms.
+   *
+   * @since 0.2.0
+   */
+  readonly pollIntervalMillis?: number | undefined
 }
 
 /**

@@ -61,6 +61,11 @@ export const layerClient = (
  * A store on a SQLite file, in WAL mode with `synchronous=NORMAL`, a busy timeout and foreign keys on (see
  * {@link layerClient}). Many processes may share the file.
  *
+ * The read side: `readAll` and `subscribe` follow the global log in position order, which on SQLite (one writer at a
+ * time) is the order of commits. This process's commits wake its subscribers at once; a subscriber waiting at the end
+ * of the log checks every `pollIntervalMillis` (default 100 ms) whether another process changed the file (`PRAGMA
+ * data_version`, no read of the tables), and reads when it did.
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -9,13 +9,19 @@ export interface Tables {
   readonly events: string
   readonly streams: string
   readonly migrations: string
+  /** Consumers' checkpoints and leases (migration `2_read_side`). */
+  readonly checkpoints: string
+  /** PostgreSQL: the index of the global log's order, (tx_id, position). */
+  readonly commitOrder: string
 }
 
 /** @internal */
 export const tables = (prefix: string): Tables => ({
   events: `${prefix}events`,
   streams: `${prefix}streams`,
-  migrations: `${prefix}migrations`
+  migrations: `${prefix}migrations`,
+  checkpoints: `${prefix}checkpoints`,
+  commitOrder: `${prefix}events_commit_order`
 })
 
 const createTables = (names: Tables) =>
@@ -71,6 +77,59 @@ const createTables = (names: Tables) =>
   })
 
 /**
+ * The read side. PostgreSQL assigns `position` (an identity) when a row is inserted, not when its transaction
+ * commits, so positions become visible out of order; each event also keeps the id of the transaction that wrote it
+ * (`tx_id`), and the global log is ordered by (tx_id, position) — see `globalLog.ts` for why that order is safe to
+ * follow. Events written before this migration get tx_id 0: they keep their positions' order and come before every
+ * later one. The stream row keeps the transaction id of its last append, so that an append can check that its own
+ * transaction comes after it (the stream's versions then stay in log order). SQLite commits one writer at a time,
+ * so its positions are already the commit order.
+ *
+ * Both: the consumers' checkpoints, with the lease of the process that holds each consumer.
+ */
+const readSide = (names: Tables) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const events = sql(names.events)
+    const streams = sql(names.streams)
+    const checkpoints = sql(names.checkpoints)
+    yield* sql.onDialectOrElse({
+      pg: () =>
+        Effect.all([
+          // A constant default fills the existing rows without rewriting the table; new rows take their writer's id.
+          sql`ALTER TABLE ${events} ADD COLUMN tx_id xid8 NOT NULL DEFAULT '0'`,
+          sql`ALTER TABLE ${events} ALTER COLUMN tx_id SET DEFAULT pg_current_xact_id()`,
+          sql`CREATE INDEX ${sql(names.commitOrder)} ON ${events} (tx_id, position)`,
+          sql`ALTER TABLE ${streams} ADD COLUMN tx_id xid8 NOT NULL DEFAULT '0'`,
+          sql`CREATE TABLE ${checkpoints} (
+            consumer TEXT PRIMARY KEY,
+            position TEXT NOT NULL,
+            owner TEXT,
+            lease_until BIGINT NOT NULL
+          )`
+        ], { discard: true }),
+      sqlite: () =>
+        sql`CREATE TABLE ${checkpoints} (
+          consumer TEXT PRIMARY KEY,
+          position TEXT NOT NULL,
+          owner TEXT,
+          lease_until INTEGER NOT NULL
+        )`,
+      orElse: () => Effect.dieMessage("Concord's SQL store supports SQLite and PostgreSQL")
+    })
+  })
+
+/**
+ * Every migration of the store, by name, in order.
+ *
+ * @internal
+ */
+export const migrations = (names: Tables) => ({
+  "1_create_events_and_streams": createTables(names),
+  "2_read_side": readSide(names)
+})
+
+/**
  * Runs the store's migrations, safely from many processes at once. On SQLite the whole run holds the write lock
  * (`BEGIN IMMEDIATE`), so a second process waits for the first to commit and then finds nothing left to do: it never
  * returns before the tables exist. On PostgreSQL the Migrator locks its own table.
@@ -81,7 +140,7 @@ export const run = (names: Tables, dialect: "pg" | "sqlite") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const migrate = Migrator.make({})({
       table: names.migrations,
-      loader: Migrator.fromRecord({ "1_create_events_and_streams": createTables(names) })
+      loader: Migrator.fromRecord(migrations(names))
     })
     return dialect === "sqlite" ? SqliteTransaction.immediate(sql, migrate) : migrate
   }).pipe(

@@ -1,0 +1,125 @@
+/**
+ * PostgreSQL's live delivery across processes: a store announces its commits with `NOTIFY` on a channel named after
+ * its events table, and a store with subscribers `LISTEN`s there and wakes them. Both are off the append's path: an
+ * append only asks for an announcement, which one background statement sends after it, for any number of commits
+ * that asked meanwhile. Subscribers also read every poll interval, so a lost notification (a dropped listening
+ * connection, a commit of something else that held readers back) delays them, never stops them.
+ *
+ * @internal
+ */
+import type { StoreBackend } from "@concord/core"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/**
+ * How a store hears of notifications on a channel: `PgClient.listen`, given by the PostgreSQL layer, so that the
+ * store itself needs only the abstract `SqlClient`.
+ *
+ * @internal
+ */
+export type Listen = (channel: string) => Stream.Stream<string, unknown>
+
+/**
+ * The payload of a notification sent inside a caller's transaction: PostgreSQL delivers it when (and only if) that
+ * transaction commits, and every listener, this store's too, wakes for it.
+ */
+const committedInTransaction = "commit"
+
+/** @internal */
+export const make = (options: {
+  readonly sql: SqlClient.SqlClient
+  readonly channel: string
+  readonly signal: StoreBackend.CommitSignal
+  readonly listen: Listen | undefined
+}) => {
+  const { channel, signal, sql } = options
+  // Tells this store's own announcements from others': its subscribers were woken when it committed.
+  const self = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+  const notify = (payload: string) => sql`SELECT pg_notify(${channel}, ${payload})`
+
+  let sending = false
+  let requested = false
+  const send: Effect.Effect<void> = Effect.suspend(() => {
+    requested = false
+    return notify(self).pipe(
+      Effect.ignore,
+      Effect.zipRight(Effect.suspend(() => requested ? send : Effect.void))
+    )
+  })
+
+  /** After a commit of this store: one NOTIFY soon, for this commit and any other that asks before it is sent. */
+  const announce: Effect.Effect<void> = Effect.suspend(() => {
+    if (sending) {
+      requested = true
+      return Effect.void
+    }
+    sending = true
+    return Effect.asVoid(Effect.forkDaemon(Effect.ensuring(send, Effect.sync(() => (sending = false)))))
+  })
+
+  /** Inside a caller's transaction, after writing: a notification sent at its commit. */
+  const announceInTransaction: Effect.Effect<void, SqlError> = Effect.asVoid(notify(committedInTransaction))
+
+  /**
+   * Listens while it runs. LISTEN takes effect a round trip after it is sent, and a commit announced before then is
+   * not heard: the listener notifies itself until it hears that, then wakes the subscribers once, so that they read
+   * whatever committed in between.
+   */
+  const listening = (listen: Listen): Effect.Effect<never> => {
+    const once = Effect.suspend(() => {
+      const ready = `ready-${self}-${Math.random().toString(36).slice(2)}`
+      let heard = false
+      const hear = listen(channel).pipe(
+        Stream.runForEach((payload) =>
+          Effect.sync(() => {
+            if (payload === ready) heard = true
+            if (payload !== self) signal.notify()
+          })
+        )
+      )
+      const ping = notify(ready).pipe(
+        Effect.ignore,
+        Effect.zipRight(Effect.sleep("50 millis")),
+        Effect.repeat({ until: () => heard })
+      )
+      return Effect.all([hear, ping], { concurrency: 2, discard: true })
+    })
+    // A lost connection ends the stream: listen again after a pause, the wait meanwhile bounded by the poll interval.
+    return once.pipe(
+      Effect.catchAllCause((cause) => Effect.logDebug("listening for commits failed; listening again", cause)),
+      Effect.zipRight(Effect.sleep("1 second")),
+      Effect.forever
+    )
+  }
+
+  let holders = 0
+  let listener: Fiber.RuntimeFiber<never> | undefined
+
+  /** Keeps the store listening while the scope is open (one listener for all of a store's subscribers). */
+  const hold: Effect.Effect<void, never, Scope.Scope> = options.listen === undefined
+    ? Effect.void
+    : Effect.acquireRelease(
+      Effect.flatMap(
+        Effect.sync(() => holders++),
+        (before) =>
+          before === 0
+            ? Effect.map(Effect.forkDaemon(listening(options.listen!)), (fiber) => {
+              listener = fiber
+            })
+            : Effect.void
+      ),
+      () =>
+        Effect.suspend(() => {
+          if (--holders > 0 || listener === undefined) return Effect.void
+          const fiber = listener
+          listener = undefined
+          return Fiber.interrupt(fiber)
+        })
+    )
+
+  return { announce, announceInTransaction, hold } as const
+}

@@ -1,0 +1,79 @@
+import { Event, EventStore, Position, StreamVersion } from "@concord/core"
+import type { StreamId } from "@concord/core"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+/** The databases the store runs on. */
+export type Dialect = "pg" | "sqlite"
+
+/** An event's row as the store selects it (see {@link eventColumns}). */
+export interface EventRow {
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly recorded_at: unknown
+  /** A whole number, as a number or its decimal text (drivers differ for 64-bit integers). */
+  readonly position: number | string | bigint
+  /** PostgreSQL: the writing transaction's id, as text. */
+  readonly tx_id?: string | undefined
+}
+
+/**
+ * The columns of an {@link EventRow}. PostgreSQL's `xid8` has no JavaScript type, so its id comes as text.
+ *
+ * @internal
+ */
+export const eventColumns = (sql: SqlClient.SqlClient, dialect: Dialect) =>
+  sql.literal(
+    dialect === "pg"
+      ? "event_id, stream_id, version, type, data, metadata, recorded_at, position, tx_id::text AS tx_id"
+      : "event_id, stream_id, version, type, data, metadata, recorded_at, position"
+  )
+
+const parseJson = (value: unknown): unknown => typeof value === "string" ? JSON.parse(value) : value
+
+/**
+ * An event's position from its row: {commit: tx_id, sequence: position} on PostgreSQL, {commit: 0, sequence:
+ * position} on SQLite. Throws on a value that is not one.
+ *
+ * @internal
+ */
+export const positionOf = (row: Pick<EventRow, "position" | "tx_id">): Position.Position =>
+  Position.make({
+    commit: row.tx_id === undefined || row.tx_id === null ? 0n : BigInt(row.tx_id),
+    sequence: BigInt(row.position)
+  })
+
+/**
+ * A row as the event it stores. Throws on a corrupt row (a version that is not a count, data that is not JSON, an
+ * empty id).
+ *
+ * @internal
+ */
+export const toRecorded = (dialect: Dialect) => (row: EventRow): Event.RecordedEvent => ({
+  id: Event.EventId.make(row.event_id),
+  streamId: row.stream_id as StreamId.StreamId,
+  version: StreamVersion.make(Number(row.version)),
+  type: row.type,
+  data: dialect === "sqlite" ? parseJson(row.data) : row.data,
+  metadata: (dialect === "sqlite" ? parseJson(row.metadata) : row.metadata) as Event.Metadata,
+  recordedAt: new Date(row.recorded_at as string | Date),
+  position: positionOf(row)
+})
+
+/**
+ * Rows as the store's values. The constructors throw on a corrupt row: that is the store failing, a typed
+ * `StoreError`, never a defect.
+ *
+ * @internal
+ */
+export const decodeRows = <Row, A>(decode: (row: Row) => A, failed: (cause: unknown) => EventStore.StoreError) =>
+(
+  rows: ReadonlyArray<Row>
+): Effect.Effect<Array<A>, EventStore.StoreError> => Effect.try({ try: () => rows.map(decode), catch: failed })
+
+/** @internal */
+export const storeError = (operation: string) => (cause: unknown) => new EventStore.StoreError({ operation, cause })
