@@ -42,27 +42,14 @@ const untilLive = (store: EventStore.Service, ready: Deferred.Deferred<void>) =>
     return yield* Effect.dieMessage("the subscriber delivered none of 50 appends in 5 seconds")
   })
 
-/**
- * One trial on an opened store: the milliseconds from each append's acknowledgement (in its writer's fiber, as soon
- * as the append completes) to its delivery (in the subscriber's fiber). An event can reach the subscriber before its
- * writer resumes; that counts as 0.
- */
-const trial = (size: LatencySize, store: EventStore.Service) =>
+/** The writers' appends, noting when each was acknowledged, then a wait until the subscriber delivered them all. */
+const writeAndDrain = (
+  size: LatencySize,
+  store: EventStore.Service,
+  acknowledged: Map<string, number>,
+  delivered: Map<string, number>
+) =>
   Effect.gen(function*() {
-    const acknowledged = new Map<string, number>()
-    const delivered = new Map<string, number>()
-    const ready = yield* Deferred.make<void>()
-    const subscriber = yield* store.subscribe({ after: "end" }).pipe(
-      Stream.runForEach((event) =>
-        Effect.sync(() => {
-          const now = performance.now()
-          if (event.streamId.startsWith("ready-")) Deferred.unsafeDone(ready, Exit.void)
-          else delivered.set(key(event.streamId, event.version), now)
-        })
-      ),
-      Effect.fork
-    )
-    yield* untilLive(store, ready)
     yield* Effect.forEach(
       Array.from({ length: size.writers }, (_, w) => StreamId.make(`writer-${w}`)),
       (stream) =>
@@ -82,7 +69,40 @@ const trial = (size: LatencySize, store: EventStore.Service) =>
         onTimeout: () => new Error(`${delivered.size} of ${acknowledged.size} appends delivered in ${drainTimeout}`)
       })
     )
-    yield* Fiber.interrupt(subscriber)
+  })
+
+/**
+ * One trial on an opened store: the milliseconds from each append's acknowledgement (in its writer's fiber, as soon
+ * as the append completes) to its delivery (in the subscriber's fiber). An event can reach the subscriber before its
+ * writer resumes; that counts as 0.
+ */
+const trial = (size: LatencySize, store: EventStore.Service) =>
+  Effect.gen(function*() {
+    const acknowledged = new Map<string, number>()
+    const delivered = new Map<string, number>()
+    const ready = yield* Deferred.make<void>()
+    // A daemon, interrupted below: a subscription that ignored its interruption would otherwise hold the trial open.
+    const subscriber = yield* store.subscribe({ after: "end" }).pipe(
+      Stream.runForEach((event) =>
+        Effect.sync(() => {
+          const now = performance.now()
+          if (event.streamId.startsWith("ready-")) Deferred.unsafeDone(ready, Exit.void)
+          else delivered.set(key(event.streamId, event.version), now)
+        })
+      ),
+      Effect.forkDaemon
+    )
+    const measured = yield* Effect.exit(
+      Effect.zipRight(untilLive(store, ready), writeAndDrain(size, store, acknowledged, delivered))
+    )
+    // Interruption must release the subscription: one that does not end fails the trial instead of hanging the run.
+    yield* Fiber.interrupt(subscriber).pipe(
+      Effect.timeoutFail({
+        duration: "5 seconds",
+        onTimeout: () => new Error("the subscription did not end within 5 seconds of its interruption")
+      })
+    )
+    yield* measured
     return [...acknowledged].map(([event, at]) => Math.max(0, delivered.get(event)! - at))
   })
 
