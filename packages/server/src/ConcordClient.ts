@@ -8,13 +8,16 @@ import { Conflict, type Event, EventStore, EventStoreError, StoreBackend } from 
 import { type HttpApi, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ConcordApi } from "./Api.js"
+import * as clientReads from "./internal/clientReads.js"
 
 /**
  * @since 0.1.0
@@ -24,6 +27,27 @@ export interface Options {
   /** The service's address, e.g. `http://127.0.0.1:8080`. */
   readonly baseUrl: string
   readonly token?: Redacted.Redacted | undefined
+  /**
+   * The delays between a subscription's attempts to reconnect after its connection is lost (default: exponential
+   * from 100 milliseconds, at most 5 seconds apart, jittered).
+   *
+   * @since 0.2.0
+   */
+  readonly reconnectSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * How long a subscription keeps trying to reconnect before it fails with a `StoreError` (default 30 seconds); the
+   * time counts from the first failed attempt since the last connection was made.
+   *
+   * @since 0.2.0
+   */
+  readonly reconnectDeadline?: Duration.DurationInput | undefined
+  /**
+   * How long a subscription's connection may stay silent before it is taken as lost and made again (default 45
+   * seconds; the service sends a comment every 15 seconds by default, see `Server.Options.keepAliveInterval`).
+   *
+   * @since 0.2.0
+   */
+  readonly idleTimeout?: Duration.DurationInput | undefined
 }
 
 type Groups = typeof ConcordApi extends HttpApi.HttpApi<any, infer G, any, any> ? G : never
@@ -39,7 +63,9 @@ const derive = (options: Options): Effect.Effect<Client, never, HttpClient.HttpC
 
 /**
  * The client derived from the API: `client.streams.append({ path, payload })`, `client.streams.read(...)`,
- * `client.streams.version(...)`, `client.health.health()`. A path's `streamId` goes into the URL as it is given:
+ * `client.streams.version(...)`, `client.events.readAll({ urlParams })`, `client.health.health()`. Its
+ * `client.events.subscribe` would wait for the whole body of a subscription, which never ends: follow the log with
+ * {@link layerEventStore}'s `subscribe`. A path's `streamId` goes into the URL as it is given:
  * an id that may hold `/`, `?`, `#` or `%` must be percent-encoded first (`encodeURIComponent`), as
  * {@link layerEventStore} does.
  *
@@ -71,7 +97,7 @@ export const layer = (options: Options): Layer.Layer<ConcordClient, never, HttpC
  * Every failure that is not one of the store's own typed errors (transport, authorisation, an unavailable service)
  * becomes a `StoreError` naming the operation.
  */
-const asStoreError = (operation: string) => (cause: unknown) =>
+const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =>
   new EventStore.StoreError({ operation, cause })
 
 /** The store's typed refusals of an append, which the client passes on as they are. */
@@ -92,7 +118,15 @@ const readFailure = (operation: string) => (error: { readonly _tag: string }) =>
 /**
  * An `EventStore` backed by the service. The service applies its own conflict registry: an append's
  * `options.registry` is not sent. What every store checks before anything is read (stream ids, expected versions, the
- * batch) is checked here, without a request, and refused with the same errors.
+ * batch, the options of reads of the global log) is checked here, without a request, and refused with the same
+ * errors.
+ *
+ * `readAll` reads the global log page by page (`GET /events`). `subscribe` follows it over Server-Sent Events
+ * (`GET /events/subscribe`): when the connection is lost or the service ends it (shutting down), it reconnects by
+ * `reconnectSchedule` with `Last-Event-ID` set to the last event it delivered, so nothing is skipped or repeated,
+ * and fails with a `StoreError` once reconnecting has failed for `reconnectDeadline`. A subscription from `"end"`
+ * that loses its connection before its first event resumes from the end of the log at the time it reconnects.
+ * Filter items the service's comma-separated lists cannot carry (a type holding a comma) are applied by the client.
  *
  * @since 0.1.0
  * @category layers
@@ -100,59 +134,59 @@ const readFailure = (operation: string) => (error: { readonly _tag: string }) =>
 export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventStore, never, HttpClient.HttpClient> =>
   Layer.effect(
     EventStore.EventStore,
-    Effect.map(make(options), (client): EventStore.Service => ({
-      append: (streamId, expectedVersion, events) =>
-        Effect.flatMap(
-          // Checked here as every store checks it: data JSON cannot carry exactly would otherwise change on its way
-          // (NaN sent as null, a Date as a string) rather than be refused.
-          StoreBackend.validate(streamId, expectedVersion, events),
-          () =>
-            client.streams.append({ path: pathOf(streamId), payload: { expectedVersion, events } }).pipe(
-              Effect.catchIf(
-                (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
-                (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
+    Effect.gen(function*() {
+      const http = yield* HttpClient.HttpClient
+      const client = yield* make(options)
+      return identity<EventStore.Service>({
+        append: (streamId, expectedVersion, events) =>
+          Effect.flatMap(
+            // Checked here as every store checks it: data JSON cannot carry exactly would otherwise change on its way
+            // (NaN sent as null, a Date as a string) rather than be refused.
+            StoreBackend.validate(streamId, expectedVersion, events),
+            () =>
+              client.streams.append({ path: pathOf(streamId), payload: { expectedVersion, events } }).pipe(
+                Effect.catchIf(
+                  (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
+                  (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
+                )
+              ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
+          ),
+        read: (streamId, readOptions) => {
+          const page = EventStore.readPageSize
+          // The bounds every store reads by, which the service's parameters accept as they are: while there is
+          // something to read, `from` is a version and `limit` a whole number.
+          const bounds = EventStore.readBounds(readOptions)
+          // Pages through the stream, so a long one never needs one huge response.
+          const pages = Stream.paginateChunkEffect(
+            { from: bounds.from as number, left: bounds.limit },
+            ({ from, left }) =>
+              left === 0
+                ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
+                : client.streams.read({ path: pathOf(streamId), urlParams: { from, limit: Math.min(page, left) } })
+                  .pipe(
+                    Effect.mapError(readFailure(`read stream ${streamId}`)),
+                    Effect.map(({ events }) => {
+                      const more = events.length === Math.min(page, left) && left - events.length > 0
+                      return [
+                        Chunk.unsafeFromArray(events),
+                        more ? Option.some({ from: from + events.length, left: left - events.length }) : Option.none()
+                      ] as const
+                    })
+                  )
+          )
+          return Stream.unwrap(Effect.as(StoreBackend.validateStreamId("read", streamId), pages))
+        },
+        readAll: (readAllOptions) => clientReads.readAll(client, readFailure("read the global log"), readAllOptions),
+        subscribe: (subscribeOptions) => clientReads.subscribe(http, options, subscribeOptions),
+        version: (streamId) =>
+          Effect.flatMap(
+            StoreBackend.validateStreamId("version", streamId),
+            () =>
+              client.streams.version({ path: pathOf(streamId) }).pipe(
+                Effect.map((info) => info.version),
+                Effect.mapError(readFailure(`read the version of stream ${streamId}`))
               )
-            ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
-        ),
-      read: (streamId, readOptions) => {
-        const page = EventStore.readPageSize
-        // The bounds every store reads by, which the service's parameters accept as they are: while there is
-        // something to read, `from` is a version and `limit` a whole number.
-        const bounds = EventStore.readBounds(readOptions)
-        // Pages through the stream, so a long one never needs one huge response.
-        const pages = Stream.paginateChunkEffect(
-          { from: bounds.from as number, left: bounds.limit },
-          ({ from, left }) =>
-            left === 0
-              ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
-              : client.streams.read({ path: pathOf(streamId), urlParams: { from, limit: Math.min(page, left) } }).pipe(
-                Effect.mapError(readFailure(`read stream ${streamId}`)),
-                Effect.map(({ events }) => {
-                  const more = events.length === Math.min(page, left) && left - events.length > 0
-                  return [
-                    Chunk.unsafeFromArray(events),
-                    more ? Option.some({ from: from + events.length, left: left - events.length }) : Option.none()
-                  ] as const
-                })
-              )
-        )
-        return Stream.unwrap(Effect.as(StoreBackend.validateStreamId("read", streamId), pages))
-      },
-      // The service does not serve the global log yet.
-      readAll: () =>
-        Stream.fail(asStoreError("read the global log")(new Error("not served by this version of the service"))),
-      subscribe: () =>
-        Stream.fail(
-          asStoreError("subscribe to the global log")(new Error("not served by this version of the service"))
-        ),
-      version: (streamId) =>
-        Effect.flatMap(
-          StoreBackend.validateStreamId("version", streamId),
-          () =>
-            client.streams.version({ path: pathOf(streamId) }).pipe(
-              Effect.map((info) => info.version),
-              Effect.mapError(readFailure(`read the version of stream ${streamId}`))
-            )
-        )
-    }))
+          )
+      })
+    })
   )
