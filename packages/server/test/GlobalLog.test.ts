@@ -35,7 +35,6 @@ const localLog = (options?: EventStore.ReadAllOptions) =>
     Effect.map(Chunk.toReadonlyArray)
   )
 
-
 describe("the global log over HTTP", () => {
   // Live clock: the keep-alive comments and the subscriptions' waits are real time.
   layer(service, { excludeTestServices: true })((it) => {

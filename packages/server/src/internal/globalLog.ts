@@ -41,7 +41,11 @@ export const layerEvents = (
         .handle("readAll", ({ urlParams }) =>
           // Without a limit a read could hold the whole log in memory: it gets one page of the largest size.
           Stream.runCollect(
-            store.readAll({ after: urlParams.after, limit: urlParams.limit ?? maxReadLimit, filter: filterOf(urlParams) })
+            store.readAll({
+              after: urlParams.after,
+              limit: urlParams.limit ?? maxReadLimit,
+              filter: filterOf(urlParams)
+            })
           ).pipe(
             Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
             Effect.catchTags({

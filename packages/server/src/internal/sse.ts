@@ -1,11 +1,11 @@
 // The Server-Sent Events the subscription endpoint sends: one message per event, comments to keep it open.
 import { Event, type EventStore, Position } from "@concord/core"
 import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Duration from "effect/Duration"
 
 const encodeEvent = Schema.encodeSync(Event.RecordedEvent)
 

@@ -45,7 +45,9 @@ export const make = (): Subscriptions => {
       Effect.gen(function*() {
         yield* Deferred.succeed(ended, undefined)
         yield* allClosed.pipe(Effect.timeoutOption(Duration.decode(grace)))
-        yield* Effect.sync(() => { for (const response of open) response.destroy() })
+        yield* Effect.sync(() => {
+          for (const response of open) response.destroy()
+        })
       })
   }
 }
