@@ -10,7 +10,7 @@ import {
 } from "@concord/core"
 import { Checker } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, type Duration, Effect, Exit, Fiber, Stream, TestServices } from "effect"
+import { Chunk, type Duration, Effect, Exit, FastCheck as fc, Fiber, Scope, Stream, TestServices } from "effect"
 
 const noted = (n: number) => ({ type: "Noted", data: { n } })
 const collect = <E>(stream: Stream.Stream<Event.RecordedEvent, E>) =>
@@ -237,4 +237,102 @@ describe("the memory store's global log", () => {
       yield* Effect.forEach(fibers, Fiber.interrupt)
       for (const fiber of fibers) expect(Exit.isInterrupted(fiber.unsafePoll()!)).toBe(true)
     })))
+})
+
+describe("the memory store's read side under fast-check's scheduler", () => {
+  /** Lets every pending callback run: what a released step started, and the step its loop schedules next. */
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const streams = ["race-1", "race-2", "race-3", "other-1"].map(StreamId.make)
+  const filter = { categories: ["race"] }
+
+  const plan = fc.record({
+    writers: fc.array(
+      fc.array(fc.record({ stream: fc.nat({ max: 3 }), size: fc.integer({ min: 1, max: 3 }) }), {
+        minLength: 1,
+        maxLength: 5
+      }),
+      { minLength: 1, maxLength: 3 }
+    ),
+    stopAfter: fc.integer({ min: 1, max: 20 })
+  })
+
+  it("writers and subscribers in any order the scheduler picks: every subscriber sound and complete", async () => {
+    // Across all runs, so that the property cannot quietly degenerate into subscribers that never wait live.
+    let waitedLive = 0
+    let resumedMidway = 0
+    const property = fc.asyncProperty(fc.scheduler(), plan, async (s, { stopAfter, writers }) => {
+      const store = await Effect.runPromise(EventStore.makeMemory())
+      const all = writers.flat()
+      const total = all.reduce((n, a) => n + a.size, 0)
+      const ours = all.filter((a) => a.stream < 3).reduce((n, a) => n + a.size, 0)
+      const step = (label: string) => s.schedule(Promise.resolve(label))
+      const writing = writers.map(async (appends, w) => {
+        for (const [i, { size, stream }] of appends.entries()) {
+          await step(`writer ${w} append ${i}`)
+          await Effect.runPromise(
+            store.append(streams[stream]!, ExpectedVersion.any, Array.from({ length: size }, () => noted(w)))
+          )
+        }
+      })
+      /** A subscriber pulling page by page, each pull a scheduled step, until it has `target` events or `stop`. */
+      const subscriber = async (
+        label: string,
+        options: EventStore.SubscribeOptions,
+        target: number,
+        delivered: Array<Event.RecordedEvent>,
+        stop = Infinity
+      ) => {
+        const scope = Effect.runSync(Scope.make())
+        const pull = await Effect.runPromise(Scope.extend(Stream.toPull(store.subscribe(options)), scope))
+        while (delivered.length < Math.min(target, stop)) {
+          await step(`${label} pull`)
+          const pulled = Effect.runPromise(pull)
+          // A pull still pending once everything ready has run is one waiting live for an append.
+          if (await Promise.race([pulled.then(() => false), settle().then(() => true)])) waitedLive++
+          delivered.push(...await pulled)
+        }
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+      const fromStart: Array<Event.RecordedEvent> = []
+      const everything: Array<Event.RecordedEvent> = []
+      const resumed: Array<Event.RecordedEvent> = []
+      const subscribing = [
+        subscriber("from the start", { filter }, ours, fromStart),
+        step("join midway").then(() => subscriber("joining midway", {}, total, everything)),
+        subscriber("to be resumed", { filter }, ours, resumed, stopAfter).then(async () => {
+          if (resumed.length >= ours) return
+          if (Effect.runSync(Stream.runCount(store.readAll({ filter }))) < ours) resumedMidway++
+          const checkpoint = Position.fromString(Position.toString(resumed[resumed.length - 1]!.position))!
+          await subscriber("resumed", { after: checkpoint, filter }, ours, resumed)
+        })
+      ]
+      const done = Promise.all([...writing, ...subscribing])
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() =>
+          reject(
+            new Error(
+              `deadline: from the start ${fromStart.length} of ${ours}, midway ${everything.length} of ${total}, ` +
+                `resumed ${resumed.length} of ${ours}`
+            )
+          ), 2_000)
+      })
+      try {
+        await s.waitFor(Promise.race([done, deadline]), async (release) => {
+          await release()
+          await settle()
+        })
+      } finally {
+        clearTimeout(timer)
+      }
+      const log = await Effect.runPromise(collect(store.readAll()))
+      expect(log.length).toBe(total)
+      Checker.assertSubscription({ delivered: fromStart, log, filter }, "the subscriber from the start")
+      Checker.assertSubscription({ delivered: everything, log }, "the subscriber joining midway")
+      Checker.assertSubscription({ delivered: resumed, log, filter }, "the subscriber interrupted and resumed")
+    })
+    await fc.assert(property)
+    expect(waitedLive).toBeGreaterThan(0)
+    expect(resumedMidway).toBeGreaterThan(0)
+  }, 120_000)
 })
