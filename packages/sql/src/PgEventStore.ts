@@ -56,7 +56,9 @@ export const layer = (
     return Layer.effect(
       EventStore.EventStore,
       Effect.flatMap(PgClient.PgClient, (client) =>
-        internal.make({ ...options, lockTimeoutMillis: undefined }, { listen: (channel) => client.listen(channel) }))
+        internal.make({ ...options, lockTimeoutMillis: undefined }, {
+          listen: (channel) => client.listen(channel)
+        }))
     ).pipe(
       Layer.provide(
         PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(

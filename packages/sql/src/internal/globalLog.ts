@@ -21,7 +21,8 @@
  *
  * @internal
  */
-import { EventStore, Position, StoreBackend } from "@concord/core"
+import type { EventStore, StoreBackend } from "@concord/core"
+import { Position } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -53,11 +54,15 @@ const filterCondition = (sql: SqlClient.SqlClient, filter: EventStore.Filter | u
       ...new Set(filter.categories.filter((category) => !category.includes("-") && !unstorable.test(category)))
     ]
     conditions.push(
-      categories.length === 0 ? none : sql`(${
-        sql.or(categories.map((category) =>
-          sql`stream_id = ${category} OR substr(stream_id, 1, ${[...category].length + 1}) = ${`${category}-`}`
-        ))
-      })`
+      categories.length === 0 ?
+        none :
+        sql`(${
+          sql.or(
+            categories.map((category) =>
+              sql`stream_id = ${category} OR substr(stream_id, 1, ${[...category].length + 1}) = ${`${category}-`}`
+            )
+          )
+        })`
     )
   }
   return conditions.length === 0 ? sql`` : sql`AND ${sql.and(conditions)}`

@@ -134,7 +134,13 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
         const first = expected._tag === "Exact" && proposed.length > 0 && !inCallerTransaction &&
             expected.version + proposed.length <= StreamVersion.max &&
             (dialect === "sqlite" || lockTimeout === undefined)
-          ? StoreBackend.append(writes.optimistic(streamId, expected.version), appendRegistry, streamId, expected, proposed)
+          ? StoreBackend.append(
+            writes.optimistic(streamId, expected.version),
+            appendRegistry,
+            streamId,
+            expected,
+            proposed
+          )
             .pipe(
               // The stream is not at the expected version and nothing was written: the full path decides, as for
               // any append that is not the common case.
@@ -212,7 +218,8 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
         ),
       read: (streamId, readOptions) =>
         Stream.unwrap(Effect.map(StoreBackend.validateStreamId("read", streamId), () => read(streamId, readOptions))),
-      version: (streamId) => Effect.flatMap(StoreBackend.validateStreamId("version", streamId), () => version(streamId)),
+      version: (streamId) =>
+        Effect.flatMap(StoreBackend.validateStreamId("version", streamId), () => version(streamId)),
       readAll: (readAllOptions) => StoreBackend.readAll(log, readAllOptions),
       // On PostgreSQL the store listens for other processes' commits while it has subscribers.
       subscribe: (subscribeOptions) =>

@@ -1,5 +1,5 @@
-import { Event, StoreBackend, StreamVersion } from "@concord/core"
-import type { EventStore, StreamId } from "@concord/core"
+import { Event, StreamVersion } from "@concord/core"
+import type { EventStore, StoreBackend, StreamId } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Data from "effect/Data"

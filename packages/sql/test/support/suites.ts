@@ -5,5 +5,8 @@ export const postgresSuites = {
   failures: "PostgreSQL failures",
   multiProcess: "many OS processes on one PostgreSQL database",
   crash: "a writer killed with SIGKILL on PostgreSQL",
-  fastPath: "the fast path on PostgreSQL"
+  fastPath: "the fast path on PostgreSQL",
+  readProcesses: "the read side in many OS processes on one PostgreSQL database",
+  readSide: "the read side on PostgreSQL",
+  upgrade: "upgrading a PostgreSQL database of the previous release"
 } as const
