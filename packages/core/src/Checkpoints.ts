@@ -96,10 +96,12 @@ export class Checkpoints extends Context.Tag("@concord/core/Checkpoints")<Checkp
  * @since 0.2.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<Service> = internal.makeMemory
+export const makeMemory = (): Effect.Effect<Service> => internal.makeMemory
 
 /**
+ * Checkpoints in memory, fresh at each call (see {@link makeMemory}); provide it beside `EventStore.layerMemory()`.
+ *
  * @since 0.2.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<Checkpoints> = internal.layerMemory(Checkpoints)
+export const layerMemory = (): Layer.Layer<Checkpoints> => internal.layerMemory(Checkpoints)

@@ -141,7 +141,7 @@ export interface Options<E, R> {
  * })
  *
  * consumer.pipe(
- *   Effect.provide(Layer.merge(EventStore.layerMemory(), Checkpoints.layerMemory)),
+ *   Effect.provide(Layer.merge(EventStore.layerMemory(), Checkpoints.layerMemory())),
  *   Effect.runFork
  * )
  *

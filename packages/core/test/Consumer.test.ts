@@ -3,7 +3,7 @@ import type { Event } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
 
-const layer = () => Layer.merge(EventStore.layerMemory(), Checkpoints.layerMemory)
+const layer = () => Layer.merge(EventStore.layerMemory(), Checkpoints.layerMemory())
 
 /** Appends `count` events to `stream`, one append each, typed `type`. */
 const appendEvents = (stream: string, count: number, type = "Happened") =>
@@ -180,7 +180,7 @@ describe("Consumer on the memory store", () => {
 
   it.live("checkpointEvery saves after n events; events handled since are saved when the consumer stops", () =>
     Effect.gen(function*() {
-      const checkpoints = yield* Checkpoints.makeMemory
+      const checkpoints = yield* Checkpoints.makeMemory()
       const saves: Array<string> = []
       const counting = Layer.succeed(Checkpoints.Checkpoints, {
         ...checkpoints,
@@ -301,7 +301,7 @@ describe("Consumer leases on the memory store", () => {
 
   it.live("a renewal that finds another owner stops the consumer with LeaseLost, interrupting its handler", () =>
     Effect.gen(function*() {
-      const checkpoints = yield* Checkpoints.makeMemory
+      const checkpoints = yield* Checkpoints.makeMemory()
       let stolen = false
       const thieving = Layer.succeed(Checkpoints.Checkpoints, {
         ...checkpoints,
@@ -327,7 +327,7 @@ describe("Consumer leases on the memory store", () => {
 
   it.live("renewals that never answer stop the holder before its lease could end", () =>
     Effect.gen(function*() {
-      const checkpoints = yield* Checkpoints.makeMemory
+      const checkpoints = yield* Checkpoints.makeMemory()
       const silent = Layer.succeed(Checkpoints.Checkpoints, { ...checkpoints, renew: () => Effect.never })
       const startedAt = Date.now()
       const error = yield* Effect.flip(Consumer.run({ ...lease, name: "cut-off", handle: () => Effect.never })).pipe(
