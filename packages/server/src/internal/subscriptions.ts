@@ -25,12 +25,23 @@ export const make = (): Subscriptions => {
   const ended = Deferred.unsafeMake<void>(FiberId.none)
   const open = new Set<ServerResponse>()
   const waiting = new Set<() => void>()
-  const allClosed = Effect.async<void>((resume) => {
-    if (open.size === 0) return resume(Effect.void)
-    const done = () => resume(Effect.void)
-    waiting.add(done)
-    return Effect.sync(() => waiting.delete(done))
-  })
+  // Resumes when every tracked response has closed, or after `millis`. Timed by the event loop rather than by a
+  // timeout that interrupts it: finalizers, which end subscriptions, run uninterruptibly.
+  const allClosedWithin = (millis: number) =>
+    Effect.async<void>((resume) => {
+      if (open.size === 0) return resume(Effect.void)
+      const done = () => {
+        clearTimeout(timer)
+        waiting.delete(done)
+        resume(Effect.void)
+      }
+      const timer = setTimeout(done, millis)
+      waiting.add(done)
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        waiting.delete(done)
+      })
+    })
   return {
     ending: Deferred.await(ended),
     track: (response) => {
@@ -38,13 +49,13 @@ export const make = (): Subscriptions => {
       open.add(response)
       response.once("close", () => {
         open.delete(response)
-        if (open.size === 0) { for (const resume of waiting) resume() }
+        if (open.size === 0) { for (const resume of [...waiting]) resume() }
       })
     },
     end: (grace) =>
       Effect.gen(function*() {
         yield* Deferred.succeed(ended, undefined)
-        yield* allClosed.pipe(Effect.timeoutOption(Duration.decode(grace)))
+        yield* allClosedWithin(Duration.toMillis(Duration.decode(grace)))
         yield* Effect.sync(() => {
           for (const response of open) response.destroy()
         })
