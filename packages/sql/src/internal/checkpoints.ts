@@ -1,4 +1,5 @@
-import { Checkpoints, EventStore, Position } from "@concord/core"
+import type { Checkpoints } from "@concord/core"
+import { EventStore, Position } from "@concord/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
