@@ -1,3 +1,4 @@
+import type { Checkpoints } from "@concord/core"
 import { EventStore } from "@concord/core"
 import { Registry } from "@concord/example-crm"
 import { PgEventStore } from "@concord/sql/pg"
@@ -36,3 +37,7 @@ export const fromEnvironment = Layer.unwrapEffect(
   })
 )
 // #endregion choose
+
+// What the SQL stores' Layers provide: the store and, for `Consumer.run`, the consumers' checkpoints in the same
+// database.
+export type SqlStoreServices = EventStore.EventStore | Checkpoints.Checkpoints

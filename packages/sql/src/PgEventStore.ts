@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Checkpoints } from "@concord/core"
 import { EventStore } from "@concord/core"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Effect from "effect/Effect"
@@ -11,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as internalOptions from "./internal/options.js"
 import * as internal from "./internal/sqlStore.js"
+import * as SqlCheckpoints from "./SqlCheckpoints.js"
 import type * as SqlEventStore from "./SqlEventStore.js"
 
 /**
@@ -37,12 +39,14 @@ export interface Options extends SqlEventStore.Options {
  * store has subscribers; an append asks a background statement for one `NOTIFY`, shared with the appends that
  * follow it), and read anyway every `pollIntervalMillis` (default 1000 ms) for what no notification announces.
  *
+ * It also provides the consumers' `Checkpoints` in the same database (`SqlCheckpoints`, for `Consumer.run`).
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
+): Layer.Layer<EventStore.EventStore | Checkpoints.Checkpoints, EventStore.StoreError> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const maxConnections = yield* internalOptions.count("maxConnections", options.maxConnections ?? 10)
     const lockTimeout = options.lockTimeoutMillis === undefined
@@ -53,13 +57,16 @@ export const layer = (
       try: () => withSessionOption(given, `-c lock_timeout=${lockTimeout}`),
       catch: (cause) => new EventStore.StoreError({ operation: "read the PostgreSQL URL", cause })
     })
-    return Layer.effect(
+    const store = Layer.effect(
       EventStore.EventStore,
       Effect.flatMap(PgClient.PgClient, (client) =>
         internal.make({ ...options, lockTimeoutMillis: undefined }, {
           listen: (channel) => client.listen(channel)
         }))
-    ).pipe(
+    )
+    // The consumers' checkpoints in the same database, after the store (whose migrations create their table).
+    return SqlCheckpoints.layer({ tablePrefix: options.tablePrefix }).pipe(
+      Layer.provideMerge(store),
       Layer.provide(
         PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(
           Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause }))

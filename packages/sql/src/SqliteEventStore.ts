@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Checkpoints } from "@concord/core"
 import { EventStore } from "@concord/core"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -11,6 +12,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as internalOptions from "./internal/options.js"
+import * as SqlCheckpoints from "./SqlCheckpoints.js"
 import * as SqlEventStore from "./SqlEventStore.js"
 
 /**
@@ -66,8 +68,16 @@ export const layerClient = (
  * of the log checks every `pollIntervalMillis` (default 100 ms) whether another process changed the file (`PRAGMA
  * data_version`, no read of the tables), and reads when it did.
  *
+ * It also provides the consumers' `Checkpoints` in the same file (`SqlCheckpoints`, for `Consumer.run`).
+ *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
-  SqlEventStore.layer(options).pipe(Layer.provide(layerClient(options)))
+export const layer = (
+  options: Options
+): Layer.Layer<EventStore.EventStore | Checkpoints.Checkpoints, EventStore.StoreError> =>
+  // The consumers' checkpoints in the same file, after the store (whose migrations create their table).
+  SqlCheckpoints.layer({ tablePrefix: options.tablePrefix }).pipe(
+    Layer.provideMerge(SqlEventStore.layer(options)),
+    Layer.provide(layerClient(options))
+  )
