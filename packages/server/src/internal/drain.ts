@@ -33,15 +33,26 @@ export const layer = (
     if (draining) response.setHeader("connection", "close")
     response.once("close", () => {
       active--
-      if (active === 0) { for (const resume of idle) resume() }
+      if (active === 0) { for (const resume of [...idle]) resume() }
     })
   })
-  const allAnswered = Effect.async<void>((resume) => {
-    if (active === 0) return resume(Effect.void)
-    const done = () => resume(Effect.void)
-    idle.add(done)
-    return Effect.sync(() => idle.delete(done))
-  })
+  // Timed by the event loop: this runs in a finalizer, which is uninterruptible, where a timeout could never
+  // interrupt the wait and so would never end it.
+  const allAnsweredWithin = (millis: number) =>
+    Effect.async<void>((resume) => {
+      if (active === 0) return resume(Effect.void)
+      const done = () => {
+        clearTimeout(timer)
+        idle.delete(done)
+        resume(Effect.void)
+      }
+      const timer = setTimeout(done, millis)
+      idle.add(done)
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        idle.delete(done)
+      })
+    })
   return Layer.scopedDiscard(Effect.addFinalizer(() =>
     Effect.gen(function*() {
       draining = true
@@ -58,7 +69,7 @@ export const layer = (
       // A subscription never ends on its own: it is told to, and a reader that stops reading is cut off.
       yield* endSubscriptions
       // A request that outlives this (an append waiting on a lock held elsewhere) loses its answer, not its atomicity.
-      yield* allAnswered.pipe(Effect.timeoutOption("30 seconds"))
+      yield* allAnsweredWithin(30_000)
       yield* Effect.sync(() => server.closeAllConnections())
     })
   ))
