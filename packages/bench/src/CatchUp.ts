@@ -41,11 +41,34 @@ const fill = async (opened: Awaited<ReturnType<typeof Stores.concord>>, events: 
   return Math.ceil(events / fillBatch) * fillBatch
 }
 
+const count = (opened: Awaited<ReturnType<typeof Stores.concord>>) =>
+  opened.run(Stream.runCount(opened.store.readAll()))
+
 /** Reads the whole log with `readAll`, failing when it does not hold `expected` events. */
 const readAll = (opened: Awaited<ReturnType<typeof Stores.concord>>, expected: number) => async () => {
-  const count = await opened.run(Stream.runCount(opened.store.readAll()))
-  if (count !== expected) throw new Error(`readAll read ${count} events of ${expected}`)
-  return count
+  const read = await count(opened)
+  if (read !== expected) throw new Error(`readAll read ${read} events of ${expected}`)
+  return read
+}
+
+/**
+ * Until `readAll` reads every event written. On PostgreSQL a reader sees only what no open transaction can still
+ * precede, in any database of the cluster: an autovacuum ANALYZE, which takes a transaction id to write its
+ * statistics, can start during a large fill and hold back what was committed after it began until it ends. A
+ * `VACUUM ANALYZE` first leaves autovacuum nothing to do during the measurements, for both readers alike.
+ */
+const settle = async (opened: Awaited<ReturnType<typeof Stores.concord>>, expected: number, pgUrl?: string) => {
+  if (pgUrl !== undefined) {
+    const client = new pg.Client({ connectionString: pgUrl })
+    await client.connect()
+    await client.query(`VACUUM ANALYZE ${table}`)
+    await client.end()
+  }
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (await count(opened) === expected) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`readAll still read ${await count(opened)} of the ${expected} events written after 30 seconds`)
 }
 
 /** Pages through the log with `next` (the rows after a position), parsing what a reader must parse. */
@@ -119,11 +142,13 @@ export const run = async (size: CatchUpSize, pgUrl: string | undefined): Promise
   const file = Stores.freshFile()
   const sqlite = await Stores.concordSqlite(file)
   const sqliteEvents = await fill(sqlite, size.events.sqlite, size.streams)
+  await settle(sqlite, sqliteEvents)
   rows.push(...await compare("SQLite (better-sqlite3)", size.trials, sqlite, rawSqlite(file), sqliteEvents))
   if (pgUrl !== undefined) {
     const url = await Stores.freshDatabase(pgUrl)
     const postgres = await Stores.concordPg(url, 1)
     const pgEvents = await fill(postgres, size.events.pg, size.streams)
+    await settle(postgres, pgEvents, url)
     rows.push(...await compare("PostgreSQL (pg)", size.trials, postgres, await rawPg(url), pgEvents))
   }
   return {
@@ -133,11 +158,12 @@ export const run = async (size: CatchUpSize, pgUrl: string | undefined): Promise
     rows,
     notes: `Each store's log holds ${size.events.sqlite.toLocaleString("en-US")} events (SQLite) or ` +
       `${size.events.pg.toLocaleString("en-US")} (PostgreSQL), written by Concord in batches of ${fillBatch} ` +
-      `over ${size.streams} streams. Each round reads all of it once with \`readAll()\` and once with a raw scan ` +
-      `on the same driver, \`SELECT … FROM ${table} WHERE position > ? ORDER BY position LIMIT ${page}\` page ` +
-      `after page (what \`readAll\` asks per read), the order turning around every round; ${size.trials} rounds ` +
-      `after one uncounted read each. The raw SQLite scan parses each row's data and metadata JSON (the pg driver ` +
-      `parses JSONB itself); Concord also builds each event's position and checks what it decodes. One connection ` +
-      `each.` + (pgUrl === undefined ? " PostgreSQL was not available in this run." : "")
+      `over ${size.streams} streams (then, on PostgreSQL, \`VACUUM ANALYZE\`). Each round reads all of it once ` +
+      `with \`readAll()\` and once with a raw scan on the same driver, \`SELECT … FROM ${table} WHERE position > ? ` +
+      `ORDER BY position LIMIT ${page}\` page after page (what \`readAll\` asks per read), the order turning ` +
+      `around every round; ${size.trials} rounds after one uncounted read each. The raw SQLite scan parses each ` +
+      `row's data and metadata JSON (the pg driver parses JSONB itself); Concord also builds each event (its id and ` +
+      `version through their checked constructors, its position, its time as a Date). One connection each.` +
+      (pgUrl === undefined ? " PostgreSQL was not available in this run." : "")
   }
 }

@@ -190,7 +190,9 @@ export const markdown = (results: Results, analysis: string): string => {
     } s. Every figure is the median of its trials with min and max; contenders were measured in the same run, ` +
     "taking turns round by round. Uncontended and contention trials each run on a fresh store (a fresh " +
     "SQLite file or PostgreSQL database); detection needs no store; growth uses one store per backend for all its " +
-    "cells and rounds (see its notes); memory measures a fresh process per trial. Each section says when it was " +
+    "cells and rounds (see its notes); memory measures a fresh process per trial; catching up reads one filled " +
+    "store per backend in every round; live latency and the appends against the release before the read side run " +
+    "on a fresh store per trial. Each section says when it was " +
     "measured: `npm run bench -- --only SECTION` reruns one section into these results.",
     "",
     results.postgres === null
