@@ -111,10 +111,11 @@ export const make = (options: {
             ORDER BY tx_id DESC, position DESC LIMIT 1
           ),
           page AS (
-            SELECT ${columns} FROM ${events}
-            WHERE (tx_id, position) > (${String(after.commit)}::xid8, ${sequence}::bigint)
-              AND tx_id < (SELECT xmin FROM horizon) ${filterCondition(sql, filter)}
-            ORDER BY tx_id, position LIMIT ${limit}
+            SELECT ${columns} FROM ${events} AS e
+            WHERE (e.tx_id, e.position) > (${String(after.commit)}::xid8, ${sequence}::bigint)
+              AND e.tx_id < (SELECT xmin FROM horizon) ${filterCondition(sql, filter)}
+            -- e.tx_id, not the text the select list names tx_id: transaction ids order as numbers.
+            ORDER BY e.tx_id, e.position LIMIT ${limit}
           )
           SELECT page.*, last.position AS end_position, last.tx_id::text AS end_tx_id FROM last LEFT JOIN page ON true`
       : sql<PageRow>`WITH last AS (SELECT max(position) AS position FROM ${events}),
