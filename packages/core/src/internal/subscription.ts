@@ -63,7 +63,7 @@ export const makeCommitSignal = (): CommitSignal => {
 export interface LiveLog {
   /**
    * Up to `limit` (at least 1) events after `after` that match `filter`, in log order, of those no later commit can
-   * precede.
+   * precede. Fewer than `limit` only when no more are visible now: `readAll` ends at a short page.
    */
   readonly readAfter: (
     after: Position.Position,
