@@ -325,18 +325,30 @@ describe("Consumer leases on the memory store", () => {
       expect(interrupted).toBe(true)
     }))
 
-  it.live("renewals that never answer stop the holder before its lease could end", () =>
+  it.live("renewals that never answer stop the holder, interrupting its handler, before its lease could end", () =>
     Effect.gen(function*() {
       const checkpoints = yield* Checkpoints.makeMemory()
-      const silent = Layer.succeed(Checkpoints.Checkpoints, { ...checkpoints, renew: () => Effect.never })
-      const startedAt = Date.now()
-      const error = yield* Effect.flip(Consumer.run({ ...lease, name: "cut-off", handle: () => Effect.never })).pipe(
-        Effect.provide(Layer.merge(EventStore.layerMemory(), silent))
-      )
-      const stoppedAfter = Date.now() - startedAt
+      let leaseEnd = 0
+      const silent = Layer.succeed(Checkpoints.Checkpoints, {
+        ...checkpoints,
+        acquire: (request) => Effect.tap(checkpoints.acquire(request), () => (leaseEnd = Date.now() + 1_000)),
+        renew: () => Effect.never
+      })
+      let interruptedAt = 0
+      const error = yield* Effect.gen(function*() {
+        yield* appendEvents("a-1", 1)
+        return yield* Effect.flip(Consumer.run({
+          lease: "1 second",
+          heartbeat: "100 millis",
+          name: "cut-off",
+          handle: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => (interruptedAt = Date.now())))
+        }))
+      }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory(), silent)))
       expect(error).toMatchObject({ _tag: "LeaseLost", reason: "lapsed" })
-      expect(stoppedAfter).toBeLessThan(300)
-      expect(stoppedAfter).toBeGreaterThanOrEqual(200)
+      // It stops a fifth of the lease before the lease's end (in the store's clock, which here is this one).
+      expect(interruptedAt).toBeGreaterThan(0)
+      expect(interruptedAt).toBeLessThan(leaseEnd)
+      expect(interruptedAt).toBeGreaterThanOrEqual(leaseEnd - 1_000 + 750)
     }))
 
   it.live("a fenced save that finds another owner stops the consumer with LeaseLost and saves nothing", () =>
