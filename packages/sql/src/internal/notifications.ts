@@ -58,7 +58,10 @@ export const make = (options: {
       return Effect.void
     }
     sending = true
-    return Effect.asVoid(Effect.forkDaemon(Effect.ensuring(send, Effect.sync(() => (sending = false)))))
+    // Forked from the append's exit handler, which is uninterruptible: the fiber need not be.
+    return Effect.asVoid(
+      Effect.forkDaemon(Effect.interruptible(Effect.ensuring(send, Effect.sync(() => (sending = false)))))
+    )
   })
 
   /** Inside a caller's transaction, after writing: a notification sent at its commit. */
@@ -107,7 +110,9 @@ export const make = (options: {
         Effect.sync(() => holders++),
         (before) =>
           before === 0
-            ? Effect.map(Effect.forkDaemon(listening(options.listen!)), (fiber) => {
+            // Interruptible: a fiber forked here, in acquireRelease's uninterruptible acquire, would otherwise
+            // inherit that, and the release could never stop it.
+            ? Effect.map(Effect.forkDaemon(Effect.interruptible(listening(options.listen!))), (fiber) => {
               listener = fiber
             })
             : Effect.void
