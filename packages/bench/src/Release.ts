@@ -63,9 +63,12 @@ export { SqliteEventStore } from "@concord/sql/sqlite"
 /** The packages unpacked, each linked under its name in the cache's node_modules. */
 const PACKAGES = ["core", "sql"] as const
 
+/** Whether the cache holds this commit, unpacked to the end, with the entry module this bench writes. */
 export const isInstalled = (cache = cacheDirectory()) => {
   const marker = path.join(cache, MARKER)
-  return fs.existsSync(marker) && fs.readFileSync(marker, "utf8").trim() === commit
+  const entry = path.join(cache, "index.js")
+  return fs.existsSync(marker) && fs.readFileSync(marker, "utf8").trim() === commit &&
+    fs.existsSync(entry) && fs.readFileSync(entry, "utf8") === ENTRY
 }
 
 /** Runs git at the top of the repository holding the bench (paths in `args` are from there). */

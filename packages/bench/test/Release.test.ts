@@ -6,7 +6,8 @@ import { pathToFileURL } from "node:url"
 import * as Release from "../src/Release.js"
 
 // The release before the read side, unpacked from git history into a scratch cache: it is the old code (its store
-// has no readAll), it appends, and a cache counts as installed only once the unpacking finished.
+// has no readAll), it appends, and a cache counts as installed only once the unpacking finished with this bench's
+// entry module.
 describe("Release", () => {
   it("unpacks the release from git history, runs its own store, and is installed only once complete", async () => {
     // Inside the workspace, as the bench's own cache is: the release resolves its dependencies from there.
@@ -36,6 +37,13 @@ describe("Release", () => {
       } finally {
         await runtime.dispose()
       }
+      // An entry module this bench did not write (an older bench's) is stale; so is an unfinished unpacking.
+      const entry = path.join(cache, "index.js")
+      const written = fs.readFileSync(entry, "utf8")
+      fs.appendFileSync(entry, "\n")
+      expect(Release.isInstalled(cache)).toBe(false)
+      fs.writeFileSync(entry, written)
+      expect(Release.isInstalled(cache)).toBe(true)
       fs.rmSync(path.join(cache, "installed-from"))
       expect(Release.isInstalled(cache)).toBe(false)
     } finally {
