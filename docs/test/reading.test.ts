@@ -1,6 +1,7 @@
 import { EventStore } from "@concord/core"
+import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, inject, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -8,10 +9,15 @@ import * as path from "node:path"
 import * as Reading from "../examples/reading.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-reading-"))
+const pgUrl = inject("pgUrl")
+let tables = 0
 
 const stores: ReadonlyArray<readonly [string, () => Layer.Layer<EventStore.EventStore, unknown>]> = [
   ["memory", () => EventStore.layerMemory()],
-  ["SQLite", () => SqliteEventStore.layer({ filename: path.join(directory, `${Date.now()}-${Math.random()}.db`) })]
+  ["SQLite", () => SqliteEventStore.layer({ filename: path.join(directory, `${Date.now()}-${Math.random()}.db`) })],
+  ...(pgUrl === undefined ? [] : [
+    ["PostgreSQL", () => PgEventStore.layer({ url: pgUrl, tablePrefix: `reading${tables++}_` })] as const
+  ])
 ]
 
 describe.each(stores)("reading everything, on %s", (_, store) => {
@@ -31,7 +37,7 @@ describe.each(stores)("reading everything, on %s", (_, store) => {
       expect(yield* Reading.resume).toEqual(["InvoiceIssued", "ClientRegistered", "ClientValueUpgraded"])
     }).pipe(Effect.provide(store())))
 
-  it.effect("a subscriber catches up and then receives what is appended live", () =>
+  it.live("a subscriber catches up and then receives what is appended live", () =>
     Effect.gen(function*() {
       yield* Reading.seed
       expect(yield* Reading.follow).toEqual(["client-acme 500", "client-globex 70"])
