@@ -38,8 +38,10 @@ import type * as Position from "./Position.js"
 export {
   type ConsumerError,
   HandlerFailed,
+  InvalidOptions,
   isConsumerError,
   isHandlerFailed,
+  isInvalidOptions,
   isLeaseLost,
   isLeaseUnavailable,
   LeaseLost,
@@ -127,8 +129,8 @@ export interface Options<E, R> {
  * event in order, saving the checkpoint as `checkpointEvery` says. Interrupting it saves the events handled since
  * the last save (fenced), releases the lease and ends the subscription.
  *
- * Options that are not what their documentation says (an empty name, a heartbeat longer than half the lease, …) are a
- * defect, `IllegalArgumentException` naming the option.
+ * Options that are not what their documentation says (an empty name, a heartbeat longer than half the lease, …),
+ * whatever the caller's types said, fail with `InvalidOptions` naming the option before anything is read or taken.
  *
  * @example
  * import { Checkpoints, Consumer, EventStore } from "@concord/core"

@@ -169,12 +169,61 @@ export const isLeaseUnavailable = (u: unknown): u is LeaseUnavailable =>
   Predicate.hasProperty(u, LeaseUnavailableTypeId)
 
 /**
+ * @since 0.2.0
+ * @category type ids
+ */
+export const InvalidOptionsTypeId: unique symbol = Symbol.for("@concord/core/ConsumerError/InvalidOptions")
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type InvalidOptionsTypeId = typeof InvalidOptionsTypeId
+
+/**
+ * A consumer's options that are not what their documentation says (an empty name, a heartbeat longer than half the
+ * lease, …), whatever the caller's types said: refused before anything is read or taken. `option` names the option.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  consumer: Schema.optional(Schema.String),
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  declare readonly [InvalidOptionsTypeId]: InvalidOptionsTypeId
+
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    return `consumer ${
+      this.consumer === undefined ? "" : `${JSON.stringify(this.consumer)} `
+    }option ${this.option}: ${this.reason}`
+  }
+}
+
+markPrototype(InvalidOptions, InvalidOptionsTypeId)
+
+/**
+ * Whether a value is an instance of {@link InvalidOptions}, found by its type id.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isInvalidOptions = (u: unknown): u is InvalidOptions => Predicate.hasProperty(u, InvalidOptionsTypeId)
+
+/**
  * The errors of this module.
  *
  * @since 0.2.0
  * @category errors
  */
-export type ConsumerError = HandlerFailed | LeaseLost | LeaseUnavailable
+export type ConsumerError = HandlerFailed | LeaseLost | LeaseUnavailable | InvalidOptions
 
 /**
  * Whether a value is one of this module's errors.
@@ -183,4 +232,4 @@ export type ConsumerError = HandlerFailed | LeaseLost | LeaseUnavailable
  * @category guards
  */
 export const isConsumerError = (u: unknown): u is ConsumerError =>
-  isHandlerFailed(u) || isLeaseLost(u) || isLeaseUnavailable(u)
+  isHandlerFailed(u) || isLeaseLost(u) || isLeaseUnavailable(u) || isInvalidOptions(u)

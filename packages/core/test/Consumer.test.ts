@@ -382,20 +382,22 @@ describe("Consumer leases on the memory store", () => {
 })
 
 describe("Consumer options and errors", () => {
-  it.effect("options out of range are a defect naming the option", () =>
+  it.effect("options out of range fail with InvalidOptions naming the option, and nothing is taken", () =>
     Effect.gen(function*() {
-      const cases: ReadonlyArray<Omit<Consumer.Options<never, never>, "handle">> = [
-        { name: "" },
-        { name: "x", lease: "100 millis", heartbeat: "60 millis" },
-        { name: "x", checkpointEvery: { events: 0 } },
-        { name: "x", lease: "0 millis" }
+      const cases: ReadonlyArray<readonly [string, Omit<Consumer.Options<never, never>, "handle">]> = [
+        ["name", { name: "" }],
+        ["name", { name: 7 as unknown as string }],
+        ["heartbeat", { name: "x", lease: "100 millis", heartbeat: "60 millis" }],
+        ["checkpointEvery.events", { name: "x", checkpointEvery: { events: 0 } }],
+        ["lease", { name: "x", lease: "0 millis" }],
+        ["startAfter", { name: "x", startAfter: "5" as unknown as Position.Position }]
       ]
-      for (const options of cases) {
-        const exit = yield* Effect.exit(Consumer.run({ ...options, handle: () => Effect.void }))
-        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause), JSON.stringify(options)).toBe(true)
-        const defect = Cause.squash((exit as Exit.Failure<never, never>).cause)
-        expect(Cause.isIllegalArgumentException(defect)).toBe(true)
+      for (const [option, options] of cases) {
+        const error = yield* Effect.flip(Consumer.run({ ...options, handle: () => Effect.void }))
+        expect(Consumer.isInvalidOptions(error), JSON.stringify(options)).toBe(true)
+        expect((error as Consumer.InvalidOptions).option).toBe(option)
       }
+      expect(yield* Consumer.checkpoint("x")).toEqual(Option.none())
     }).pipe(Effect.provide(layer())))
 
   it("the errors have guards that recognise instances only, and survive their Schema", () => {

@@ -1,7 +1,7 @@
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import { InvalidOptions } from "../ConsumerError.js"
 import type * as Event from "../Event.js"
 import type { Filter } from "../EventStore.js"
 import * as Position from "../Position.js"
@@ -63,43 +63,54 @@ export const defaultRetry: Schedule.Schedule<unknown> = Schedule.exponential("10
   Schedule.intersect(Schedule.recurs(4))
 )
 
-const invalid = (message: string) => Effect.die(new Cause.IllegalArgumentException(`Consumer.run: ${message}`))
+const invalid = (option: string, reason: string, consumer?: unknown) =>
+  Effect.fail(
+    new InvalidOptions({ option, reason, ...(typeof consumer === "string" ? { consumer } : {}) })
+  )
 
 const millisOf = (name: string, input: Duration.DurationInput) => {
   const decoded = Duration.decodeUnknown(input)
   if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) < 1) {
-    return invalid(`${name} must be a finite duration of at least 1 millisecond, not ${String(input)}`)
+    return invalid(name, `must be a finite duration of at least 1 millisecond, not ${String(input)}`)
   }
   return Effect.succeed(Duration.toMillis(decoded.value))
 }
 
 /**
- * Checks the options and fills in the defaults. Options are configuration, fixed when the program is written, so a
- * wrong one is a defect (`IllegalArgumentException` naming it), not a failure to handle.
+ * Checks the options and fills in the defaults, whatever the caller's types said: a wrong one fails with
+ * `InvalidOptions` naming it, before anything is read or taken.
  *
  * @internal
  */
-export const settings = <E, R>(options: Options<E, R>): Effect.Effect<Settings<E, R>> =>
+export const settings = <E, R>(options: Options<E, R>): Effect.Effect<Settings<E, R>, InvalidOptions> =>
   Effect.gen(function*() {
     const name = options.name
     if (typeof name !== "string" || name.length === 0 || name.length > 256 || name.includes("\u0000")) {
-      return yield* invalid(`a consumer's name is 1 to 256 characters without NUL, not ${JSON.stringify(name)}`)
+      return yield* invalid("name", `a consumer's name is 1 to 256 characters without NUL, not ${JSON.stringify(name)}`)
     }
     if (options.startAfter !== undefined && !Position.isPosition(options.startAfter)) {
-      return yield* invalid("startAfter must be a Position")
+      return yield* invalid("startAfter", "must be a Position", name)
     }
     const owner = options.owner ?? globalThis.crypto.randomUUID()
     if (typeof owner !== "string" || owner.length === 0 || owner.length > 256) {
-      return yield* invalid(`an owner is 1 to 256 characters, not ${JSON.stringify(owner)}`)
+      return yield* invalid("owner", `an owner is 1 to 256 characters, not ${JSON.stringify(owner)}`, name)
     }
     const leaseMillis = yield* millisOf("lease", options.lease ?? defaultLease)
     const heartbeatMillis = yield* millisOf("heartbeat", options.heartbeat ?? Math.max(1, leaseMillis / 3))
     if (heartbeatMillis > leaseMillis / 2) {
-      return yield* invalid(`the heartbeat (${heartbeatMillis} ms) must be at most half the lease (${leaseMillis} ms)`)
+      return yield* invalid(
+        "heartbeat",
+        `the heartbeat (${heartbeatMillis} ms) must be at most half the lease (${leaseMillis} ms)`,
+        name
+      )
     }
     const checkpointEvents = options.checkpointEvery?.events ?? 1
     if (!Number.isSafeInteger(checkpointEvents) || checkpointEvents < 1) {
-      return yield* invalid(`checkpointEvery.events must be a whole number, at least 1, not ${checkpointEvents}`)
+      return yield* invalid(
+        "checkpointEvery.events",
+        `must be a whole number, at least 1, not ${checkpointEvents}`,
+        name
+      )
     }
     const checkpointWithin = yield* millisOf("checkpointEvery.within", options.checkpointEvery?.within ?? "1 second")
     return {
