@@ -21,7 +21,7 @@ export const postgres = (url: string) =>
   PgEventStore.layer({
     url,
     registry: Registry.registry,
-    tablePrefix: "crm_", // tables crm_events, crm_streams and crm_migrations
+    tablePrefix: "crm_", // tables crm_events, crm_streams, crm_checkpoints and crm_migrations
     maxConnections: 10,
     lockTimeoutMillis: 5_000 // how long an append waits for another writer of its stream
   })

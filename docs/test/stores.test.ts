@@ -31,7 +31,12 @@ describe("stores", () => {
         const tables = yield* Effect.promise(() =>
           query(pgUrl!, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'crm\\_%' ORDER BY tablename")
         )
-        expect(tables.map((row) => row.tablename)).toEqual(["crm_events", "crm_migrations", "crm_streams"])
+        expect(tables.map((row) => row.tablename)).toEqual([
+          "crm_checkpoints",
+          "crm_events",
+          "crm_migrations",
+          "crm_streams"
+        ])
       })
   )
 
