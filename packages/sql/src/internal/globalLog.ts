@@ -27,7 +27,16 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Migrations from "./migrations.js"
-import { decodeRows, type Dialect, eventColumns, type EventRow, positionOf, storeError, toRecorded } from "./rows.js"
+import {
+  decodeRows,
+  type Dialect,
+  eventColumns,
+  type EventRow,
+  positionOf,
+  retryCancelled,
+  storeError,
+  toRecorded
+} from "./rows.js"
 
 /** The largest value of a 64-bit signed column: no position is above it. */
 const maxSequence = 2n ** 63n - 1n
@@ -136,7 +145,7 @@ export const make = (options: {
       return Effect.succeed({ events: [], through: after })
     }
     const failed = storeError("read the global log")
-    return pageStatement(after, limit, filter).pipe(
+    return retryCancelled(pageStatement(after, limit, filter)).pipe(
       Effect.mapError(failed),
       Effect.flatMap((rows) =>
         Effect.map(
@@ -160,15 +169,17 @@ export const make = (options: {
     )
   }
 
-  const end = (dialect === "pg"
-    ? sql<PageRow>`SELECT position AS end_position, tx_id::text AS end_tx_id FROM ${events}
-        WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, position DESC LIMIT 1`
-    : sql<PageRow>`SELECT max(position) AS end_position FROM ${events}`).pipe(
-      Effect.mapError(storeError("read the end of the global log")),
-      Effect.flatMap((rows) =>
-        Effect.try({ try: () => endOf(rows[0]), catch: storeError("read the end of the global log") })
-      )
+  const end = retryCancelled(
+    dialect === "pg"
+      ? sql<PageRow>`SELECT position AS end_position, tx_id::text AS end_tx_id FROM ${events}
+          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, position DESC LIMIT 1`
+      : sql<PageRow>`SELECT max(position) AS end_position FROM ${events}`
+  ).pipe(
+    Effect.mapError(storeError("read the end of the global log")),
+    Effect.flatMap((rows) =>
+      Effect.try({ try: () => endOf(rows[0]), catch: storeError("read the end of the global log") })
     )
+  )
 
   return { readAfter, end, signal: options.signal, pollInterval: options.pollInterval }
 }

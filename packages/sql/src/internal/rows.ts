@@ -1,6 +1,7 @@
 import { Event, EventStore, Position, StreamVersion } from "@concord/core"
 import type { StreamId } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 
 /** The databases the store runs on. */
@@ -84,3 +85,18 @@ export const decodeRows = <Row, A>(decode: (row: Row) => A, failed: (cause: unkn
 
 /** @internal */
 export const storeError = (operation: string) => (cause: unknown) => new EventStore.StoreError({ operation, cause })
+
+/**
+ * Runs a read again when PostgreSQL cancelled it (`57014`) though nothing asked it to: `@effect/sql-pg` cancels an
+ * interrupted fiber's statement with `pg_cancel_backend`, which names only the connection, and when that statement
+ * finished first the cancel lands on the next statement of the pooled connection (Effect-TS/effect#8068) — a
+ * subscriber's read, say, after another subscriber was stopped. A read changes nothing, so it may simply run again;
+ * one cancelled every time (a `statement_timeout`) still fails after a few tries.
+ *
+ * @internal
+ */
+export const retryCancelled = <A, R>(read: Effect.Effect<A, SqlError, R>): Effect.Effect<A, SqlError, R> =>
+  Effect.retry(read, {
+    while: (error) => (error.cause as { code?: unknown } | undefined)?.code === "57014",
+    times: 3
+  })

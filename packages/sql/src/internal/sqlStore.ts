@@ -12,7 +12,7 @@ import * as GlobalLog from "./globalLog.js"
 import * as Migrations from "./migrations.js"
 import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
-import { decodeRows, eventColumns, type EventRow, storeError, toRecorded } from "./rows.js"
+import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
 import * as Writes from "./writes.js"
 
 const PAGE = 1_000
@@ -182,29 +182,31 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       return Stream.paginateChunkEffect({ after: from - 1, left: limit }, ({ after, left }) =>
         left <= 0
           ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
-          : sql<EventRow>`SELECT ${columns} FROM ${events}
+          : retryCancelled(
+            sql<EventRow>`SELECT ${columns} FROM ${events}
               WHERE stream_id = ${streamId} AND version > ${after} ORDER BY version LIMIT ${Math.min(PAGE, left)}`
-            .pipe(
-              Effect.mapError(failed),
-              Effect.flatMap(decodeRows(toRecorded(dialect), failed)),
-              Effect.map((page) => {
-                const last = page[page.length - 1]
-                const next = page.length === Math.min(PAGE, left) && last !== undefined
-                  ? Option.some({ after: last.version, left: left - page.length })
-                  : Option.none()
-                return [Chunk.unsafeFromArray(page), next] as const
-              })
-            ))
+          ).pipe(
+            Effect.mapError(failed),
+            Effect.flatMap(decodeRows(toRecorded(dialect), failed)),
+            Effect.map((page) => {
+              const last = page[page.length - 1]
+              const next = page.length === Math.min(PAGE, left) && last !== undefined
+                ? Option.some({ after: last.version, left: left - page.length })
+                : Option.none()
+              return [Chunk.unsafeFromArray(page), next] as const
+            })
+          ))
     }
 
     const version = (streamId: StreamId.StreamId) => {
       const failed = storeError(`read the version of stream ${streamId}`)
-      return sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
-        Effect.mapError(failed),
-        Effect.flatMap((rows) =>
-          Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
+      return retryCancelled(sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`)
+        .pipe(
+          Effect.mapError(failed),
+          Effect.flatMap((rows) =>
+            Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
+          )
         )
-      )
     }
 
     // The arguments are checked before anything else, whatever the caller's types said: the full path's lock reads
