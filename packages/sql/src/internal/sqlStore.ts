@@ -19,7 +19,7 @@ const PAGE = 1_000
 
 /**
  * What the PostgreSQL layer adds to a store over the abstract `SqlClient`: how to listen for other processes'
- * commits, and the poll interval that goes with listening.
+ * commits (which also makes the poll interval's default longer).
  *
  * @internal
  */
@@ -27,18 +27,27 @@ export interface Extensions {
   readonly listen?: Notifications.Listen | undefined
 }
 
+/** What the stores of one client and events table in this process share. */
+interface Shared {
+  readonly signal: StoreBackend.CommitSignal
+  /** SQLite: appends made inside callers' transactions, which the data_version check counts as changes. */
+  inCallerTransactions: number
+}
+
 /**
  * The commit signal of each store in this process, by client and events table: stores sharing a connection pool
  * (or SQLite's one connection) wake each other's subscribers, which no notification from the database would.
  */
-const signals = new WeakMap<SqlClient.SqlClient, Map<string, StoreBackend.CommitSignal>>()
+const shared = new WeakMap<SqlClient.SqlClient, Map<string, Shared>>()
 
-const signalOf = (sql: SqlClient.SqlClient, table: string): StoreBackend.CommitSignal => {
-  let byTable = signals.get(sql)
-  if (byTable === undefined) signals.set(sql, byTable = new Map())
-  let signal = byTable.get(table)
-  if (signal === undefined) byTable.set(table, signal = StoreBackend.makeCommitSignal())
-  return signal
+const sharedOf = (sql: SqlClient.SqlClient, table: string): Shared => {
+  let byTable = shared.get(sql)
+  if (byTable === undefined) shared.set(sql, byTable = new Map())
+  let entry = byTable.get(table)
+  if (entry === undefined) {
+    byTable.set(table, entry = { signal: StoreBackend.makeCommitSignal(), inCallerTransactions: 0 })
+  }
+  return entry
 }
 
 /** @internal */
@@ -68,17 +77,18 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
 
     yield* Migrations.run(names, dialect).pipe(Effect.mapError(storeError("run the store's migrations")))
 
-    const signal = signalOf(sql, names.events)
+    const local = sharedOf(sql, names.events)
+    const signal = local.signal
     const notifications = dialect === "pg"
       ? Notifications.make({ sql, channel: names.events, signal, listen: extensions.listen })
       : undefined
-    // SQLite: appends made inside callers' transactions, which the data_version check counts as changes.
-    let unannounced = 0
     const log = GlobalLog.make({
       sql,
       dialect,
       names,
-      signal: dialect === "sqlite" ? GlobalLog.sqliteSignal(sql, signal, pollInterval, () => unannounced) : signal,
+      signal: dialect === "sqlite"
+        ? GlobalLog.sqliteSignal(sql, signal, pollInterval, () => local.inCallerTransactions)
+        : signal,
       // SQLite's signal polls the file itself, at that interval.
       pollInterval: dialect === "sqlite" ? undefined : pollInterval
     })
@@ -99,7 +109,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const appended = (inCallerTransaction: boolean) => <A, E>(exit: Exit.Exit<A, E>) =>
       Effect.suspend(() => {
         if (inCallerTransaction) {
-          unannounced++
+          local.inCallerTransactions++
           return Effect.void
         }
         signal.notify()
