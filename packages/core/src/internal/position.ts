@@ -7,25 +7,36 @@ import type * as Api from "../Position.js"
 /** @internal */
 export const TypeId: typeof Api.TypeId = Symbol.for("@concord/core/Position") as typeof Api.TypeId
 
-const proto = {
-  [TypeId]: TypeId,
-  [Equal.symbol](this: Api.Position, that: unknown): boolean {
+// A class rather than `Object.create` of a prototype object: its instances hold the two fields and nothing else
+// (40 bytes instead of 64 with V8's default room for four), and the memory store keeps one per event it holds.
+class PositionImpl implements Api.Position {
+  declare readonly commit: bigint
+  declare readonly sequence: bigint
+  constructor(commit: bigint, sequence: bigint) {
+    this.commit = commit
+    this.sequence = sequence
+    Object.freeze(this)
+  }
+  get [TypeId](): Api.TypeId {
+    return TypeId
+  }
+  [Equal.symbol](that: unknown): boolean {
     return isPosition(that) && that.commit === this.commit && that.sequence === this.sequence
-  },
-  [Hash.symbol](this: Api.Position): number {
+  }
+  [Hash.symbol](): number {
     // Not `Hash.cached`: it defines a property on the position, which is frozen.
     return Hash.combine(Hash.hash(this.commit))(Hash.hash(this.sequence))
-  },
+  }
   pipe() {
     return pipeArguments(this, arguments)
-  },
-  toString(this: Api.Position): string {
+  }
+  toString(): string {
     return format(this)
-  },
-  toJSON(this: Api.Position) {
+  }
+  toJSON() {
     return { _id: "Position", position: format(this) }
-  },
-  [NodeInspectSymbol](this: Api.Position) {
+  }
+  [NodeInspectSymbol]() {
     return `Position(${format(this)})`
   }
 }
@@ -34,12 +45,7 @@ const proto = {
 export const isPosition = (u: unknown): u is Api.Position => typeof u === "object" && u !== null && TypeId in u
 
 /** @internal */
-export const unsafeMake = (commit: bigint, sequence: bigint): Api.Position => {
-  const position = Object.create(proto)
-  position.commit = commit
-  position.sequence = sequence
-  return Object.freeze(position)
-}
+export const unsafeMake = (commit: bigint, sequence: bigint): Api.Position => new PositionImpl(commit, sequence)
 
 /** @internal */
 export const format = (position: Api.Position): string =>
