@@ -28,7 +28,7 @@ export interface Options extends EventStore.Options {
   readonly lockTimeoutMillis?: number | undefined
   /**
    * How often a subscriber at the end of the log looks for commits it was not told of (a whole number of
-   * milliseconds, at least 0). This process's own commits wake its subscribers at once; other processes' are found
+   * milliseconds, at least 1). This process's own commits wake its subscribers at once; other processes' are found
    * by looking:
    *
    * - SQLite: every interval, a waiting subscriber checks whether another connection changed the file

@@ -269,7 +269,9 @@ describe("SQLite options and opening", () => {
         { busyTimeoutMillis: Number.NaN, name: "busyTimeoutMillis" },
         { busyTimeoutMillis: -1, name: "busyTimeoutMillis" },
         { lockTimeoutMillis: 1.5, name: "lockTimeoutMillis" },
-        { lockTimeoutMillis: Infinity, name: "lockTimeoutMillis" }
+        { lockTimeoutMillis: Infinity, name: "lockTimeoutMillis" },
+        { pollIntervalMillis: 0, name: "pollIntervalMillis" },
+        { pollIntervalMillis: 2.5, name: "pollIntervalMillis" }
       ]
       for (const [i, { name, ...options }] of cases.entries()) {
         const filename = path.join(directory, `options-${i}.db`)

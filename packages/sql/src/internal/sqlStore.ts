@@ -66,7 +66,8 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       ? undefined
       : yield* StoreOptions.millis("lockTimeoutMillis", options.lockTimeoutMillis)
     const pollInterval = Duration.millis(
-      yield* StoreOptions.millis(
+      // At least 1: SQLite's waiters would otherwise check the file without pause.
+      yield* StoreOptions.count(
         "pollIntervalMillis",
         options.pollIntervalMillis ?? (extensions.listen === undefined ? 100 : 1_000)
       )
