@@ -258,8 +258,8 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.readSide, () => {
         expect(longer!.length).toBeGreaterThan(shorter!.length)
         expect(Position.isAfter(log[1]!.position, log[0]!.position)).toBe(true)
         // A page of one is the first in log order (the database orders the page, not the reader afterwards).
-      expect((yield* readAll(store, { limit: 1 })).map((event) => event.id)).toEqual([log[0]!.id])
-      // Resuming after the first reads the second, and a subscriber delivers them in the same order.
+        expect((yield* readAll(store, { limit: 1 })).map((event) => event.id)).toEqual([log[0]!.id])
+        // Resuming after the first reads the second, and a subscriber delivers them in the same order.
         expect((yield* readAll(store, { after: log[0]!.position })).map((event) => event.id)).toEqual([log[1]!.id])
         expect(Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(store.subscribe(), 2)))).toEqual(log)
       }).pipe(Effect.provide(client)),
@@ -329,6 +329,30 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.readSide, () => {
         expect(notifiedAfter).toBeLessThan(30_000)
         yield* Fiber.interrupt(elsewhere.fiber)
         yield* Fiber.interrupt(here.fiber)
+      }).pipe(Effect.scoped, Effect.provide(client)),
+    { timeout: 60_000 }
+  )
+
+  it.live(
+    "a store whose events table's name is longer than a channel name still notifies its readers",
+    () =>
+      Effect.gen(function*() {
+        // 58 + "events" is 64 bytes: PostgreSQL cuts the table's name, and the channel is cut alike.
+        const prefix = `${freshPrefix("long")}${"p".repeat(58)}`.slice(0, 58)
+        const writer = yield* SqlEventStore.make({ tablePrefix: prefix })
+        const sql = yield* SqlClient.SqlClient
+        const readerContext = yield* Layer.build(
+          PgEventStore.layer({ url: pgUrl ?? "", tablePrefix: prefix, pollIntervalMillis: 60_000 })
+        )
+        const reader = yield* follow(Context.get(readerContext, EventStore.EventStore))
+        yield* Effect.sleep("200 millis")
+        yield* writer.append(StreamId.make("client-1"), ExpectedVersion.noStream, note("own transaction"))
+        yield* sql.withTransaction(writer.append(StreamId.make("client-2"), ExpectedVersion.noStream, note("caller's")))
+        yield* until(
+          () => reader.delivered.length === 2,
+          () => `the reader got ${reader.delivered.length} of 2`,
+          "10 seconds"
+        )
       }).pipe(Effect.scoped, Effect.provide(client)),
     { timeout: 60_000 }
   )

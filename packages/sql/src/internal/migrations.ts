@@ -11,8 +11,11 @@ export interface Tables {
   readonly migrations: string
   /** Consumers' checkpoints and leases (migration `2_read_side`). */
   readonly checkpoints: string
-  /** PostgreSQL: the index of the global log's order, (tx_id, position). */
-  readonly commitOrder: string
+  /**
+   * PostgreSQL: the index of the global log's order, (tx_id, position). Named so that its first letter after the
+   * prefix differs from every table's: PostgreSQL cuts names at 63 bytes, and a long prefix must not make two alike.
+   */
+  readonly logOrder: string
 }
 
 /** @internal */
@@ -21,7 +24,7 @@ export const tables = (prefix: string): Tables => ({
   streams: `${prefix}streams`,
   migrations: `${prefix}migrations`,
   checkpoints: `${prefix}checkpoints`,
-  commitOrder: `${prefix}events_commit_order`
+  logOrder: `${prefix}log_order`
 })
 
 const createTables = (names: Tables) =>
@@ -99,7 +102,7 @@ const readSide = (names: Tables) =>
           // A constant default fills the existing rows without rewriting the table; new rows take their writer's id.
           sql`ALTER TABLE ${events} ADD COLUMN tx_id xid8 NOT NULL DEFAULT '0'`,
           sql`ALTER TABLE ${events} ALTER COLUMN tx_id SET DEFAULT pg_current_xact_id()`,
-          sql`CREATE INDEX ${sql(names.commitOrder)} ON ${events} (tx_id, position)`,
+          sql`CREATE INDEX ${sql(names.logOrder)} ON ${events} (tx_id, position)`,
           sql`ALTER TABLE ${streams} ADD COLUMN tx_id xid8 NOT NULL DEFAULT '0'`,
           sql`CREATE TABLE ${checkpoints} (
             consumer TEXT PRIMARY KEY,

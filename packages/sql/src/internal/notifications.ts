@@ -24,6 +24,19 @@ import * as Stream from "effect/Stream"
 export type Listen = (channel: string) => Stream.Stream<string, unknown>
 
 /**
+ * The channel of a store's notifications: its events table's name, cut as PostgreSQL cuts identifiers (63 bytes),
+ * since `LISTEN` takes an identifier and `pg_notify` refuses a longer name.
+ *
+ * @internal
+ */
+export const channelOf = (table: string): string => {
+  const bytes = new TextEncoder().encode(table)
+  if (bytes.length <= 63) return table
+  // A character cut in half is dropped whole.
+  return new TextDecoder().decode(bytes.slice(0, 63)).replace(/\uFFFD$/, "")
+}
+
+/**
  * The payload of a notification sent inside a caller's transaction: PostgreSQL delivers it when (and only if) that
  * transaction commits, and every listener, this store's too, wakes for it.
  */

@@ -81,7 +81,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const local = sharedOf(sql, names.events)
     const signal = local.signal
     const notifications = dialect === "pg"
-      ? Notifications.make({ sql, channel: names.events, signal, listen: extensions.listen })
+      ? Notifications.make({ sql, channel: Notifications.channelOf(names.events), signal, listen: extensions.listen })
       : undefined
     const log = GlobalLog.make({
       sql,
