@@ -16,6 +16,17 @@ import { validateStreamId } from "./validation.js"
 
 const noEvents: ReadonlyArray<RecordedEvent> = []
 
+/**
+ * The same string, stored flat. `crypto.randomUUID` (behind `Event.makeId`) builds an id by concatenation, which V8
+ * keeps as a tree of some fourteen pieces, about 450 bytes, until a character is read: reading one flattens the
+ * string in place to a single 36-character one. The store keeps every id for good, and the garbage collector walks
+ * what it keeps, so it reads one: a stored event then takes about half the memory, and the collector far less time.
+ */
+const flat = <S extends string>(text: S): S => {
+  text.charCodeAt(0)
+  return text
+}
+
 interface MemoryStream {
   readonly events: Array<RecordedEvent>
   /** The result of the append that stored each event, by version - 1 (one slot, not one object, per event). */
@@ -67,7 +78,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         for (const record of records) {
           // Stored events are frozen copies: nothing the caller does later can change the log.
           const stored: RecordedEvent = Object.freeze({
-            id: record.id,
+            id: flat(record.id),
             streamId: record.streamId,
             version: record.version,
             type: record.type,
