@@ -50,6 +50,14 @@ export interface Position extends Equal.Equal, Pipeable, Inspectable {
  */
 export const isPosition: (u: unknown) => u is Position = internal.isPosition
 
+const maxPart = 2n ** 64n - 1n
+
+const checkPart = (name: string, part: bigint): void => {
+  if (typeof part !== "bigint" || part < 0n || part > maxPart) {
+    throw new RangeError(`a position's ${name} is a whole number from 0 to 2^64 - 1, not ${String(part)}`)
+  }
+}
+
 /**
  * Builds a position, throwing a `RangeError` when a part is not a whole number from 0 to 2^64 - 1 (what PostgreSQL's
  * transaction ids and sequences can reach). Stores build positions; callers get them from events.
@@ -59,11 +67,9 @@ export const isPosition: (u: unknown) => u is Position = internal.isPosition
  */
 export const make = (options: { readonly commit?: bigint | undefined; readonly sequence: bigint }): Position => {
   const commit = options.commit ?? 0n
-  for (const [name, part] of [["commit", commit], ["sequence", options.sequence]] as const) {
-    if (typeof part !== "bigint" || part < 0n || part > 2n ** 64n - 1n) {
-      throw new RangeError(`a position's ${name} is a whole number from 0 to 2^64 - 1, not ${String(part)}`)
-    }
-  }
+  // SQL stores make one per row they read: checked part by part, without building anything to loop over.
+  checkPart("commit", commit)
+  checkPart("sequence", options.sequence)
   return internal.unsafeMake(commit, options.sequence)
 }
 
