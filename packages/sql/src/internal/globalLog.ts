@@ -106,13 +106,35 @@ export const make = (options: {
       ? Position.start
       : positionOf({ position: row.end_position, tx_id: row.end_tx_id ?? undefined })
 
+  const after = (position: Position.Position) => ({
+    commit: String(position.commit),
+    sequence: String(position.sequence > maxSequence ? maxSequence : position.sequence)
+  })
+
   /**
-   * One statement reads the page and the end of the log, so both come from one snapshot: when the page is short,
-   * everything up to that end was read, and the page says so (`through`), sparing a filtered subscriber a rescan of
-   * what it skipped.
+   * A page without a filter: every visible event after `after` matches, so a short page holds all of them up to the
+   * end, and its last event (or `after`) is how far it read. The end is not needed, and the statement is the plain
+   * ordered range scan.
    */
-  const pageStatement = (after: Position.Position, limit: number, filter: EventStore.Filter | undefined) => {
-    const sequence = String(after.sequence > maxSequence ? maxSequence : after.sequence)
+  const plainPage = (from: Position.Position, limit: number) => {
+    const { commit, sequence } = after(from)
+    return dialect === "pg"
+      ? sql<EventRow>`SELECT ${columns} FROM ${events} AS e
+          WHERE (e.tx_id, e.position) > (${commit}::xid8, ${sequence}::bigint)
+            AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          -- e.tx_id, not the text the select list names tx_id: transaction ids order as numbers.
+          ORDER BY e.tx_id, e.position LIMIT ${limit}`
+      : sql<EventRow>`SELECT ${columns} FROM ${events} WHERE position > ${Number(sequence)}
+          ORDER BY position LIMIT ${limit}`
+  }
+
+  /**
+   * A filtered page: one statement reads the page and the end of the log, so both come from one snapshot. When the
+   * page is short, everything up to that end was read, and the page says so (`through`), sparing a filtered
+   * subscriber a rescan of what it skipped.
+   */
+  const filteredPage = (from: Position.Position, limit: number, filter: EventStore.Filter) => {
+    const { commit, sequence } = after(from)
     return dialect === "pg"
       ? sql<PageRow>`WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
           last AS (
@@ -121,9 +143,8 @@ export const make = (options: {
           ),
           page AS (
             SELECT ${columns} FROM ${events} AS e
-            WHERE (e.tx_id, e.position) > (${String(after.commit)}::xid8, ${sequence}::bigint)
+            WHERE (e.tx_id, e.position) > (${commit}::xid8, ${sequence}::bigint)
               AND e.tx_id < (SELECT xmin FROM horizon) ${filterCondition(sql, filter)}
-            -- e.tx_id, not the text the select list names tx_id: transaction ids order as numbers.
             ORDER BY e.tx_id, e.position LIMIT ${limit}
           )
           SELECT page.*, last.position AS end_position, last.tx_id::text AS end_tx_id FROM last LEFT JOIN page ON true`
@@ -135,17 +156,20 @@ export const make = (options: {
           SELECT page.*, last.position AS end_position FROM last LEFT JOIN page ON 1`
   }
 
-  const readAfter = (
-    after: Position.Position,
+  const readPlain = (from: Position.Position, limit: number, failed: (cause: unknown) => EventStore.StoreError) =>
+    retryCancelled(plainPage(from, limit)).pipe(
+      Effect.mapError(failed),
+      Effect.flatMap(decodeRows(decode, failed)),
+      Effect.map((page): StoreBackend.Page => ({ events: page, through: page[page.length - 1]?.position ?? from }))
+    )
+
+  const readFiltered = (
+    from: Position.Position,
     limit: number,
-    filter: EventStore.Filter | undefined
-  ): Effect.Effect<StoreBackend.Page, EventStore.StoreError> => {
-    // SQLite's positions all have commit 0 and fit a JavaScript number: one past that is past the whole log.
-    if (dialect === "sqlite" && (after.commit !== 0n || after.sequence > BigInt(Number.MAX_SAFE_INTEGER))) {
-      return Effect.succeed({ events: [], through: after })
-    }
-    const failed = storeError("read the global log")
-    return retryCancelled(pageStatement(after, limit, filter)).pipe(
+    filter: EventStore.Filter,
+    failed: (cause: unknown) => EventStore.StoreError
+  ) =>
+    retryCancelled(filteredPage(from, limit, filter)).pipe(
       Effect.mapError(failed),
       Effect.flatMap((rows) =>
         Effect.map(
@@ -161,12 +185,27 @@ export const make = (options: {
             const last = page[page.length - 1]?.position
             return {
               events: page,
-              through: page.length === limit && last !== undefined ? last : Position.max(after, endOf(rows[0]))
+              through: page.length === limit && last !== undefined ? last : Position.max(from, endOf(rows[0]))
             }
           }
         )
       )
     )
+
+  const readAfter = (
+    from: Position.Position,
+    limit: number,
+    filter: EventStore.Filter | undefined
+  ): Effect.Effect<StoreBackend.Page, EventStore.StoreError> => {
+    // SQLite's positions all have commit 0 and fit a JavaScript number: one past that is past the whole log.
+    if (dialect === "sqlite" && (from.commit !== 0n || from.sequence > BigInt(Number.MAX_SAFE_INTEGER))) {
+      return Effect.succeed({ events: [], through: from })
+    }
+    const failed = storeError("read the global log")
+    // A filter with neither list matches every event: its pages are plain ones.
+    return filter === undefined || (filter.types === undefined && filter.categories === undefined)
+      ? readPlain(from, limit, failed)
+      : readFiltered(from, limit, filter, failed)
   }
 
   const end = retryCancelled(
