@@ -61,16 +61,35 @@ export const positionOf = (row: Pick<EventRow, "position" | "tx_id">): Position.
  *
  * @internal
  */
-export const toRecorded = (dialect: Dialect) => (row: EventRow): Event.RecordedEvent => ({
-  id: idOf(row.event_id),
-  streamId: row.stream_id as StreamId.StreamId,
-  version: StreamVersion.make(Number(row.version)),
-  type: row.type,
-  data: dialect === "sqlite" ? parseJson(row.data) : row.data,
-  metadata: (dialect === "sqlite" ? parseJson(row.metadata) : row.metadata) as Event.Metadata,
-  recordedAt: new Date(row.recorded_at as string | Date),
-  position: positionOf(row)
-})
+export const toRecorded = (dialect: Dialect) => {
+  const timeOf = dialect === "sqlite" ? sqliteTime() : (value: unknown) => new Date(value as string | Date)
+  return (row: EventRow): Event.RecordedEvent => ({
+    id: idOf(row.event_id),
+    streamId: row.stream_id as StreamId.StreamId,
+    version: StreamVersion.make(Number(row.version)),
+    type: row.type,
+    data: dialect === "sqlite" ? parseJson(row.data) : row.data,
+    metadata: (dialect === "sqlite" ? parseJson(row.metadata) : row.metadata) as Event.Metadata,
+    recordedAt: timeOf(row.recorded_at),
+    position: positionOf(row)
+  })
+}
+
+/**
+ * SQLite keeps times as ISO text. The events of one append share theirs, and parsing the text costs several times
+ * building a Date from its milliseconds, so the last text parsed is remembered. Each event still gets its own Date.
+ */
+const sqliteTime = () => {
+  let lastText: unknown = undefined
+  let lastMillis = 0
+  return (value: unknown): Date => {
+    if (value !== lastText || typeof value !== "string") {
+      lastMillis = new Date(value as string).getTime()
+      lastText = value
+    }
+    return new Date(lastMillis)
+  }
+}
 
 /**
  * Rows as the store's values. The constructors throw on a corrupt row: that is the store failing, a typed
