@@ -63,6 +63,7 @@ export const positionOf = (row: Pick<EventRow, "position" | "tx_id">): Position.
  */
 export const toRecorded = (dialect: Dialect) => {
   const timeOf = dialect === "sqlite" ? sqliteTime() : (value: unknown) => new Date(value as string | Date)
+  const commitOf = lastCommit()
   return (row: EventRow): Event.RecordedEvent => ({
     id: idOf(row.event_id),
     streamId: row.stream_id as StreamId.StreamId,
@@ -71,8 +72,22 @@ export const toRecorded = (dialect: Dialect) => {
     data: dialect === "sqlite" ? parseJson(row.data) : row.data,
     metadata: (dialect === "sqlite" ? parseJson(row.metadata) : row.metadata) as Event.Metadata,
     recordedAt: timeOf(row.recorded_at),
-    position: positionOf(row)
+    position: Position.make({ commit: commitOf(row.tx_id), sequence: BigInt(row.position) })
   })
+}
+
+/** A PostgreSQL transaction id's text as a number; the events of one transaction come together, so the last is kept. */
+const lastCommit = () => {
+  let lastText: unknown = undefined
+  let lastCommit = 0n
+  return (text: string | null | undefined): bigint => {
+    if (text === undefined || text === null) return 0n
+    if (text !== lastText) {
+      lastCommit = BigInt(text)
+      lastText = text
+    }
+    return lastCommit
+  }
 }
 
 /**
