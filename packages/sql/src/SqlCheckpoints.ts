@@ -2,7 +2,7 @@
  * Consumers' checkpoints in the store's own database: the table `<prefix>checkpoints` (consumer, position, owner,
  * lease_until) that the store's migrations create, so that a consumer's place lives with the log it reads.
  * `SqliteEventStore.layer` and `PgEventStore.layer` provide it with the store; over a `SqlClient` of your own, provide
- * {@link layer} beside `SqlEventStore.layer` with the same `tablePrefix`.
+ * `SqlCheckpoints.layer` beside `SqlEventStore.layer` with the same `tablePrefix`.
  *
  * Leases are timed by the database's clock, which every process sharing the database agrees on. Every change is one
  * statement: taking a lease is an upsert that succeeds only if the lease is free, expired or the taker's own; saves
