@@ -82,6 +82,20 @@ export const validateStreamId: (
 ) => Effect.Effect<void, InvalidArgument> = validation.validateStreamId
 
 /**
+ * Checks the options of `readAll` or `subscribe` before anything is read, whatever the caller's types said: `after` is
+ * a `Position` (or `"end"` for `subscribe`), `limit` a number, and a filter's `types` and `categories` arrays of
+ * strings, else `InvalidArgument` naming the operation. `readAll` and `subscribe` below call it; a store or client that
+ * reads the global log its own way (over HTTP) calls it first, so that bad options fail alike everywhere.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const validateReadAll: (
+  operation: "readAll" | "subscribe",
+  options: { readonly after?: unknown; readonly limit?: unknown; readonly filter?: unknown } | undefined
+) => Effect.Effect<void, InvalidArgument> = validation.validateReadAll
+
+/**
  * Runs one append against a backend, inside the store's critical section: {@link validate} first, so nothing is asked
  * of the backend for an append it refuses.
  *

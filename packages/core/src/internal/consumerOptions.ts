@@ -1,32 +1,18 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import type * as ConsumerApi from "../Consumer.js"
 import { InvalidOptions } from "../ConsumerError.js"
 import type * as Event from "../Event.js"
 import type { Filter } from "../EventStore.js"
 import * as Position from "../Position.js"
 
 /**
- * A consumer's options as the caller gives them (documented on `Consumer.Options`).
+ * A consumer's options as the caller gives them: the public `Consumer.Options`, declared once there.
  *
  * @internal
  */
-export interface Options<E, R> {
-  readonly name: string
-  readonly handle: (event: Event.RecordedEvent) => Effect.Effect<unknown, E, R>
-  readonly filter?: Filter | undefined
-  readonly retry?: Schedule.Schedule<unknown, E, R> | undefined
-  readonly startAfter?: Position.Position | undefined
-  readonly checkpointEvery?: {
-    readonly events?: number | undefined
-    readonly within?: Duration.DurationInput | undefined
-  } | undefined
-  readonly transactional?: boolean | undefined
-  readonly lease?: Duration.DurationInput | undefined
-  readonly heartbeat?: Duration.DurationInput | undefined
-  readonly waitForLease?: Schedule.Schedule<unknown, void, R> | undefined
-  readonly owner?: string | undefined
-}
+export type Options<E, R> = ConsumerApi.Options<E, R>
 
 /**
  * The options checked, with every default filled in and every duration in milliseconds.

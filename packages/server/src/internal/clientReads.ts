@@ -1,6 +1,6 @@
 // The global log through the service: readAll pages through GET /events, subscribe follows GET /events/subscribe and
 // reconnects after the last event it delivered.
-import { Event, EventStore, Position } from "@concord/core"
+import { Event, EventStore, Position, StoreBackend } from "@concord/core"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -25,7 +25,7 @@ export const readAll = (
   readFailure: (error: { readonly _tag: string }) => EventStore.StoreError | EventStore.InvalidArgument,
   options: EventStore.ReadAllOptions | undefined
 ): Stream.Stream<Event.RecordedEvent, EventStore.StoreError | EventStore.InvalidArgument> =>
-  Stream.unwrap(Effect.map(clientFilter.validate("readAll", options), () => {
+  Stream.unwrap(Effect.map(StoreBackend.validateReadAll("readAll", options), () => {
     const page = EventStore.readPageSize
     const { local, sent } = clientFilter.split(options?.filter)
     // Read as every store reads `limit`: a whole number, however large.
@@ -92,7 +92,7 @@ export const subscribe = (
   options: Options,
   subscribeOptions: EventStore.SubscribeOptions | undefined
 ): Stream.Stream<Event.RecordedEvent, EventStore.StoreError | EventStore.InvalidArgument> =>
-  Stream.unwrap(Effect.map(clientFilter.validate("subscribe", subscribeOptions), () => {
+  Stream.unwrap(Effect.map(StoreBackend.validateReadAll("subscribe", subscribeOptions), () => {
     const { deadline, idleTimeout, schedule } = settings(options)
     const { local, sent } = clientFilter.split(subscribeOptions?.filter)
     const client = HttpClient.withScope(http)
