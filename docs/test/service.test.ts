@@ -56,6 +56,22 @@ const exchange = (url: string, init?: RequestInit) =>
     return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: application/json\n\n${body}\n`
   })
 
+/** The start of a subscription as the docs show it: the status line and content type, then its first messages. */
+const subscriptionTranscript = async (url: string, events: number) => {
+  const abort = new AbortController()
+  const response = await fetch(url, { signal: abort.signal })
+  const decoder = new TextDecoder()
+  let text = ""
+  for await (const chunk of response.body!) {
+    text += decoder.decode(chunk, { stream: true })
+    if (text.split("\n\n").filter((message) => message.startsWith("id:")).length >= events) break
+  }
+  abort.abort()
+  const messages = text.split("\n\n").filter((message) => message !== "").slice(0, events + 1)
+  return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: ${response.headers.get("content-type")}\n\n` +
+    messages.map((message) => `${message}\n\n`).join("")
+}
+
 const request = (name: string) => fs.readFileSync(new URL(`../examples/http/${name}.json`, import.meta.url), "utf8")
 
 describe("the rules file on the page", () => {
@@ -140,6 +156,14 @@ describe("the service", () => {
         expect(invalid).toMatchObject({ status: 400, body: { _tag: "HttpApiDecodeError" } })
         const version = yield* exchange(`${url}/streams/client-acme`)
         yield* Effect.promise(() => expect(version).toMatchFileSnapshot("../examples/http/version.response.http"))
+        // The global log, and the same events as a subscription's messages. Times vary from run to run.
+        const timeless = (text: string) => text.replace(/("recordedAt": ?)"[^"]+"/g, `$1"…"`)
+        const log = yield* exchange(`${url}/events?categories=client&limit=2`)
+        yield* Effect.promise(() => expect(timeless(log)).toMatchFileSnapshot("../examples/http/events.response.http"))
+        const messages = yield* Effect.promise(() => subscriptionTranscript(`${url}/events/subscribe?after=1`, 2))
+        yield* Effect.promise(() =>
+          expect(timeless(messages)).toMatchFileSnapshot("../examples/http/subscribe.response.http")
+        )
       }))
   })
 
