@@ -14,7 +14,8 @@ import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
 
 /**
- * A committed event as detection needs it (a {@link Event.RecordedEvent} will do).
+ * A committed event as detection needs it (a {@link Event.RecordedEvent} will do). Its metadata, when the store
+ * gives it (every Concord store does), goes into the {@link ConcurrencyConflict} that names the event.
  *
  * @since 0.1.0
  * @category models
@@ -22,6 +23,7 @@ import * as StreamVersion from "./StreamVersion.js"
 export interface Committed extends Event.EncodedEvent {
   readonly id: Event.EventId
   readonly version: StreamVersion.StreamVersion
+  readonly metadata?: Event.Metadata | undefined
 }
 
 /**
@@ -51,6 +53,39 @@ export const ConflictingPair = Schema.Struct({
  * @category models
  */
 export interface ConflictingPair extends Schema.Schema.Type<typeof ConflictingPair> {}
+
+/**
+ * A committed event a {@link ConcurrencyConflict} names, whole, so that the writer can rebase its decision without
+ * reading the stream again: its id, version and type, and its data and metadata in the store's encoded form (decode
+ * the data with {@link Event.decode}).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConflictingEvent = Schema.Struct({
+  id: Event.EventId,
+  version: StreamVersion.StreamVersion,
+  type: Schema.String,
+  data: Schema.Unknown,
+  metadata: Event.Metadata
+}).annotations({ identifier: "ConflictingEvent" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConflictingEvent extends Schema.Schema.Type<typeof ConflictingEvent> {}
+
+/**
+ * The most committed events a {@link ConcurrencyConflict} carries: a writer far behind a busy stream may clash with
+ * thousands, which would make the error (and the service's `409` body) as large as a read of the stream. Past it the
+ * error keeps the first ones by version and sets `committedEventsTruncated`; the writer reads the rest from the
+ * stream.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxCommittedEvents = 100
 
 const noPairs: ReadonlyArray<ConflictingPair> = []
 
@@ -119,6 +154,12 @@ export type ConcurrencyConflictTypeId = typeof ConcurrencyConflictTypeId
  * Events were committed since the writer's expected version and some of them conflict with what it proposes.
  * Nothing was written.
  *
+ * `conflicts` names every clashing pair. `committedEvents` holds the committed events of those pairs, each once, in
+ * version order, with their data and metadata, so that the writer can fold them into its state and decide again
+ * without another read; committed events that clash with nothing are not in it (the append could pass them). It
+ * holds at most {@link maxCommittedEvents}, the first ones by version, and `committedEventsTruncated` says whether
+ * later clashing events were left out.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -126,7 +167,9 @@ export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>
   streamId: StreamId.StreamId,
   expectedVersion: StreamVersion.StreamVersion,
   actualVersion: StreamVersion.StreamVersion,
-  conflicts: Schema.NonEmptyArray(ConflictingPair)
+  conflicts: Schema.NonEmptyArray(ConflictingPair),
+  committedEvents: Schema.Array(ConflictingEvent),
+  committedEventsTruncated: Schema.Boolean
 }) {
   /**
    * @since 0.1.0

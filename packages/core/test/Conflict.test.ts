@@ -60,6 +60,7 @@ describe("Conflict.detect", () => {
   })
 
   it("ConcurrencyConflict carries the versions and the pairs, and says them", () => {
+    const [committed] = Doc.committed([{ _tag: "TitleChanged", title: "" }], 5)
     const error = new Conflict.ConcurrencyConflict({
       streamId: StreamId.make("doc-1"),
       expectedVersion: StreamVersion.make(5),
@@ -67,10 +68,12 @@ describe("Conflict.detect", () => {
       conflicts: [{
         proposedIndex: 0,
         proposedType: "TitleChanged",
-        committedId: Doc.committed([{ _tag: "TitleChanged", title: "" }], 5)[0]!.id,
+        committedId: committed!.id,
         committedVersion: StreamVersion.make(6),
         committedType: "TitleChanged"
-      }]
+      }],
+      committedEvents: [{ ...committed!, metadata: {} }],
+      committedEventsTruncated: false
     })
     expect(error._tag).toBe("ConcurrencyConflict")
     expect(error.message).toBe(

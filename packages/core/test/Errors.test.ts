@@ -20,7 +20,15 @@ const errors = {
         committedId: Event.EventId.make("e2"),
         committedVersion: version(2),
         committedType: "B"
-      }]
+      }],
+      committedEvents: [{
+        id: Event.EventId.make("e2"),
+        version: version(2),
+        type: "B",
+        data: { n: 1 },
+        metadata: { by: "x" }
+      }],
+      committedEventsTruncated: false
     })
   },
   WrongExpectedVersion: {

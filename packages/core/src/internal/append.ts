@@ -9,6 +9,7 @@ import { DuplicateEventId, type StoreError } from "../EventStoreError.js"
 import type { ExpectedVersion } from "../ExpectedVersion.js"
 import type * as StreamId from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
+import { conflictingEvents } from "./conflictingEvents.js"
 import { problem } from "./validation.js"
 
 /**
@@ -171,7 +172,8 @@ function* flow(
             streamId,
             expectedVersion: expected.version,
             actualVersion: current,
-            conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>]
+            conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>],
+            ...conflictingEvents(committed, pairs)
           })
         )
       }
