@@ -15,6 +15,7 @@ import { atomicBatches } from "./internal/suite/atomicBatches.js"
 import { badInput } from "./internal/suite/badInput.js"
 import { commandHandling } from "./internal/suite/commandHandling.js"
 import { concurrency } from "./internal/suite/concurrency.js"
+import { conflictEvents } from "./internal/suite/conflictEvents.js"
 import * as fixtures from "./internal/suite/fixtures.js"
 import { idempotency } from "./internal/suite/idempotency.js"
 import { modelBased } from "./internal/suite/model.js"
@@ -87,6 +88,7 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<EventStore.EventSto
     layer(storeLayer, { timeout: "120 seconds" })((it) => {
       // One topic per file under internal/suite; a new topic is one more file and one more line here.
       describe("appending", () => appending(it))
+      describe("conflict events", () => conflictEvents(it))
       describe("atomic batches", () => atomicBatches(it))
       describe("bad input", () => badInput(it))
       describe("idempotency", () => idempotency(it))
