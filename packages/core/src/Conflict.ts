@@ -59,7 +59,7 @@ export interface ConflictingPair extends Schema.Schema.Type<typeof ConflictingPa
  * reading the stream again: its id, version and type, and its data and metadata in the store's encoded form (decode
  * the data with {@link Event.decode}).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schemas
  */
 export const ConflictingEvent = Schema.Struct({
@@ -71,7 +71,7 @@ export const ConflictingEvent = Schema.Struct({
 }).annotations({ identifier: "ConflictingEvent" })
 
 /**
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface ConflictingEvent extends Schema.Schema.Type<typeof ConflictingEvent> {}
@@ -82,7 +82,7 @@ export interface ConflictingEvent extends Schema.Schema.Type<typeof ConflictingE
  * error keeps the first ones by version and sets `committedEventsTruncated`; the writer reads the rest from the
  * stream.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constants
  */
 export const maxCommittedEvents = 100
