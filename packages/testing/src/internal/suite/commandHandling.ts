@@ -13,7 +13,9 @@ const Deleted = Schema.TaggedStruct("Deleted", {})
 const RecordEvent = Schema.Union(Renamed, Noted, Deleted)
 type RecordEvent = typeof RecordEvent.Type
 
-// Notes commute with renames and each other; a rename conflicts with a rename; a deletion with everything.
+// Notes commute with renames and each other; a rename conflicts with a rename; a deletion with everything. These are
+// the suite registry's rules for the three types, so a store that applies the suite's registry to every append, not
+// the one an append brings, decides these appends alike.
 const registry = ConflictRegistry.make(RecordEvent).pipe(
   ConflictRegistry.always("Deleted"),
   ConflictRegistry.conflicts("Renamed", ["Renamed", "Deleted"]),

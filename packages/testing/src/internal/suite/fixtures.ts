@@ -11,7 +11,8 @@ export type StoreTests = Vitest.MethodsNonLive<EventStore.EventStore>
 
 /**
  * `Created` and `Deleted` conflict with everything, `Renamed` with itself and `Deleted`, `Noted` only with `Deleted`,
- * `Tagged` only with `Deleted` and a `Tagged` of the same tag.
+ * `Tagged` only with `Deleted` and a `Tagged` of the same tag, `Viewed` with nothing. Declarative rules only, so that
+ * a store configured with its JSON document (the service) can apply it.
  */
 export const registry = ConflictRegistry.untyped().pipe(
   ConflictRegistry.always("Created"),
@@ -19,7 +20,8 @@ export const registry = ConflictRegistry.untyped().pipe(
   ConflictRegistry.conflicts("Renamed", ["Renamed", "Deleted"]),
   ConflictRegistry.conflicts("Noted", ["Deleted"]),
   ConflictRegistry.conflicts("Tagged", ["Deleted"]),
-  ConflictRegistry.conflictsWhen("Tagged", "Tagged", ConflictRegistry.sameKey("tag"))
+  ConflictRegistry.conflictsWhen("Tagged", "Tagged", ConflictRegistry.sameKey("tag")),
+  ConflictRegistry.never("Viewed")
 )
 
 /** The last name, every note (sorted) and the value of every tag (sorted by tag), as a JSON string. */
