@@ -22,3 +22,23 @@ export * as Commands from "./Commands.js"
  * @since 0.1.0
  */
 export * as Story from "./Story.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ClientSummary from "./ClientSummary.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ReadModel from "./ReadModel.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ReadModelApi from "./ReadModelApi.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Database from "./Database.js"
