@@ -56,18 +56,27 @@ describe.runIf(available || process.env.CI === "true")("the browser page on the 
             // The page as a file served from the service's origin: same origin, so EventSource needs no CORS.
             await context.route(`${url}/follow.html`, (route) =>
               route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: page }))
+            // Functions passed to the page run in the browser and reach its document through globalThis: this
+            // program is compiled without the DOM's types.
             const tab = await context.newPage()
             const errors: Array<string> = []
-            tab.on("pageerror", (error) => errors.push(error.message))
+            tab.on("pageerror", (error) =>
+              errors.push(error.message))
             await append(url, "client-acme", "ClientRegistered", { name: "Acme", value: 100 })
             await append(url, "invoice-7", "InvoiceIssued", { amount: 40 })
             await tab.goto(`${url}/follow.html`)
-            await tab.waitForFunction(() => document.getElementById("status")?.textContent === "live")
-            const listed = () => tab.$$eval("#events li", (items) => items.map((item) => item.textContent))
+            await tab.waitForFunction(() =>
+              (globalThis as any).document.getElementById("status")?.textContent === "live"
+            )
+            const listed = () => tab.$$eval("#events li", (items: Array<any>) => items.map((item) => item.textContent))
             const shown = (count: number) =>
-              tab.waitForFunction((n) => document.querySelectorAll("#events li").length >= n, count, {
-                timeout: 20_000
-              })
+              tab.waitForFunction(
+                (n) => (globalThis as any).document.querySelectorAll("#events li").length >= n,
+                count,
+                {
+                  timeout: 20_000
+                }
+              )
             await shown(1)
             // Cut while writers go on: the browser reconnects by itself, with the last id it saw.
             for (let round = 0; round < 2; round++) {
@@ -81,7 +90,9 @@ describe.runIf(available || process.env.CI === "true")("the browser page on the 
               await append(url, "invoice-7", "InvoicePaid", { round })
               await append(url, "client-acme", "ClientValueUpgraded", { value: 200 + round })
             }
-            const log = await fetch(`${url}/events?categories=client`).then((response) => response.json())
+            const log = await fetch(`${url}/events?categories=client`).then((response) =>
+              response.json() as Promise<any>
+            )
             expect(log.events).toHaveLength(7)
             await shown(log.events.length)
             // Let any duplicate that would follow arrive before comparing.
@@ -91,7 +102,10 @@ describe.runIf(available || process.env.CI === "true")("the browser page on the 
                 `${event.streamId} v${event.version} ${event.type} ${JSON.stringify(event.data)}`
               )
             )
-            const positions = await tab.$$eval("#events li", (items) => items.map((item) => item.dataset.position))
+            const positions = await tab.$$eval(
+              "#events li",
+              (items: Array<any>) => items.map((item) => item.dataset.position as string)
+            )
             expect(positions).toEqual(log.events.map((event: any) => event.position))
             // The first request had no Last-Event-ID; the reconnections carried the last position delivered.
             expect(lastEventIds[0]).toBeUndefined()

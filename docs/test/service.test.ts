@@ -68,7 +68,9 @@ const subscriptionTranscript = async (url: string, events: number) => {
   }
   abort.abort()
   const messages = text.split("\n\n").filter((message) => message !== "").slice(0, events + 1)
-  return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: ${response.headers.get("content-type")}\n\n` +
+  return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: ${
+    response.headers.get("content-type")
+  }\n\n` +
     messages.map((message) => `${message}\n\n`).join("")
 }
 
