@@ -1,5 +1,6 @@
 /**
- * The `concord` command line: `concord serve` runs the service. Every flag can also come from the environment
+ * The `concord` command line: `concord serve` runs the service, `concord tail` prints the events of a running one as
+ * they commit. Every flag of `serve`, and `tail`'s `--url` and `--token`, can also come from the environment
  * (`CONCORD_*`); a flag wins over its variable.
  *
  * @since 0.1.0
@@ -16,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as tailCommand from "./internal/tail.js"
 import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
 
@@ -103,6 +105,12 @@ const serve = Command.make(
     })
 ).pipe(Command.withDescription("serve the event-storage API"))
 
+const tail = Command.make("tail", tailCommand.options, tailCommand.run).pipe(
+  Command.withDescription(
+    "print the events of a running service as they commit, one line each (NDJSON with --json), until interrupted"
+  )
+)
+
 /**
  * The `concord` command.
  *
@@ -111,7 +119,7 @@ const serve = Command.make(
  */
 export const command = Command.make("concord").pipe(
   Command.withDescription("Concord: event storage that accepts concurrent writes that do not really clash"),
-  Command.withSubcommands([serve])
+  Command.withSubcommands([serve, tail])
 )
 
 /**
