@@ -102,7 +102,8 @@ export const project = (
 /**
  * The consumer that keeps the table: every event of the `client` category that is a `CrmEvent`, projected in
  * transactions of up to 100 events (as many as have been read, never waiting for more) that also save its
- * checkpoint.
+ * checkpoint. Its lease lasts 10 seconds, so that when the process keeping the table dies, another one running the
+ * read model on the same database takes over within about that long.
  *
  * @since 0.1.0
  * @category projection
@@ -112,6 +113,7 @@ export const consumer: Consumer.Options<ParseError | SqlError, SqlClient.SqlClie
   filter: { categories: ["client"], types: Event.tags(Events.CrmEvent) },
   transactional: true,
   checkpointEvery: { events: 100 },
+  lease: "10 seconds",
   handle: project
 }
 

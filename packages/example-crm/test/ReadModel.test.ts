@@ -1,10 +1,11 @@
 // The read model's table against the pure fold of each client's events (ClientSummary), on SQLite and PostgreSQL:
 // projected event by event, kept by the consumer, and after a crash in the middle of a transaction.
-import { Consumer, Event, EventStore, ExpectedVersion, Position, StreamId, StreamVersion } from "@concord/core"
-import { ClientSummary, Database, Events, ReadModel, Registry } from "@concord/example-crm"
+import { Consumer, EventStore, ExpectedVersion, Position, StreamId } from "@concord/core"
+import { Database, ReadModel } from "@concord/example-crm"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, layer } from "@effect/vitest"
-import { Arbitrary, Chunk, Effect, FastCheck as fc, Fiber, Option, Schedule, Stream } from "effect"
+import { Effect, Fiber, Option } from "effect"
+import { appendAll, checkpointAt, folded, histories, knownHistory, logOf, recorded, rowsOf } from "./support/histories.js"
 import { postgresSuites } from "./support/suites.js"
 
 const pgUrl = inject("pgUrl")
@@ -13,88 +14,6 @@ const targets = [
   { suite: "the read model on SQLite", layer: Database.layerSqlite(":memory:"), skip: false },
   { suite: postgresSuites.readModel, layer: Database.layerPostgres(pgUrl ?? ""), skip: pgUrl === undefined }
 ]
-
-type History = ReadonlyArray<readonly [string, Events.CrmEvent]>
-
-const streams = ["client-a", "client-b", "client-c"]
-
-/** Random histories: CRM events of every kind, in any order (none need come first), over a few client streams. */
-const histories = fc.array(fc.tuple(fc.constantFrom(...streams), Arbitrary.make(Events.CrmEvent)), { maxLength: 40 })
-
-const encode = Event.encode(Events.CrmEvent)
-
-/** The history as a store records it: versions counted per stream, positions in log order. */
-const recorded = (history: History) => {
-  const versions = new Map<string, number>()
-  return Effect.forEach(history, ([streamId, event], i) =>
-    Effect.map(encode(event), ({ data, type }): Event.RecordedEvent => {
-      const version = (versions.get(streamId) ?? 0) + 1
-      versions.set(streamId, version)
-      return {
-        id: Event.makeId(),
-        streamId: StreamId.make(streamId),
-        version: StreamVersion.make(version),
-        type,
-        data,
-        metadata: {},
-        recordedAt: new Date(0),
-        position: Position.make({ sequence: BigInt(i + 1) })
-      }
-    }))
-}
-
-/** What the table must hold: the fold of each stream's events, for the streams that have any. */
-const folded = (history: History): ReadonlyArray<ClientSummary.ClientSummary> =>
-  [...new Set(history.map(([streamId]) => streamId))].sort().map((streamId) =>
-    ClientSummary.fold(streamId, history.filter(([id]) => id === streamId).map(([, event]) => event))
-  )
-
-const rowsOf = (prefix: string) =>
-  Effect.map(ReadModel.list, (rows) => rows.filter((row) => row.streamId.startsWith(prefix)))
-
-/** A known history over three streams of 50 events each, the first a registration, a third of the rest notes. */
-const knownHistory = (prefix: string): History =>
-  Array.from({ length: 50 }, (_, n) =>
-    [0, 1, 2].map((s): readonly [string, Events.CrmEvent] => {
-      const streamId = `${prefix}${s}`
-      if (n === 0) return [streamId, Events.ClientRegistered.make({ name: `client ${s}`, value: 10 })]
-      if (n % 3 === 1) {
-        return [streamId, Events.MeetingNoteAdded.make({ noteId: `n${n}`, author: "joe", text: `note ${n}` })]
-      }
-      if (n % 3 === 2) return [streamId, Events.ClientValueUpgraded.make({ value: 10 + n })]
-      return [streamId, Events.ContactEmailChanged.make({ contactId: "alice", email: `alice${n}@test` })]
-    })
-  ).flat()
-
-/** Appends the history one event per append, in its order, which is therefore its order in the log. */
-const appendAll = (history: History) =>
-  Effect.flatMap(
-    EventStore.forDomain({ schema: Events.CrmEvent, registry: Registry.registry }),
-    (store) =>
-      Effect.forEach(
-        history,
-        ([streamId, event]) => store.append(StreamId.make(streamId), ExpectedVersion.any, [event]),
-        { discard: true }
-      )
-  )
-
-/** The recorded events of the streams under `prefix`, in log order. */
-const logOf = (prefix: string) =>
-  Effect.flatMap(EventStore.EventStore, (store) => Stream.runCollect(store.readAll())).pipe(
-    Effect.map((events) => Chunk.toArray(events).filter((event) => event.streamId.startsWith(prefix)))
-  )
-
-/** Waits until the read model's checkpoint is at `position` or past it. */
-const checkpointAt = (position: Position.Position) =>
-  Consumer.checkpoint(ReadModel.consumer.name).pipe(
-    Effect.flatMap((checkpoint) =>
-      Option.exists(checkpoint, ({ position: at }) => !Position.isAfter(position, at))
-        ? Effect.void
-        : Effect.fail("behind" as const)
-    ),
-    Effect.retry(Schedule.spaced("20 millis")),
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => "the consumer did not catch up" })
-  )
 
 for (const target of targets) {
   describe.skipIf(target.skip)(target.suite, () => {
