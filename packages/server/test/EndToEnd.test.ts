@@ -87,10 +87,16 @@ const concurrentClients = (options: {
     return yield* Checker.readLogs(options.streams).pipe(Effect.provide(clientOf(options.urls[0]!)))
   })
 
-/** The Joe & Harry story as the example's demo prints it, step by step. */
+/** The Joe & Harry story as the example's demo prints it, step by step, with its read model following each save. */
 const expectDemo = ({ code, stdout }: { readonly code: number | null; readonly stdout: string }) => {
   expect(code).toBe(0)
-  const lines = stdout.trim().split("\n")
+  const readModel = (line: string) => line.startsWith("   Read model at version")
+  expect(stdout.trim().split("\n").filter(readModel)).toEqual([
+    "   Read model at version 5: Acme, expected value 150, 1 meeting note.",
+    "   Read model at version 6: Acme, expected value 150, 1 → 2 meeting notes.",
+    "   Read model at version 7: Acme, expected value 150 → 500, 2 meeting notes."
+  ])
+  const lines = stdout.trim().split("\n").filter((line) => !readModel(line))
   expect(lines).toHaveLength(9)
   expect(lines[2]).toBe("3. Harry saves his meeting notes (expected version 5): appended at version 6.")
   expect(lines[5]).toContain("appends it at version 7 (rebasedOver = 1)")
