@@ -13,6 +13,7 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -60,6 +61,17 @@ const maxBodyBytes = Options.integer("max-body-bytes").pipe(
   Options.withFallbackConfig(Config.integer("CONCORD_MAX_BODY_BYTES")),
   Options.optional
 )
+const keepAlive = Options.integer("keep-alive-ms").pipe(
+  Options.withDescription(
+    "how long a subscription may stay silent before the service sends it a comment line, in milliseconds " +
+      "(env CONCORD_KEEP_ALIVE_MS; default 15000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_KEEP_ALIVE_MS")),
+  Options.withSchema(Schema.Int.pipe(Schema.between(10, 3_600_000, {
+    message: () => "--keep-alive-ms must be between 10 and 3600000"
+  }))),
+  Options.optional
+)
 const lockTimeout = Options.integer("lock-timeout-ms").pipe(
   Options.withDescription(
     "how long an append waits for another writer's lock before it fails with 503, in milliseconds " +
@@ -73,7 +85,7 @@ const lockTimeout = Options.integer("lock-timeout-ms").pipe(
 
 const serve = Command.make(
   "serve",
-  { db, postgres, host, port, registry, token, maxBodyBytes, lockTimeout },
+  { db, postgres, host, port, registry, token, maxBodyBytes, lockTimeout, keepAlive },
   (flags) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
@@ -86,6 +98,7 @@ const serve = Command.make(
         port: Option.getOrUndefined(flags.port),
         token: Option.getOrUndefined(flags.token),
         maxBodyBytes: Option.getOrUndefined(flags.maxBodyBytes),
+        keepAliveInterval: Option.getOrUndefined(Option.map(flags.keepAlive, Duration.millis)),
         registries
       }
       if (Option.isNone(flags.postgres)) {

@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { formatJson, formatLine, parseAfter, parseList } from "../src/internal/tail.js"
 import { appendAny, getJson } from "./support/http.js"
 import { runConcord, type Running, startServer } from "./support/server.js"
+import { readUntil } from "./support/sse.js"
 
 const tsx = createRequire(import.meta.url).resolve("tsx")
 const bin = new URL("../src/bin.ts", import.meta.url).pathname
@@ -83,7 +84,8 @@ describe("concord tail, as real processes against a real service", () => {
   let newOnly: Tail, fromStart: Tail, afterFirst: Tail, filtered: Tail, piped: Tail
 
   beforeAll(async () => {
-    server = await startServer(["--db", path.join(directory, "tail.db"), "--token", token])
+    // A short keep-alive: the tails print events only, never the comment lines between them.
+    server = await startServer(["--db", path.join(directory, "tail.db"), "--token", token, "--keep-alive-ms", "100"])
     await append(server.url, "order-1", "OrderPlaced", { sku: "a b", qty: 1 })
     await append(server.url, "order-1", "ItemAdded", { sku: "c", qty: 2 })
     await append(server.url, "client-1", "ClientRegistered", { name: "Acme" })
@@ -247,4 +249,36 @@ describe("concord tail's options and lines", () => {
       Either.left("--categories takes a comma-separated list that is not empty")
     )
   })
+})
+
+describe("concord serve --keep-alive-ms", () => {
+  it("a silent subscription gets a comment line every interval", async () => {
+    const server = await startServer(["--db", path.join(directory, "keep-alive.db"), "--keep-alive-ms", "100"])
+    try {
+      const started = Date.now()
+      const read = await readUntil(
+        `${server.url}/events/subscribe?after=end`,
+        (messages) => messages.filter((m) => m.comment).length >= 5
+      )
+      // The opening comment, then one every 100 ms: far sooner than the default 15 seconds.
+      expect(read.messages.every((m) => m.comment)).toBe(true)
+      expect(Date.now() - started).toBeLessThan(10_000)
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
+
+  it("a value out of range, from the flag or the environment, stops it with a message naming the flag", async () => {
+    const db = path.join(directory, "keep-alive-bad.db")
+    for (
+      const [args, env] of [
+        [["serve", "--db", db, "--port", "0", "--keep-alive-ms", "5"], {}],
+        [["serve", "--db", db, "--port", "0"], { CONCORD_KEEP_ALIVE_MS: "0" }]
+      ] as const
+    ) {
+      const { code, stdout, stderr } = await runConcord(args, env)
+      expect(code).not.toBe(0)
+      expect(`${stdout}${stderr}`).toContain("--keep-alive-ms must be between 10 and 3600000")
+    }
+  }, 60_000)
 })
