@@ -3,9 +3,9 @@
  * store's own database, kept by a transactional `Consumer`, so that the table commits with the consumer's checkpoint
  * or not at all and each event counts exactly once, whatever crashes.
  *
- * Everything here runs through the `SqlClient` in context, on SQLite or PostgreSQL alike: give it the client the
- * store itself uses (`SqliteEventStore.layerClient`, or your own `PgClient.layer`), beside `SqlEventStore.layer` and
- * `SqlCheckpoints.layer`.
+ * Everything here runs through the `SqlClient` in context, on SQLite or PostgreSQL alike. It must be the client the
+ * checkpoints use: `Database.layerSqlite` and `Database.layerPostgres` provide the store, its checkpoints and that
+ * client together.
  *
  * @since 0.1.0
  */
@@ -31,7 +31,7 @@ import * as Events from "./Events.js"
 export const table = "crm_client_summaries"
 
 /**
- * Creates the table if it is not there yet; `run` does it before it starts the consumer. Written for SQLite and
+ * Creates the table if it is not there yet; {@link run} does it before it starts the consumer. Written for SQLite and
  * PostgreSQL alike (`BIGINT` is a 64-bit integer on both).
  *
  * @since 0.1.0

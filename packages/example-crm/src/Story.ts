@@ -36,7 +36,9 @@ export const acmeHistory: ReadonlyArray<Events.CrmEvent> = [
  * @category story
  */
 export interface Options<E, R> {
-  readonly readModel?: ((streamId: StreamId.StreamId, version: number) => Effect.Effect<ClientSummary, E, R>) | undefined
+  readonly readModel?:
+    | ((streamId: StreamId.StreamId, version: number) => Effect.Effect<ClientSummary, E, R>)
+    | undefined
 }
 
 const change = (before: number | undefined, after: number) =>
@@ -44,10 +46,10 @@ const change = (before: number | undefined, after: number) =>
 
 /** One line of the read model after a save, showing what changed since the line before. */
 const readModelLine = (before: ClientSummary | undefined, after: ClientSummary) => {
-  const notes = change(before?.meetingNotes, after.meetingNotes)
-  return `   Read model at version ${after.version}: ${after.name}, expected value ` +
-    `${change(before?.expectedValue, after.expectedValue)}, ${notes} meeting note${after.meetingNotes === 1 ? "" : "s"}` +
-    `${after.status === "archived" ? ", archived" : ""}.`
+  const value = change(before?.expectedValue, after.expectedValue)
+  const notes = `${change(before?.meetingNotes, after.meetingNotes)} meeting note${after.meetingNotes === 1 ? "" : "s"}`
+  const archived = after.status === "archived" ? ", archived" : ""
+  return `   Read model at version ${after.version}: ${after.name}, expected value ${value}, ${notes}${archived}.`
 }
 
 /**

@@ -3,9 +3,9 @@
 // After each save it shows the CRM read model (ReadModel) following: a read model served by `npm run read-model`
 // with --read-model, otherwise one the demo keeps itself, in memory, fed by a transactional consumer of the store's
 // log. The demo lives with the domain it plays, so that the service itself ships without one.
+import { ConcordClient } from "@concord/server"
 import { SqlCheckpoints } from "@concord/sql"
 import { SqliteEventStore } from "@concord/sql/sqlite"
-import { ConcordClient } from "@concord/server"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -76,8 +76,10 @@ const played = (flags: {
   }).pipe(Effect.provide(store))
 }
 
-const demo = Command.make("demo", { url, token, readModel }, (flags) =>
-  Effect.asVoid(Effect.provide(played(flags), FetchHttpClient.layer))
+const demo = Command.make(
+  "demo",
+  { url, token, readModel },
+  (flags) => Effect.asVoid(Effect.provide(played(flags), FetchHttpClient.layer))
 ).pipe(Command.withDescription("play the Joe & Harry story, step by step, and show the read model following it"))
 
 runMain("demo", Command.run(demo, { name: "demo", version: "0.1.0" })(process.argv), LogLevel.Warning)

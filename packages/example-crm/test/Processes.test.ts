@@ -56,33 +56,37 @@ describe("the read model in processes of its own on one SQLite file", () => {
     120_000
   )
 
-  it("npm run demo -- --read-model follows the read model served beside concord serve on the service's file", async () => {
-    const file = path.join(directory, "served.db")
-    const service = await start(programs.concord, ["serve", "--port", "0", "--db", file, "--registry", registryFile])
-    const readModel = await start(programs.readModel, ["--port", "0", "--db", file])
-    try {
-      const { code, stderr, stdout } = await run(programs.demo, ["--url", service.url, "--read-model", readModel.url])
-      expect(stderr).toBe("")
-      expect(code).toBe(0)
-      const lines = stdout.trim().split("\n")
-      expect(lines).toHaveLength(12)
-      expect(lines.filter((line) => line.startsWith("   Read model"))).toEqual([
-        "   Read model at version 5: Acme, expected value 150, 1 meeting note.",
-        "   Read model at version 6: Acme, expected value 150, 1 → 2 meeting notes.",
-        "   Read model at version 7: Acme, expected value 150 → 500, 2 meeting notes."
-      ])
-      const client = /stream (client-acme-\w+)/.exec(stdout)![1]!
-      expect(await (await fetch(`${readModel.url}/clients/${client}`)).json()).toEqual({
-        streamId: client,
-        name: "Acme",
-        expectedValue: 500,
-        meetingNotes: 2,
-        status: "active",
-        version: 7
-      })
-    } finally {
-      await readModel.stop()
-      await service.stop()
-    }
-  }, 120_000)
+  it(
+    "npm run demo -- --read-model follows the read model served beside concord serve on the service's file",
+    async () => {
+      const file = path.join(directory, "served.db")
+      const service = await start(programs.concord, ["serve", "--port", "0", "--db", file, "--registry", registryFile])
+      const readModel = await start(programs.readModel, ["--port", "0", "--db", file])
+      try {
+        const { code, stderr, stdout } = await run(programs.demo, ["--url", service.url, "--read-model", readModel.url])
+        expect(stderr).toBe("")
+        expect(code).toBe(0)
+        const lines = stdout.trim().split("\n")
+        expect(lines).toHaveLength(12)
+        expect(lines.filter((line) => line.startsWith("   Read model"))).toEqual([
+          "   Read model at version 5: Acme, expected value 150, 1 meeting note.",
+          "   Read model at version 6: Acme, expected value 150, 1 → 2 meeting notes.",
+          "   Read model at version 7: Acme, expected value 150 → 500, 2 meeting notes."
+        ])
+        const client = /stream (client-acme-\w+)/.exec(stdout)![1]!
+        expect(await (await fetch(`${readModel.url}/clients/${client}`)).json()).toEqual({
+          streamId: client,
+          name: "Acme",
+          expectedValue: 500,
+          meetingNotes: 2,
+          status: "active",
+          version: 7
+        })
+      } finally {
+        await readModel.stop()
+        await service.stop()
+      }
+    },
+    120_000
+  )
 })

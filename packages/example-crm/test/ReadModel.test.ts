@@ -5,7 +5,16 @@ import { Database, ReadModel } from "@concord/example-crm"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, layer } from "@effect/vitest"
 import { Effect, Fiber, Option } from "effect"
-import { appendAll, checkpointAt, folded, histories, knownHistory, logOf, recorded, rowsOf } from "./support/histories.js"
+import {
+  appendAll,
+  checkpointAt,
+  folded,
+  histories,
+  knownHistory,
+  logOf,
+  recorded,
+  rowsOf
+} from "./support/histories.js"
 import { postgresSuites } from "./support/suites.js"
 
 const pgUrl = inject("pgUrl")

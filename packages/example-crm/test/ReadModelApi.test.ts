@@ -49,7 +49,10 @@ describe("the read model over HTTP", () => {
         const one = yield* request(`${url}/clients/client-acme-get`)
         expect(one.status).toBe(200)
         expect(JSON.parse(one.body)).toEqual(acme)
-        expect(yield* request(`${url}/clients/client-acme-get`, { method: "HEAD" })).toMatchObject({ status: 200, body: "" })
+        expect(yield* request(`${url}/clients/client-acme-get`, { method: "HEAD" })).toMatchObject({
+          status: 200,
+          body: ""
+        })
         const none = yield* request(`${url}/clients/client-nobody`)
         expect(none.status).toBe(404)
         expect(JSON.parse(none.body)).toEqual({ _tag: "SummaryNotFound", streamId: "client-nobody" })

@@ -48,6 +48,8 @@ describe("Story", () => {
         readModel: (streamId, version) => ReadModel.waitFor(ReadModel.get, streamId, version, { timeout: "200 millis" })
       }))
       expect(error._tag).toBe("ReadModelBehind")
-      expect(error.message).toMatch(/^the read model did not reach version 5 of client-acme-\w+ within 200 ms \(it showed version 0\)$/)
+      expect(error.message).toMatch(
+        /^the read model did not reach version 5 of client-acme-\w+ within 200 ms \(it showed version 0\)$/
+      )
     }).pipe(Effect.provide(Database.layerSqlite(":memory:"))))
 })

@@ -5,7 +5,7 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
+import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 
 /** What went wrong, in one line: the error's message, and its cause's when it has one. */
@@ -38,7 +38,9 @@ export const runMain = <E>(
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return Effect.void
       const error = Option.orElse(failure, () => Cause.dieOption(cause))
-      return Console.error(`${name}: ${Option.isSome(error) ? describe(error.value) : Cause.pretty(cause).split("\n")[0]}`)
+      return Console.error(
+        `${name}: ${Option.isSome(error) ? describe(error.value) : Cause.pretty(cause).split("\n")[0]}`
+      )
     }),
     Logger.withMinimumLogLevel(logLevel),
     Effect.provide(NodeContext.layer),

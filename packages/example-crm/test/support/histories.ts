@@ -1,6 +1,15 @@
 // Client histories for the read model's tests: random and known ones, what the read model must show for them (the
 // fold of each stream's events), and how to write them to a store and wait for the read model's consumer.
-import { type Checkpoints, Consumer, Event, EventStore, ExpectedVersion, Position, StreamId, StreamVersion } from "@concord/core"
+import {
+  type Checkpoints,
+  Consumer,
+  Event,
+  EventStore,
+  ExpectedVersion,
+  Position,
+  StreamId,
+  StreamVersion
+} from "@concord/core"
 import { ClientSummary, Events, ReadModel, Registry } from "@concord/example-crm"
 import { Arbitrary, Chunk, Effect, FastCheck as fc, Option, Schedule, Stream } from "effect"
 
@@ -9,28 +18,33 @@ export type History = ReadonlyArray<readonly [string, Events.CrmEvent]>
 const streams = ["client-a", "client-b", "client-c"]
 
 /** Random histories: CRM events of every kind, in any order (none need come first), over a few client streams. */
-export const histories = fc.array(fc.tuple(fc.constantFrom(...streams), Arbitrary.make(Events.CrmEvent)), { maxLength: 40 })
+export const histories = fc.array(fc.tuple(fc.constantFrom(...streams), Arbitrary.make(Events.CrmEvent)), {
+  maxLength: 40
+})
 
 const encode = Event.encode(Events.CrmEvent)
 
 /** The history as a store records it: versions counted per stream, positions in log order. */
 export const recorded = (history: History) => {
   const versions = new Map<string, number>()
-  return Effect.forEach(history, ([streamId, event], i) =>
-    Effect.map(encode(event), ({ data, type }): Event.RecordedEvent => {
-      const version = (versions.get(streamId) ?? 0) + 1
-      versions.set(streamId, version)
-      return {
-        id: Event.makeId(),
-        streamId: StreamId.make(streamId),
-        version: StreamVersion.make(version),
-        type,
-        data,
-        metadata: {},
-        recordedAt: new Date(0),
-        position: Position.make({ sequence: BigInt(i + 1) })
-      }
-    }))
+  return Effect.forEach(
+    history,
+    ([streamId, event], i) =>
+      Effect.map(encode(event), ({ data, type }): Event.RecordedEvent => {
+        const version = (versions.get(streamId) ?? 0) + 1
+        versions.set(streamId, version)
+        return {
+          id: Event.makeId(),
+          streamId: StreamId.make(streamId),
+          version: StreamVersion.make(version),
+          type,
+          data,
+          metadata: {},
+          recordedAt: new Date(0),
+          position: Position.make({ sequence: BigInt(i + 1) })
+        }
+      })
+  )
 }
 
 /** What the table must hold: the fold of each stream's events, for the streams that have any. */
@@ -53,8 +67,7 @@ export const knownHistory = (prefix: string): History =>
       }
       if (n % 3 === 2) return [streamId, Events.ClientValueUpgraded.make({ value: 10 + n })]
       return [streamId, Events.ContactEmailChanged.make({ contactId: "alice", email: `alice${n}@test` })]
-    })
-  ).flat()
+    })).flat()
 
 /** Appends the history one event per append, in its order, which is therefore its order in the log. */
 export const appendAll = (history: History) =>
