@@ -59,6 +59,7 @@ const columns = (summary: ClientSummary.ClientSummary) => ({
   version: summary.version
 })
 
+// #region projection
 // What an event changes in a row that exists. `excluded` is the row the event alone would make (what the insert
 // proposed), so the columns the event sets come from there; the note count is a counter on the existing row.
 const changes = (event: Events.CrmEvent): ReadonlyArray<string> => {
@@ -98,6 +99,7 @@ export const project = (
     yield* sql`INSERT INTO ${sql(table)} ${sql.insert(columns(fresh))}
       ON CONFLICT (stream_id) DO UPDATE SET ${sql.literal(set)}`
   })
+// #endregion projection
 
 /**
  * The consumer that keeps the table: every event of the `client` category that is a `CrmEvent`, projected in
@@ -108,6 +110,7 @@ export const project = (
  * @since 0.1.0
  * @category projection
  */
+// #region consumer
 export const consumer: Consumer.Options<ParseError | SqlError, SqlClient.SqlClient> = {
   name: "crm-client-summaries",
   filter: { categories: ["client"], types: Event.tags(Events.CrmEvent) },
@@ -116,6 +119,7 @@ export const consumer: Consumer.Options<ParseError | SqlError, SqlClient.SqlClie
   lease: "10 seconds",
   handle: project
 }
+// #endregion consumer
 
 /**
  * Creates the table, then runs the {@link consumer} until interrupted (it never succeeds). The `SqlClient` must be the
