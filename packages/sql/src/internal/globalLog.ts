@@ -62,16 +62,22 @@ const filterCondition = (sql: SqlClient.SqlClient, filter: EventStore.Filter | u
     const categories = [
       ...new Set(filter.categories.filter((category) => !category.includes("-") && !unstorable.test(category)))
     ]
+    // One prefix comparison per length of category, not per category: SQLite refuses an expression nested deeper
+    // than 1,000 levels, which a chain of ORs over some 500 categories is.
+    const prefixesByLength = new Map<number, Array<string>>()
+    for (const category of categories) {
+      const length = [...category].length + 1
+      prefixesByLength.set(length, [...(prefixesByLength.get(length) ?? []), `${category}-`])
+    }
     conditions.push(
       categories.length === 0 ?
         none :
-        sql`(${
-          sql.or(
-            categories.map((category) =>
-              sql`stream_id = ${category} OR substr(stream_id, 1, ${[...category].length + 1}) = ${`${category}-`}`
-            )
+        sql.or([
+          sql.in("stream_id", categories),
+          ...[...prefixesByLength].map(([length, prefixes]) =>
+            sql`substr(stream_id, 1, ${length}) IN ${sql.in(prefixes)}`
           )
-        })`
+        ])
     )
   }
   return conditions.length === 0 ? sql`` : sql`AND ${sql.and(conditions)}`
