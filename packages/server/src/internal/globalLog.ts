@@ -8,7 +8,7 @@ import * as Stream from "effect/Stream"
 import type { ServerResponse } from "node:http"
 import { ConcordApi, maxReadLimit } from "../Api.js"
 import { unavailable } from "./handlers.js"
-import type * as params from "./params.js"
+import * as params from "./params.js"
 import * as sse from "./sse.js"
 import type { Subscriptions } from "./subscriptions.js"
 
@@ -38,15 +38,16 @@ export const layerEvents = (
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
       return handlers
-        .handle("readAll", ({ urlParams }) =>
-          // Without a limit a read could hold the whole log in memory: it gets one page of the largest size.
-          Stream.runCollect(
-            store.readAll({
-              after: urlParams.after,
-              limit: urlParams.limit ?? maxReadLimit,
-              filter: filterOf(urlParams)
-            })
-          ).pipe(
+        .handle("readAll", ({ request, urlParams }) =>
+          params.refuseUndecodable(request.url, ["after", "limit", "types", "categories"]).pipe(
+            Effect.zipRight(Stream.runCollect(
+              store.readAll({
+                after: urlParams.after,
+                // Without a limit a read could hold the whole log in memory: it gets one page of the largest size.
+                limit: urlParams.limit ?? maxReadLimit,
+                filter: filterOf(urlParams)
+              })
+            )),
             Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
             Effect.catchTags({
               StoreError: unavailable("read the global log"),
@@ -58,6 +59,7 @@ export const layerEvents = (
         .handle("subscribe", ({ headers, urlParams }) =>
           Effect.gen(function*() {
             const request = yield* HttpServerRequest.HttpServerRequest
+            yield* params.refuseUndecodable(request.url, ["after", "types", "categories"])
             // A reconnecting EventSource says where it was, whatever its URL says.
             const after = headers["last-event-id"] ?? urlParams.after
             const response = nodeResponse(request)

@@ -1,5 +1,7 @@
 // The URL parameters and headers of the read endpoints, as the API declares them.
 import { Event, EventStore, Position } from "@concord/core"
+import { HttpApiError } from "@effect/platform"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
 /** At most how many events a read returns: 0 to a page. @internal */
@@ -106,3 +108,41 @@ export type SubscribeHeadersEncoded = {
 export const SubscribeHeaders: Schema.Schema<SubscribeHeaders, SubscribeHeadersEncoded> = Schema.Struct({
   "last-event-id": Schema.optional(Position.FromString)
 })
+
+/** The text percent-encoded `text` stands for, as a query value (`+` a space), or `undefined` when it is not valid. */
+const decodedQueryText = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Refuses a request whose query gives one of `names` a value that is not valid percent-encoded UTF-8 (a `%` without
+ * two hex digits after it, bytes no UTF-8 text has), with a 400 naming the parameter as a bad value is named. The
+ * router keeps such a value as it came, undecoded, so it would otherwise be read as text the client did not send:
+ * `types=a%2Cb%` would be the one type `a%2Cb%`.
+ *
+ * @internal
+ */
+export const refuseUndecodable = (
+  url: string,
+  names: ReadonlyArray<string>
+): Effect.Effect<void, HttpApiError.HttpApiDecodeError> => {
+  const question = url.indexOf("?")
+  if (question === -1) return Effect.void
+  for (const pair of url.slice(question + 1).split("&")) {
+    const equals = pair.indexOf("=")
+    if (equals === -1) continue
+    const key = pair.slice(0, equals)
+    const name = decodedQueryText(key) ?? key
+    if (names.includes(name) && decodedQueryText(pair.slice(equals + 1)) === undefined) {
+      const message = `${name} is not valid percent-encoded UTF-8`
+      return Effect.fail(
+        new HttpApiError.HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [name], message }] })
+      )
+    }
+  }
+  return Effect.void
+}
