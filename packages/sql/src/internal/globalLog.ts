@@ -230,11 +230,14 @@ export const make = (options: {
 }
 
 /**
- * SQLite, where other processes share the file: a signal whose wait also ends when the file changed. Marking reads
- * the connection's `PRAGMA data_version` (which changes when another connection commits); the wait reads it again
- * every `interval` until it differs, or until the store's own signal fires. An append made inside a caller's
- * transaction cannot notify (it is not committed yet); it counts in `unannounced`, and the next check after it wakes
- * the waiters: the connection is the caller's until its transaction ends, so that check runs after the commit.
+ * SQLite, where other processes share the file: a signal whose wait also ends when the file changed. One watcher for
+ * all of the store's waiters reads the connection's `PRAGMA data_version` (which changes when another connection
+ * commits) every `interval` while anyone waits, and wakes them all when it differs: a check per waiter would cost a
+ * statement per subscriber per interval, ten thousand a second for a thousand idle subscribers. A mark made while no
+ * watcher runs reads the version first, so that a commit between the mark and the wait is not missed; the watcher
+ * starts from it. An append made inside a caller's transaction cannot notify (it is not committed yet); it counts in
+ * `unannounced`, and the next check after it wakes the waiters: the connection is the caller's until its transaction
+ * ends, so that check runs after the commit.
  *
  * @internal
  */
@@ -246,22 +249,60 @@ export const sqliteSignal = (
 ): StoreBackend.CommitSignal => {
   const dataVersion = sql<{ data_version: number }>`PRAGMA data_version`.pipe(
     Effect.map((rows) => rows[0]?.data_version),
-    // A check that fails counts as a change: the subscriber reads again, and meets the failure there if it lasts.
+    // A check that fails counts as a change: the subscribers read again, and meet the failure there if it lasts.
     Effect.orElseSucceed(() => undefined)
   )
+  interface Seen {
+    readonly version: number | undefined
+    readonly unannounced: number
+  }
+  let waiting = 0
+  let watching = false
+  // What the watcher last saw; undefined counts as a change at its next check.
+  let seen: Seen | undefined
+  const check = Effect.flatMap(dataVersion, (version) =>
+    Effect.sync(() => {
+      const now = { version, unannounced: unannounced() }
+      const changed = seen === undefined || now.version === undefined || seen.version === undefined ||
+        now.version !== seen.version || now.unannounced !== seen.unannounced
+      seen = now
+      if (changed) own.notify()
+    }))
+  // Stops once no one waits, at its next check (in the same step that says so: a wait starting after it starts
+  // another); a wait that starts before then keeps it.
+  const watch: Effect.Effect<void> = Effect.zipRight(
+    Effect.sleep(interval),
+    Effect.suspend(() => {
+      if (waiting > 0) return Effect.zipRight(check, watch)
+      watching = false
+      return Effect.void
+    })
+  )
+  const waitFor = (changed: Effect.Effect<void>, from: Seen | undefined) =>
+    Effect.acquireUseRelease(
+      Effect.suspend(() => {
+        waiting++
+        if (watching) return Effect.void
+        watching = true
+        seen = from
+        // Interruptible: forked in acquireUseRelease's uninterruptible acquire, it would otherwise inherit that.
+        return Effect.asVoid(
+          Effect.forkDaemon(
+            Effect.interruptible(Effect.onInterrupt(watch, () => Effect.sync(() => (watching = false))))
+          )
+        )
+      }),
+      () => changed,
+      () => Effect.sync(() => void waiting--)
+    )
   return {
     notify: own.notify,
     mark: Effect.gen(function*() {
       const changed = yield* own.mark
-      const seen = unannounced()
+      if (watching) return waitFor(changed, undefined)
+      const pending = unannounced()
       const version = yield* dataVersion
-      const elsewhere = Effect.sleep(interval).pipe(
-        Effect.zipRight(dataVersion),
-        Effect.repeat({
-          until: (now) => now === undefined || version === undefined || now !== version || unannounced() !== seen
-        })
-      )
-      return Effect.raceFirst(changed, Effect.asVoid(elsewhere))
+      return waitFor(changed, { version, unannounced: pending })
     })
   }
 }
