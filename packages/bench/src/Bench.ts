@@ -11,6 +11,8 @@ import * as Memory from "./Memory.js"
 import * as Regression from "./Regression.js"
 import * as Release from "./Release.js"
 import type * as Report from "./Report.js"
+import * as SseLatency from "./SseLatency.js"
+import * as Subscribers from "./Subscribers.js"
 import * as Uncontended from "./Uncontended.js"
 
 export interface Size {
@@ -22,12 +24,14 @@ export interface Size {
   readonly catchup: CatchUp.CatchUpSize
   readonly latency: Latency.LatencySize
   readonly regression: Regression.RegressionSize
+  readonly sse: SseLatency.SseSize
+  readonly subscribers: Subscribers.SubscribersSize
 }
 
 /**
  * The published size. Trials are rounds in which every contender runs once; their number is set per section so that
  * the spread of the ratios the targets read is small next to the margins they are judged on (see ANALYSIS.md), and
- * the whole run stays under about eight minutes on two cores.
+ * the whole run stays under about ten minutes on two cores.
  */
 export const full: Size = {
   detection: { types: [10, 100, 1_000], deltas: [1, 10, 100, 1_000], trials: 10, millis: 100 },
@@ -48,7 +52,9 @@ export const full: Size = {
     streams: 200,
     events: { memory: 20_000, sqlite: 4_000, pg: 1_500 },
     trials: 7
-  }
+  },
+  sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
+  subscribers: { subscribers: 1_000, trials: 3 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -61,7 +67,9 @@ export const smoke: Size = {
   // More than two pages of the log, so that paging is exercised.
   catchup: { events: { sqlite: 2_500, pg: 2_500 }, streams: 4, trials: 1 },
   latency: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
-  regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 }
+  regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
+  sse: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
+  subscribers: { subscribers: 20, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -84,7 +92,9 @@ export const reduced: Size = {
     streams: 50,
     events: { memory: 4_000, sqlite: 1_000, pg: 400 },
     trials: 5
-  }
+  },
+  sse: { writers: 8, appends: 60, pauseMillis: 2, trials: 5 },
+  subscribers: { subscribers: 1_000, trials: 2 }
 }
 
 export const sizes = { full, reduced, smoke } as const
@@ -98,7 +108,9 @@ export const sectionIds = [
   "memory",
   "catchup",
   "latency",
-  "regression"
+  "regression",
+  "sse",
+  "subscribers"
 ] as const
 
 export type SectionId = typeof sectionIds[number]
@@ -113,7 +125,9 @@ const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   catchup: [],
   latency: [],
   // The release before the read side is loaded apart (Release.ts): it is built from git history, not installed.
-  regression: []
+  regression: [],
+  sse: [],
+  subscribers: []
 }
 
 /** `size` with every section's trials set to `trials`. */
@@ -125,7 +139,9 @@ export const withTrials = (size: Size, trials: number): Size => ({
   memory: { ...size.memory, trials },
   catchup: { ...size.catchup, trials },
   latency: { ...size.latency, trials },
-  regression: { ...size.regression, trials }
+  regression: { ...size.regression, trials },
+  sse: { ...size.sse, trials },
+  subscribers: { ...size.subscribers, trials }
 })
 
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
@@ -157,7 +173,7 @@ export const run = async (
     log
   )
   const release = only.includes("regression") ? await Release.load(options.contenders ?? "install", log) : undefined
-  const needsPostgres = ["uncontended", "growth", "catchup", "latency", "regression"].some((id) =>
+  const needsPostgres = ["uncontended", "growth", "catchup", "latency", "regression", "sse"].some((id) =>
     only.includes(id as SectionId)
   )
   const cluster = options.pgUrl === undefined && needsPostgres
@@ -173,7 +189,9 @@ export const run = async (
     memory: () => Memory.run(size.memory),
     catchup: () => CatchUp.run(size.catchup, pgUrl),
     latency: () => Latency.run(size.latency, pgUrl),
-    regression: () => Regression.run(size.regression, pgUrl, release)
+    regression: () => Regression.run(size.regression, pgUrl, release),
+    sse: () => SseLatency.run(size.sse, pgUrl),
+    subscribers: () => Subscribers.run(size.subscribers)
   }
   try {
     const sections: Array<Section> = []

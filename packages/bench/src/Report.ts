@@ -192,7 +192,9 @@ export const markdown = (results: Results, analysis: string): string => {
     "SQLite file or PostgreSQL database); detection needs no store; growth uses one store per backend for all its " +
     "cells and rounds (see its notes); memory measures a fresh process per trial; catching up reads one filled " +
     "store per backend in every round; live latency and the appends against the release before the read side run " +
-    "on a fresh store per trial. Each section says when it was " +
+    "on a fresh store per trial; the service's sections run `concord serve` in a process of its own, one per " +
+    "backend for the whole end-to-end latency section, a fresh one per trial for the idle subscribers. Each " +
+    "section says when it was " +
     "measured: `npm run bench -- --only SECTION` reruns one section into these results.",
     "",
     results.postgres === null

@@ -215,6 +215,38 @@ const readSide = (results: Results): ReadonlyArray<Target> => [
   })
 ]
 
+/** The service's p99s per round (a writer's `200` → the SSE subscriber), plain values like the in-process ones. */
+const sseCells = (results: Results, backend: string) => () =>
+  find(results, `${backend} service, * writers: p99 append's 200 → SSE event`).map((m) => ({
+    name: `${backend}, ${m.key} writers`,
+    section: m.section,
+    estimate: Verdict.ofValues(m.figure.samples)
+  }))
+
+/** The service as users run it, `concord serve` over HTTP: end-to-end delivery, and idle subscribers' memory. */
+const service = (results: Results): ReadonlyArray<Target> => [
+  ...([["SQLite", 50], ["PostgreSQL", 100]] as const).map(([backend, bound]) =>
+    judge({
+      target: `End-to-end through the service, ${backend}: p99 under ${bound} ms from an append's 200 at its ` +
+        "writer to the SSE subscriber",
+      requirement: Verdict.below(bound),
+      show: millis,
+      cells: sseCells(results, backend)
+    })
+  ),
+  judge({
+    target: "1,000 idle SSE subscribers: the service's RSS at most 200 MiB over idle (SQLite)",
+    requirement: Verdict.atMost(200),
+    show: (value) => `${value.toFixed(0)} MiB`,
+    cells: () =>
+      find(results, "service on SQLite, * idle SSE subscribers: RSS over idle").map((m) => ({
+        name: `${m.key} subscribers`,
+        section: m.section,
+        estimate: Verdict.ofValues(m.figure.samples)
+      }))
+  })
+]
+
 export const targets = (results: Results): ReadonlyArray<Target> => [
   judge({
     target: "Detection within 2x of the baseline loop (baseline rate / Concord rate)",
@@ -294,5 +326,6 @@ export const targets = (results: Results): ReadonlyArray<Target> => [
       cells: growthCells(results, backend)
     })
   ),
-  ...readSide(results)
+  ...readSide(results),
+  ...service(results)
 ]

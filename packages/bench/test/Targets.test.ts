@@ -4,6 +4,8 @@ import * as Latency from "../src/Latency.js"
 import { summarize } from "../src/Measure.js"
 import * as Regression from "../src/Regression.js"
 import * as Report from "../src/Report.js"
+import * as SseLatency from "../src/SseLatency.js"
+import * as Subscribers from "../src/Subscribers.js"
 import * as Targets from "../src/Targets.js"
 
 // Results made up for the test: the verdict logic on synthetic figures, as the report computes it.
@@ -168,6 +170,51 @@ describe("the read side's targets", () => {
       ["memory, batch 1", "unclear"],
       ["SQLite, batch 1", "missed"]
     ])
+  })
+})
+
+// The service's targets are absolute bounds, one per backend, on the rows the sections name.
+describe("the service's targets", () => {
+  const section = (id: string, rows: Record<string, ReadonlyArray<number>>) => ({
+    id,
+    title: id,
+    unit: "ms",
+    notes: "",
+    rows: Object.entries(rows).map(([name, samples]) => summarize(name, samples, "ms"))
+  })
+  const target = (r: Results, prefix: string) => Targets.targets(r).find((t) => t.target.startsWith(prefix))!
+
+  it("end-to-end latency judges each backend's p99 per round against its own bound, p50 and max aside", () => {
+    const sse = (sqlite: ReadonlyArray<number>, postgres: ReadonlyArray<number>) =>
+      results([section("sse", {
+        [SseLatency.rowName("SQLite", 8, "p50")]: [70, 70, 70],
+        [SseLatency.rowName("SQLite", 8, "p99")]: sqlite,
+        [SseLatency.rowName("SQLite", 8, "max")]: [500, 500, 500],
+        [SseLatency.rowName("PostgreSQL", 8, "p99")]: postgres
+      })])
+    // 60 ms would miss SQLite's bound and meet PostgreSQL's.
+    const verdicts = sse([60, 62, 61], [60, 62, 61])
+    expect(target(verdicts, "End-to-end through the service, SQLite").outcome).toBe("missed")
+    expect(target(verdicts, "End-to-end through the service, PostgreSQL").outcome).toBe("met")
+    expect(target(verdicts, "End-to-end through the service, PostgreSQL").cells.map((c) => c.name)).toEqual([
+      "PostgreSQL, 8 writers"
+    ])
+    expect(target(sse([5, 12, 9], [20, 190, 21]), "End-to-end through the service, SQLite").outcome).toBe("met")
+    expect(target(sse([5, 12, 9], [20, 190, 21]), "End-to-end through the service, PostgreSQL").outcome)
+      .toBe("unclear")
+  })
+
+  it("idle subscribers judge the RSS over idle, not the RSS itself", () => {
+    const subscribers = (increase: ReadonlyArray<number>) =>
+      results([section("subscribers", {
+        [Subscribers.rowName(1_000, "idle")]: [400, 400, 400],
+        [Subscribers.rowName(1_000, "subscribed")]: increase.map((i) => 400 + i),
+        [Subscribers.rowName(1_000, "increase")]: increase
+      })])
+    const verdict = target(subscribers([150, 140, 145]), "1,000 idle SSE subscribers")
+    expect(verdict.outcome).toBe("met")
+    expect(verdict.cells.map((c) => c.name)).toEqual(["1,000 subscribers"])
+    expect(target(subscribers([700, 690, 705]), "1,000 idle SSE subscribers").outcome).toBe("missed")
   })
 })
 
