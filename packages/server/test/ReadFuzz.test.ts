@@ -190,10 +190,14 @@ const query = (parameters: ReadonlyArray<readonly [string, fc.Arbitrary<string>]
     fc.shuffledSubarray([...parts.flat(), ...(extra === null ? [] : [extra])], { minLength: parts.flat().length })
   ).map((parts) => parts.join("&"))
 
-/** A Last-Event-ID value a header can carry: Latin-1 text without NUL or line breaks. */
+/** What a header value can hold: tabs and Latin-1 text without control characters (fetch refuses the rest). */
+const headerCharacters = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/** A Last-Event-ID value a header can carry. */
 const headerText = fc.oneof(
-  positionText.filter((text) => /^[\t\x20-\x7e\x80-\xff]*$/.test(text)),
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 30 }),
+  positionText.filter((text) => headerCharacters.test(text)),
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 30 })
+    .filter((text) => headerCharacters.test(text)),
   fc.constantFrom("\t7", "7 ", "  ", "")
 )
 
@@ -295,7 +299,7 @@ const get = async (url: string, headers: Record<string, string> = {}) => {
     const response = await fetch(url, { headers })
     return { status: response.status, text: await response.text() }
   } catch (error) {
-    throw new Error(`GET ${url.slice(0, 300)}: ${String((error as Error).cause ?? error)}`)
+    throw new Error(`GET ${url.slice(0, 300)} ${JSON.stringify(headers)}: ${String((error as Error).cause ?? error)}`)
   }
 }
 
