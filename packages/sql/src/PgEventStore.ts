@@ -37,7 +37,8 @@ export interface Options extends SqlEventStore.Options {
  * cluster) holds delivery back until it ends: nothing is skipped, it all comes then. Subscribers hear other
  * processes' commits by `LISTEN`/`NOTIFY` on a channel named after the events table (one extra connection while a
  * store has subscribers; an append asks a background statement for one `NOTIFY`, shared with the appends that
- * follow it), and read anyway every `pollIntervalMillis` (default 1000 ms) for what no notification announces.
+ * follow it), and, for what no notification announces, the store checks the end of the visible log every
+ * `pollIntervalMillis` (default 1000 ms) while anyone waits: one check for all its subscribers.
  *
  * It also provides the consumers' `Checkpoints` in the same database (`SqlCheckpoints`, for `Consumer.run`).
  *

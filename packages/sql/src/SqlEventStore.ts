@@ -27,13 +27,14 @@ export interface Options extends EventStore.Options {
    */
   readonly lockTimeoutMillis?: number | undefined
   /**
-   * How often a subscriber at the end of the log looks for commits it was not told of (a whole number of
+   * How often the store looks for commits its subscribers at the end of the log were not told of (a whole number of
    * milliseconds, at least 1). This process's own commits wake its subscribers at once; other processes' are found
-   * by looking:
+   * by looking, one check for all of the store's waiting subscribers, and none while no one waits:
    *
-   * - SQLite: every interval, a waiting subscriber checks whether another connection changed the file
-   *   (`PRAGMA data_version`, which costs no read of the tables), and reads when it did. Default 100 ms.
-   * - PostgreSQL: every interval, a waiting subscriber reads anyway. `PgEventStore.layer` also listens for the
+   * - SQLite: every interval, the store checks whether another connection changed the file (`PRAGMA data_version`,
+   *   which costs no read of the tables), and wakes its subscribers when it did. Default 100 ms.
+   * - PostgreSQL: every interval, the store reads the end of the visible log (one row, by the index) and wakes its
+   *   subscribers when it moved. `PgEventStore.layer` also listens for the
    *   stores' notifications (`LISTEN`/`NOTIFY`), so that this only covers what a notification cannot announce (a
    *   commit of another program that was holding readers back, a notification lost with its connection); its
    *   default is 1000 ms. A store made here over another PostgreSQL client layer does not listen: default 100 ms.

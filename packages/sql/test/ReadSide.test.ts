@@ -135,8 +135,7 @@ const pagesSayHowFarTheyRead = (dialect: "sqlite" | "pg", prefix: string) =>
       sql,
       dialect,
       names: Migrations.tables(prefix),
-      signal: StoreBackend.makeCommitSignal(),
-      pollInterval: undefined
+      signal: StoreBackend.makeCommitSignal()
     })
     const filter = { categories: ["wanted"] }
     const short = yield* live.readAfter(Position.start, 10, filter)

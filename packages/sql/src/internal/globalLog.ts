@@ -90,8 +90,7 @@ interface PageRow extends Partial<EventRow> {
 }
 
 /**
- * The store's `LiveLog`: pages of the log, its end, and the signal a subscriber waits on, with how long it waits
- * before reading anyway.
+ * The store's `LiveLog`: pages of the log, its end, and the signal a subscriber waits on.
  *
  * @internal
  */
@@ -100,7 +99,6 @@ export const make = (options: {
   readonly dialect: Dialect
   readonly names: Migrations.Tables
   readonly signal: StoreBackend.CommitSignal
-  readonly pollInterval: Duration.Duration | undefined
 }): StoreBackend.LiveLog => {
   const { dialect, sql } = options
   const events = sql(options.names.events)
@@ -226,45 +224,34 @@ export const make = (options: {
     )
   )
 
-  return { readAfter, end, signal: options.signal, pollInterval: options.pollInterval }
+  return { readAfter, end, signal: options.signal }
 }
 
 /**
- * SQLite, where other processes share the file: a signal whose wait also ends when the file changed. One watcher for
- * all of the store's waiters reads the connection's `PRAGMA data_version` (which changes when another connection
- * commits) every `interval` while anyone waits, and wakes them all when it differs: a check per waiter would cost a
- * statement per subscriber per interval, ten thousand a second for a thousand idle subscribers. A mark made while no
- * watcher runs reads the version first, so that a commit between the mark and the wait is not missed; the watcher
- * starts from it. An append made inside a caller's transaction cannot notify (it is not committed yet); it counts in
- * `unannounced`, and the next check after it wakes the waiters: the connection is the caller's until its transaction
- * ends, so that check runs after the commit.
+ * A store whose commits may come from other processes, which its own signal cannot hear: a signal whose wait also ends
+ * when `probe` (a cheap statement, such as SQLite's `PRAGMA data_version` or PostgreSQL's end of the visible log)
+ * answers something else than it did. One watcher for all of the store's waiters runs the probe every `interval`
+ * while anyone waits, and wakes them all when the answer differs: a check per waiter would cost a statement per
+ * subscriber per interval, a thousand a second for a thousand idle PostgreSQL subscribers and ten times that on
+ * SQLite. A mark made while no watcher runs probes first, so that a commit between the mark and the wait is not
+ * missed; the watcher starts from that answer. A probe that fails counts as a change: the subscribers read again,
+ * and meet the failure there if it lasts.
  *
  * @internal
  */
-export const sqliteSignal = (
-  sql: SqlClient.SqlClient,
+export const watchedSignal = (
   own: StoreBackend.CommitSignal,
   interval: Duration.Duration,
-  unannounced: () => number
+  probe: Effect.Effect<string, unknown>
 ): StoreBackend.CommitSignal => {
-  const dataVersion = sql<{ data_version: number }>`PRAGMA data_version`.pipe(
-    Effect.map((rows) => rows[0]?.data_version),
-    // A check that fails counts as a change: the subscribers read again, and meet the failure there if it lasts.
-    Effect.orElseSucceed(() => undefined)
-  )
-  interface Seen {
-    readonly version: number | undefined
-    readonly unannounced: number
-  }
+  const answer = Effect.orElseSucceed(probe, () => undefined)
   let waiting = 0
   let watching = false
   // What the watcher last saw; undefined counts as a change at its next check.
-  let seen: Seen | undefined
-  const check = Effect.flatMap(dataVersion, (version) =>
+  let seen: string | undefined
+  const check = Effect.flatMap(answer, (now) =>
     Effect.sync(() => {
-      const now = { version, unannounced: unannounced() }
-      const changed = seen === undefined || now.version === undefined || seen.version === undefined ||
-        now.version !== seen.version || now.unannounced !== seen.unannounced
+      const changed = seen === undefined || now === undefined || now !== seen
       seen = now
       if (changed) own.notify()
     }))
@@ -278,7 +265,7 @@ export const sqliteSignal = (
       return Effect.void
     })
   )
-  const waitFor = (changed: Effect.Effect<void>, from: Seen | undefined) =>
+  const waitFor = (changed: Effect.Effect<void>, from: string | undefined) =>
     Effect.acquireUseRelease(
       Effect.suspend(() => {
         waiting++
@@ -300,9 +287,21 @@ export const sqliteSignal = (
     mark: Effect.gen(function*() {
       const changed = yield* own.mark
       if (watching) return waitFor(changed, undefined)
-      const pending = unannounced()
-      const version = yield* dataVersion
-      return waitFor(changed, { version, unannounced: pending })
+      return waitFor(changed, yield* answer)
     })
   }
 }
+
+/**
+ * SQLite's probe: the connection's `PRAGMA data_version`, which changes when another connection commits, with the
+ * count of appends made inside callers' transactions. Such an append cannot notify (it is not committed yet); the
+ * next check after it wakes the waiters: the connection is the caller's until its transaction ends, so that check
+ * runs after the commit.
+ *
+ * @internal
+ */
+export const sqliteProbe = (sql: SqlClient.SqlClient, unannounced: () => number): Effect.Effect<string, unknown> =>
+  Effect.map(
+    sql<{ data_version: number }>`PRAGMA data_version`,
+    (rows) => `${rows[0]?.data_version}:${unannounced()}`
+  )

@@ -1,4 +1,4 @@
-import { ConflictRegistry, EventStore, StoreBackend, StreamVersion } from "@concord/core"
+import { ConflictRegistry, EventStore, Position, StoreBackend, StreamVersion } from "@concord/core"
 import type { Event, StreamId } from "@concord/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Chunk from "effect/Chunk"
@@ -83,16 +83,19 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const notifications = dialect === "pg"
       ? Notifications.make({ sql, channel: Notifications.channelOf(names.events), signal, listen: extensions.listen })
       : undefined
-    const log = GlobalLog.make({
-      sql,
-      dialect,
-      names,
-      signal: dialect === "sqlite"
-        ? GlobalLog.sqliteSignal(sql, signal, pollInterval, () => local.inCallerTransactions)
-        : signal,
-      // SQLite's signal polls the file itself, at that interval.
-      pollInterval: dialect === "sqlite" ? undefined : pollInterval
-    })
+    const pages = GlobalLog.make({ sql, dialect, names, signal })
+    // Other processes' commits: SQLite's are seen in the file's data_version, PostgreSQL's (beyond what notifications
+    // announce) in the end of the visible log; one watcher checks for all of the store's waiting subscribers.
+    const log: StoreBackend.LiveLog = {
+      ...pages,
+      signal: GlobalLog.watchedSignal(
+        signal,
+        pollInterval,
+        dialect === "sqlite"
+          ? GlobalLog.sqliteProbe(sql, () => local.inCallerTransactions)
+          : Effect.map(pages.end, Position.toString)
+      )
+    }
     const writes = Writes.make({
       sql,
       dialect,

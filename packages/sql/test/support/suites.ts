@@ -8,6 +8,7 @@ export const postgresSuites = {
   fastPath: "the fast path on PostgreSQL",
   readProcesses: "the read side in many OS processes on one PostgreSQL database",
   readSide: "the read side on PostgreSQL",
+  watcher: "PostgreSQL subscribers waiting for other connections' commits",
   upgrade: "upgrading a PostgreSQL database of the previous release",
   consumers: "consumers and their checkpoints on PostgreSQL",
   consumerProcesses: "consumers in many OS processes on one PostgreSQL database"
