@@ -18,7 +18,14 @@ const collect = <E>(stream: Stream.Stream<Event.RecordedEvent, E>) =>
 const live = TestServices.provideLive
 
 /** A hand-made log for the shared read rule: events at positions 1..n (commit 0), its pages recorded. */
-const handLog = (options?: { readonly pollInterval?: Duration.DurationInput; readonly through?: "end" }) => {
+const handLog = (
+  options?: {
+    readonly pollInterval?: Duration.DurationInput
+    readonly through?: "end"
+    /** How long a read takes after it has seen the log: commits during it are not in its page. */
+    readonly readDelay?: Duration.DurationInput
+  }
+) => {
   const events: Array<Event.RecordedEvent> = []
   const reads: Array<{ readonly after: string; readonly limit: number }> = []
   const signal = StoreBackend.makeCommitSignal()
@@ -55,7 +62,7 @@ const handLog = (options?: { readonly pollInterval?: Duration.DurationInput; rea
           ? Position.max(after, events[index - 1]?.position ?? after)
           : after
         return { events: page, through }
-      }),
+      }).pipe(Effect.tap(() => options?.readDelay === undefined ? Effect.void : Effect.sleep(options.readDelay))),
     end: Effect.sync(() => events[events.length - 1]?.position ?? Position.start),
     signal,
     pollInterval: options?.pollInterval
@@ -102,6 +109,63 @@ describe("the shared read rule (StoreBackend.readAll and subscribe)", () => {
         Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "missed" })
       )
       expect(got.map((e) => e.id)).toEqual(["e1", "e2", "e3"])
+    })))
+
+  it.effect("subscribers at the same place share one read per commit, and each gets every event", () =>
+    live(Effect.gen(function*() {
+      const hand = handLog()
+      const subscribers = 200
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: subscribers }),
+        () => Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log), 3)))
+      )
+      yield* Effect.sleep("50 millis")
+      hand.reads.length = 0
+      hand.push(1)
+      yield* Effect.sleep("50 millis")
+      // One commit: the subscribers waiting at the end share the read of what it added (a read per subscriber
+      // would be 200).
+      expect(hand.reads.filter((read) => read.after === "0").length).toBeLessThanOrEqual(2)
+      hand.push(2)
+      const got = yield* Effect.forEach(fibers, Fiber.join).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "missed" })
+      )
+      for (const events of got) expect(events.map((e) => e.id)).toEqual(["e1", "e2", "e3"])
+      expect(hand.reads.length).toBeLessThan(20)
+    })))
+
+  it.effect("a subscriber that leaves in the middle of a shared read takes nothing from the others", () =>
+    live(Effect.gen(function*() {
+      const hand = handLog()
+      const staying = yield* Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log), 2)))
+      const leaving = yield* Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log), 2)))
+      yield* Effect.sleep("20 millis")
+      // The next read is shared by both; the one leaving is interrupted while it runs.
+      hand.onNextRead(() => Effect.runFork(Fiber.interrupt(leaving)))
+      hand.push(2)
+      const got = yield* Fiber.join(staying).pipe(
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "missed" })
+      )
+      expect(got.map((e) => e.id)).toEqual(["e1", "e2"])
+    })))
+
+  it.effect("a subscriber never joins a read that started before it marked: a commit in between reaches it", () =>
+    live(Effect.gen(function*() {
+      const hand = handLog({ readDelay: "150 millis" })
+      hand.push(2)
+      const after = Position.make({ sequence: 2n })
+      const first = yield* Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log, { after }), 1)))
+      yield* Effect.sleep("400 millis")
+      // The first subscriber's next read sees nothing; while it runs, a third event is committed and notified.
+      hand.onNextRead(() => hand.push(1))
+      hand.push(0)
+      yield* Effect.sleep("30 millis")
+      // The second asks for the same page after that notification: the read in flight cannot have seen the commit.
+      const second = yield* Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log, { after }), 1)))
+      const got = yield* Effect.all([Fiber.join(first), Fiber.join(second)]).pipe(
+        Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => "missed" })
+      )
+      expect(got.map((events) => events.map((e) => e.id))).toEqual([["e3"], ["e3"]])
     })))
 
   it.effect("a subscriber without a signal finds commits by its poll interval", () =>

@@ -11,6 +11,7 @@ import type { Filter, ReadAllOptions, SubscribeOptions } from "../EventStore.js"
 import type { InvalidArgument, StoreError } from "../EventStoreError.js"
 import * as Position from "../Position.js"
 import { readBounds } from "./readBounds.js"
+import * as SharedReads from "./sharedReads.js"
 import { validateReadAll } from "./validation.js"
 
 /**
@@ -122,11 +123,12 @@ export const subscribe = (
     const start = options?.after === "end" ? yield* log.end : options?.after ?? Position.start
     const wait = (changed: Effect.Effect<void>) =>
       log.pollInterval === undefined ? changed : Effect.raceFirst(changed, Effect.sleep(log.pollInterval))
+    const reads = SharedReads.of(log)
     // The mark comes before the read: a commit during the read completes the wait at once, so none is missed.
     const next = (after: Position.Position): Effect.Effect<Page, StoreError> =>
       Effect.flatMap(log.signal.mark, (changed) =>
         Effect.flatMap(
-          log.readAfter(after, subscriptionPage, filter),
+          reads.read(after, subscriptionPage, filter),
           (page) =>
             page.events.length > 0 || Position.isAfter(page.through, after)
               ? Effect.succeed(page)
