@@ -149,6 +149,6 @@ export const run = async (size: SubscribersSize): Promise<Section> => {
       `(\`GET /events/subscribe?after=end\`, each on a connection of its own, opened ${openingConcurrency} at a ` +
       `time from the bench's process) that have had their opening comment and nothing else. Then appends reach ` +
       `every subscription, and the last row is the time from sending one more append to its message's arrival at ` +
-      `all of them (each wakes and reads the log on its own). ${size.trials} trials.`
+      `all of them (the subscriptions waiting at the end of the log share one read of it). ${size.trials} trials.`
   }
 }
