@@ -115,14 +115,29 @@ describe("the shared read rule (StoreBackend.readAll and subscribe)", () => {
     live(Effect.gen(function*() {
       const hand = handLog()
       const subscribers = 200
+      let delivered = 0
       const fibers = yield* Effect.forEach(
         Array.from({ length: subscribers }),
-        () => Effect.fork(collect(Stream.take(StoreBackend.subscribe(hand.log), 3)))
+        () =>
+          Effect.fork(collect(Stream.take(
+            StoreBackend.subscribe(hand.log).pipe(Stream.tap(() => Effect.sync(() => delivered++))),
+            3
+          )))
       )
-      yield* Effect.sleep("50 millis")
+      // Every subscriber has read the empty log and waits: 30 ms pass without a read.
+      yield* Effect.suspend(() => {
+        const before = hand.reads.length
+        return Effect.map(Effect.sleep("30 millis"), () => hand.reads.length === before)
+      }).pipe(
+        Effect.repeat({ until: (quiet) => quiet }),
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "never settled" })
+      )
       hand.reads.length = 0
       hand.push(1)
-      yield* Effect.sleep("50 millis")
+      yield* Effect.sleep("5 millis").pipe(
+        Effect.repeat({ until: () => delivered === subscribers }),
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `${delivered} of ${subscribers} got e1` })
+      )
       // One commit: the subscribers waiting at the end share the read of what it added (a read per subscriber
       // would be 200).
       expect(hand.reads.filter((read) => read.after === "0").length).toBeLessThanOrEqual(2)

@@ -3,16 +3,17 @@
 // store's waiting subscribers, not a read per subscriber (a thousand idle subscribers would otherwise run thousands of
 // statements a second), and none once no one waits.
 import type { Event } from "@concord/core"
-import { EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { EventStore, ExpectedVersion, StoreBackend, StreamId } from "@concord/core"
 import { SqlEventStore } from "@concord/sql"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Redacted, Stream } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Redacted, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as WatchedSignal from "../src/internal/watchedSignal.js"
 import { postgresSuites } from "./support/suites.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-sqlite-watcher-"))
@@ -117,4 +118,66 @@ describe.skipIf(pgUrl === undefined)(postgresSuites.watcher, () => {
       ),
     30_000
   )
+})
+
+describe("the watcher's baselines", () => {
+  /** A signal over a probe whose answer the test sets: another process's commits, as the probe would see them. */
+  const watched = () => {
+    const state = { version: 0, probes: 0 }
+    const signal = WatchedSignal.make(
+      StoreBackend.makeCommitSignal(),
+      Duration.millis(10),
+      Effect.sync(() => {
+        state.probes++
+        return String(state.version)
+      })
+    )
+    return { state, signal }
+  }
+
+  it.live("a waiter whose baseline is older than the running watcher's is woken at once", () =>
+    Effect.gen(function*() {
+      const { signal, state } = watched()
+      // A marks (and reads) before another process commits; B marks after it and starts the watcher first.
+      const waitA = yield* signal.mark
+      state.version = 1
+      const waitB = yield* signal.mark
+      const b = yield* Effect.fork(waitB)
+      yield* Effect.sleep("50 millis")
+      // A's read could not have seen version 1, and nothing changes after: only its baseline can wake it.
+      yield* waitA.pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "A was never woken" }))
+      yield* Fiber.interrupt(b)
+    }))
+
+  it.live("marks made while no watcher runs share one probe; the watcher wakes waiters at a change", () =>
+    Effect.gen(function*() {
+      const { signal, state } = watched()
+      const waits = yield* Effect.all(Array.from({ length: 50 }, () => signal.mark), { concurrency: "unbounded" })
+      expect(state.probes).toBe(1)
+      const fibers = yield* Effect.forEach(waits, (wait) => Effect.fork(wait))
+      yield* Effect.sleep("50 millis")
+      state.version = 2
+      yield* Effect.forEach(fibers, Fiber.join).pipe(
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "not every waiter was woken" })
+      )
+    }))
+
+  it.live("a probe that fails wakes waiters at each check, as a poll would, not in a loop", () =>
+    Effect.gen(function*() {
+      const signal = WatchedSignal.make(
+        StoreBackend.makeCommitSignal(),
+        Duration.millis(20),
+        Effect.fail("unreachable")
+      )
+      let wakes = 0
+      // A subscriber's loop: mark, (read,) wait, woken.
+      const subscriber = yield* Effect.fork(Effect.forever(
+        Effect.flatMap(signal.mark, (wait) => Effect.zipRight(wait, Effect.sync(() => wakes++)))
+      ))
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(subscriber)
+      // About fifteen checks in 300 ms at 20 ms, each a wake; not a wake per mark.
+      expect(wakes).toBeGreaterThan(0)
+      expect(wakes).toBeLessThan(40)
+    }))
 })

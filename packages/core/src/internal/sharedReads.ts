@@ -32,25 +32,31 @@ const keyOf = (after: Position.Position, limit: number, filter: Filter | undefin
     filter === undefined ? "" : JSON.stringify([filter.types ?? null, filter.categories ?? null])
   }`
 
-/** @internal */
+/** The shared reads of one log. @internal */
 export const make = (log: LiveLog): SharedReads => {
   // The reads asked for and not yet started; one starts when its fiber is first run, after those who ask meanwhile.
   const waiting = new Map<string, Deferred.Deferred<Page, StoreError>>()
   return {
     read: (after, limit, filter) =>
-      Effect.suspend(() => {
-        const key = keyOf(after, limit, filter)
-        const joined = waiting.get(key)
-        if (joined !== undefined) return Deferred.await(joined)
-        const result = Deferred.unsafeMake<Page, StoreError>(FiberId.none)
-        waiting.set(key, result)
-        const run = Effect.suspend(() => {
-          waiting.delete(key)
-          return Effect.flatMap(Effect.exit(log.readAfter(after, limit, filter)), (exit: Exit.Exit<Page, StoreError>) =>
-            Deferred.done(result, exit))
+      // Uninterruptible until the read is in the map and its fiber forked: a subscriber interrupted in between would
+      // leave the others waiting on a read that never starts. Only the waiting is interruptible.
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const key = keyOf(after, limit, filter)
+          const joined = waiting.get(key)
+          if (joined !== undefined) return restore(Deferred.await(joined))
+          const result = Deferred.unsafeMake<Page, StoreError>(FiberId.none)
+          waiting.set(key, result)
+          const run = Effect.suspend(() => {
+            waiting.delete(key)
+            return Effect.flatMap(
+              Effect.exit(log.readAfter(after, limit, filter)),
+              (exit: Exit.Exit<Page, StoreError>) => Deferred.done(result, exit)
+            )
+          })
+          return Effect.zipRight(Effect.forkDaemon(run), restore(Deferred.await(result)))
         })
-        return Effect.zipRight(Effect.forkDaemon(run), Deferred.await(result))
-      })
+      )
   }
 }
 

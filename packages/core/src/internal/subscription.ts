@@ -64,7 +64,9 @@ export const makeCommitSignal = (): CommitSignal => {
 export interface LiveLog {
   /**
    * Up to `limit` (at least 1) events after `after` that match `filter`, in log order, of those no later commit can
-   * precede. Fewer than `limit` only when no more are visible now: `readAll` ends at a short page.
+   * precede. Fewer than `limit` only when no more are visible now: `readAll` ends at a short page. Subscribers asking
+   * for the same page at once share one read, run in a fiber of its own: it must not depend on the caller's context
+   * (a transaction of the caller's, say).
    */
   readonly readAfter: (
     after: Position.Position,

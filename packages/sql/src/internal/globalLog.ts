@@ -24,7 +24,6 @@
 import type { EventStore, StoreBackend } from "@concord/core"
 import { Position } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Migrations from "./migrations.js"
 import {
@@ -226,82 +225,3 @@ export const make = (options: {
 
   return { readAfter, end, signal: options.signal }
 }
-
-/**
- * A store whose commits may come from other processes, which its own signal cannot hear: a signal whose wait also ends
- * when `probe` (a cheap statement, such as SQLite's `PRAGMA data_version` or PostgreSQL's end of the visible log)
- * answers something else than it did. One watcher for all of the store's waiters runs the probe every `interval`
- * while anyone waits, and wakes them all when the answer differs: a check per waiter would cost a statement per
- * subscriber per interval, a thousand a second for a thousand idle PostgreSQL subscribers and ten times that on
- * SQLite. A mark made while no watcher runs probes first, so that a commit between the mark and the wait is not
- * missed; the watcher starts from that answer. A probe that fails counts as a change: the subscribers read again,
- * and meet the failure there if it lasts.
- *
- * @internal
- */
-export const watchedSignal = (
-  own: StoreBackend.CommitSignal,
-  interval: Duration.Duration,
-  probe: Effect.Effect<string, unknown>
-): StoreBackend.CommitSignal => {
-  const answer = Effect.orElseSucceed(probe, () => undefined)
-  let waiting = 0
-  let watching = false
-  // What the watcher last saw; undefined counts as a change at its next check.
-  let seen: string | undefined
-  const check = Effect.flatMap(answer, (now) =>
-    Effect.sync(() => {
-      const changed = seen === undefined || now === undefined || now !== seen
-      seen = now
-      if (changed) own.notify()
-    }))
-  // Stops once no one waits, at its next check (in the same step that says so: a wait starting after it starts
-  // another); a wait that starts before then keeps it.
-  const watch: Effect.Effect<void> = Effect.zipRight(
-    Effect.sleep(interval),
-    Effect.suspend(() => {
-      if (waiting > 0) return Effect.zipRight(check, watch)
-      watching = false
-      return Effect.void
-    })
-  )
-  const waitFor = (changed: Effect.Effect<void>, from: string | undefined) =>
-    Effect.acquireUseRelease(
-      Effect.suspend(() => {
-        waiting++
-        if (watching) return Effect.void
-        watching = true
-        seen = from
-        // Interruptible: forked in acquireUseRelease's uninterruptible acquire, it would otherwise inherit that.
-        return Effect.asVoid(
-          Effect.forkDaemon(
-            Effect.interruptible(Effect.onInterrupt(watch, () => Effect.sync(() => (watching = false))))
-          )
-        )
-      }),
-      () => changed,
-      () => Effect.sync(() => void waiting--)
-    )
-  return {
-    notify: own.notify,
-    mark: Effect.gen(function*() {
-      const changed = yield* own.mark
-      if (watching) return waitFor(changed, undefined)
-      return waitFor(changed, yield* answer)
-    })
-  }
-}
-
-/**
- * SQLite's probe: the connection's `PRAGMA data_version`, which changes when another connection commits, with the
- * count of appends made inside callers' transactions. Such an append cannot notify (it is not committed yet); the
- * next check after it wakes the waiters: the connection is the caller's until its transaction ends, so that check
- * runs after the commit.
- *
- * @internal
- */
-export const sqliteProbe = (sql: SqlClient.SqlClient, unannounced: () => number): Effect.Effect<string, unknown> =>
-  Effect.map(
-    sql<{ data_version: number }>`PRAGMA data_version`,
-    (rows) => `${rows[0]?.data_version}:${unannounced()}`
-  )

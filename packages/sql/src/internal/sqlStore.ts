@@ -12,6 +12,7 @@ import * as GlobalLog from "./globalLog.js"
 import * as Migrations from "./migrations.js"
 import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
+import * as WatchedSignal from "./watchedSignal.js"
 import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
 import * as Writes from "./writes.js"
 
@@ -88,11 +89,11 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     // announce) in the end of the visible log; one watcher checks for all of the store's waiting subscribers.
     const log: StoreBackend.LiveLog = {
       ...pages,
-      signal: GlobalLog.watchedSignal(
+      signal: WatchedSignal.make(
         signal,
         pollInterval,
         dialect === "sqlite"
-          ? GlobalLog.sqliteProbe(sql, () => local.inCallerTransactions)
+          ? WatchedSignal.sqliteProbe(sql, () => local.inCallerTransactions)
           : Effect.map(pages.end, Position.toString)
       )
     }
