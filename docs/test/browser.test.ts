@@ -83,7 +83,8 @@ describe.runIf(available || process.env.CI === "true")("the browser page on the 
               await append(url, "client-acme", "MeetingNoteAdded", { round })
               await append(url, "client-globex", "ClientRegistered", { name: "Globex", round })
               // The previous cut's reconnection is made before this one cuts it.
-              while (lastEventIds.length < round + 1 || open.size === 0) {
+              for (const deadline = Date.now() + 20_000; lastEventIds.length < round + 1 || open.size === 0;) {
+                if (Date.now() > deadline) throw new Error("the page did not reconnect within 20 s")
                 await new Promise((resolve) => setTimeout(resolve, 20))
               }
               for (const response of open) response.destroy()

@@ -59,14 +59,20 @@ const exchange = (url: string, init?: RequestInit) =>
 /** The start of a subscription as the docs show it: the status line and content type, then its first messages. */
 const subscriptionTranscript = async (url: string, events: number) => {
   const abort = new AbortController()
+  // The reading ends at the events wanted, or fails after 20 s.
+  const timer = setTimeout(() => abort.abort(new Error(`no ${events} events from ${url} within 20 s`)), 20_000)
   const response = await fetch(url, { signal: abort.signal })
   const decoder = new TextDecoder()
   let text = ""
-  for await (const chunk of response.body!) {
-    text += decoder.decode(chunk, { stream: true })
-    if (text.split("\n\n").filter((message) => message.startsWith("id:")).length >= events) break
+  try {
+    for await (const chunk of response.body!) {
+      text += decoder.decode(chunk, { stream: true })
+      if (text.split("\n\n").filter((message) => message.startsWith("id:")).length >= events) break
+    }
+  } finally {
+    clearTimeout(timer)
+    abort.abort()
   }
-  abort.abort()
   const messages = text.split("\n\n").filter((message) => message !== "").slice(0, events + 1)
   return `HTTP/1.1 ${response.status} ${response.statusText}\ncontent-type: ${
     response.headers.get("content-type")

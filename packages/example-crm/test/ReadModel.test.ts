@@ -84,6 +84,8 @@ for (const target of targets) {
             const checkpoint = Option.getOrThrow(yield* Consumer.checkpoint(ReadModel.consumer.name)).position
             const handled = log.filter((event) => !Position.isAfter(event.position, checkpoint)).length
             expect(handled).toBeLessThanOrEqual(crashAt)
+            // Some groups committed before the crash: the comparison below is of a table with rows in it.
+            expect(handled).toBeGreaterThan(0)
             expect(yield* rowsOf(prefix)).toEqual(folded(history.slice(0, handled)))
 
             const restarted = yield* Effect.fork(ReadModel.run)
