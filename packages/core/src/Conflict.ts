@@ -158,7 +158,8 @@ export type ConcurrencyConflictTypeId = typeof ConcurrencyConflictTypeId
  * version order, with their data and metadata, so that the writer can fold them into its state and decide again
  * without another read; committed events that clash with nothing are not in it (the append could pass them). It
  * holds at most {@link maxCommittedEvents}, the first ones by version, and `committedEventsTruncated` says whether
- * later clashing events were left out.
+ * later clashing events were left out. Both may be left out when the error is made or decoded (as from a service of
+ * the release before them): the list is then empty and said to be cut.
  *
  * @since 0.1.0
  * @category errors
@@ -168,8 +169,10 @@ export class ConcurrencyConflict extends Schema.TaggedError<ConcurrencyConflict>
   expectedVersion: StreamVersion.StreamVersion,
   actualVersion: StreamVersion.StreamVersion,
   conflicts: Schema.NonEmptyArray(ConflictingPair),
-  committedEvents: Schema.Array(ConflictingEvent),
-  committedEventsTruncated: Schema.Boolean
+  // Optional to make and to decode, for errors made by code and services written before they existed: left out,
+  // the list is empty and said to be cut, so a writer knows to read the stream.
+  committedEvents: Schema.optionalWith(Schema.Array(ConflictingEvent), { default: () => [] }),
+  committedEventsTruncated: Schema.optionalWith(Schema.Boolean, { default: () => true })
 }) {
   /**
    * @since 0.1.0

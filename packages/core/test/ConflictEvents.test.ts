@@ -119,6 +119,17 @@ describe("ConcurrencyConflict.committedEvents", () => {
     expect(decoded).toEqual(conflict)
   })
 
+  it("decoded without its committed events (from a service of the release before them): none, and said to be cut", () => {
+    const conflict = conflictOf(strict, withMetadata(titles(3)), 1, retitle) as Conflict.ConcurrencyConflict
+    const { committedEvents: _events, committedEventsTruncated: _cut, ...older } = JSON.parse(
+      JSON.stringify(Schema.encodeSync(Conflict.ConcurrencyConflict)(conflict))
+    )
+    const decoded = Schema.decodeUnknownSync(Conflict.ConcurrencyConflict)(older)
+    expect(decoded.conflicts).toEqual(conflict.conflicts)
+    expect(decoded.committedEvents).toEqual([])
+    expect(decoded.committedEventsTruncated).toBe(true)
+  })
+
   it.prop(
     "for any registry, log and batch: exactly the clashing committed events, by version, cut at the maximum",
     [Doc.registry, Doc.committedEvents(12), fc.nat(), Doc.encodedEvents(4), fc.boolean()],
