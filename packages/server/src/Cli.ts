@@ -63,12 +63,12 @@ const maxBodyBytes = Options.integer("max-body-bytes").pipe(
 )
 const keepAlive = Options.integer("keep-alive-ms").pipe(
   Options.withDescription(
-    "how long a subscription may stay silent before the service sends it a comment line, in milliseconds " +
-      "(env CONCORD_KEEP_ALIVE_MS; default 15000)"
+    "how often the service sends each subscription a comment line, in milliseconds (env CONCORD_KEEP_ALIVE_MS; " +
+      "default 15000; at most 30000, as the typed client takes 45 s without a line as a lost connection)"
   ),
   Options.withFallbackConfig(Config.integer("CONCORD_KEEP_ALIVE_MS")),
-  Options.withSchema(Schema.Int.pipe(Schema.between(10, 3_600_000, {
-    message: () => "--keep-alive-ms must be between 10 and 3600000"
+  Options.withSchema(Schema.Int.pipe(Schema.between(10, 30_000, {
+    message: () => "--keep-alive-ms must be between 10 and 30000"
   }))),
   Options.optional
 )

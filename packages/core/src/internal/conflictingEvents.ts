@@ -1,7 +1,7 @@
 import * as Conflict from "../Conflict.js"
 import type * as Event from "../Event.js"
 
-/** What a {@link Conflict.ConcurrencyConflict} says of the committed events of its pairs. */
+/** What a {@link Conflict.ConcurrencyConflict} says of the committed events of its pairs. @internal */
 export interface ConflictingEvents {
   readonly committedEvents: ReadonlyArray<Conflict.ConflictingEvent>
   readonly committedEventsTruncated: boolean

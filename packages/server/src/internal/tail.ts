@@ -21,7 +21,7 @@ export type Start = Position.Position | "end"
 
 const decodePosition = Schema.decodeEither(Position.FromString)
 
-/** Reads `--after`: `end`, or a position's string form; a bad value is refused with a message naming the flag. */
+/** Reads `--after`: `end`, or a position's string form; a bad value is refused with a message naming the flag. @internal */
 export const parseAfter = (text: string): Either.Either<Start, string> => {
   if (text === "end") return Either.right("end")
   return Either.mapLeft(
@@ -34,6 +34,8 @@ export const parseAfter = (text: string): Either.Either<Start, string> => {
  * Reads a list flag, given any number of times, each a comma-separated list: `undefined` when it is not given (no
  * filter), and refused when it is given but names nothing (an empty list would match no event, and print nothing
  * forever).
+ *
+ * @internal
  */
 export const parseList = (
   flag: string,
@@ -107,6 +109,8 @@ const field = (text: string) => (needsQuoting.test(text) ? JSON.stringify(text) 
 /**
  * An event as one line for people: `<position>  <streamId>@<version>  <type>  <data as compact JSON>`, columns two
  * spaces apart. A stream id or type holding a space, a quote or a control character is printed as a JSON string.
+ *
+ * @internal
  */
 export const formatLine = (event: Event.RecordedEvent): string =>
   `${Position.toString(event.position)}  ${field(event.streamId)}@${event.version}  ${field(event.type)}  ${
@@ -115,7 +119,7 @@ export const formatLine = (event: Event.RecordedEvent): string =>
 
 const encodeEvent = Schema.encodeSync(Event.RecordedEvent)
 
-/** An event as one line of JSON, exactly as `GET /events` carries it (the API encodes with the same Schema). */
+/** An event as one line of JSON, exactly as `GET /events` carries it (the API encodes with the same Schema). @internal */
 export const formatJson = (event: Event.RecordedEvent): string => JSON.stringify(encodeEvent(event))
 
 /** Why following the log failed, in one line, for the command line to print. @internal */
