@@ -123,7 +123,10 @@ export interface Delivery {
 }
 
 export interface Subscription {
-  /** Resolves once the service's opening comment arrived: the subscription is registered. */
+  /**
+   * Resolves once the service's opening comment arrived. From `end`, the service reads where the end is just after
+   * sending it: an event appended at once may come before that end.
+   */
   readonly opened: Promise<void>
   readonly close: () => void
 }
