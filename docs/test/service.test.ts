@@ -305,15 +305,25 @@ describe("the service", () => {
     60_000
   )
 
-  it("every flag and variable the page names is one the concord command or the demo knows", async () => {
-    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
-    const named = new Set([...page.matchAll(/(--[a-z][a-z-]+|CONCORD_[A-Z_]+)/g)].map((match) => match[1]!))
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
-    const help = await Promise.all([runTypeScript(bin, ["serve", "--help"]), runTypeScript(demo, ["--help"])])
-    const stdout = help.map((run) => run.stdout).join("\n")
-    expect(named.size).toBeGreaterThan(10)
-    for (const name of named) expect(stdout, name).toContain(name)
-  }, 60_000)
+  it(
+    "every flag and variable the page names is one the concord commands, the demo or the read model knows",
+    async () => {
+      const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+      const named = new Set([...page.matchAll(/(--[a-z][a-z-]+|CONCORD_[A-Z_]+)/g)].map((match) => match[1]!))
+      const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+      const readModel = new URL("../../packages/example-crm/src/readModelMain.ts", import.meta.url).pathname
+      const help = await Promise.all([
+        runTypeScript(bin, ["serve", "--help"]),
+        runTypeScript(bin, ["tail", "--help"]),
+        runTypeScript(demo, ["--help"]),
+        runTypeScript(readModel, ["--help"])
+      ])
+      const stdout = help.map((run) => run.stdout).join("\n")
+      expect(named.size).toBeGreaterThan(10)
+      for (const name of named) expect(stdout, name).toContain(name)
+    },
+    60_000
+  )
 
   it("concord serve prints the line the pages show once it listens", async () => {
     const db = path.join(directory, "listening.db")
