@@ -62,6 +62,10 @@ const played = (flags: {
   readonly readModel: Option.Option<string>
 }): Effect.Effect<unknown, unknown, HttpClient.HttpClient> => {
   if (Option.isNone(flags.url)) {
+    if (Option.isSome(flags.readModel)) {
+      // A read model elsewhere follows a service's store, which only --url names: the saves would never reach it.
+      return Effect.fail(new Error("--read-model follows the saves of a service: give the service's --url too"))
+    }
     // The store, its checkpoints and the read model, all in one SQLite database in memory.
     return Effect.provide(followedHere, Database.layerSqlite(":memory:"))
   }

@@ -405,6 +405,13 @@ describe("starting the service", () => {
     expectDemo(await runDemo([]))
   }, 60_000)
 
+  it("the demo refuses --read-model without --url, in one line, writing nothing", async () => {
+    const { code, stderr, stdout } = await runDemo(["--read-model", "http://127.0.0.1:9"])
+    expect(code).not.toBe(0)
+    expect(stderr.trim()).toBe("demo: --read-model follows the saves of a service: give the service's --url too")
+    expect(stdout).toBe("")
+  }, 60_000)
+
   it("the service ships without the example domain: neither its dependencies nor its sources name it", () => {
     const manifest = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
       readonly dependencies: Record<string, string>
