@@ -1,21 +1,8 @@
 // The read side's law, checked from the outside: what a subscriber was delivered against the store's final global
 // log, and the global log against the streams' own reads. Every finding is a sentence; none means the law held.
 import { type Event, EventStore, Position } from "@concord/core"
-
-/** @internal */
-export interface SubscriptionAudit {
-  readonly delivered: ReadonlyArray<Event.RecordedEvent>
-  readonly log: ReadonlyArray<Event.RecordedEvent>
-  readonly filter?: EventStore.Filter | undefined
-  readonly after?: Position.Position | undefined
-  readonly through?: Position.Position | undefined
-}
-
-/** @internal */
-export interface LogAudit {
-  readonly log: ReadonlyArray<Event.RecordedEvent>
-  readonly streams: ReadonlyMap<string, ReadonlyArray<Event.RecordedEvent>>
-}
+// The public shapes, declared once with their documentation in the Checker.
+import type { LogAudit, SubscriptionAudit } from "../Checker.js"
 
 /** An event in words: where it is in its stream, what it is, and where in the log. */
 export const describeEvent = (event: Event.RecordedEvent): string =>
