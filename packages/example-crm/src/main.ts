@@ -3,7 +3,7 @@
 // After each save it shows the CRM read model (ReadModel) following: a read model served by `npm run read-model`
 // with --read-model, otherwise one the demo keeps itself, in memory, fed by a transactional consumer of the store's
 // log. The demo lives with the domain it plays, so that the service itself ships without one.
-import { ConcordClient } from "@concord/server"
+import { Cli, ConcordClient } from "@concord/server"
 import { SqlCheckpoints } from "@concord/sql"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as Command from "@effect/cli/Command"
@@ -18,7 +18,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Database from "./Database.js"
-import { runMain } from "./internal/cli.js"
+
 import * as ReadModel from "./ReadModel.js"
 import * as ReadModelApi from "./ReadModelApi.js"
 import * as Story from "./Story.js"
@@ -86,4 +86,4 @@ const demo = Command.make(
   (flags) => Effect.asVoid(Effect.provide(played(flags), FetchHttpClient.layer))
 ).pipe(Command.withDescription("play the Joe & Harry story, step by step, and show the read model following it"))
 
-runMain("demo", Command.run(demo, { name: "demo", version: "0.1.0" })(process.argv), LogLevel.Warning)
+Cli.runMain("demo", Command.run(demo, { name: "demo", version: "0.1.0" })(process.argv), LogLevel.Warning)

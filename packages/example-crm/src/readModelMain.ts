@@ -2,6 +2,7 @@
 // database `concord serve` stores in) and serves it read-only on 127.0.0.1: GET /clients, GET /clients/{streamId}.
 // Any number may run on one database: one at a time holds the consumer's lease and keeps the table, all of them serve
 // it.
+import { Cli } from "@concord/server"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -16,7 +17,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { createServer } from "node:http"
 import * as Database from "./Database.js"
-import { runMain } from "./internal/cli.js"
+
 import * as ReadModel from "./ReadModel.js"
 import * as ReadModelApi from "./ReadModelApi.js"
 
@@ -62,4 +63,4 @@ const readModel = Command.make("read-model", { db, postgres, port }, (flags) =>
     return yield* Effect.raceFirst(ReadModel.run, Layer.launch(serving)).pipe(Effect.provide(database))
   })).pipe(Command.withDescription("keep the CRM read model in a service's database and serve it read-only"))
 
-runMain("read-model", Command.run(readModel, { name: "read-model", version: "0.1.0" })(process.argv), LogLevel.Info)
+Cli.runMain("read-model", Command.run(readModel, { name: "read-model", version: "0.1.0" })(process.argv), LogLevel.Info)

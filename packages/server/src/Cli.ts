@@ -8,14 +8,22 @@
 import type { EventStore } from "@concord/core"
 import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
+import { ValidationError } from "@effect/cli"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
+import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as tailCommand from "./internal/tail.js"
@@ -142,3 +150,44 @@ export const command = Command.make("concord").pipe(
  * @category commands
  */
 export const run = Command.run(command, { name: "concord", version: "0.1.0" })
+
+/** What went wrong, in one line: the error's message, and its cause's when it has one. */
+const describe = (error: unknown): string => {
+  const message = typeof error === "object" && error !== null && "message" in error
+    ? String(error.message)
+    : String(error)
+  const cause = (error as { cause?: unknown } | null)?.cause
+  const because = cause instanceof Error && cause.message !== "" && !message.includes(cause.message)
+    ? `: ${cause.message}`
+    : ""
+  return `${message}${because}`.replace(/\s*\n\s*/g, " ")
+}
+
+/**
+ * Runs a command line program on Node as `concord` runs: the command line prints its own usage errors; any other
+ * failure, and any defect, is said in one line on stderr (`<name>: <what went wrong>`), without a stack trace, and
+ * the process exits non-zero. An interruption (SIGINT, SIGTERM) is a clean stop. With `logLevel`, logs below it are
+ * left out.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const runMain = <E>(
+  name: string,
+  program: Effect.Effect<void, E, NodeContext.NodeContext>,
+  logLevel?: LogLevel.LogLevel
+): void =>
+  program.pipe(
+    Effect.tapErrorCause((cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.void
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return Effect.void
+      const error = Option.orElse(failure, () => Cause.dieOption(cause))
+      return Console.error(
+        `${name}: ${Option.isSome(error) ? describe(error.value) : Cause.pretty(cause).split("\n")[0]}`
+      )
+    }),
+    logLevel === undefined ? identity : Logger.withMinimumLogLevel(logLevel),
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({ disableErrorReporting: true })
+  )
