@@ -1,0 +1,214 @@
+// The cases a law checks a pair on: states the system can really be in (the decider run on generated commands), or
+// folded from arbitrary events, or the caller's own; events of the pair's two types; commands that produce them.
+import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
+import type * as AST from "effect/SchemaAST"
+import type { Keyed, Pool, Shape } from "./domain.js"
+import { keyed, memberArbitrary, pools, resolve, tagOfValue } from "./domain.js"
+
+/** How a decision came out, run synchronously: the events, or undefined when the command failed. */
+export type Decide<Command, A, State> = (command: Command, state: State) => Exit.Exit<ReadonlyArray<A>, unknown>
+
+/** What the laws know of a domain. */
+export interface Domain<A, State, Command> {
+  readonly events: Shape<A>
+  readonly commands: Shape<Command> | undefined
+  readonly keys: ReadonlyMap<string, AST.AST>
+  readonly initialState: State
+  readonly evolve: (state: State, event: A) => State
+  readonly decide: Decide<Command, A, State> | undefined
+  readonly states: FastCheck.Arbitrary<State> | undefined
+  readonly maxHistory: number
+  readonly maxBehind: number
+  /** The command tags that have succeeded on the initial state: what reachable histories mostly start with. */
+  readonly starters: ReadonlyArray<string>
+}
+
+/** A state a case starts from, with the events that led to it (none for a state the caller generated). */
+export interface History<A, State> {
+  readonly events: ReadonlyArray<A>
+  readonly state: State
+}
+
+/** A draw that becomes a value once the case's pool of key values is known. */
+export type Draw<T> = (pool: Pool) => T
+
+const resolver = <T>(domain: Domain<any, any, any>, shape: Shape<T>) => (drawn: Keyed<T>) => (pool: Pool) =>
+  resolve(drawn, pool, domain.keys, shape.members)
+
+/** Keyed draws of events: of one type, or of any. */
+export const eventDraw = <A>(domain: Domain<A, any, any>, tag?: string): FastCheck.Arbitrary<Draw<A>> =>
+  keyed(tag === undefined ? domain.events.arbitrary : memberArbitrary(domain.events, tag), domain.keys).map(
+    resolver(domain, domain.events)
+  )
+
+/** Keyed draws of commands: of the given tags (when the commands have tags), or of any. */
+export const commandDraw = <Command>(
+  domain: Domain<any, any, Command>,
+  shape: Shape<Command>,
+  tags?: ReadonlyArray<string>
+): FastCheck.Arbitrary<Draw<Command>> => {
+  const arbitrary = tags === undefined || tags.length === 0
+    ? shape.arbitrary
+    : FastCheck.oneof(...tags.map((tag) => memberArbitrary(shape, tag)))
+  return keyed(arbitrary, domain.keys).map(resolver(domain, shape))
+}
+
+const sequence = <T>(draws: ReadonlyArray<Draw<T>>): Draw<ReadonlyArray<T>> => (pool) =>
+  draws.map((draw) => draw(pool))
+
+/** Runs commands one after another from a state, keeping what each successful decision produced. */
+export const run = <A, State, Command>(
+  domain: Domain<A, State, Command>,
+  state: State,
+  commands: ReadonlyArray<Command>
+): History<A, State> => {
+  const events: Array<A> = []
+  let current = state
+  for (const command of commands) {
+    const decision = domain.decide!(command, current)
+    if (Exit.isFailure(decision)) continue
+    for (const event of decision.value) {
+      events.push(event)
+      current = domain.evolve(current, event)
+    }
+  }
+  return { events, state: current }
+}
+
+const fold = <A, State>(domain: Domain<A, State, any>, state: State, events: ReadonlyArray<A>): History<A, State> => ({
+  events,
+  state: events.reduce(domain.evolve, state)
+})
+
+/**
+ * States to start from: the caller's own, or reachable ones (the decider run on generated commands) mixed with some
+ * folded from arbitrary events, which reach the states no command sequence the generators find does.
+ */
+export const histories = <A, State>(domain: Domain<A, State, any>): FastCheck.Arbitrary<Draw<History<A, State>>> => {
+  if (domain.states !== undefined) return domain.states.map((state) => () => ({ events: [], state }))
+  const folded = FastCheck.array(eventDraw(domain), { maxLength: domain.maxHistory }).map((draws) => (pool: Pool) =>
+    fold(domain, domain.initialState, sequence(draws)(pool))
+  )
+  if (domain.decide === undefined || domain.commands === undefined) return folded
+  const commands = FastCheck.array(commandDraw(domain, domain.commands), { maxLength: domain.maxHistory })
+  const reachable = (domain.starters.length === 0 ? commands : FastCheck.oneof(
+    commands,
+    // Most commands need what a first command creates: start most histories with one that succeeds on nothing.
+    FastCheck.tuple(commandDraw(domain, domain.commands, domain.starters), commands).map(([first, rest]) => [
+      first,
+      ...rest
+    ]),
+    FastCheck.tuple(commandDraw(domain, domain.commands, domain.starters), commands).map(([first, rest]) => [
+      first,
+      ...rest
+    ])
+  )).map((draws) => (pool: Pool) => run(domain, domain.initialState, sequence(draws)(pool)))
+  return FastCheck.oneof({ weight: 3, arbitrary: reachable }, { weight: 1, arbitrary: folded })
+}
+
+/** A commutation case: a state, then a proposed and a committed event of the pair's types. */
+export interface CommutationCase<A, State> {
+  readonly history: History<A, State>
+  readonly proposed: A
+  readonly committed: A
+}
+
+/** Commutation cases for one pair, with the pool drawn alongside so that keys collide often. */
+export const commutationCases = <A, State>(
+  domain: Domain<A, State, any>,
+  proposed: string,
+  committed: string
+): FastCheck.Arbitrary<Draw<CommutationCase<A, State>>> =>
+  FastCheck.tuple(histories(domain), eventDraw(domain, proposed), eventDraw(domain, committed)).map(
+    ([history, p, c]) => (pool: Pool) => ({ history: history(pool), proposed: p(pool), committed: c(pool) })
+  )
+
+/** A decision case: a stale state, the command decided on it, and what was committed behind the writer's back. */
+export interface DecisionCase<A, State, Command> {
+  readonly history: History<A, State>
+  readonly command: Command
+  /** The commands another writer ran from the stale state, when the committed events came from the decider. */
+  readonly behindCommands: ReadonlyArray<Command> | undefined
+  readonly behind: ReadonlyArray<A>
+}
+
+/**
+ * Decision cases for one pair: a command that has produced the proposed type, and events committed since that end
+ * with the committed type. Those are mostly reachable (another writer's commands run from the stale state), and
+ * sometimes arbitrary events, as a store holding events from elsewhere may have them.
+ */
+export const decisionCases = <A, State, Command>(
+  domain: Domain<A, State, Command>,
+  shape: Shape<Command>,
+  producers: ReadonlyMap<string, ReadonlyArray<string>>,
+  proposed: string,
+  committed: string
+): FastCheck.Arbitrary<Draw<DecisionCase<A, State, Command>>> => {
+  // Often nothing else behind the writer's back, so that the pair itself decides most cases.
+  const before = <T>(draw: FastCheck.Arbitrary<T>) =>
+    FastCheck.oneof(FastCheck.constant([]), FastCheck.array(draw, { maxLength: domain.maxBehind - 1 }))
+  const reachableBehind = FastCheck.tuple(
+    before(commandDraw(domain, shape)),
+    commandDraw(domain, shape, producers.get(committed))
+  ).map(([others, last]) => (pool: Pool, stale: State) => {
+    const commands = [...sequence(others)(pool), last(pool)]
+    return { commands, events: run(domain, stale, commands).events } as const
+  })
+  const arbitraryBehind = FastCheck.tuple(before(eventDraw(domain)), eventDraw(domain, committed))
+    .map(([others, last]) => (pool: Pool) => ({ commands: undefined, events: [...sequence(others)(pool), last(pool)] }))
+  const behind = FastCheck.oneof(
+    { weight: 3, arbitrary: reachableBehind },
+    { weight: 1, arbitrary: arbitraryBehind }
+  )
+  return FastCheck.tuple(histories(domain), commandDraw(domain, shape, producers.get(proposed)), behind).map(
+    ([history, command, behindDraw]) => (pool: Pool) => {
+      const stale = history(pool)
+      const committedSince = behindDraw(pool, stale.state)
+      return { history: stale, command: command(pool), behindCommands: committedSince.commands, behind: committedSince.events }
+    }
+  )
+}
+
+/** The command tags that succeed on the initial state, found by deciding generated commands on it. */
+export const startersOf = <Command>(domain: Domain<any, any, Command>, shape: Shape<Command>, seed: number) => {
+  const starters = new Set<string>()
+  if (shape.members.size === 0 || domain.decide === undefined) return []
+  for (const [pool, draw] of FastCheck.sample(FastCheck.tuple(pools(domain.keys), commandDraw(domain, shape)), { seed, numRuns: 200 })) {
+    const command = draw(pool)
+    const tag = tagOfValue(command)
+    if (tag !== undefined && Exit.isSuccess(domain.decide(command, domain.initialState))) starters.add(tag)
+  }
+  return Array.from(starters)
+}
+
+/**
+ * Which command tags have produced each event type, found by running generated commands on generated states: what
+ * directs a pair's decision cases to commands that can produce its types.
+ */
+export const producersOf = <A, State, Command>(
+  domain: Domain<A, State, Command>,
+  shape: Shape<Command>,
+  seed: number
+): ReadonlyMap<string, ReadonlyArray<string>> => {
+  const producers = new Map<string, Set<string>>()
+  if (shape.members.size === 0) return new Map()
+  const samples = FastCheck.sample(
+    FastCheck.tuple(pools(domain.keys), histories(domain), commandDraw(domain, shape)),
+    { seed, numRuns: 400 }
+  )
+  for (const [pool, history, command] of samples) {
+    const stale = history(pool)
+    const decided = command(pool)
+    const decision = domain.decide!(decided, stale.state)
+    const commandTag = tagOfValue(decided)
+    if (Exit.isFailure(decision) || commandTag === undefined) continue
+    for (const event of decision.value) {
+      const eventTag = tagOfValue(event)
+      if (eventTag === undefined) continue
+      const set = producers.get(eventTag) ?? new Set()
+      producers.set(eventTag, set.add(commandTag))
+    }
+  }
+  return new Map(Array.from(producers, ([tag, set]) => [tag, Array.from(set)]))
+}

@@ -1,0 +1,157 @@
+// The two laws over every pair a registry lets through, each pair on its own share of the budget.
+import type { Event } from "@concord/core"
+import { Conflict, ConflictRegistry } from "@concord/core"
+import type * as Api from "../../Laws.js"
+import type { PairResult } from "./check.js"
+import { producersOf } from "./cases.js"
+import type { AllowedPair } from "./pairs.js"
+import { allowedPairs, describeRule } from "./pairs.js"
+import type { Decided, LetPairThrough, LetThrough, Setup } from "./pairChecks.js"
+import { commutationPair, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
+import type { Report } from "./report.js"
+import { makeReport } from "./report.js"
+import type { SetupOptions } from "./setup.js"
+import { makeSetup, tagsOf } from "./setup.js"
+import type { CommutationCase } from "./cases.js"
+
+/** A failing pair, before it becomes the API's `LawViolation`. */
+export interface Failure {
+  readonly law: string
+  readonly description: string
+  readonly counterexample: unknown
+  readonly seed: number
+  readonly path: string
+  readonly pair: { readonly proposed: string; readonly committed: string }
+  readonly rule: string
+}
+
+/** What a run found: a failure, or the coverage of every pair. */
+export type Outcome = { readonly _tag: "Failed"; readonly failure: Failure } | {
+  readonly _tag: "Held"
+  readonly report: Report
+}
+
+/** The registry's answer for a single pair, as the commutation checks ask it. */
+export const registryLetsPairThrough = <A extends Event.Tagged>(
+  registry: ConflictRegistry.ConflictRegistry<A, any>,
+  encode: (event: A) => Conflict.Proposed
+): LetPairThrough<A> =>
+(proposed, committed) => !ConflictRegistry.isConflict(registry, encode(proposed), encode(committed))
+
+const committedAt = (encoded: ReadonlyArray<Conflict.Proposed>): ReadonlyArray<Conflict.Committed> =>
+  encoded.map((event, i) => ({ ...event, id: `committed-${i + 1}` as any, version: (i + 1) as any }))
+
+/** The registry's answer for a decision, as the decision checks ask it. */
+export const registryLetsThrough = <A extends Event.Tagged>(
+  registry: ConflictRegistry.ConflictRegistry<A, any>,
+  encode: (event: A) => Conflict.Proposed
+): LetThrough<A> =>
+(proposed, behind) => !Conflict.hasConflict(registry, committedAt(behind.map(encode)), proposed.map(encode))
+
+const over = <T>(
+  law: string,
+  setup: Setup<any, any, any>,
+  pairs: ReadonlyArray<AllowedPair>,
+  check: (pair: AllowedPair) => PairResult<T>,
+  describe: (value: T) => string,
+  counterexample: (value: T) => unknown
+): Outcome => {
+  const checked: Array<readonly [AllowedPair, number]> = []
+  for (const pair of pairs) {
+    const result = check(pair)
+    if (result.failure !== undefined) {
+      return {
+        _tag: "Failed",
+        failure: {
+          law,
+          description: describe(result.failure.value),
+          counterexample: counterexample(result.failure.value),
+          seed: setup.budget.seed,
+          path: result.failure.path,
+          pair: { proposed: pair.proposed, committed: pair.committed },
+          rule: describeRule(pair)
+        }
+      }
+    }
+    checked.push([pair, result.cases])
+  }
+  return { _tag: "Held", report: makeReport(law, setup.budget.seed, setup.budget.casesPerPair, checked) }
+}
+
+/**
+ * Runs a law without capturing stack traces: a decider fails with a domain error on most generated cases, and an
+ * error's stack is most of its cost. The laws run synchronously, so nothing else sees the limit.
+ */
+export const withoutStackTraces = <T>(run: () => T): T => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return run()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/** Commutation over every pair the registry lets through. */
+export const commutation = <A extends Event.Tagged, State>(
+  options: SetupOptions<A, State, any> & { readonly registry: ConflictRegistry.ConflictRegistry<A, any> }
+): Outcome => {
+  const setup = makeSetup(options)
+  const letThrough = registryLetsPairThrough(options.registry, setup.encode)
+  return over(
+    "commutation",
+    setup,
+    allowedPairs(options.registry, tagsOf(options.schema)),
+    (pair) => commutationPair(setup, pair.proposed, pair.committed, letThrough),
+    (c: CommutationCase<A, State>) => describeCommutation(setup.domain, c),
+    (c) => [c.history.events, c.proposed, c.committed]
+  )
+}
+
+/** Decision stability over every pair the registry lets through. */
+export const decisionStability = <A extends Event.Tagged, State, Command>(
+  options: SetupOptions<A, State, Command> & { readonly registry: ConflictRegistry.ConflictRegistry<A, any> }
+): Outcome => {
+  const setup = makeSetup(options)
+  const commands = setup.commands!
+  const producers = producersOf(setup.domain, commands, setup.budget.seed)
+  const letThrough = registryLetsThrough(options.registry, setup.encode)
+  return over(
+    "decision stability",
+    setup,
+    allowedPairs(options.registry, tagsOf(options.schema)),
+    (pair) => decisionPair(setup, commands, producers, pair.proposed, pair.committed, letThrough),
+    (c: Decided<A, State, Command>) => describeDecision(c),
+    (c) => [c.history.events, c.behind, c.command]
+  )
+}
+
+/** The API's options, as the internals take them. */
+export const setupOptions = <A extends Event.Tagged, State, Command>(
+  schema: Event.EventSchema<A>,
+  options: Api.CommonOptions<A, State> & {
+    readonly commands?: SetupOptions<A, State, Command>["commands"]
+    readonly equivalence?: SetupOptions<A, State, Command>["equivalence"]
+    readonly maxBehind?: number | undefined
+  },
+  decider: {
+    readonly initialState: State
+    readonly evolve: (state: State, event: A) => State
+    readonly decide?: SetupOptions<A, State, Command>["decide"]
+  }
+): SetupOptions<A, State, Command> => ({
+  registry: options.registry,
+  schema,
+  events: options.events,
+  evolve: decider.evolve,
+  initialState: decider.initialState,
+  decide: decider.decide,
+  commands: options.commands,
+  states: options.states,
+  keys: options.keys,
+  equivalence: options.equivalence,
+  maxHistory: options.maxHistory,
+  maxBehind: options.maxBehind,
+  casesPerPair: options.casesPerPair,
+  run: options.run
+})

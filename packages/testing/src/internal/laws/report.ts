@@ -1,0 +1,59 @@
+// What a law run covered, in numbers and in words.
+import type { AllowedPair } from "./pairs.js"
+import { describeRule, pairName } from "./pairs.js"
+
+/** One allowed pair and how many generated cases exercised it. */
+export interface PairCoverage {
+  readonly proposed: string
+  readonly committed: string
+  readonly rule: string
+  readonly cases: number
+}
+
+/** A law run's coverage. */
+export interface Report {
+  readonly law: string
+  readonly seed: number
+  readonly casesPerPair: number
+  readonly pairs: ReadonlyArray<PairCoverage>
+  readonly unreached: ReadonlyArray<PairCoverage>
+  readonly summary: string
+}
+
+const what = (law: string) =>
+  law === "commutation" ? "a case the registry lets through" : "a case where the command succeeds"
+
+/** The report of a run over `pairs`, each with the number of cases that exercised it. */
+export const makeReport = (
+  law: string,
+  seed: number,
+  casesPerPair: number,
+  checked: ReadonlyArray<readonly [AllowedPair, number]>
+): Report => {
+  const pairs = checked.map(([pair, cases]) => ({
+    proposed: pair.proposed,
+    committed: pair.committed,
+    rule: describeRule(pair),
+    cases
+  }))
+  const unreached = pairs.filter((pair) => pair.cases === 0)
+  const reached = pairs.filter((pair) => pair.cases > 0)
+  const fewest = reached.reduce((least, pair) => Math.min(least, pair.cases), casesPerPair)
+  const short = reached.filter((pair) => pair.cases < casesPerPair)
+  const lines = [
+    `${law}: checked ${pairs.length} allowed pair${pairs.length === 1 ? "" : "s"}` +
+    (reached.length === 0 ? "" : `, ${reached.length === pairs.length ? "each" : `${reached.length} of them`} on ` +
+      `≥ ${fewest} case${fewest === 1 ? "" : "s"}`) +
+    ` (seed ${seed})`
+  ]
+  if (short.length > 0) {
+    lines.push(
+      `  fewer than ${casesPerPair} cases: ` +
+        short.map((pair) => `${pairName(pair)} (${pair.cases})`).join(", ")
+    )
+  }
+  if (unreached.length > 0) {
+    lines.push(`  these pairs never reached ${what(law)}: ${unreached.map((pair) => pairName(pair)).join(", ")}`)
+  }
+  return { law, seed, casesPerPair, pairs, unreached, summary: lines.join("\n") }
+}

@@ -1,0 +1,83 @@
+// From a law's options to what its pair checks need: the domain's shapes, the key fields, the budget and the seed.
+import type { Conflict, ConflictRegistry } from "@concord/core"
+import { Event } from "@concord/core"
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import type * as Equivalence from "effect/Equivalence"
+import type * as FastCheck from "effect/FastCheck"
+import * as Schema from "effect/Schema"
+import type { Domain } from "./cases.js"
+import { startersOf } from "./cases.js"
+import { lawSeed } from "./check.js"
+import type { Shape, Source } from "./domain.js"
+import { keyFields, shapeOf } from "./domain.js"
+import { sameKeyFields } from "./pairs.js"
+import type { Setup } from "./pairChecks.js"
+
+/** The default number of cases each allowed pair is checked on. */
+export const defaultCasesPerPair = 100
+
+/** How many draws a case may take before a pair's check gives up on finding more that exercise it. */
+export const defaultMaxSkipsPerCase = 20
+
+/** What a law was given, in the shape every law shares. */
+export interface SetupOptions<A extends Event.Tagged, State, Command> {
+  readonly registry: ConflictRegistry.ConflictRegistry<A, any> | undefined
+  readonly schema: Event.EventSchema<A>
+  readonly events: Source<A> | undefined
+  readonly evolve: (state: State, event: A) => State
+  readonly initialState: State
+  readonly decide: ((command: Command, state: State) => Effect.Effect<ReadonlyArray<A>, unknown>) | undefined
+  readonly commands: Source<Command> | undefined
+  readonly states: Source<State> | undefined
+  readonly keys: ReadonlyArray<string> | undefined
+  readonly equivalence: Equivalence.Equivalence<State> | undefined
+  readonly maxHistory: number | undefined
+  readonly maxBehind: number | undefined
+  readonly casesPerPair: number | undefined
+  readonly run: FastCheck.Parameters<any> | undefined
+}
+
+/** The domain's event tags, in the order its Schema declares them. */
+export const tagsOf = (schema: Event.EventSchema<any>): ReadonlyArray<string> =>
+  Array.from(shapeOf(schema as Source<unknown>).members.keys())
+
+/** Builds the setup of a law run. */
+export const makeSetup = <A extends Event.Tagged, State, Command>(
+  options: SetupOptions<A, State, Command>
+): Setup<A, State, Command> & { readonly commands: Shape<Command> | undefined } => {
+  const events = shapeOf(options.events ?? (options.schema as Source<A>))
+  const schemaShape = shapeOf(options.schema as Source<A>)
+  const withMembers: Shape<A> = events.members.size > 0 ? events : { ...events, members: schemaShape.members }
+  const commands = options.commands === undefined ? undefined : shapeOf(options.commands)
+  const named = [...(options.registry === undefined ? [] : sameKeyFields(options.registry)), ...(options.keys ?? [])]
+  const keys = keyFields([withMembers, ...(commands === undefined ? [] : [commands])] as Array<Shape<unknown>>, named)
+  const decide = options.decide
+  const domain: Domain<A, State, Command> = {
+    events: withMembers,
+    commands,
+    keys,
+    initialState: options.initialState,
+    evolve: options.evolve,
+    decide: decide === undefined ? undefined : (command, state) => Effect.runSyncExit(decide(command, state)),
+    states: options.states === undefined ? undefined : shapeOf(options.states).arbitrary,
+    maxHistory: options.maxHistory ?? 8,
+    maxBehind: options.maxBehind ?? 4,
+    starters: []
+  }
+  const seed = lawSeed(options.run)
+  const encode = Event.encode(options.schema)
+  return {
+    domain: commands === undefined ? domain : { ...domain, starters: startersOf(domain, commands, seed) },
+    commands,
+    encode: (event: A): Conflict.Proposed => Effect.runSync(encode(event)),
+    equivalence: options.equivalence ?? Equal.equals,
+    sameEvents: Schema.equivalence(Schema.Array(Schema.typeSchema(options.schema))),
+    budget: {
+      casesPerPair: options.casesPerPair ?? options.run?.numRuns ?? defaultCasesPerPair,
+      maxSkipsPerCase: defaultMaxSkipsPerCase,
+      seed,
+      parameters: options.run ?? {}
+    }
+  }
+}
