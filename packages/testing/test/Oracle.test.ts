@@ -21,10 +21,12 @@ const universeOf = <Command, A extends Event.Tagged, State, E>(
 }
 
 const classify = <A extends Event.Tagged>(domain: Case<any, A, any, any>) =>
-  Object.fromEntries(relaxations(domain.registry, domain.schema).map((mutant) => {
-    const verdict = Exhaustive.judge(universeOf(domain), { tested: mutant.registry, reference: domain.registry })
-    return [relaxationName(mutant), verdict.harmful ? "harmful" : "harmless"]
-  }))
+  Object.fromEntries(
+    relaxations(domain.registry, domain.schema).map((mutant) => {
+      const verdict = Exhaustive.judge(universeOf(domain), { tested: mutant.registry, reference: domain.registry })
+      return [relaxationName(mutant), verdict.harmful ? "harmful" : "harmless"]
+    })
+  )
 
 const expected = (domain: Case<any, any, any, any>) => ({
   ...Object.fromEntries(domain.harmful.map((name) => [name, "harmful"])),
@@ -94,7 +96,11 @@ describe("the exhaustive oracle's examples", () => {
     expect(verdict).toMatchObject({
       harmful: true,
       scenarios: 0,
-      example: { _tag: "PairDiverges", proposed: { _tag: "ClientRegistered" }, committed: { _tag: "ClientValueUpgraded" } }
+      example: {
+        _tag: "PairDiverges",
+        proposed: { _tag: "ClientRegistered" },
+        committed: { _tag: "ClientValueUpgraded" }
+      }
     })
   })
 

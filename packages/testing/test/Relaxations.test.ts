@@ -66,7 +66,10 @@ describe("relaxations", () => {
 
   it("of the task board's registry: every type forbids BoardClosed, closing forbids three, the rest is by key", () => {
     const mutants = relaxations(Tasks.registry, Tasks.TaskEvent)
-    expect(count(mutants)).toEqual({ "forbidden pair allowed": 9 + 2, "sameKey dropped": 5 + 4 + 5 + 4 + 5 + 4 + 3 + 2 })
+    expect(count(mutants)).toEqual({
+      "forbidden pair allowed": 9 + 2,
+      "sameKey dropped": 5 + 4 + 5 + 4 + 5 + 4 + 3 + 2
+    })
     expect(mutants.filter((mutant) => mutant.field === "commentId").map(relaxationName)).toEqual([
       "CommentPosted past CommentPosted (sameKey commentId dropped)"
     ])

@@ -78,7 +78,11 @@ export const evolve = (board: Board, event: TaskEvent): Board => {
     case "TaskCreated":
       return new Board({
         ...board,
-        tasks: HashMap.set(board.tasks, event.taskId, new Task({ title: event.title, assignee: Option.none(), done: false }))
+        tasks: HashMap.set(
+          board.tasks,
+          event.taskId,
+          new Task({ title: event.title, assignee: Option.none(), done: false })
+        )
       })
     case "TaskRenamed":
       return updateTask(board, event.taskId, (task) => new Task({ ...task, title: event.title }))
@@ -194,14 +198,20 @@ const onTask = (board: Board, command: Exclude<TaskCommand, { readonly _tag: "Cl
         }))
     case "UnassignTask":
       // A completed task may still be handed back.
-      return Effect.flatMap(existing(board, taskId), (task) =>
-        Effect.as(assigned(task, taskId), [TaskUnassigned.make({ taskId })]))
+      return Effect.flatMap(
+        existing(board, taskId),
+        (task) => Effect.as(assigned(task, taskId), [TaskUnassigned.make({ taskId })])
+      )
     case "CompleteTask":
-      return Effect.flatMap(open(board, taskId), (task) =>
-        Effect.as(assigned(task, taskId), [TaskCompleted.make({ taskId })]))
+      return Effect.flatMap(
+        open(board, taskId),
+        (task) => Effect.as(assigned(task, taskId), [TaskCompleted.make({ taskId })])
+      )
     case "ReopenTask":
-      return Effect.flatMap(existing(board, taskId), (task) =>
-        task.done ? Effect.succeed([TaskReopened.make({ taskId })]) : Effect.fail(new TaskIsOpen({ taskId })))
+      return Effect.flatMap(
+        existing(board, taskId),
+        (task) => task.done ? Effect.succeed([TaskReopened.make({ taskId })]) : Effect.fail(new TaskIsOpen({ taskId }))
+      )
     case "DeleteTask":
       // The assignee is released first, so the log says who no longer holds the task.
       return Effect.map(existing(board, taskId), (task) =>

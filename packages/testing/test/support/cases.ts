@@ -8,8 +8,8 @@
 // The task board's registry is as permissive as is safe on every state an event history reaches, so each of its
 // harmless relaxations does harm on some history of events no sequence of commands produces; a law that generates
 // arbitrary histories may catch them, one that follows the decider cannot.
-import { type Client, Commands, Events, Registry } from "@concord/example-crm"
 import type { ConflictRegistry, Event } from "@concord/core"
+import { type Client, Commands, Events, Registry } from "@concord/example-crm"
 import * as Tasks from "../domains/Tasks.js"
 import type { Domain } from "./exhaustive.js"
 

@@ -51,7 +51,10 @@ export type Harm<Command, A extends Event.Tagged, State, E> =
     readonly committedFirst: State
     readonly proposedFirst: State
   }
-  | ({ readonly _tag: "DecisionChanges"; readonly current: Exit.Exit<ReadonlyArray<A>, E> } & Scenario<Command, A, State>)
+  | (
+    & { readonly _tag: "DecisionChanges"; readonly current: Exit.Exit<ReadonlyArray<A>, E> }
+    & Scenario<Command, A, State>
+  )
   | ({ readonly _tag: "OrdersDiverge" } & Scenario<Command, A, State>)
 
 export type Verdict<Command, A extends Event.Tagged, State, E> =
@@ -264,16 +267,19 @@ const groupScenarios = <Command, A extends Event.Tagged, State, E>(
 }
 
 const pairHarms = <Command, A extends Event.Tagged, State, E>(explorer: Explorer<Command, A, State, E>) => {
-  // Only the states the commands reach count: the folds of scenarios may have interned others.
+  // Only the states the commands reach count: the folds of scenarios may have interned others. The two orders are
+  // folded on interned states, as the scenarios are: pairs share most of the states they lead to.
   const reachable = [...explorer.reachable]
   const known = new Map<number, Harm<Command, A, State, E> | null>()
   const find = (p: number, c: number): Harm<Command, A, State, E> | null => {
+    const proposed = explorer.events[p]!
+    const committed = explorer.events[c]!
     const diverging = reachable.find((s) => explorer.fold(s, [c, p]) !== explorer.fold(s, [p, c]))
     return diverging === undefined ? null : {
       _tag: "PairDiverges",
       state: explorer.states[diverging]!,
-      proposed: explorer.events[p]!,
-      committed: explorer.events[c]!,
+      proposed,
+      committed,
       committedFirst: explorer.states[explorer.fold(diverging, [c, p])]!,
       proposedFirst: explorer.states[explorer.fold(diverging, [p, c])]!
     }

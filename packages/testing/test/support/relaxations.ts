@@ -35,8 +35,7 @@ export const relaxations = <A extends Event.Tagged>(
 ): ReadonlyArray<Relaxation<A>> => {
   const document = Either.getOrThrowWith(ConflictRegistry.toDocument(registry), (error) => error)
   const known: ReadonlyArray<string> = Event.tags(schema)
-  const ruleOf = (type: string): Entries =>
-    document.rules.find((rule) => rule.type === type)?.conflictsWith ?? "all"
+  const ruleOf = (type: string): Entries => document.rules.find((rule) => rule.type === type)?.conflictsWith ?? "all"
   const withRule = (type: string, conflictsWith: Entries): ConflictRegistry.ConflictRegistry<A, any> => {
     const rules = document.rules.some((rule) => rule.type === type)
       ? document.rules.map((rule) => rule.type === type ? { type, conflictsWith } : rule)
