@@ -257,7 +257,9 @@ const sameTask = ConflictRegistry.sameKey("taskId")
  * - a deletion needs only the task, and its events commute with renaming, completing and reopening (those change
  *   nothing on a task that is gone), but an assignment turns it into an unassignment and a deletion;
  * - a comment needs its task and a free comment id: it conflicts with the deletion of its task and with a comment of
- *   the same id.
+ *   the same id;
+ * - a creation lets an unassignment or a reopening of the same task pass: a fresh task is already unassigned and open,
+ *   and neither makes the task exist.
  */
 export const registry = ConflictRegistry.make(TaskEvent).pipe(
   ConflictRegistry.conflicts("TaskCreated", ["BoardClosed"]),
