@@ -76,7 +76,6 @@ export class MissingSchema extends Schema.TaggedError<MissingSchema>()("MissingS
   }
 }
 
-
 /**
  * One pair of types a registry lets through, with the rule that lets it through and how many generated cases
  * exercised it (for decision stability: cases where the command succeeded and the registry let its events pass).
@@ -161,17 +160,22 @@ export interface CommutationOptions<A extends Event.Tagged, State, Command = nev
 export const commutation = <A extends Event.Tagged, State, Command = never>(
   options: CommutationOptions<A, State, Command>
 ): Effect.Effect<Report, LawViolation | MissingSchema> =>
-  Effect.flatMap(schemaOf("commutation", options.registry, options.schema), (schema) =>
-    Effect.suspend(() =>
-      outcome(internal.withoutStackTraces(() => internal.commutation({
-        ...internal.setupOptions(schema, options, {
-          initialState: options.initialState,
-          evolve: options.evolve,
-          decide: options.decider?.decide
-        }),
-        registry: options.registry
-      })))
-    ))
+  Effect.flatMap(
+    schemaOf("commutation", options.registry, options.schema),
+    (schema) =>
+      Effect.suspend(() =>
+        outcome(internal.withoutStackTraces(() =>
+          internal.commutation({
+            ...internal.setupOptions(schema, options, {
+              initialState: options.initialState,
+              evolve: options.evolve,
+              decide: options.decider?.decide
+            }),
+            registry: options.registry
+          })
+        ))
+      )
+  )
 
 /**
  * @since 0.1.0
@@ -202,13 +206,18 @@ export interface DecisionStabilityOptions<Command, A extends Event.Tagged, State
 export const decisionStability = <Command, A extends Event.Tagged, State, E>(
   options: DecisionStabilityOptions<Command, A, State, E>
 ): Effect.Effect<Report, LawViolation | MissingSchema> =>
-  Effect.flatMap(schemaOf("decision stability", options.registry, options.schema), (schema) =>
-    Effect.suspend(() =>
-      outcome(internal.withoutStackTraces(() => internal.decisionStability({
-        ...internal.setupOptions(schema, options as any, options.decider),
-        registry: options.registry
-      })))
-    ))
+  Effect.flatMap(
+    schemaOf("decision stability", options.registry, options.schema),
+    (schema) =>
+      Effect.suspend(() =>
+        outcome(internal.withoutStackTraces(() =>
+          internal.decisionStability({
+            ...internal.setupOptions(schema, options as any, options.decider),
+            registry: options.registry
+          })
+        ))
+      )
+  )
 
 const schemaOf = <A extends Event.Tagged>(
   law: string,

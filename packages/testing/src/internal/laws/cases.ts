@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import type * as AST from "effect/SchemaAST"
 import type { Keyed, Pool, Shape } from "./domain.js"
-import { keyed, memberArbitrary, pools, resolve, tagOfValue } from "./domain.js"
+import { keyed, memberArbitrary, resolve, tagOfValue } from "./domain.js"
 
 /** How a decision came out, run synchronously: the events, or undefined when the command failed. */
 export type Decide<Command, A, State> = (command: Command, state: State) => Exit.Exit<ReadonlyArray<A>, unknown>
@@ -22,6 +22,10 @@ export interface Domain<A, State, Command> {
   readonly maxBehind: number
   /** The command tags that have succeeded on the initial state: what reachable histories mostly start with. */
   readonly starters: ReadonlyArray<string>
+  /** The key values of the run: every case draws its key fields from them. */
+  readonly pool: Pool
+  /** States drawn once per run, shortest history first, that cases start from. */
+  readonly bank: ReadonlyArray<History<A, State>> | undefined
 }
 
 /** A state a case starts from, with the events that led to it (none for a state the caller generated). */
@@ -54,8 +58,7 @@ export const commandDraw = <Command>(
   return keyed(arbitrary, domain.keys).map(resolver(domain, shape))
 }
 
-const sequence = <T>(draws: ReadonlyArray<Draw<T>>): Draw<ReadonlyArray<T>> => (pool) =>
-  draws.map((draw) => draw(pool))
+const sequence = <T>(draws: ReadonlyArray<Draw<T>>): Draw<ReadonlyArray<T>> => (pool) => draws.map((draw) => draw(pool))
 
 /** Runs commands one after another from a state, keeping what each successful decision produced. */
 export const run = <A, State, Command>(
@@ -86,6 +89,8 @@ const fold = <A, State>(domain: Domain<A, State, any>, state: State, events: Rea
  * folded from arbitrary events, which reach the states no command sequence the generators find does.
  */
 export const histories = <A, State>(domain: Domain<A, State, any>): FastCheck.Arbitrary<Draw<History<A, State>>> => {
+  const bank = domain.bank
+  if (bank !== undefined && bank.length > 0) return FastCheck.nat({ max: bank.length - 1 }).map((i) => () => bank[i]!)
   if (domain.states !== undefined) return domain.states.map((state) => () => ({ events: [], state }))
   const folded = FastCheck.array(eventDraw(domain), { maxLength: domain.maxHistory }).map((draws) => (pool: Pool) =>
     fold(domain, domain.initialState, sequence(draws)(pool))
@@ -141,10 +146,12 @@ export interface DecisionCase<A, State, Command> {
 export const decisionCases = <A, State, Command>(
   domain: Domain<A, State, Command>,
   shape: Shape<Command>,
-  producers: ReadonlyMap<string, ReadonlyArray<string>>,
+  exploration: Exploration<A, State>,
   proposed: string,
   committed: string
 ): FastCheck.Arbitrary<Draw<DecisionCase<A, State, Command>>> => {
+  const { producers } = exploration
+  const viable = exploration.states.get(proposed)
   // Often nothing else behind the writer's back, so that the pair itself decides most cases.
   const before = <T>(draw: FastCheck.Arbitrary<T>) =>
     FastCheck.oneof(FastCheck.constant([]), FastCheck.array(draw, { maxLength: domain.maxBehind - 1 }))
@@ -161,11 +168,21 @@ export const decisionCases = <A, State, Command>(
     { weight: 3, arbitrary: reachableBehind },
     { weight: 1, arbitrary: arbitraryBehind }
   )
-  return FastCheck.tuple(histories(domain), commandDraw(domain, shape, producers.get(proposed)), behind).map(
+  // Mostly states where a command has produced the proposed type, sometimes any of the run's.
+  const stale = viable === undefined || viable.length === 0 ? histories(domain) : FastCheck.oneof(
+    { weight: 3, arbitrary: histories({ ...domain, bank: viable }) },
+    { weight: 1, arbitrary: histories(domain) }
+  )
+  return FastCheck.tuple(stale, commandDraw(domain, shape, producers.get(proposed)), behind).map(
     ([history, command, behindDraw]) => (pool: Pool) => {
       const stale = history(pool)
       const committedSince = behindDraw(pool, stale.state)
-      return { history: stale, command: command(pool), behindCommands: committedSince.commands, behind: committedSince.events }
+      return {
+        history: stale,
+        command: command(pool),
+        behindCommands: committedSince.commands,
+        behind: committedSince.events
+      }
     }
   )
 }
@@ -174,8 +191,8 @@ export const decisionCases = <A, State, Command>(
 export const startersOf = <Command>(domain: Domain<any, any, Command>, shape: Shape<Command>, seed: number) => {
   const starters = new Set<string>()
   if (shape.members.size === 0 || domain.decide === undefined) return []
-  for (const [pool, draw] of FastCheck.sample(FastCheck.tuple(pools(domain.keys), commandDraw(domain, shape)), { seed, numRuns: 200 })) {
-    const command = draw(pool)
+  for (const draw of FastCheck.sample(commandDraw(domain, shape), { seed, numRuns: 200 })) {
+    const command = draw(domain.pool)
     const tag = tagOfValue(command)
     if (tag !== undefined && Exit.isSuccess(domain.decide(command, domain.initialState))) starters.add(tag)
   }
@@ -183,32 +200,64 @@ export const startersOf = <Command>(domain: Domain<any, any, Command>, shape: Sh
 }
 
 /**
- * Which command tags have produced each event type, found by running generated commands on generated states: what
- * directs a pair's decision cases to commands that can produce its types.
+ * What running generated commands on the run's states found: which command tags have produced each event type, and
+ * on which states. That directs a pair's decision cases to commands that can produce its proposed type, decided on
+ * states where they did.
  */
-export const producersOf = <A, State, Command>(
+export interface Exploration<A, State> {
+  readonly producers: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly states: ReadonlyMap<string, ReadonlyArray<History<A, State>>>
+}
+
+/** How many (state, command) pairs an exploration decides. */
+export const explorationSize = 600
+
+/** Explores the run's states with generated commands. */
+export const explore = <A, State, Command>(
   domain: Domain<A, State, Command>,
   shape: Shape<Command>,
   seed: number
-): ReadonlyMap<string, ReadonlyArray<string>> => {
+): Exploration<A, State> => {
   const producers = new Map<string, Set<string>>()
-  if (shape.members.size === 0) return new Map()
-  const samples = FastCheck.sample(
-    FastCheck.tuple(pools(domain.keys), histories(domain), commandDraw(domain, shape)),
-    { seed, numRuns: 400 }
-  )
-  for (const [pool, history, command] of samples) {
-    const stale = history(pool)
-    const decided = command(pool)
+  const states = new Map<string, Set<History<A, State>>>()
+  const samples = FastCheck.sample(FastCheck.tuple(histories(domain), commandDraw(domain, shape)), {
+    seed,
+    numRuns: explorationSize
+  })
+  for (const [history, command] of samples) {
+    const stale = history(domain.pool)
+    const decided = command(domain.pool)
     const decision = domain.decide!(decided, stale.state)
+    if (Exit.isFailure(decision)) continue
     const commandTag = tagOfValue(decided)
-    if (Exit.isFailure(decision) || commandTag === undefined) continue
     for (const event of decision.value) {
       const eventTag = tagOfValue(event)
       if (eventTag === undefined) continue
-      const set = producers.get(eventTag) ?? new Set()
-      producers.set(eventTag, set.add(commandTag))
+      if (commandTag !== undefined) producers.set(eventTag, (producers.get(eventTag) ?? new Set()).add(commandTag))
+      states.set(eventTag, (states.get(eventTag) ?? new Set()).add(stale))
     }
   }
-  return new Map(Array.from(producers, ([tag, set]) => [tag, Array.from(set)]))
+  // In the bank's order, shortest history first, so that shrinking still goes to the shortest.
+  const order = new Map(domain.bank?.map((history, i) => [history, i]))
+  return {
+    producers: new Map(Array.from(producers, ([tag, set]) => [tag, Array.from(set)])),
+    states: new Map(
+      Array.from(
+        states,
+        ([tag, set]) => [tag, Array.from(set).sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0))]
+      )
+    )
+  }
 }
+
+/** How many states a run draws once and starts its cases from. */
+export const bankSize = 128
+
+/**
+ * Draws the run's states once: a case then costs one decision or two, not a whole history's. Sorted by the length of
+ * their histories, so that shrinking a case goes to the shortest one.
+ */
+export const drawBank = <A, State>(domain: Domain<A, State, any>, seed: number): ReadonlyArray<History<A, State>> =>
+  FastCheck.sample(histories({ ...domain, bank: undefined }), { seed, numRuns: bankSize })
+    .map((draw) => draw(domain.pool))
+    .sort((a, b) => a.events.length - b.events.length)

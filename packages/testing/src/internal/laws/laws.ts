@@ -2,17 +2,17 @@
 import type { Event } from "@concord/core"
 import { Conflict, ConflictRegistry } from "@concord/core"
 import type * as Api from "../../Laws.js"
+import { explore } from "./cases.js"
+import type { CommutationCase } from "./cases.js"
 import type { PairResult } from "./check.js"
-import { producersOf } from "./cases.js"
-import type { AllowedPair } from "./pairs.js"
-import { allowedPairs, describeRule } from "./pairs.js"
 import type { Decided, LetPairThrough, LetThrough, Setup } from "./pairChecks.js"
 import { commutationPair, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
+import type { AllowedPair } from "./pairs.js"
+import { allowedPairs, describeRule } from "./pairs.js"
 import type { Report } from "./report.js"
 import { makeReport } from "./report.js"
 import type { SetupOptions } from "./setup.js"
 import { makeSetup, tagsOf } from "./setup.js"
-import type { CommutationCase } from "./cases.js"
 
 /** A failing pair, before it becomes the API's `LawViolation`. */
 export interface Failure {
@@ -114,13 +114,13 @@ export const decisionStability = <A extends Event.Tagged, State, Command>(
 ): Outcome => {
   const setup = makeSetup(options)
   const commands = setup.commands!
-  const producers = producersOf(setup.domain, commands, setup.budget.seed)
+  const exploration = explore(setup.domain, commands, setup.budget.seed)
   const letThrough = registryLetsThrough(options.registry, setup.encode)
   return over(
     "decision stability",
     setup,
     allowedPairs(options.registry, tagsOf(options.schema)),
-    (pair) => decisionPair(setup, commands, producers, pair.proposed, pair.committed, letThrough),
+    (pair) => decisionPair(setup, commands, exploration, pair.proposed, pair.committed, letThrough),
     (c: Decided<A, State, Command>) => describeDecision(c),
     (c) => [c.history.events, c.behind, c.command]
   )

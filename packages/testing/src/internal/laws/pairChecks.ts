@@ -4,7 +4,7 @@ import * as Cause from "effect/Cause"
 import type * as Equivalence from "effect/Equivalence"
 import * as Exit from "effect/Exit"
 import * as Inspectable from "effect/Inspectable"
-import type { CommutationCase, DecisionCase, Domain } from "./cases.js"
+import type { CommutationCase, DecisionCase, Domain, Exploration } from "./cases.js"
 import { commutationCases, decisionCases } from "./cases.js"
 import type { Budget, PairResult } from "./check.js"
 import { checkPair, skip } from "./check.js"
@@ -45,7 +45,7 @@ export const commutationPair = <A extends Event.Tagged, State>(
 ): PairResult<CommutationCase<A, State>> =>
   checkPair(
     `commutation ${proposed} ${committed}`,
-    setup.domain.keys,
+    setup.domain.pool,
     commutationCases(setup.domain, proposed, committed),
     (c) => {
       if (!letThrough(c.proposed, c.committed)) return skip()
@@ -90,15 +90,15 @@ const decided = <A, State, Command>(
 export const decisionPair = <A extends Event.Tagged, State, Command>(
   setup: Setup<A, State, Command>,
   commands: Shape<Command>,
-  producers: ReadonlyMap<string, ReadonlyArray<string>>,
+  exploration: Exploration<A, State>,
   proposed: string,
   committed: string,
   letThrough: LetThrough<A>
 ): PairResult<Decided<A, State, Command>> => {
   const result = checkPair(
     `decision stability ${proposed} ${committed}`,
-    setup.domain.keys,
-    decisionCases(setup.domain, commands, producers, proposed, committed),
+    setup.domain.pool,
+    decisionCases(setup.domain, commands, exploration, proposed, committed),
     (c) => {
       const outcome = decided(setup.domain, c)
       if (

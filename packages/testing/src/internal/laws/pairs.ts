@@ -1,6 +1,6 @@
 // The pairs a registry lets through, each with the rule that lets it through: what pair-directed checking gives its
 // own share of the run budget, and what a violation names as the rule at fault.
-import { ConflictRegistry } from "@concord/core"
+import type { ConflictRegistry } from "@concord/core"
 
 /** How a registry lets a proposed type pass a committed type. */
 export type Passage =

@@ -4,15 +4,15 @@ import { Event } from "@concord/core"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import type * as Equivalence from "effect/Equivalence"
-import type * as FastCheck from "effect/FastCheck"
+import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import type { Domain } from "./cases.js"
-import { startersOf } from "./cases.js"
-import { lawSeed } from "./check.js"
+import { drawBank, startersOf } from "./cases.js"
+import { lawSeed, pairSeed } from "./check.js"
 import type { Shape, Source } from "./domain.js"
-import { keyFields, shapeOf } from "./domain.js"
-import { sameKeyFields } from "./pairs.js"
+import { encodesAsItself, keyFields, pools, shapeOf } from "./domain.js"
 import type { Setup } from "./pairChecks.js"
+import { sameKeyFields } from "./pairs.js"
 
 /** The default number of cases each allowed pair is checked on. */
 export const defaultCasesPerPair = 100
@@ -53,6 +53,7 @@ export const makeSetup = <A extends Event.Tagged, State, Command>(
   const named = [...(options.registry === undefined ? [] : sameKeyFields(options.registry)), ...(options.keys ?? [])]
   const keys = keyFields([withMembers, ...(commands === undefined ? [] : [commands])] as Array<Shape<unknown>>, named)
   const decide = options.decide
+  const seed = lawSeed(options.run)
   const domain: Domain<A, State, Command> = {
     events: withMembers,
     commands,
@@ -63,14 +64,22 @@ export const makeSetup = <A extends Event.Tagged, State, Command>(
     states: options.states === undefined ? undefined : shapeOf(options.states).arbitrary,
     maxHistory: options.maxHistory ?? 8,
     maxBehind: options.maxBehind ?? 4,
-    starters: []
+    starters: [],
+    pool: FastCheck.sample(pools(keys), { seed: pairSeed(seed, "pool"), numRuns: 1 })[0]!,
+    bank: undefined
   }
-  const seed = lawSeed(options.run)
-  const encode = Event.encode(options.schema)
+  const started = commands === undefined ? domain : { ...domain, starters: startersOf(domain, commands, seed) }
+  const encodeWithSchema = Event.encode(options.schema)
+  const encode = encodesAsItself(options.schema.ast)
+    ? (event: A): Conflict.Proposed => {
+      const { _tag, ...data } = event
+      return { type: _tag, data }
+    }
+    : (event: A): Conflict.Proposed => Effect.runSync(encodeWithSchema(event))
   return {
-    domain: commands === undefined ? domain : { ...domain, starters: startersOf(domain, commands, seed) },
+    domain: { ...started, bank: drawBank(started, pairSeed(seed, "states")) },
     commands,
-    encode: (event: A): Conflict.Proposed => Effect.runSync(encode(event)),
+    encode,
     equivalence: options.equivalence ?? Equal.equals,
     sameEvents: Schema.equivalence(Schema.Array(Schema.typeSchema(options.schema))),
     budget: {
