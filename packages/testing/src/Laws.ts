@@ -127,6 +127,12 @@ export interface CommonOptions<A extends Event.Tagged, State> {
   readonly keys?: ReadonlyArray<string> | undefined
   /** The longest history generated before a case (default 8). */
   readonly maxHistory?: number | undefined
+  /**
+   * Only these allowed pairs, as `[proposed, committed]` (default: every pair the registry lets through). Each pair's
+   * cases depend only on the seed and the pair, so a run of one pair checks it exactly as a full run does: the quick
+   * way to replay a violation.
+   */
+  readonly pairs?: ReadonlyArray<readonly [proposed: Event.Tag<A>, committed: Event.Tag<A>]> | undefined
   /** The cases each allowed pair is checked on (default 100, or `run.numRuns`). */
   readonly casesPerPair?: number | undefined
   readonly run?: RunOptions | undefined
@@ -171,7 +177,8 @@ export const commutation = <A extends Event.Tagged, State, Command = never>(
               evolve: options.evolve,
               decide: options.decider?.decide
             }),
-            registry: options.registry
+            registry: options.registry,
+            pairs: options.pairs
           })
         ))
       )
@@ -213,7 +220,8 @@ export const decisionStability = <Command, A extends Event.Tagged, State, E>(
         outcome(internal.withoutStackTraces(() =>
           internal.decisionStability({
             ...internal.setupOptions(schema, options as any, options.decider),
-            registry: options.registry
+            registry: options.registry,
+            pairs: options.pairs
           })
         ))
       )

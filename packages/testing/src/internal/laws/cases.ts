@@ -20,8 +20,6 @@ export interface Domain<A, State, Command> {
   readonly states: FastCheck.Arbitrary<State> | undefined
   readonly maxHistory: number
   readonly maxBehind: number
-  /** The command tags that have succeeded on the initial state: what reachable histories mostly start with. */
-  readonly starters: ReadonlyArray<string>
   /** The key values of the run: every case draws its key fields from them. */
   readonly pool: Pool
   /** States drawn once per run, shortest history first, that cases start from. */
@@ -85,31 +83,16 @@ const fold = <A, State>(domain: Domain<A, State, any>, state: State, events: Rea
 })
 
 /**
- * States to start from: the caller's own, or reachable ones (the decider run on generated commands) mixed with some
- * folded from arbitrary events, which reach the states no command sequence the generators find does.
+ * States to start from: the run's bank, or the caller's own states, or states folded from arbitrary events (which
+ * reach states no command sequence does).
  */
 export const histories = <A, State>(domain: Domain<A, State, any>): FastCheck.Arbitrary<Draw<History<A, State>>> => {
   const bank = domain.bank
   if (bank !== undefined && bank.length > 0) return FastCheck.nat({ max: bank.length - 1 }).map((i) => () => bank[i]!)
   if (domain.states !== undefined) return domain.states.map((state) => () => ({ events: [], state }))
-  const folded = FastCheck.array(eventDraw(domain), { maxLength: domain.maxHistory }).map((draws) => (pool: Pool) =>
+  return FastCheck.array(eventDraw(domain), { maxLength: domain.maxHistory }).map((draws) => (pool: Pool) =>
     fold(domain, domain.initialState, sequence(draws)(pool))
   )
-  if (domain.decide === undefined || domain.commands === undefined) return folded
-  const commands = FastCheck.array(commandDraw(domain, domain.commands), { maxLength: domain.maxHistory })
-  const reachable = (domain.starters.length === 0 ? commands : FastCheck.oneof(
-    commands,
-    // Most commands need what a first command creates: start most histories with one that succeeds on nothing.
-    FastCheck.tuple(commandDraw(domain, domain.commands, domain.starters), commands).map(([first, rest]) => [
-      first,
-      ...rest
-    ]),
-    FastCheck.tuple(commandDraw(domain, domain.commands, domain.starters), commands).map(([first, rest]) => [
-      first,
-      ...rest
-    ])
-  )).map((draws) => (pool: Pool) => run(domain, domain.initialState, sequence(draws)(pool)))
-  return FastCheck.oneof({ weight: 3, arbitrary: reachable }, { weight: 1, arbitrary: folded })
 }
 
 /** A commutation case: a state, then a proposed and a committed event of the pair's types. */
@@ -187,18 +170,6 @@ export const decisionCases = <A, State, Command>(
   )
 }
 
-/** The command tags that succeed on the initial state, found by deciding generated commands on it. */
-export const startersOf = <Command>(domain: Domain<any, any, Command>, shape: Shape<Command>, seed: number) => {
-  const starters = new Set<string>()
-  if (shape.members.size === 0 || domain.decide === undefined) return []
-  for (const draw of FastCheck.sample(commandDraw(domain, shape), { seed, numRuns: 200 })) {
-    const command = draw(domain.pool)
-    const tag = tagOfValue(command)
-    if (tag !== undefined && Exit.isSuccess(domain.decide(command, domain.initialState))) starters.add(tag)
-  }
-  return Array.from(starters)
-}
-
 /**
  * What running generated commands on the run's states found: which command tags have produced each event type, and
  * on which states. That directs a pair's decision cases to commands that can produce its proposed type, decided on
@@ -209,8 +180,8 @@ export interface Exploration<A, State> {
   readonly states: ReadonlyMap<string, ReadonlyArray<History<A, State>>>
 }
 
-/** How many (state, command) pairs an exploration decides. */
-export const explorationSize = 600
+/** How many commands of each tag an exploration decides on each state of the bank. */
+const commandsPerState = 1
 
 /** Explores the run's states with generated commands. */
 export const explore = <A, State, Command>(
@@ -220,15 +191,25 @@ export const explore = <A, State, Command>(
 ): Exploration<A, State> => {
   const producers = new Map<string, Set<string>>()
   const states = new Map<string, Set<History<A, State>>>()
-  const samples = FastCheck.sample(FastCheck.tuple(histories(domain), commandDraw(domain, shape)), {
-    seed,
-    numRuns: explorationSize
-  })
-  for (const [history, command] of samples) {
-    const stale = history(domain.pool)
-    const decided = command(domain.pool)
+  // Every state of the bank with commands of every tag: a type only a deep state allows is found wherever it is.
+  const tags: ReadonlyArray<string | undefined> = shape.members.size === 0
+    ? [undefined]
+    : Array.from(shape.members.keys())
+  const bank = domain.bank ?? []
+  const draws = tags.map((tag) =>
+    FastCheck.sample(commandDraw(domain, shape, tag === undefined ? undefined : [tag]), {
+      seed: seed + tags.indexOf(tag),
+      numRuns: bank.length * commandsPerState
+    })
+  )
+  for (const [i, stale] of bank.entries()) {
+    for (const tagged of draws) {
+      for (let k = 0; k < commandsPerState; k++) explored(stale, tagged[i * commandsPerState + k]!(domain.pool))
+    }
+  }
+  function explored(stale: History<A, State>, decided: Command) {
     const decision = domain.decide!(decided, stale.state)
-    if (Exit.isFailure(decision)) continue
+    if (Exit.isFailure(decision)) return
     const commandTag = tagOfValue(decided)
     for (const event of decision.value) {
       const eventTag = tagOfValue(event)
@@ -251,13 +232,52 @@ export const explore = <A, State, Command>(
 }
 
 /** How many states a run draws once and starts its cases from. */
-export const bankSize = 128
+export const bankSize = 160
 
 /**
- * Draws the run's states once: a case then costs one decision or two, not a whole history's. Sorted by the length of
- * their histories, so that shrinking a case goes to the shortest one.
+ * Reachable states, by a random walk: from a state already reached (at first the initial one), a generated command;
+ * when it succeeds, the state it leads to is reached too. Failed commands cost one decision and lead nowhere, so the
+ * walk gets as deep as the domain goes (a task created, assigned, completed, then reopened) where a sequence of
+ * random commands would mostly fail early.
  */
-export const drawBank = <A, State>(domain: Domain<A, State, any>, seed: number): ReadonlyArray<History<A, State>> =>
-  FastCheck.sample(histories({ ...domain, bank: undefined }), { seed, numRuns: bankSize })
-    .map((draw) => draw(domain.pool))
-    .sort((a, b) => a.events.length - b.events.length)
+const walk = <A, State, Command>(
+  domain: Domain<A, State, Command>,
+  shape: Shape<Command>,
+  seed: number,
+  size: number
+): ReadonlyArray<History<A, State>> => {
+  const reached: Array<History<A, State>> = [{ events: [], state: domain.initialState }]
+  const steps = FastCheck.sample(FastCheck.tuple(FastCheck.nat(), commandDraw(domain, shape)), {
+    seed,
+    numRuns: size * 10
+  })
+  for (const [pick, draw] of steps) {
+    if (reached.length >= size) break
+    // Half the steps go on from the newest state, so that chains get long; the others branch from anywhere.
+    const from = reached[pick % 2 === 0 ? reached.length - 1 : (pick >> 1) % reached.length]!
+    const decision = domain.decide!(draw(domain.pool), from.state)
+    if (Exit.isFailure(decision) || decision.value.length === 0) continue
+    reached.push({
+      events: [...from.events, ...decision.value],
+      state: decision.value.reduce(domain.evolve, from.state)
+    })
+  }
+  return reached
+}
+
+/**
+ * Draws the run's states once, so that a case costs a decision or two rather than a whole history's: the caller's
+ * states, or mostly reachable ones (a walk of the decider) and some folded from arbitrary events. Sorted by the
+ * length of their histories, so that shrinking a case goes to the shortest one.
+ */
+export const drawBank = <A, State>(domain: Domain<A, State, any>, seed: number): ReadonlyArray<History<A, State>> => {
+  const sample = (size: number) =>
+    FastCheck.sample(histories({ ...domain, bank: undefined }), { seed, numRuns: size }).map((draw) =>
+      draw(domain.pool)
+    )
+  const reachable = domain.states === undefined && domain.decide !== undefined && domain.commands !== undefined
+  const bank = reachable
+    ? [...walk(domain, domain.commands!, seed, bankSize * 3 / 4), ...sample(bankSize / 4)]
+    : sample(bankSize)
+  return bank.sort((a, b) => a.events.length - b.events.length)
+}

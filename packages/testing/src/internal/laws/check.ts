@@ -32,8 +32,9 @@ export const pairSeed = (seed: number, name: string): number => {
   return hash | 0
 }
 
-/** How many cases the first round of a pair's check asks for. */
+/** How many cases the first round of a pair's check asks for, and how many draws it may skip per case. */
 const pilotCases = 5
+const pilotSkipsPerCase = 100
 
 /** Marks a draw that does not exercise the pair: skipped, not counted. */
 export const skip = (): never => {
@@ -55,17 +56,14 @@ export const checkPair = <T>(
   const property = FastCheck.property(cases, (draw) => check(draw(pool)))
   const seed = pairSeed(budget.seed, name)
   const { numRuns: _, seed: __, path: ___, ...parameters } = budget.parameters
-  const run = (numRuns: number) =>
-    FastCheck.check(property, {
-      ...parameters,
-      seed,
-      numRuns,
-      maxSkipsPerRun: budget.maxSkipsPerCase
-    }) as FastCheck.RunDetails<[Draw<T>]>
+  const run = (numRuns: number, maxSkipsPerRun: number) =>
+    FastCheck.check(property, { ...parameters, seed, numRuns, maxSkipsPerRun }) as FastCheck.RunDetails<[Draw<T>]>
   // A first few cases, then the rest: a pair that no draw of the first budget exercises is unreached, and spends no
   // more (the same seed draws the same first cases again).
-  const pilot = run(Math.min(pilotCases, budget.casesPerPair))
-  const details = pilot.counterexample !== null || pilot.numRuns === 0 ? pilot : run(budget.casesPerPair)
+  const pilot = run(Math.min(pilotCases, budget.casesPerPair), pilotSkipsPerCase)
+  const details = pilot.counterexample !== null || pilot.numRuns === 0
+    ? pilot
+    : run(budget.casesPerPair, budget.maxSkipsPerCase)
   // Running out of draws that exercise the pair is low coverage, which the report shows, not a violation.
   if (!details.failed || details.counterexample === null) return { cases: details.numRuns, failure: undefined }
   const [draw] = details.counterexample

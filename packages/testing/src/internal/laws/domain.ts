@@ -100,14 +100,23 @@ export type Pool = ReadonlyMap<string, ReadonlyArray<unknown>>
 /** How many values a pool holds per field. */
 export const poolSize = 3
 
+const distinct = (values: ReadonlyArray<unknown>): ReadonlyArray<unknown> => {
+  const seen = new Set<string>()
+  return values.filter((value) => {
+    const key = JSON.stringify(value) ?? String(value)
+    return seen.has(key) ? false : (seen.add(key), true)
+  })
+}
+
 /** An arbitrary of pools for the key fields. */
 export const pools = (keys: ReadonlyMap<string, AST.AST>): FastCheck.Arbitrary<Pool> => {
   const fields = Array.from(
     keys,
     ([field, ast]) =>
-      FastCheck.array(Arbitrary.make(Schema.make(ast)), { minLength: poolSize, maxLength: poolSize }).map((values) =>
-        [field, values] as const
-      )
+      // Distinct values where the field has them: a pool of one value would make every pooled key equal.
+      FastCheck.array(Arbitrary.make(Schema.make(ast)), { minLength: 4 * poolSize, maxLength: 4 * poolSize }).map((
+        values
+      ) => [field, distinct(values).slice(0, poolSize)] as const)
   )
   return FastCheck.tuple(...fields).map((entries) => new Map(entries))
 }
@@ -146,7 +155,7 @@ export const resolve = <A>(
   for (const field of keys.keys()) {
     const pick = drawn.picks[i++] ?? poolSize
     const pooled = pool.get(field)
-    if (pick >= poolSize || pooled === undefined || !member.fields.has(field)) continue
+    if (pooled === undefined || pick >= pooled.length || !member.fields.has(field)) continue
     value ??= { ...(drawn.value as Record<string, unknown>) }
     value[field] = pooled[pick]
   }

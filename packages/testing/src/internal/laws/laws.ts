@@ -14,6 +14,12 @@ import { makeReport } from "./report.js"
 import type { SetupOptions } from "./setup.js"
 import { makeSetup, tagsOf } from "./setup.js"
 
+/** What a run takes: the setup's options, the registry, and the pairs to check when not all. */
+export type RunOptions<A extends Event.Tagged, State, Command> = SetupOptions<A, State, Command> & {
+  readonly registry: ConflictRegistry.ConflictRegistry<A, any>
+  readonly pairs?: ReadonlyArray<readonly [string, string]> | undefined
+}
+
 /** A failing pair, before it becomes the API's `LawViolation`. */
 export interface Failure {
   readonly law: string
@@ -92,16 +98,27 @@ export const withoutStackTraces = <T>(run: () => T): T => {
   }
 }
 
+/** The allowed pairs a run checks: all, or those the caller named. */
+const selected = (
+  options: { readonly pairs?: ReadonlyArray<readonly [string, string]> | undefined },
+  pairs: ReadonlyArray<AllowedPair>
+): ReadonlyArray<AllowedPair> =>
+  options.pairs === undefined
+    ? pairs
+    : pairs.filter((pair) =>
+      options.pairs!.some(([proposed, committed]) => pair.proposed === proposed && pair.committed === committed)
+    )
+
 /** Commutation over every pair the registry lets through. */
 export const commutation = <A extends Event.Tagged, State>(
-  options: SetupOptions<A, State, any> & { readonly registry: ConflictRegistry.ConflictRegistry<A, any> }
+  options: RunOptions<A, State, any>
 ): Outcome => {
   const setup = makeSetup(options)
   const letThrough = registryLetsPairThrough(options.registry, setup.encode)
   return over(
     "commutation",
     setup,
-    allowedPairs(options.registry, tagsOf(options.schema)),
+    selected(options, allowedPairs(options.registry, tagsOf(options.schema))),
     (pair) => commutationPair(setup, pair.proposed, pair.committed, letThrough),
     (c: CommutationCase<A, State>) => describeCommutation(setup.domain, c),
     (c) => [c.history.events, c.proposed, c.committed]
@@ -110,7 +127,7 @@ export const commutation = <A extends Event.Tagged, State>(
 
 /** Decision stability over every pair the registry lets through. */
 export const decisionStability = <A extends Event.Tagged, State, Command>(
-  options: SetupOptions<A, State, Command> & { readonly registry: ConflictRegistry.ConflictRegistry<A, any> }
+  options: RunOptions<A, State, Command>
 ): Outcome => {
   const setup = makeSetup(options)
   const commands = setup.commands!
@@ -119,7 +136,7 @@ export const decisionStability = <A extends Event.Tagged, State, Command>(
   return over(
     "decision stability",
     setup,
-    allowedPairs(options.registry, tagsOf(options.schema)),
+    selected(options, allowedPairs(options.registry, tagsOf(options.schema))),
     (pair) => decisionPair(setup, commands, exploration, pair.proposed, pair.committed, letThrough),
     (c: Decided<A, State, Command>) => describeDecision(c),
     (c) => [c.history.events, c.behind, c.command]

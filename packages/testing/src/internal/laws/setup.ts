@@ -7,7 +7,7 @@ import type * as Equivalence from "effect/Equivalence"
 import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import type { Domain } from "./cases.js"
-import { drawBank, startersOf } from "./cases.js"
+import { drawBank } from "./cases.js"
 import { lawSeed, pairSeed } from "./check.js"
 import type { Shape, Source } from "./domain.js"
 import { encodesAsItself, keyFields, pools, shapeOf } from "./domain.js"
@@ -64,11 +64,10 @@ export const makeSetup = <A extends Event.Tagged, State, Command>(
     states: options.states === undefined ? undefined : shapeOf(options.states).arbitrary,
     maxHistory: options.maxHistory ?? 8,
     maxBehind: options.maxBehind ?? 4,
-    starters: [],
     pool: FastCheck.sample(pools(keys), { seed: pairSeed(seed, "pool"), numRuns: 1 })[0]!,
     bank: undefined
   }
-  const started = commands === undefined ? domain : { ...domain, starters: startersOf(domain, commands, seed) }
+
   const encodeWithSchema = Event.encode(options.schema)
   const encode = encodesAsItself(options.schema.ast)
     ? (event: A): Conflict.Proposed => {
@@ -77,7 +76,7 @@ export const makeSetup = <A extends Event.Tagged, State, Command>(
     }
     : (event: A): Conflict.Proposed => Effect.runSync(encodeWithSchema(event))
   return {
-    domain: { ...started, bank: drawBank(started, pairSeed(seed, "states")) },
+    domain: { ...domain, bank: drawBank(domain, pairSeed(seed, "states")) },
     commands,
     encode,
     equivalence: options.equivalence ?? Equal.equals,
