@@ -5,12 +5,17 @@
  *
  * @since 0.1.0
  */
-import type { ConflictRegistry, Event } from "@concord/core"
+import { ConflictRegistry, type Event } from "@concord/core"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Equivalence from "effect/Equivalence"
 import type * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
+import * as internalCompare from "./internal/laws/compare.js"
+import * as internalInfer from "./internal/laws/infer.js"
+import * as internalText from "./internal/laws/inferenceText.js"
 import * as internal from "./internal/laws/laws.js"
+import * as internalSetup from "./internal/laws/setup.js"
 
 /**
  * Where a law's generated values come from: a Schema (its arbitrary is derived) or an arbitrary.
@@ -238,3 +243,187 @@ const schemaOf = <A extends Event.Tagged>(
 
 const outcome = (result: internal.Outcome): Effect.Effect<Report, LawViolation> =>
   result._tag === "Held" ? Effect.succeed(result.report) : Effect.fail(new LawViolation(result.failure))
+
+/**
+ * What the evidence supports for one ordered pair of types: the proposed type never conflicts with the committed
+ * one, conflicts only when a shared field is equal, or conflicts.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export type Verdict =
+  | { readonly _tag: "Allowed" }
+  | { readonly _tag: "SameKey"; readonly field: string }
+  | { readonly _tag: "Conflict" }
+
+/**
+ * One rule inference tried on a pair, with its cases and, when a law refuted it, the counterexample.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export interface Attempt {
+  readonly condition: { readonly _tag: "Unconditional" } | { readonly _tag: "SameKey"; readonly field: string }
+  readonly cases: { readonly commutation: number; readonly decision: number }
+  readonly evidence: LawViolation | undefined
+}
+
+/**
+ * One pair's verdict: why, the cases behind it, every rule tried, and the counterexample that refused a more
+ * permissive rule.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export interface InferredPair {
+  readonly proposed: string
+  readonly committed: string
+  readonly verdict: Verdict
+  readonly reason: string
+  /** The cases of the rule the verdict keeps (for a conflict: of letting the pair through unconditionally). */
+  readonly cases: { readonly commutation: number; readonly decision: number }
+  /** Why a more permissive rule was refused: the last counterexample found. */
+  readonly evidence: LawViolation | undefined
+  /** Every rule tried, most permissive first. */
+  readonly attempts: ReadonlyArray<Attempt>
+}
+
+/**
+ * An inferred registry: the value, its JSON document, TypeScript source to paste, every pair's verdict, a report in
+ * words and the seed that replays it.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export interface Inference<A extends Event.Tagged> {
+  readonly registry: ConflictRegistry.ConflictRegistry<A, string>
+  readonly document: ConflictRegistry.RegistryDocument
+  readonly source: string
+  readonly pairs: ReadonlyArray<InferredPair>
+  readonly report: string
+  readonly seed: number
+}
+
+/**
+ * @since 0.2.0
+ * @category inference
+ */
+export interface InferOptions<Command, A extends Event.Tagged, State, E>
+  extends Omit<CommonOptions<A, State>, "registry" | "pairs" | "schema">
+{
+  readonly decider: DecisionStabilityOptions<Command, A, State, E>["decider"]
+  readonly commands: Source<Command>
+  readonly schema: Event.EventSchema<A>
+  readonly equivalence?: Equivalence.Equivalence<State> | undefined
+  /** The name the TypeScript source gives the events' Schema (default `"Events"`). */
+  readonly schemaName?: string | undefined
+}
+
+/**
+ * The most permissive registry the evidence supports. Each ordered pair of types is checked with both laws as if
+ * the registry let it through: a pair that never fails is allowed; one that fails, but never when a shared field
+ * differs, gets `sameKey(field)`; any other pair conflicts, with its counterexample, as does a pair no case reached
+ * (no evidence supports it). The registry the verdicts make is then checked as a whole, and a pair that fails there
+ * conflicts too. The same seed infers the same registry.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export const infer = <Command, A extends Event.Tagged, State, E>(
+  options: InferOptions<Command, A, State, E>
+): Effect.Effect<Inference<A>> =>
+  Effect.sync(() => {
+    const setupOptions = { ...internal.setupOptions(options.schema, options, options.decider), registry: undefined }
+    const inferred = internal.withoutStackTraces(() => internalInfer.infer(setupOptions))
+    const tags = internalSetup.tagsOf(options.schema)
+    const pairs = inferred.pairs.map((pair): InferredPair => {
+      const kept = pair.attempts.find((attempt) =>
+        pair.verdict._tag === "SameKey"
+          ? attempt.condition._tag === "SameKey" && attempt.condition.field === pair.verdict.field
+          : attempt.condition._tag === "Unconditional"
+      )!
+      const attempts = pair.attempts.map((attempt): Attempt => ({
+        condition: attempt.condition,
+        cases: { commutation: attempt.commutationCases, decision: attempt.decisionCases },
+        evidence: attempt.failure === undefined ? undefined : new LawViolation(attempt.failure)
+      }))
+      return {
+        proposed: pair.proposed,
+        committed: pair.committed,
+        verdict: pair.verdict,
+        reason: pair.reason,
+        cases: { commutation: kept.commutationCases, decision: kept.decisionCases },
+        evidence: attempts.filter((attempt) => attempt.evidence !== undefined).at(-1)?.evidence,
+        attempts
+      }
+    })
+    const casesPerPair = options.casesPerPair ?? options.run?.numRuns ?? internalSetup.defaultCasesPerPair
+    return {
+      registry: inferred.registry,
+      // Inferred rules are lists and `sameKey`s, which always have a document.
+      document: Either.getOrThrow(ConflictRegistry.toDocument(inferred.registry)),
+      source: internalText.source(options.schemaName ?? "Events", tags, inferred.pairs),
+      pairs,
+      report: internalText.report(tags, inferred.pairs, casesPerPair, inferred.seed),
+      seed: inferred.seed
+    }
+  })
+
+/**
+ * A pair where a registry and an inference differ: what the registry does, what the evidence supports, and the
+ * counterexample against the registry's rule when there is one.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export interface Difference {
+  readonly proposed: string
+  readonly committed: string
+  readonly registry: string
+  readonly inferred: Verdict
+  readonly evidence: LawViolation | undefined
+  readonly reason: string
+}
+
+/**
+ * How a registry compares with an inference: `dangers` (it lets through what the evidence refuses), `lost` (it
+ * refuses what the evidence lets through: acceptance lost), `unjudged` (predicate rules), and a summary.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export interface Comparison {
+  readonly dangers: ReadonlyArray<Difference>
+  readonly lost: ReadonlyArray<Difference>
+  readonly unjudged: ReadonlyArray<Difference>
+  readonly summary: string
+}
+
+/**
+ * Compares a hand-written registry with an inference of the same domain, pair by pair.
+ *
+ * @since 0.2.0
+ * @category inference
+ */
+export const compare = <A extends Event.Tagged>(
+  registry: ConflictRegistry.ConflictRegistry<A, any>,
+  inference: Inference<A>
+): Comparison => {
+  const differences = internalCompare.compare(
+    registry,
+    inference.pairs.map((pair) => ({
+      ...pair,
+      attempts: pair.attempts.map((attempt) => ({ condition: attempt.condition, failure: attempt.evidence }))
+    }))
+  )
+  const line = (difference: Difference) =>
+    `  ${difference.proposed} → ${difference.committed}: the registry ${difference.registry}; ${difference.reason}`
+  const summary = [
+    `${differences.dangers.length} pair${differences.dangers.length === 1 ? "" : "s"} more permissive than the ` +
+    `evidence, ${differences.lost.length} stricter` +
+    (differences.unjudged.length === 0 ? "" : `, ${differences.unjudged.length} under predicates (not judged)`),
+    ...(differences.dangers.length === 0 ? [] : ["danger:", ...differences.dangers.map(line)]),
+    ...(differences.lost.length === 0 ? [] : ["acceptance lost:", ...differences.lost.map(line)])
+  ].join("\n")
+  return { ...differences, summary }
+}

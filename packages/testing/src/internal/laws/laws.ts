@@ -54,6 +54,24 @@ export const registryLetsThrough = <A extends Event.Tagged>(
 ): LetThrough<A> =>
 (proposed, behind) => !Conflict.hasConflict(registry, committedAt(behind.map(encode)), proposed.map(encode))
 
+/** A pair's failure, in the words and values a `LawViolation` carries. */
+export const failureOf = <T>(
+  law: string,
+  setup: Setup<any, any, any>,
+  pair: AllowedPair,
+  failure: NonNullable<PairResult<T>["failure"]>,
+  describe: (value: T) => string,
+  counterexample: (value: T) => unknown
+): Failure => ({
+  law,
+  description: describe(failure.value),
+  counterexample: counterexample(failure.value),
+  seed: setup.budget.seed,
+  path: failure.path,
+  pair: { proposed: pair.proposed, committed: pair.committed },
+  rule: describeRule(pair)
+})
+
 const over = <T>(
   law: string,
   setup: Setup<any, any, any>,
@@ -66,18 +84,7 @@ const over = <T>(
   for (const pair of pairs) {
     const result = check(pair)
     if (result.failure !== undefined) {
-      return {
-        _tag: "Failed",
-        failure: {
-          law,
-          description: describe(result.failure.value),
-          counterexample: counterexample(result.failure.value),
-          seed: setup.budget.seed,
-          path: result.failure.path,
-          pair: { proposed: pair.proposed, committed: pair.committed },
-          rule: describeRule(pair)
-        }
-      }
+      return { _tag: "Failed", failure: failureOf(law, setup, pair, result.failure, describe, counterexample) }
     }
     checked.push([pair, result.cases])
   }
@@ -146,7 +153,7 @@ export const decisionStability = <A extends Event.Tagged, State, Command>(
 /** The API's options, as the internals take them. */
 export const setupOptions = <A extends Event.Tagged, State, Command>(
   schema: Event.EventSchema<A>,
-  options: Api.CommonOptions<A, State> & {
+  options: Omit<Api.CommonOptions<A, State>, "registry"> & {
     readonly commands?: SetupOptions<A, State, Command>["commands"]
     readonly equivalence?: SetupOptions<A, State, Command>["equivalence"]
     readonly maxBehind?: number | undefined
@@ -157,7 +164,7 @@ export const setupOptions = <A extends Event.Tagged, State, Command>(
     readonly decide?: SetupOptions<A, State, Command>["decide"]
   }
 ): SetupOptions<A, State, Command> => ({
-  registry: options.registry,
+  registry: "registry" in options ? options.registry as ConflictRegistry.ConflictRegistry<A, any> : undefined,
   schema,
   events: options.events,
   evolve: decider.evolve,
