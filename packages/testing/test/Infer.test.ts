@@ -160,7 +160,10 @@ describe("Laws.infer on a small domain", () => {
         ? { ...state, [event.counter]: 0 }
         : { ...state, sealed: true },
     // Nothing ever seals: no command produces Sealed.
-    decide: (command: typeof Bump.Type | typeof ResetIt.Type, state: State) =>
+    decide: (
+      command: typeof Bump.Type | typeof ResetIt.Type,
+      state: State
+    ): Effect.Effect<ReadonlyArray<Event>, "sealed"> =>
       state.sealed
         ? Effect.fail("sealed" as const)
         : Effect.succeed([
