@@ -5,17 +5,13 @@
  *
  * @since 0.1.0
  */
-import { ConflictRegistry, type Event } from "@concord/core"
+import type { ConflictRegistry, Event } from "@concord/core"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import type * as Equivalence from "effect/Equivalence"
 import type * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
-import * as internalCompare from "./internal/laws/compare.js"
-import * as internalInfer from "./internal/laws/infer.js"
-import * as internalText from "./internal/laws/inferenceText.js"
+import * as internalInference from "./internal/laws/inference.js"
 import * as internal from "./internal/laws/laws.js"
-import * as internalSetup from "./internal/laws/setup.js"
 
 /**
  * Where a law's generated values come from: a Schema (its arbitrary is derived) or an arbitrary.
@@ -332,42 +328,7 @@ export interface InferOptions<Command, A extends Event.Tagged, State, E>
 export const infer = <Command, A extends Event.Tagged, State, E>(
   options: InferOptions<Command, A, State, E>
 ): Effect.Effect<Inference<A>> =>
-  Effect.sync(() => {
-    const setupOptions = { ...internal.setupOptions(options.schema, options, options.decider), registry: undefined }
-    const inferred = internal.withoutStackTraces(() => internalInfer.infer(setupOptions))
-    const tags = internalSetup.tagsOf(options.schema)
-    const pairs = inferred.pairs.map((pair): InferredPair => {
-      const kept = pair.attempts.find((attempt) =>
-        pair.verdict._tag === "SameKey"
-          ? attempt.condition._tag === "SameKey" && attempt.condition.field === pair.verdict.field
-          : attempt.condition._tag === "Unconditional"
-      )!
-      const attempts = pair.attempts.map((attempt): Attempt => ({
-        condition: attempt.condition,
-        cases: { commutation: attempt.commutationCases, decision: attempt.decisionCases },
-        evidence: attempt.failure === undefined ? undefined : new LawViolation(attempt.failure)
-      }))
-      return {
-        proposed: pair.proposed,
-        committed: pair.committed,
-        verdict: pair.verdict,
-        reason: pair.reason,
-        cases: { commutation: kept.commutationCases, decision: kept.decisionCases },
-        evidence: attempts.filter((attempt) => attempt.evidence !== undefined).at(-1)?.evidence,
-        attempts
-      }
-    })
-    const casesPerPair = options.casesPerPair ?? options.run?.numRuns ?? internalSetup.defaultCasesPerPair
-    return {
-      registry: inferred.registry,
-      // Inferred rules are lists and `sameKey`s, which always have a document.
-      document: Either.getOrThrow(ConflictRegistry.toDocument(inferred.registry)),
-      source: internalText.source(options.schemaName ?? "Events", tags, inferred.pairs),
-      pairs,
-      report: internalText.report(tags, inferred.pairs, casesPerPair, inferred.seed),
-      seed: inferred.seed
-    }
-  })
+  Effect.sync(() => internalInference.infer(options, (failure) => new LawViolation(failure)))
 
 /**
  * A pair where a registry and an inference differ: what the registry does, what the evidence supports, and the
@@ -408,22 +369,4 @@ export interface Comparison {
 export const compare = <A extends Event.Tagged>(
   registry: ConflictRegistry.ConflictRegistry<A, any>,
   inference: Inference<A>
-): Comparison => {
-  const differences = internalCompare.compare(
-    registry,
-    inference.pairs.map((pair) => ({
-      ...pair,
-      attempts: pair.attempts.map((attempt) => ({ condition: attempt.condition, failure: attempt.evidence }))
-    }))
-  )
-  const line = (difference: Difference) =>
-    `  ${difference.proposed} → ${difference.committed}: the registry ${difference.registry}; ${difference.reason}`
-  const summary = [
-    `${differences.dangers.length} pair${differences.dangers.length === 1 ? "" : "s"} more permissive than the ` +
-    `evidence, ${differences.lost.length} stricter` +
-    (differences.unjudged.length === 0 ? "" : `, ${differences.unjudged.length} under predicates (not judged)`),
-    ...(differences.dangers.length === 0 ? [] : ["danger:", ...differences.dangers.map(line)]),
-    ...(differences.lost.length === 0 ? [] : ["acceptance lost:", ...differences.lost.map(line)])
-  ].join("\n")
-  return { ...differences, summary }
-}
+): Comparison => internalInference.compare(registry, inference)
