@@ -1,7 +1,7 @@
-import { ConflictRegistry } from "@concord/core"
+import { ConflictRegistry, Decider } from "@concord/core"
 import { Laws } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck as fc } from "effect"
+import { Data, Effect, FastCheck as fc, HashMap, Schema } from "effect"
 
 describe("Laws without a Schema", () => {
   const registry = ConflictRegistry.untyped().pipe(ConflictRegistry.never("Noted"))
@@ -22,5 +22,308 @@ describe("Laws without a Schema", () => {
         commands: fc.constant("noop")
       }))
       expect(error).toMatchObject({ _tag: "MissingSchema", law: "decision stability" })
+    }))
+})
+
+// A shelf of items: stocking sets an item's count, clearing removes it, locking stops both. Items and counts come from
+// tiny domains; the registry below is as permissive as is safe.
+const Item = Schema.Literal("apple", "pear", "plum")
+const Count = Schema.Literal(1, 2, 3)
+const Stocked = Schema.TaggedStruct("Stocked", { item: Item, count: Count })
+const Cleared = Schema.TaggedStruct("Cleared", { item: Item })
+const Locked = Schema.TaggedStruct("Locked", {})
+const ShelfEvent = Schema.Union(Stocked, Cleared, Locked)
+type ShelfEvent = typeof ShelfEvent.Type
+
+class Shelf extends Data.Class<{ readonly locked: boolean; readonly items: HashMap.HashMap<string, number> }> {}
+const emptyShelf = new Shelf({ locked: false, items: HashMap.empty() })
+
+const evolveShelf = (shelf: Shelf, event: ShelfEvent): Shelf => {
+  switch (event._tag) {
+    case "Stocked":
+      return new Shelf({ ...shelf, items: HashMap.set(shelf.items, event.item, event.count) })
+    case "Cleared":
+      return new Shelf({ ...shelf, items: HashMap.remove(shelf.items, event.item) })
+    case "Locked":
+      return new Shelf({ ...shelf, locked: true })
+  }
+}
+
+const Stock = Schema.TaggedStruct("Stock", { item: Item, count: Count })
+const Clear = Schema.TaggedStruct("Clear", { item: Item })
+const Lock = Schema.TaggedStruct("Lock", {})
+const ShelfCommand = Schema.Union(Stock, Clear, Lock)
+type ShelfCommand = typeof ShelfCommand.Type
+
+class ShelfIsLocked extends Data.TaggedError("ShelfIsLocked") {}
+class NotOnShelf extends Data.TaggedError("NotOnShelf")<{ readonly item: string }> {}
+
+const decideShelf = (
+  command: ShelfCommand,
+  shelf: Shelf
+): Effect.Effect<ReadonlyArray<ShelfEvent>, ShelfIsLocked | NotOnShelf> => {
+  if (shelf.locked) return Effect.fail(new ShelfIsLocked())
+  switch (command._tag) {
+    case "Stock":
+      return Effect.succeed([Stocked.make({ item: command.item, count: command.count })])
+    case "Clear":
+      return HashMap.has(shelf.items, command.item)
+        ? Effect.succeed([Cleared.make({ item: command.item })])
+        : Effect.fail(new NotOnShelf({ item: command.item }))
+    case "Lock":
+      return Effect.succeed([Locked.make({})])
+  }
+}
+
+const shelfDecider = Decider.make({ initialState: emptyShelf, evolve: evolveShelf, decide: decideShelf })
+
+const sameItem = ConflictRegistry.sameKey("item")
+
+const shelfRegistry = ConflictRegistry.make(ShelfEvent).pipe(
+  ConflictRegistry.conflicts("Stocked", ["Locked"]),
+  ConflictRegistry.conflictsWhen("Stocked", "Stocked", sameItem),
+  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
+  ConflictRegistry.conflicts("Cleared", ["Locked"]),
+  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
+  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
+  ConflictRegistry.conflicts("Locked", ["Locked"]),
+  ConflictRegistry.exhaustive
+)
+
+// Two stockings of the same item overwrite each other, yet this registry lets them pass each other.
+const stockingsPass = ConflictRegistry.make(ShelfEvent).pipe(
+  ConflictRegistry.conflicts("Stocked", ["Locked"]),
+  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
+  ConflictRegistry.conflicts("Cleared", ["Locked"]),
+  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
+  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
+  ConflictRegistry.conflicts("Locked", ["Locked"]),
+  ConflictRegistry.exhaustive
+)
+
+// A clearing decided before the shelf was locked fails after it, yet this registry lets it pass a locking.
+const clearingPassesLocking = ConflictRegistry.make(ShelfEvent).pipe(
+  ConflictRegistry.conflicts("Stocked", ["Locked"]),
+  ConflictRegistry.conflictsWhen("Stocked", "Stocked", sameItem),
+  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
+  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
+  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
+  ConflictRegistry.conflicts("Locked", ["Locked"]),
+  ConflictRegistry.exhaustive
+)
+
+const shelfCommutation = (
+  registry: ConflictRegistry.ConflictRegistry<ShelfEvent, any>,
+  options: Partial<Laws.CommutationOptions<ShelfEvent, Shelf, ShelfCommand>> = {}
+) =>
+  Laws.commutation({
+    registry,
+    evolve: evolveShelf,
+    initialState: emptyShelf,
+    decider: shelfDecider,
+    commands: ShelfCommand,
+    run: { seed: 42 },
+    ...options
+  })
+
+const shelfDecisions = (
+  registry: ConflictRegistry.ConflictRegistry<ShelfEvent, any>,
+  options: Partial<Laws.DecisionStabilityOptions<ShelfCommand, ShelfEvent, Shelf, unknown>> = {}
+) =>
+  Laws.decisionStability({
+    registry,
+    decider: shelfDecider,
+    commands: ShelfCommand,
+    run: { seed: 42 },
+    ...options
+  })
+
+const sameItemRule = (proposed: string, committed: string) =>
+  `${proposed} conflicts with ${committed} only when sameKey("item") holds, so the two pass each other whenever ` +
+  "their item differs"
+
+const shelfPairs = [
+  { proposed: "Stocked", committed: "Stocked", rule: sameItemRule("Stocked", "Stocked") },
+  { proposed: "Stocked", committed: "Cleared", rule: sameItemRule("Stocked", "Cleared") },
+  { proposed: "Cleared", committed: "Stocked", rule: sameItemRule("Cleared", "Stocked") },
+  { proposed: "Cleared", committed: "Cleared", rule: sameItemRule("Cleared", "Cleared") },
+  {
+    proposed: "Locked",
+    committed: "Stocked",
+    rule: "the rule for Locked does not list Stocked, so they never conflict"
+  },
+  {
+    proposed: "Locked",
+    committed: "Cleared",
+    rule: "the rule for Locked does not list Cleared, so they never conflict"
+  }
+]
+
+/** The violation a law fails with: a missing Schema is a defect here. */
+const violationOf = (law: Effect.Effect<Laws.Report, Laws.LawViolation | Laws.MissingSchema>) =>
+  law.pipe(Effect.catchTag("MissingSchema", (error) => Effect.die(error)), Effect.flip)
+
+const pairsOf = (report: Laws.Report) => report.pairs.map((pair) => [pair.proposed, pair.committed])
+
+describe("the laws' report", () => {
+  it.effect("lists every allowed pair in the registry's order, with its rule, each on the cases of a pair", () =>
+    Effect.gen(function*() {
+      const report = yield* shelfCommutation(shelfRegistry)
+      expect(report).toEqual({
+        law: "commutation",
+        seed: 42,
+        casesPerPair: 100,
+        pairs: shelfPairs.map((pair) => ({ ...pair, cases: 100 })),
+        unreached: [],
+        summary: "commutation: checked 6 allowed pairs, each on ≥ 100 cases (seed 42)"
+      })
+    }))
+
+  it.effect("of decision stability counts the cases where the command succeeded and the registry let it pass", () =>
+    Effect.gen(function*() {
+      const report = yield* shelfDecisions(shelfRegistry)
+      expect(report.law).toBe("decision stability")
+      expect(report.pairs.map(({ cases: _, ...pair }) => pair)).toEqual(shelfPairs)
+      expect(report.pairs.map((pair) => pair.cases)).toEqual([100, 100, 100, 100, 100, 100])
+      expect(report.summary).toBe("decision stability: checked 6 allowed pairs, each on ≥ 100 cases (seed 42)")
+    }))
+
+  it.effect("shows a pair no case reaches, in unreached and in the summary", () =>
+    Effect.gen(function*() {
+      // Locking never succeeds: no decision produces Locked, so the pairs it proposes are never exercised.
+      const neverLocks = {
+        ...shelfDecider,
+        decide: (command: ShelfCommand, shelf: Shelf) =>
+          command._tag === "Lock" ? Effect.fail(new ShelfIsLocked()) : decideShelf(command, shelf)
+      }
+      const report = yield* shelfDecisions(shelfRegistry, { decider: neverLocks })
+      expect(report.unreached).toEqual([
+        { ...shelfPairs[4], cases: 0 },
+        { ...shelfPairs[5], cases: 0 }
+      ])
+      expect(report.pairs.filter((pair) => pair.cases > 0).map((pair) => pair.proposed)).toEqual([
+        "Stocked",
+        "Stocked",
+        "Cleared",
+        "Cleared"
+      ])
+      expect(report.summary).toMatch(
+        /^decision stability: checked 6 allowed pairs, 4 of them on ≥ \d+ cases \(seed 42\)/
+      )
+      expect(report.summary).toContain(
+        "\n  these pairs never reached a case where the command succeeds: Locked → Stocked, Locked → Cleared"
+      )
+    }))
+})
+
+describe("a law violation", () => {
+  it.effect("names the pair, the rule at fault and how to replay it", () =>
+    Effect.gen(function*() {
+      const violation = yield* violationOf(shelfCommutation(stockingsPass))
+      expect(violation).toBeInstanceOf(Laws.LawViolation)
+      expect(violation.law).toBe("commutation")
+      expect(violation.seed).toBe(42)
+      expect(violation.pair).toEqual({ proposed: "Stocked", committed: "Stocked" })
+      expect(violation.rule).toBe("the rule for Stocked does not list Stocked, so they never conflict")
+      expect(violation.message).toContain("rule at fault: the rule for Stocked does not list Stocked")
+      expect(violation.message).toContain("run: { seed: 42 }")
+      // The shrunk counterexample: the history, then a proposed and a committed stocking of one item, two counts.
+      const [, proposed, committed] = violation.counterexample as [unknown, ShelfEvent, ShelfEvent]
+      expect(proposed).toMatchObject({ _tag: "Stocked" })
+      expect(committed).toMatchObject({ _tag: "Stocked", item: (proposed as typeof Stocked.Type).item })
+      expect(committed).not.toEqual(proposed)
+    }))
+
+  it.effect("is replayed by its seed", () =>
+    Effect.gen(function*() {
+      // Unshrunk, so that the counterexample is the first failing case the seed draws, not a minimum any seed finds.
+      const run = (seed: number) =>
+        violationOf(shelfCommutation(stockingsPass, { run: { seed, endOnFailure: true }, maxHistory: 20 }))
+      const first = yield* run(7)
+      const again = yield* run(7)
+      const other = yield* run(8)
+      expect(again.counterexample).toEqual(first.counterexample)
+      expect(again.description).toBe(first.description)
+      expect(again.path).toBe(first.path)
+      expect(other.counterexample).not.toEqual(first.counterexample)
+    }))
+})
+
+describe("the laws' options", () => {
+  it.effect("pairs: checks only the pairs named, in the registry's order, each as a full run does", () =>
+    Effect.gen(function*() {
+      const full = yield* shelfDecisions(shelfRegistry, { casesPerPair: 30 })
+      const some = yield* shelfDecisions(shelfRegistry, {
+        casesPerPair: 30,
+        pairs: [["Locked", "Cleared"], ["Stocked", "Stocked"]]
+      })
+      expect(pairsOf(some)).toEqual([["Stocked", "Stocked"], ["Locked", "Cleared"]])
+      expect(some.pairs).toEqual([full.pairs[0], full.pairs[5]])
+      expect(some.summary).toMatch(/^decision stability: checked 2 allowed pairs/)
+      // A pair left out is not checked: the broken one is the only one that fails.
+      const unchecked = yield* shelfCommutation(stockingsPass, { pairs: [["Stocked", "Cleared"]] })
+      expect(pairsOf(unchecked)).toEqual([["Stocked", "Cleared"]])
+    }))
+
+  it.effect("states: replaces the states the laws generate", () =>
+    Effect.gen(function*() {
+      const pairs = [["Cleared", "Locked"], ["Stocked", "Stocked"]] as const
+      // From generated states, a clearing is decided on a stocked shelf, then the shelf is locked behind its back.
+      const violation = yield* violationOf(shelfDecisions(clearingPassesLocking, { pairs }))
+      expect(violation.pair).toEqual({ proposed: "Cleared", committed: "Locked" })
+      // On an empty shelf nothing can be cleared: the bug is out of reach, and the report says so.
+      const report = yield* shelfDecisions(clearingPassesLocking, { pairs, states: fc.constant(emptyShelf) })
+      expect(report.pairs.map((pair) => [pair.proposed, pair.committed, pair.cases])).toEqual([
+        ["Stocked", "Stocked", 100],
+        ["Cleared", "Locked", 0]
+      ])
+    }))
+
+  it.effect("casesPerPair and run.numRuns: the cases each pair is checked on", () =>
+    Effect.gen(function*() {
+      const seven = yield* shelfCommutation(shelfRegistry, { casesPerPair: 7 })
+      expect(seven.casesPerPair).toBe(7)
+      expect(seven.pairs.map((pair) => pair.cases)).toEqual([7, 7, 7, 7, 7, 7])
+      expect(seven.summary).toBe("commutation: checked 6 allowed pairs, each on ≥ 7 cases (seed 42)")
+      const nine = yield* shelfCommutation(shelfRegistry, { run: { seed: 42, numRuns: 9 } })
+      expect(nine.pairs.map((pair) => pair.cases)).toEqual([9, 9, 9, 9, 9, 9])
+      const both = yield* shelfCommutation(shelfRegistry, { casesPerPair: 7, run: { seed: 42, numRuns: 9 } })
+      expect(both.casesPerPair).toBe(7)
+    }))
+})
+
+// Walls are identified by UUIDs: two generated paintings almost never name the same wall, unless the wall is pooled.
+const Wall = Schema.String.annotations({ arbitrary: () => (fc) => fc.uuid() })
+const Painted = Schema.TaggedStruct("Painted", { wall: Wall, color: Schema.Literal("red", "blue") })
+const Sealed = Schema.TaggedStruct("Sealed", {})
+const PaintEvent = Schema.Union(Painted, Sealed)
+type PaintEvent = typeof PaintEvent.Type
+
+describe("the keys option", () => {
+  // Two paintings of one wall overwrite each other, but this registry lets every painting pass: it should say sameKey.
+  const registry = ConflictRegistry.make(PaintEvent).pipe(
+    ConflictRegistry.never("Painted"),
+    ConflictRegistry.always("Sealed"),
+    ConflictRegistry.exhaustive
+  )
+  const paint = (keys?: ReadonlyArray<string>) =>
+    Laws.commutation({
+      registry,
+      evolve: (walls: HashMap.HashMap<string, string>, event: PaintEvent) =>
+        event._tag === "Painted" ? HashMap.set(walls, event.wall, event.color) : walls,
+      initialState: HashMap.empty<string, string>(),
+      keys,
+      run: { seed: 42 }
+    })
+
+  it.effect("draws a field only it names from a small pool, so equal values occur", () =>
+    Effect.gen(function*() {
+      // The wall is a field of one type only and no rule names it: drawn freely, no two paintings share a wall.
+      const unpooled = yield* paint()
+      expect(unpooled.pairs[0]).toMatchObject({ proposed: "Painted", committed: "Painted", cases: 100 })
+      const violation = yield* violationOf(paint(["wall"]))
+      expect(violation.pair).toEqual({ proposed: "Painted", committed: "Painted" })
+      const [, proposed, committed] = violation.counterexample as [unknown, typeof Painted.Type, typeof Painted.Type]
+      expect(committed.wall).toBe(proposed.wall)
     }))
 })
