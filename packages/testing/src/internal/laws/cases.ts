@@ -134,7 +134,11 @@ export const decisionCases = <A, State, Command>(
   committed: string
 ): FastCheck.Arbitrary<Draw<DecisionCase<A, State, Command>>> => {
   const { producers } = exploration
-  const viable = exploration.states.get(proposed)
+  // States where commands have produced both types, else the proposed one: where a case is likeliest to exercise it.
+  const proposing = exploration.states.get(proposed) ?? []
+  const committing = new Set(exploration.states.get(committed))
+  const both = proposing.filter((state) => committing.has(state))
+  const viable = both.length > 0 ? both : proposing
   // Often nothing else behind the writer's back, so that the pair itself decides most cases.
   const before = <T>(draw: FastCheck.Arbitrary<T>) =>
     FastCheck.oneof(FastCheck.constant([]), FastCheck.array(draw, { maxLength: domain.maxBehind - 1 }))
@@ -151,20 +155,26 @@ export const decisionCases = <A, State, Command>(
     { weight: 3, arbitrary: reachableBehind },
     { weight: 1, arbitrary: arbitraryBehind }
   )
-  // Mostly states where a command has produced the proposed type, sometimes any of the run's.
-  const stale = viable === undefined || viable.length === 0 ? histories(domain) : FastCheck.oneof(
+  // Mostly those states, sometimes any of the run's.
+  const stale = viable.length === 0 ? histories(domain) : FastCheck.oneof(
     { weight: 3, arbitrary: histories({ ...domain, bank: viable }) },
     { weight: 1, arbitrary: histories(domain) }
   )
   return FastCheck.tuple(stale, commandDraw(domain, shape, producers.get(proposed)), behind).map(
     ([history, command, behindDraw]) => (pool: Pool) => {
       const stale = history(pool)
-      const committedSince = behindDraw(pool, stale.state)
+      // What was committed since costs decisions: worked out only for a case whose stale decision counts.
+      let since: ReturnType<typeof behindDraw> | undefined
+      const committedSince = () => (since ??= behindDraw(pool, stale.state))
       return {
         history: stale,
         command: command(pool),
-        behindCommands: committedSince.commands,
-        behind: committedSince.events
+        get behindCommands() {
+          return committedSince().commands
+        },
+        get behind() {
+          return committedSince().events
+        }
       }
     }
   )
