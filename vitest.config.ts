@@ -4,6 +4,10 @@ import { defineConfig } from "vitest/config"
 // it (`--project @concord/core`) and merges vitest.shared.ts.
 export default defineConfig({
   test: {
-    projects: ["packages/*/vitest.config.ts", "docs/vitest.config.ts"]
+    projects: ["packages/*/vitest.config.ts", "docs/vitest.config.ts"],
+    // A project's test files run one after another in one worker process instead of a fresh process each: a fresh
+    // one spends seconds importing Effect and the packages again for every file. The pool reads this from the root
+    // config only. Each file still gets fresh copies of its own module and of the setup file.
+    isolate: false
   }
 })
