@@ -122,7 +122,8 @@ describe.each(subjects)("the laws against every harmful relaxation of the $domai
     }
     expect(misses).toEqual([])
     expect(caught).toBe(mutants.length * seeds.length)
-  })
+    // About 12 s of CPU for the CRM and 22 s for the task board, and twice that on a loaded machine.
+  }, 180_000)
 })
 
 /** The pairs a registry lets through, in the order of the Schema's types: all pairs but those it always forbids. */
@@ -138,6 +139,9 @@ const allowedPairs = (subject: Subject<any, any, any, any>): ReadonlyArray<Pair>
   )
 }
 
+/** How a full run's outcome compares with the run of the relaxed pair alone. */
+type Agreement = "same violation" | "an earlier pair failed" | "another pair failed" | "held on as many cases"
+
 /**
  * A full run (no `pairs`) fails as the run of the relaxed pair alone does: with the same violation when the relaxed
  * pair is the first to fail, or on a pair the run checks before it. A pair the restricted run passes is passed by
@@ -148,27 +152,35 @@ const expectFullRunAgrees = (
   mutant: Relaxation<any>,
   full: Outcome,
   restricted: Outcome
-) => {
+): Agreement => {
   const pair = relaxedPair(mutant)
-  // Pairs are checked in the order of the Schema's types, proposed first.
-  const tags: ReadonlyArray<string> = Event.tags(subject.domain.schema)
-  const position = ([proposed, committed]: Pair) => tags.indexOf(proposed) * tags.length + tags.indexOf(committed)
-  if (Either.isLeft(restricted)) {
-    expect(Either.isLeft(full), `the full run of ${relaxationName(mutant)} holds`).toBe(true)
-    const violation = Either.getLeft(full).pipe(Option.getOrThrow)
-    if (isPair(violation, pair)) {
-      expect(violation).toEqual(restricted.left)
-      expect(violation.counterexample).toEqual(restricted.left.counterexample)
-    } else {
-      const blamed: Pair = [violation.pair!.proposed, violation.pair!.committed]
-      expect(position(blamed), `${relaxationName(mutant)} blamed on ${blamed}`).toBeLessThan(position(pair))
+  if (Either.isRight(restricted)) {
+    if (Either.isRight(full)) {
+      expect(casesOf(full.right, pair)).toBe(casesOf(restricted.right, pair))
+      return "held on as many cases"
     }
-  } else if (Either.isLeft(full)) {
     // The relaxed pair held on its own, so the full run cannot fail on it.
     expect(full.left.pair).not.toEqual({ proposed: pair[0], committed: pair[1] })
-  } else {
-    expect(casesOf(full.right, pair)).toBe(casesOf(restricted.right, pair))
+    return "another pair failed"
   }
+  expect(Either.isLeft(full), `the full run of ${relaxationName(mutant)} holds`).toBe(true)
+  const violation = Either.getLeft(full).pipe(Option.getOrThrow)
+  if (isPair(violation, pair)) {
+    expect(violation).toEqual(restricted.left)
+    expect(violation.counterexample).toEqual(restricted.left.counterexample)
+    return "same violation"
+  }
+  // An earlier pair failed first: pairs are checked in the order of the Schema's types, proposed first. Only decision
+  // stability does that here: its case for the earlier pair had the relaxed committed type behind the writer's back
+  // too, and the violation names the earlier pair and its rule.
+  const tags: ReadonlyArray<string> = Event.tags(subject.domain.schema)
+  const position = ([proposed, committed]: Pair) => tags.indexOf(proposed) * tags.length + tags.indexOf(committed)
+  const blamed: Pair = [violation.pair!.proposed, violation.pair!.committed]
+  expect(position(blamed), `${relaxationName(mutant)} blamed on ${blamed}`).toBeLessThan(position(pair))
+  expect(violation.law).toBe("decision stability")
+  const [, behind] = violation.counterexample as [unknown, ReadonlyArray<Event.Tagged>]
+  expect(behind.map((event) => event._tag)).toContain(mutant.committed)
+  return "an earlier pair failed"
 }
 
 describe("a full run of the laws against a harmful relaxation", () => {
@@ -199,28 +211,25 @@ describe("a full run of the laws against a harmful relaxation", () => {
   it.each(sample)("fails as the run of the relaxed pair alone does ($subject.domain.name)", ({ names, subject }) => {
     const mutants = harmfulMutants(subject).filter((mutant) => names.includes(relaxationName(mutant)))
     expect(mutants.map(relaxationName).sort()).toEqual([...names].sort())
-    const caughtBy = new Set<string>()
+    const agreements: Array<Agreement> = []
     for (const mutant of mutants) {
       for (const seed of [1, 8, 15]) {
         const pair = relaxedPair(mutant)
         const restricted = commutation(subject, mutant.registry, seed, [pair])
         const full = commutation(subject, mutant.registry, seed)
-        expectFullRunAgrees(subject, mutant, full, restricted)
-        if (Either.isLeft(restricted)) {
-          caughtBy.add("commutation")
-          continue
-        }
-        caughtBy.add("decision stability")
+        agreements.push(expectFullRunAgrees(subject, mutant, full, restricted))
+        if (Either.isLeft(restricted)) continue
         expect(Either.isRight(full), `full commutation of ${relaxationName(mutant)} at seed ${seed}`).toBe(true)
-        expectFullRunAgrees(
-          subject,
-          mutant,
-          decisionStability(subject, mutant.registry, seed),
-          decisionStability(subject, mutant.registry, seed, [pair])
+        const restrictedDecisions = decisionStability(subject, mutant.registry, seed, [pair])
+        expect(Either.isLeft(restrictedDecisions), `${relaxationName(mutant)} at seed ${seed}`).toBe(true)
+        agreements.push(
+          expectFullRunAgrees(subject, mutant, decisionStability(subject, mutant.registry, seed), restrictedDecisions)
         )
       }
     }
-    expect([...caughtBy].sort()).toEqual(["commutation", "decision stability"])
+    // Both laws caught some, and some full runs reported exactly the restricted run's violation.
+    expect(agreements).toContain("same violation")
+    expect(agreements).toContain("held on as many cases")
   })
 })
 
