@@ -19,6 +19,13 @@ const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-service-")
 const pgUrl = inject("pgUrl")
 // The example's demo, `npm run demo`: the service itself ships without a domain.
 const demo = new URL("../../packages/example-crm/src/main.ts", import.meta.url).pathname
+// `concord serve --help`, run once for the two tests that read it: each run of the command costs seconds of startup.
+let serveHelpRun: ReturnType<typeof runTypeScript> | undefined
+const serveHelp = () =>
+  serveHelpRun ??= runTypeScript(new URL("../../packages/server/src/bin.ts", import.meta.url).pathname, [
+    "serve",
+    "--help"
+  ])
 
 // The registry file `npm start` serves with.
 const registryFile = new URL("../../packages/example-crm/registry.json", import.meta.url)
@@ -313,7 +320,7 @@ describe("the service", () => {
       const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
       const readModel = new URL("../../packages/example-crm/src/readModelMain.ts", import.meta.url).pathname
       const help = await Promise.all([
-        runTypeScript(bin, ["serve", "--help"]),
+        serveHelp(),
         runTypeScript(bin, ["tail", "--help"]),
         runTypeScript(demo, ["--help"]),
         runTypeScript(readModel, ["--help"])
@@ -370,9 +377,8 @@ describe("the service", () => {
 
   it("the page's table has a row for every option of concord serve, with its environment variable", async () => {
     const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
     // Without colours. The usage line names the command's own options; each has a section naming its variable.
-    const help = stripVTControlCharacters((await runTypeScript(bin, ["serve", "--help"])).stdout)
+    const help = stripVTControlCharacters((await serveHelp()).stdout)
     const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
     expect(flags.length).toBeGreaterThanOrEqual(7)
     for (const flag of flags) {
