@@ -5,10 +5,11 @@ import type * as Api from "../../Laws.js"
 import { explore } from "./cases.js"
 import type { CommutationCase } from "./cases.js"
 import type { PairResult } from "./check.js"
+import { tagOfValue } from "./domain.js"
 import type { Decided, LetPairThrough, LetThrough, Setup } from "./pairChecks.js"
-import { commutationPair, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
+import { commutationPair, culpritIndex, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
 import type { AllowedPair } from "./pairs.js"
-import { allowedPairs, describeRule } from "./pairs.js"
+import { allowedPairs, describeRule, passageOf } from "./pairs.js"
 import type { Report } from "./report.js"
 import { makeReport } from "./report.js"
 import type { SetupOptions } from "./setup.js"
@@ -78,13 +79,15 @@ const over = <T>(
   pairs: ReadonlyArray<AllowedPair>,
   check: (pair: AllowedPair) => PairResult<T>,
   describe: (value: T) => string,
-  counterexample: (value: T) => unknown
+  counterexample: (value: T) => unknown,
+  blame: (pair: AllowedPair, value: T) => AllowedPair = (pair) => pair
 ): Outcome => {
   const checked: Array<readonly [AllowedPair, number]> = []
   for (const pair of pairs) {
     const result = check(pair)
     if (result.failure !== undefined) {
-      return { _tag: "Failed", failure: failureOf(law, setup, pair, result.failure, describe, counterexample) }
+      const blamed = blame(pair, result.failure.value)
+      return { _tag: "Failed", failure: failureOf(law, setup, blamed, result.failure, describe, counterexample) }
     }
     checked.push([pair, result.cases])
   }
@@ -146,7 +149,15 @@ export const decisionStability = <A extends Event.Tagged, State, Command>(
     selected(options, allowedPairs(options.registry, tagsOf(options.schema))),
     (pair) => decisionPair(setup, commands, exploration, pair.proposed, pair.committed, letThrough),
     (c: Decided<A, State, Command>) => describeDecision(c),
-    (c) => [c.history.events, c.behind, c.command]
+    (c) => [c.history.events, c.behind, c.command],
+    // The pair at fault is the one whose committed event changes the decision, which may come before the event
+    // of the pair whose cases found the failure.
+    (pair, c) => {
+      const culprit = c.behind[culpritIndex(setup, c)]
+      const committed = culprit === undefined ? undefined : tagOfValue(culprit)
+      const passage = committed === undefined ? undefined : passageOf(options.registry, pair.proposed, committed)
+      return passage === undefined || committed === undefined ? pair : { proposed: pair.proposed, committed, passage }
+    }
   )
 }
 

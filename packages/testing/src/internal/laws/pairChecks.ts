@@ -119,6 +119,23 @@ export const decisionPair = <A extends Event.Tagged, State, Command>(
   }
 }
 
+/**
+ * The first committed event that changes the decision: deciding on the stale state with the events committed up
+ * to it no longer gives the stale decision. (The last one, if no prefix does.)
+ */
+export const culpritIndex = <A extends Event.Tagged, State, Command>(
+  setup: Setup<A, State, Command>,
+  c: Decided<A, State, Command>
+): number => {
+  let state = c.history.state
+  for (const [i, event] of c.behind.entries()) {
+    state = setup.domain.evolve(state, event)
+    const decision = setup.domain.decide!(c.command, state)
+    if (Exit.isFailure(decision) || !setup.sameEvents(decision.value, c.proposed)) return i
+  }
+  return c.behind.length - 1
+}
+
 const describeFailure = (error: unknown): string =>
   typeof error === "object" && error !== null && "_tag" in error
     ? String(error._tag) + ("message" in error && error.message !== "" ? `: ${String(error.message)}` : "")
