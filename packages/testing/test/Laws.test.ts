@@ -211,7 +211,8 @@ describe("the laws' report", () => {
         /^decision stability: checked 6 allowed pairs, 4 of them on ≥ \d+ cases \(seed 42\)/
       )
       expect(report.summary).toContain(
-        "\n  these pairs never reached a case where the command succeeds: Locked → Stocked, Locked → Cleared"
+        "\n  never reached (no generated command producing the proposed type succeeded with the committed type behind " +
+          "it): Locked → Stocked, Locked → Cleared"
       )
     }))
 })

@@ -4,7 +4,7 @@ import type { ConflictRegistry } from "@concord/core"
 import type { Attempt, Verdict } from "./infer.js"
 import { describeVerdict } from "./inferenceText.js"
 import type { Passage } from "./pairs.js"
-import { passageOf } from "./pairs.js"
+import { firstLine, passageOf } from "./pairs.js"
 
 /** Failures as the caller holds them: anything with a law and a description. */
 interface Evidence {
@@ -89,7 +89,7 @@ export const compare = <F extends Evidence>(
         ...base,
         evidence: tried?.failure,
         reason: tried?.failure !== undefined
-          ? `${tried.failure.law} fails: ${tried.failure.description.split("\n")[0]}`
+          ? `${tried.failure.law} fails: ${firstLine(tried.failure.description)}`
           : `the evidence ${describeVerdict(pair.verdict)}: ${pair.reason}`
       })
     } else if (rank(hand) < rank(pair.verdict._tag)) {

@@ -9,6 +9,7 @@ import * as laws from "./laws.js"
 import { commutationPair, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
 import type { Setup } from "./pairChecks.js"
 import type { AllowedPair } from "./pairs.js"
+import { firstLine } from "./pairs.js"
 import type { SetupOptions } from "./setup.js"
 import { makeSetup, tagsOf } from "./setup.js"
 
@@ -144,7 +145,7 @@ const reasonOf = (verdict: Verdict, attempts: ReadonlyArray<Attempt>, minimum: n
     case "Conflict": {
       const failed = attempts.find((a) => a.failure !== undefined)
       return failed !== undefined
-        ? `${failed.failure!.law} fails: ${failed.failure!.description.split("\n")[0]}`
+        ? `${failed.failure!.law} fails: ${firstLine(failed.failure!.description)}`
         : `no evidence: only ${unconditional.decisionCases} decision case${
           unconditional.decisionCases === 1 ? "" : "s"
         } ` +
@@ -225,7 +226,7 @@ const stricter = (pair: InferredPair, failure: Failure): InferredPair => {
     ...pair,
     verdict: { _tag: "Conflict" },
     attempts,
-    reason: `with the rest of the inferred registry, ${failure.law} fails: ${failure.description.split("\n")[0]}`
+    reason: `with the rest of the inferred registry, ${failure.law} fails: ${firstLine(failure.description)}`
   }
 }
 

@@ -6,6 +6,18 @@ const pipeArity = 20
 
 const quote = (s: string) => JSON.stringify(s)
 
+/** The widest line the source writes, as the project's formatter does; longer lists go one type per line. */
+const lineWidth = 120
+
+const conflicts = (proposed: string, committed: ReadonlyArray<string>): string => {
+  const inline = `ConflictRegistry.conflicts(${quote(proposed)}, [${committed.map(quote).join(", ")}])`
+  return inline.length + 2 <= lineWidth
+    ? inline
+    : `ConflictRegistry.conflicts(${quote(proposed)}, [\n${
+      committed.map((type) => `    ${quote(type)}`).join(",\n")
+    }\n  ])`
+}
+
 /** The builder steps of the rules the verdicts make, one per line. */
 const steps = (tags: ReadonlyArray<string>, pairs: ReadonlyArray<InferredPair>): ReadonlyArray<string> =>
   tags.flatMap((proposed) => {
@@ -17,14 +29,15 @@ const steps = (tags: ReadonlyArray<string>, pairs: ReadonlyArray<InferredPair>):
     if (conflicting.length === tags.length) return [`ConflictRegistry.always(${quote(proposed)})`]
     if (conflicting.length === 0 && keyed.length === 0) return [`ConflictRegistry.never(${quote(proposed)})`]
     return [
-      ...(conflicting.length === 0
-        ? []
-        : [`ConflictRegistry.conflicts(${quote(proposed)}, [${conflicting.map(quote).join(", ")}])`]),
-      ...keyed.map(([committed, field]) =>
-        `ConflictRegistry.conflictsWhen(${quote(proposed)}, ${quote(committed)}, ConflictRegistry.sameKey(${
-          quote(field)
-        }))`
-      )
+      ...(conflicting.length === 0 ? [] : [conflicts(proposed, conflicting)]),
+      ...keyed.map(([committed, field]) => {
+        const inline = `ConflictRegistry.conflictsWhen(${quote(proposed)}, ${quote(committed)}, ` +
+          `ConflictRegistry.sameKey(${quote(field)}))`
+        return inline.length + 2 <= lineWidth ?
+          inline :
+          `ConflictRegistry.conflictsWhen(\n    ${quote(proposed)},\n    ` +
+          `${quote(committed)},\n    ConflictRegistry.sameKey(${quote(field)})\n  )`
+      })
     ]
   })
 

@@ -78,3 +78,6 @@ export const sameKeyFields = (registry: ConflictRegistry.ConflictRegistry<any, a
   }
   return fields
 }
+
+/** A failure's description in one line: its first, without the colon that introduces the details. */
+export const firstLine = (description: string): string => description.split("\n")[0]!.replace(/:$/, "")

@@ -20,8 +20,10 @@ export interface Report {
   readonly summary: string
 }
 
-const what = (law: string) =>
-  law === "commutation" ? "a case the registry lets through" : "a case where the command succeeds"
+const why = (law: string) =>
+  law === "commutation"
+    ? "the registry let no generated case through"
+    : "no generated command producing the proposed type succeeded with the committed type behind it"
 
 /** The report of a run over `pairs`, each with the number of cases that exercised it. */
 export const makeReport = (
@@ -36,6 +38,8 @@ export const makeReport = (
     rule: describeRule(pair),
     cases
   }))
+  const named = (coverage: PairCoverage) =>
+    pairName(checked.find(([pair]) => pair.proposed === coverage.proposed && pair.committed === coverage.committed)![0])
   const unreached = pairs.filter((pair) => pair.cases === 0)
   const reached = pairs.filter((pair) => pair.cases > 0)
   const fewest = reached.reduce((least, pair) => Math.min(least, pair.cases), casesPerPair)
@@ -49,11 +53,11 @@ export const makeReport = (
   if (short.length > 0) {
     lines.push(
       `  fewer than ${casesPerPair} cases: ` +
-        short.map((pair) => `${pairName(pair)} (${pair.cases})`).join(", ")
+        short.map((pair) => `${named(pair)} (${pair.cases})`).join(", ")
     )
   }
   if (unreached.length > 0) {
-    lines.push(`  these pairs never reached ${what(law)}: ${unreached.map((pair) => pairName(pair)).join(", ")}`)
+    lines.push(`  never reached (${why(law)}): ${unreached.map(named).join(", ")}`)
   }
   return { law, seed, casesPerPair, pairs, unreached, summary: lines.join("\n") }
 }
