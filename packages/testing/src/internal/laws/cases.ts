@@ -129,25 +129,24 @@ export interface DecisionCase<A, State, Command> {
 export const decisionCases = <A, State, Command>(
   domain: Domain<A, State, Command>,
   shape: Shape<Command>,
-  exploration: Exploration<A, State>,
+  exploration: Exploration<A, State, Command>,
   proposed: string,
   committed: string
 ): FastCheck.Arbitrary<Draw<DecisionCase<A, State, Command>>> => {
-  const { producers } = exploration
-  // States where commands have produced both types, else the proposed one: where a case is likeliest to exercise it.
-  const proposing = exploration.states.get(proposed) ?? []
-  const committing = new Set(exploration.states.get(committed))
-  const both = proposing.filter((state) => committing.has(state))
-  const viable = both.length > 0 ? both : proposing
+  const { producedOn, producers } = exploration
   // Often nothing else behind the writer's back, so that the pair itself decides most cases.
   const before = <T>(draw: FastCheck.Arbitrary<T>) =>
     FastCheck.oneof(FastCheck.constant([]), FastCheck.array(draw, { maxLength: domain.maxBehind - 1 }))
+  // The last command behind is mostly one that produced the committed type on the stale state when explored.
   const reachableBehind = FastCheck.tuple(
     before(commandDraw(domain, shape)),
+    FastCheck.nat(),
     commandDraw(domain, shape, producers.get(committed))
-  ).map(([others, last]) => (pool: Pool, stale: State) => {
-    const commands = [...sequence(others)(pool), last(pool)]
-    return { commands, events: run(domain, stale, commands).events } as const
+  ).map(([others, pick, drawn]) => (pool: Pool, stale: History<A, State>) => {
+    const known = producedOn.get(stale)?.get(committed)
+    const last = known !== undefined && pick % 4 !== 0 ? known[pick % known.length]! : drawn(pool)
+    const commands = [...sequence(others)(pool), last]
+    return { commands, events: run(domain, stale.state, commands).events } as const
   })
   const arbitraryBehind = FastCheck.tuple(before(eventDraw(domain)), eventDraw(domain, committed))
     .map(([others, last]) => (pool: Pool) => ({ commands: undefined, events: [...sequence(others)(pool), last(pool)] }))
@@ -155,29 +154,35 @@ export const decisionCases = <A, State, Command>(
     { weight: 3, arbitrary: reachableBehind },
     { weight: 1, arbitrary: arbitraryBehind }
   )
-  // Mostly those states, sometimes any of the run's.
-  const stale = viable.length === 0 ? histories(domain) : FastCheck.oneof(
-    { weight: 3, arbitrary: histories({ ...domain, bank: viable }) },
-    { weight: 1, arbitrary: histories(domain) }
+  // Mostly a command that produced the proposed type when explored, on its state (one where the committed type was
+  // produced too, when there is one); sometimes a state and a command drawn afresh.
+  const proposing = exploration.found.get(proposed) ?? []
+  const both = proposing.filter((found) => producedOn.get(found.history)?.has(committed))
+  const seeds = both.length > 0 ? both : proposing
+  const drawn = FastCheck.tuple(histories(domain), commandDraw(domain, shape, producers.get(proposed))).map((
+    [history, command]
+  ) =>
+  (pool: Pool): Found<A, State, Command> => ({ history: history(pool), command: command(pool) }))
+  const start = seeds.length === 0 ? drawn : FastCheck.oneof(
+    { weight: 3, arbitrary: FastCheck.nat({ max: seeds.length - 1 }).map((i) => () => seeds[i]!) },
+    { weight: 1, arbitrary: drawn }
   )
-  return FastCheck.tuple(stale, commandDraw(domain, shape, producers.get(proposed)), behind).map(
-    ([history, command, behindDraw]) => (pool: Pool) => {
-      const stale = history(pool)
-      // What was committed since costs decisions: worked out only for a case whose stale decision counts.
-      let since: ReturnType<typeof behindDraw> | undefined
-      const committedSince = () => (since ??= behindDraw(pool, stale.state))
-      return {
-        history: stale,
-        command: command(pool),
-        get behindCommands() {
-          return committedSince().commands
-        },
-        get behind() {
-          return committedSince().events
-        }
+  return FastCheck.tuple(start, behind).map(([startDraw, behindDraw]) => (pool: Pool) => {
+    const { command, history } = startDraw(pool)
+    // What was committed since costs decisions: worked out only for a case whose stale decision counts.
+    let since: ReturnType<typeof behindDraw> | undefined
+    const committedSince = () => (since ??= behindDraw(pool, history))
+    return {
+      history,
+      command,
+      get behindCommands() {
+        return committedSince().commands
+      },
+      get behind() {
+        return committedSince().events
       }
     }
-  )
+  })
 }
 
 /**
@@ -185,9 +190,19 @@ export const decisionCases = <A, State, Command>(
  * on which states. That directs a pair's decision cases to commands that can produce its proposed type, decided on
  * states where they did.
  */
-export interface Exploration<A, State> {
+export interface Exploration<A, State, Command> {
   readonly producers: ReadonlyMap<string, ReadonlyArray<string>>
   readonly states: ReadonlyMap<string, ReadonlyArray<History<A, State>>>
+  /** For each event type, every (state, command) that produced it, shortest history first. */
+  readonly found: ReadonlyMap<string, ReadonlyArray<Found<A, State, Command>>>
+  /** For each state, the commands that produced each event type on it. */
+  readonly producedOn: ReadonlyMap<History<A, State>, ReadonlyMap<string, ReadonlyArray<Command>>>
+}
+
+/** A command that succeeded on a state. */
+export interface Found<A, State, Command> {
+  readonly history: History<A, State>
+  readonly command: Command
 }
 
 /** How many commands of each tag an exploration decides on each state of the bank. */
@@ -198,9 +213,11 @@ export const explore = <A, State, Command>(
   domain: Domain<A, State, Command>,
   shape: Shape<Command>,
   seed: number
-): Exploration<A, State> => {
+): Exploration<A, State, Command> => {
   const producers = new Map<string, Set<string>>()
   const states = new Map<string, Set<History<A, State>>>()
+  const found = new Map<string, Array<Found<A, State, Command>>>()
+  const producedOn = new Map<History<A, State>, Map<string, Array<Command>>>()
   // Every state of the bank with commands of every tag: a type only a deep state allows is found wherever it is.
   const tags: ReadonlyArray<string | undefined> = shape.members.size === 0
     ? [undefined]
@@ -226,11 +243,19 @@ export const explore = <A, State, Command>(
       if (eventTag === undefined) continue
       if (commandTag !== undefined) producers.set(eventTag, (producers.get(eventTag) ?? new Set()).add(commandTag))
       states.set(eventTag, (states.get(eventTag) ?? new Set()).add(stale))
+      const on = producedOn.get(stale) ?? new Map<string, Array<Command>>()
+      producedOn.set(stale, on)
+      const commands = on.get(eventTag) ?? []
+      if (commands.includes(decided)) continue
+      on.set(eventTag, [...commands, decided])
+      found.set(eventTag, [...(found.get(eventTag) ?? []), { history: stale, command: decided }])
     }
   }
   // In the bank's order, shortest history first, so that shrinking still goes to the shortest.
   const order = new Map(domain.bank?.map((history, i) => [history, i]))
   return {
+    found,
+    producedOn,
     producers: new Map(Array.from(producers, ([tag, set]) => [tag, Array.from(set)])),
     states: new Map(
       Array.from(

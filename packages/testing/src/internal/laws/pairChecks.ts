@@ -90,7 +90,7 @@ const decided = <A, State, Command>(
 export const decisionPair = <A extends Event.Tagged, State, Command>(
   setup: Setup<A, State, Command>,
   commands: Shape<Command>,
-  exploration: Exploration<A, State>,
+  exploration: Exploration<A, State, Command>,
   proposed: string,
   committed: string,
   letThrough: LetThrough<A>
