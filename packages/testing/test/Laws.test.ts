@@ -1,7 +1,7 @@
 import { ConflictRegistry, Decider } from "@concord/core"
 import { Laws } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Effect, FastCheck as fc, HashMap, Schema } from "effect"
+import { Cause, Data, Effect, FastCheck as fc, HashMap, Schema } from "effect"
 
 describe("Laws without a Schema", () => {
   const registry = ConflictRegistry.untyped().pipe(ConflictRegistry.never("Noted"))
@@ -326,5 +326,92 @@ describe("the keys option", () => {
       expect(violation.pair).toEqual({ proposed: "Painted", committed: "Painted" })
       const [, proposed, committed] = violation.counterexample as [unknown, typeof Painted.Type, typeof Painted.Type]
       expect(committed.wall).toBe(proposed.wall)
+    }))
+})
+
+describe("the laws on Schemas of other shapes, and under a user's own settings", () => {
+  // Every pair of the shelf let through: `never` for each type is wrong in several ways.
+  const everythingPasses = (schema: Schema.Schema<ShelfEvent, any>) =>
+    ConflictRegistry.make(schema).pipe(
+      ConflictRegistry.never("Stocked"),
+      ConflictRegistry.never("Cleared"),
+      ConflictRegistry.never("Locked")
+    )
+  const commutationOn = (schema: Schema.Schema<ShelfEvent, any>, pairs?: ReadonlyArray<readonly [any, any]>) =>
+    Laws.commutation({
+      registry: everythingPasses(schema),
+      evolve: evolveShelf,
+      initialState: emptyShelf,
+      run: { seed: 5 },
+      ...(pairs === undefined ? {} : { pairs })
+    })
+
+  it.effect("a nested, refined or suspended union has all its types' pairs checked, not only the top level's", () =>
+    Effect.gen(function*() {
+      const shapes = [
+        Schema.Union(Schema.Union(Stocked, Cleared), Locked),
+        ShelfEvent.pipe(Schema.filter(() => true)),
+        Schema.suspend(() => ShelfEvent),
+        Schema.Union(Stocked, Cleared.pipe(Schema.filter((cleared) => cleared.item !== "plum")), Locked)
+      ]
+      for (const schema of shapes) {
+        // Locked → Locked commutes, Stocked → Stocked does not: only a run that checks all nine pairs fails here.
+        const held = yield* Effect.either(commutationOn(schema, [["Locked", "Locked"]]))
+        expect(held._tag, String(schema)).toBe("Right")
+        if (held._tag === "Right") expect(held.right.pairs).toHaveLength(1)
+        const violation = yield* Effect.flip(commutationOn(schema))
+        expect(violation._tag, String(schema)).toBe("LawViolation")
+      }
+    }))
+
+  it.effect("a global fast-check configuration (a path, a time limit) does not cut a law's runs short", () =>
+    Effect.gen(function*() {
+      const previous = fc.readConfigureGlobal()
+      // `path` is not a global setting by its type, but JavaScript callers can set it all the same.
+      fc.configureGlobal(
+        { ...previous, path: "3:0", interruptAfterTimeLimit: 1, endOnFailure: true } as fc.GlobalParameters
+      )
+      try {
+        const violation = yield* Effect.flip(commutationOn(ShelfEvent))
+        expect(violation._tag).toBe("LawViolation")
+        const report = yield* Laws.commutation({
+          registry: shelfRegistry,
+          evolve: evolveShelf,
+          initialState: emptyShelf,
+          run: { seed: 5 }
+        })
+        expect(report.pairs.every((pair) => pair.cases === 100)).toBe(true)
+      } finally {
+        fc.configureGlobal(previous)
+      }
+    }))
+
+  it.effect("a decider that waits on something asynchronous is a defect said plainly, not a law that holds", () =>
+    Effect.gen(function*() {
+      const asyncDecider = {
+        ...shelfDecider,
+        decide: (command: typeof ShelfCommand.Type, shelf: Shelf) =>
+          Effect.promise(() => Promise.resolve(shelf)).pipe(Effect.zipRight(decideShelf(command, shelf)))
+      }
+      const exit = yield* Effect.exit(
+        Laws.decisionStability({ registry: shelfRegistry, decider: asyncDecider, commands: ShelfCommand })
+      )
+      expect(exit._tag).toBe("Failure")
+      if (exit._tag === "Failure") {
+        expect(String(Cause.squash(exit.cause))).toContain("must not wait on anything asynchronous")
+      }
+    }))
+
+  it.effect("pairs naming a pair the registry never lets through say so in the report", () =>
+    Effect.gen(function*() {
+      const report = yield* Laws.commutation({
+        registry: shelfRegistry,
+        evolve: evolveShelf,
+        initialState: emptyShelf,
+        pairs: [["Stocked", "Locked"]],
+        run: { seed: 5 }
+      })
+      expect(report.pairs).toEqual([])
+      expect(report.summary).toContain("named in pairs but never let through by the registry: Stocked → Locked")
     }))
 })

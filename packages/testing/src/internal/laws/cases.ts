@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import type * as AST from "effect/SchemaAST"
 import type { Keyed, Pool, Shape } from "./domain.js"
-import { keyed, memberArbitrary, resolve, tagOfValue } from "./domain.js"
+import { isolated, keyed, memberArbitrary, resolve, tagOfValue } from "./domain.js"
 
 /** How a decision came out, run synchronously: the events, or undefined when the command failed. */
 export type Decide<Command, A, State> = (command: Command, state: State) => Exit.Exit<ReadonlyArray<A>, unknown>
@@ -225,6 +225,7 @@ export const explore = <A, State, Command>(
   const bank = domain.bank ?? []
   const draws = tags.map((tag) =>
     FastCheck.sample(commandDraw(domain, shape, tag === undefined ? undefined : [tag]), {
+      ...isolated,
       seed: seed + tags.indexOf(tag),
       numRuns: bank.length * commandsPerState
     })
@@ -283,6 +284,7 @@ const walk = <A, State, Command>(
 ): ReadonlyArray<History<A, State>> => {
   const reached: Array<History<A, State>> = [{ events: [], state: domain.initialState }]
   const steps = FastCheck.sample(FastCheck.tuple(FastCheck.nat(), commandDraw(domain, shape)), {
+    ...isolated,
     seed,
     numRuns: size * 10
   })
@@ -307,7 +309,7 @@ const walk = <A, State, Command>(
  */
 export const drawBank = <A, State>(domain: Domain<A, State, any>, seed: number): ReadonlyArray<History<A, State>> => {
   const sample = (size: number) =>
-    FastCheck.sample(histories({ ...domain, bank: undefined }), { seed, numRuns: size }).map((draw) =>
+    FastCheck.sample(histories({ ...domain, bank: undefined }), { ...isolated, seed, numRuns: size }).map((draw) =>
       draw(domain.pool)
     )
   const reachable = domain.states === undefined && domain.decide !== undefined && domain.commands !== undefined

@@ -3,6 +3,7 @@
 import * as FastCheck from "effect/FastCheck"
 import type { Draw } from "./cases.js"
 import type { Pool } from "./domain.js"
+import { isolated } from "./domain.js"
 
 /** How much a law checks: the cases per pair, and how many draws it may skip per case before it gives up. */
 export interface Budget {
@@ -57,7 +58,9 @@ export const checkPair = <T>(
   const seed = pairSeed(budget.seed, name)
   const { numRuns: _, seed: __, path: ___, ...parameters } = budget.parameters
   const run = (numRuns: number, maxSkipsPerRun: number) =>
-    FastCheck.check(property, { ...parameters, seed, numRuns, maxSkipsPerRun }) as FastCheck.RunDetails<[Draw<T>]>
+    FastCheck.check(property, { ...isolated, ...parameters, seed, numRuns, maxSkipsPerRun }) as FastCheck.RunDetails<
+      [Draw<T>]
+    >
   // A first few cases, then the rest: a pair that no draw of the first budget exercises is unreached, and spends no
   // more (the same seed draws the same first cases again).
   const pilot = run(Math.min(pilotCases, budget.casesPerPair), pilotSkipsPerCase)

@@ -77,10 +77,17 @@ export const compare = <F extends Evidence>(
       inferred: pair.verdict
     }
     if (passage?._tag === "When") {
-      unjudged.push({ ...base, evidence: undefined, reason: "a predicate rule: the evidence judges sameKey only" })
+      unjudged.push({ ...base, evidence: undefined, reason: "a predicate rule: inference judges sameKey rules only" })
       continue
     }
     const hand = passage === undefined ? "Conflict" : passage._tag === "Unlisted" ? "Allowed" : "SameKey"
+    // A conflict for want of cases is no evidence against a more permissive rule: it cannot be judged either way.
+    const noEvidence = pair.verdict._tag === "Conflict" &&
+      pair.attempts.every((attempt) => attempt.failure === undefined)
+    if (noEvidence && hand !== "Conflict") {
+      unjudged.push({ ...base, evidence: undefined, reason: pair.reason })
+      continue
+    }
     const tried = passage === undefined ? undefined : attemptFor(pair, passage)
     // A sameKey on another field than the evidence chose is a danger only when the evidence refutes it.
     const refuted = tried?.failure !== undefined

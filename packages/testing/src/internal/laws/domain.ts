@@ -40,22 +40,52 @@ const fieldsOf = (ast: AST.AST): ReadonlyMap<string, AST.AST> =>
   )
 
 const membersOf = (schema: Schema.Schema<any, any, never>): ReadonlyMap<string, Member> => {
-  const ast = Schema.typeSchema(schema).ast
-  const candidates = AST.isUnion(ast) ? ast.types : [ast]
   const members = new Map<string, Member>()
-  for (const candidate of candidates) {
-    const tag = tagOf(candidate)
-    if (tag === undefined) continue
-    const member = Schema.make(candidate)
-    members.set(tag, {
-      tag,
-      arbitrary: Arbitrary.make(member),
-      fields: fieldsOf(candidate),
-      is: Schema.is(member)
-    })
+  const visited = new Set<AST.AST>()
+  // Unions nest, and a union or a member may be refined or suspended: the members are the tagged structs inside.
+  // `outer` is what values must satisfy (a member's own refinement included); the struct gives the tag and fields.
+  const collect = (ast: AST.AST, outer: AST.AST): void => {
+    if (visited.has(ast)) return
+    visited.add(ast)
+    switch (ast._tag) {
+      case "Union":
+        return ast.types.forEach((type) => collect(type, type))
+      case "Refinement":
+        return collect(ast.from, outer)
+      case "Suspend":
+        return collect(ast.f(), outer)
+      case "TypeLiteral": {
+        const tag = tagOf(ast)
+        if (tag === undefined || members.has(tag)) return
+        const member = Schema.make(outer)
+        members.set(tag, { tag, arbitrary: Arbitrary.make(member), fields: fieldsOf(ast), is: Schema.is(member) })
+      }
+    }
   }
+  const ast = Schema.typeSchema(schema).ast
+  collect(ast, ast)
   return members
 }
+
+/**
+ * Fast-check's settings a law fixes for its own runs and samples, whatever the global configuration says: a global
+ * `path`, time limit or `endOnFailure` meant for the user's other properties must not cut a law's runs short.
+ */
+export const isolated = {
+  path: undefined,
+  examples: [],
+  endOnFailure: false,
+  interruptAfterTimeLimit: undefined,
+  skipAllAfterTimeLimit: undefined,
+  markInterruptAsFailure: false,
+  timeout: undefined,
+  skipEqualValues: false,
+  ignoreEqualValues: false,
+  unbiased: false,
+  verbose: 0,
+  reporter: undefined,
+  asyncReporter: undefined
+} as unknown as FastCheck.Parameters<any>
 
 /** The shape of a source: a Schema's tagged members, or none for a bare arbitrary. */
 export const shapeOf = <A>(source: Source<A>): Shape<A> =>

@@ -249,7 +249,8 @@ export const infer = <A extends Event.Tagged, State, Command>(
   let registry = build(options.schema, tags, pairs)
   // Each round makes one allowed pair a conflict, so it ends.
   for (let round = 0; round <= pairs.length; round++) {
-    const checked = { ...options, registry }
+    // The seed the pairs were judged with, so that the seed reported replays the whole inference.
+    const checked = { ...options, registry, run: { ...options.run, seed: setup.budget.seed } }
     const outcome = laws.commutation(checked)
     const failed = outcome._tag === "Failed" ? outcome : laws.decisionStability(checked)
     if (failed._tag === "Held") break

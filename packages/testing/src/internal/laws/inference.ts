@@ -70,7 +70,9 @@ export const compare = <A extends Event.Tagged>(
   const summary = [
     `${differences.dangers.length} pair${differences.dangers.length === 1 ? "" : "s"} more permissive than the ` +
     `evidence, ${differences.lost.length} stricter` +
-    (differences.unjudged.length === 0 ? "" : `, ${differences.unjudged.length} under predicates (not judged)`),
+    (differences.unjudged.length === 0
+      ? ""
+      : `, ${differences.unjudged.length} not judged (a predicate, or no evidence)`),
     ...(differences.dangers.length === 0 ? [] : ["danger:", ...differences.dangers.map(line)]),
     ...(differences.lost.length === 0 ? [] : ["acceptance lost:", ...differences.lost.map(line)])
   ].join("\n")

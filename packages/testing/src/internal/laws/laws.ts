@@ -80,6 +80,7 @@ const over = <T>(
   check: (pair: AllowedPair) => PairResult<T>,
   describe: (value: T) => string,
   counterexample: (value: T) => unknown,
+  ignored: ReadonlyArray<string>,
   blame: (pair: AllowedPair, value: T) => AllowedPair = (pair) => pair
 ): Outcome => {
   const checked: Array<readonly [AllowedPair, number]> = []
@@ -87,11 +88,21 @@ const over = <T>(
     const result = check(pair)
     if (result.failure !== undefined) {
       const blamed = blame(pair, result.failure.value)
-      return { _tag: "Failed", failure: failureOf(law, setup, blamed, result.failure, describe, counterexample) }
+      const found = blamed === pair ? "" : `\n  (found among the cases of ${pair.proposed} → ${pair.committed}: ` +
+        `pairs: [["${pair.proposed}", "${pair.committed}"]] replays just those)`
+      const failure = failureOf(
+        law,
+        setup,
+        blamed,
+        result.failure,
+        (value: T) => describe(value) + found,
+        counterexample
+      )
+      return { _tag: "Failed", failure }
     }
     checked.push([pair, result.cases])
   }
-  return { _tag: "Held", report: makeReport(law, setup.budget.seed, setup.budget.casesPerPair, checked) }
+  return { _tag: "Held", report: makeReport(law, setup.budget.seed, setup.budget.casesPerPair, checked, ignored) }
 }
 
 /**
@@ -108,16 +119,17 @@ export const withoutStackTraces = <T>(run: () => T): T => {
   }
 }
 
-/** The allowed pairs a run checks: all, or those the caller named. */
+/** The allowed pairs a run checks (all, or those the caller named), and the named pairs the registry never allows. */
 const selected = (
   options: { readonly pairs?: ReadonlyArray<readonly [string, string]> | undefined },
   pairs: ReadonlyArray<AllowedPair>
-): ReadonlyArray<AllowedPair> =>
-  options.pairs === undefined
-    ? pairs
-    : pairs.filter((pair) =>
-      options.pairs!.some(([proposed, committed]) => pair.proposed === proposed && pair.committed === committed)
-    )
+): readonly [ReadonlyArray<AllowedPair>, ReadonlyArray<string>] => {
+  if (options.pairs === undefined) return [pairs, []]
+  const named = options.pairs
+  const isNamed = (pair: AllowedPair) => named.some(([p, c]) => pair.proposed === p && pair.committed === c)
+  const ignored = named.filter(([p, c]) => !pairs.some((pair) => pair.proposed === p && pair.committed === c))
+  return [pairs.filter(isNamed), ignored.map(([p, c]) => `${p} → ${c}`)]
+}
 
 /** Commutation over every pair the registry lets through. */
 export const commutation = <A extends Event.Tagged, State>(
@@ -125,13 +137,15 @@ export const commutation = <A extends Event.Tagged, State>(
 ): Outcome => {
   const setup = makeSetup(options)
   const letThrough = registryLetsPairThrough(options.registry, setup.encode)
+  const [pairs, ignored] = selected(options, allowedPairs(options.registry, tagsOf(options.schema)))
   return over(
     "commutation",
     setup,
-    selected(options, allowedPairs(options.registry, tagsOf(options.schema))),
+    pairs,
     (pair) => commutationPair(setup, pair.proposed, pair.committed, letThrough),
     (c: CommutationCase<A, State>) => describeCommutation(setup.domain, c),
-    (c) => [c.history.events, c.proposed, c.committed]
+    (c) => [c.history.events, c.proposed, c.committed],
+    ignored
   )
 }
 
@@ -143,13 +157,15 @@ export const decisionStability = <A extends Event.Tagged, State, Command>(
   const commands = setup.commands!
   const exploration = explore(setup.domain, commands, setup.budget.seed)
   const letThrough = registryLetsThrough(options.registry, setup.encode)
+  const [pairs, ignored] = selected(options, allowedPairs(options.registry, tagsOf(options.schema)))
   return over(
     "decision stability",
     setup,
-    selected(options, allowedPairs(options.registry, tagsOf(options.schema))),
+    pairs,
     (pair) => decisionPair(setup, commands, exploration, pair.proposed, pair.committed, letThrough),
     (c: Decided<A, State, Command>) => describeDecision(c),
     (c) => [c.history.events, c.behind, c.command],
+    ignored,
     // The pair at fault is the one whose committed event changes the decision, which may come before the event
     // of the pair whose cases found the failure.
     (pair, c) => {

@@ -64,7 +64,10 @@ export const describeCommutation = <A extends Event.Tagged, State>(
   return `the registry lets ${c.proposed._tag} pass ${c.committed._tag}, but the two orders give different ` +
     `states:\n  committed ${format(c.committed)}\n  proposed ${format(c.proposed)}\n` +
     `  after [${list(c.history.events)}]\n  committed then proposed: ${format(committedFirst)}\n` +
-    `  proposed then committed: ${format(proposedFirst)}`
+    `  proposed then committed: ${format(proposedFirst)}` +
+    (format(committedFirst) === format(proposedFirst)
+      ? "\n  (the two states print the same but are not Equal: build the state from Data, or pass `equivalence`)"
+      : "")
 }
 
 /** A decision case with what was decided on the stale and on the current state. */

@@ -30,7 +30,8 @@ export const makeReport = (
   law: string,
   seed: number,
   casesPerPair: number,
-  checked: ReadonlyArray<readonly [AllowedPair, number]>
+  checked: ReadonlyArray<readonly [AllowedPair, number]>,
+  ignored: ReadonlyArray<string> = []
 ): Report => {
   const pairs = checked.map(([pair, cases]) => ({
     proposed: pair.proposed,
@@ -59,5 +60,6 @@ export const makeReport = (
   if (unreached.length > 0) {
     lines.push(`  never reached (${why(law)}): ${unreached.map(named).join(", ")}`)
   }
+  if (ignored.length > 0) lines.push(`  named in pairs but never let through by the registry: ${ignored.join(", ")}`)
   return { law, seed, casesPerPair, pairs, unreached, summary: lines.join("\n") }
 }
