@@ -3,15 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { formatJson, formatLine, parseAfter, parseList } from "../src/internal/tail.js"
 import { appendAny, getJson } from "./support/http.js"
+import { program } from "./support/program.js"
 import { runConcord, type Running, startServer } from "./support/server.js"
 import { readUntil } from "./support/sse.js"
 
-const tsx = createRequire(import.meta.url).resolve("tsx")
 const bin = new URL("../src/bin.ts", import.meta.url).pathname
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-tail-"))
 const token = "tail-token-0123456789"
@@ -33,7 +32,7 @@ const { CONCORD_TOKEN: _token, CONCORD_URL: _url, ...inherited } = process.env
 
 /** Starts `concord tail <args>` as a real process, as the end-to-end tests start `concord serve`. */
 const startTail = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Tail => {
-  const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, bin, "tail", ...args], {
+  const child = spawn(process.execPath, [program(bin), "tail", ...args], {
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -1,9 +1,8 @@
 // Starting the real `concord` process for end-to-end tests.
 import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
-import { createRequire } from "node:module"
+import { program } from "./program.js"
 
-const tsx = createRequire(import.meta.url).resolve("tsx")
 const bin = new URL("../../src/bin.ts", import.meta.url).pathname
 /** The example's demo, `npm run demo`: the service ships without a story of its own. */
 const demo = new URL("../../../example-crm/src/main.ts", import.meta.url).pathname
@@ -21,7 +20,7 @@ export interface Running {
 /** Runs a TypeScript program to completion and returns its exit code and output. */
 const runProgram = (file: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, file, ...args], {
+    const child = spawn(process.execPath, [program(file), ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -43,7 +42,7 @@ export const startServer = (args: ReadonlyArray<string>) =>
   new Promise<Running>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--conditions=@concord/source", "--import", tsx, bin, "serve", "--port", "0", ...args],
+      [program(bin), "serve", "--port", "0", ...args],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""

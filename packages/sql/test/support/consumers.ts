@@ -1,10 +1,9 @@
 // Starting consumer processes (./consumer.ts) and reading back what they recorded.
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import type { ConsumerProcessOptions, Line } from "./consumer.js"
+import { program } from "./program.js"
 
-const tsx = createRequire(import.meta.url).resolve("tsx")
 const consumerScript = new URL("./consumer.ts", import.meta.url).pathname
 
 /** Starts one consumer process; its stderr is kept for the error message. */
@@ -12,10 +11,7 @@ export const startConsumer = (
   options: ConsumerProcessOptions
 ): ChildProcess & { readonly finished: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    "--conditions=@concord/source",
-    "--import",
-    tsx,
-    consumerScript,
+    program(consumerScript),
     JSON.stringify(options)
   ], { stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""

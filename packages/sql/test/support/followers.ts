@@ -2,10 +2,9 @@
 import { Event, Position, StreamId, StreamVersion } from "@concord/core"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
+import { program } from "./program.js"
 import type { DeliveredLine, SubscriberOptions } from "./subscriber.js"
 
-const tsx = createRequire(import.meta.url).resolve("tsx")
 const subscriberScript = new URL("./subscriber.ts", import.meta.url).pathname
 
 /** Starts one subscriber process; `ready` resolves once it has opened the store and subscribed. */
@@ -13,10 +12,7 @@ export const startSubscriber = (
   options: SubscriberOptions
 ): ChildProcess & { readonly ready: Promise<void>; readonly exited: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    "--conditions=@concord/source",
-    "--import",
-    tsx,
-    subscriberScript,
+    program(subscriberScript),
     JSON.stringify(options)
   ], { stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""

@@ -5,19 +5,15 @@ import { Registry } from "@concord/example-crm"
 import type { Checker } from "@concord/testing"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
+import { program } from "./program.js"
 import type { WriterOptions } from "./writer.js"
 
-const tsx = createRequire(import.meta.url).resolve("tsx")
 const writerScript = new URL("./writer.ts", import.meta.url).pathname
 
 /** Starts one writer process; its stderr is kept for the error message. */
 export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    "--conditions=@concord/source",
-    "--import",
-    tsx,
-    writerScript,
+    program(writerScript),
     JSON.stringify(options)
   ], {
     stdio: ["ignore", "ignore", "pipe"]
