@@ -11,23 +11,8 @@ declare module "vitest" {
   }
 }
 
-/**
- * The run's one cluster. Every project's global setup runs in the same vitest process, so the first to get here
- * starts it and the others share it, each suite in tables, streams or databases of its own; the last project to tear
- * down stops it. Starting a cluster is an initdb of a second or two, once per project before.
- */
-interface Shared {
-  readonly cluster: Promise<Postgres.Cluster | undefined>
-  users: number
-}
-
-const sharedKey = Symbol.for("@concord/sql/test/postgres-cluster")
-const holder = globalThis as { [sharedKey]?: Shared }
-
 export default async function setup(project: TestProject) {
-  const shared = holder[sharedKey] ??= { cluster: Postgres.start({ settings: ["-c fsync=off"] }), users: 0 }
-  shared.users++
-  const cluster = await shared.cluster
+  const cluster = await Postgres.start({ settings: ["-c fsync=off"] })
   if (cluster === undefined) {
     const { postgresSuites } = (await import(path.join(project.config.root, "test", "support", "suites.ts"))) as {
       readonly postgresSuites: Readonly<Record<string, string>>
@@ -46,9 +31,5 @@ export default async function setup(project: TestProject) {
     )
   }
   project.provide("pgUrl", cluster?.url)
-  return () => {
-    if (--shared.users > 0) return
-    delete holder[sharedKey]
-    cluster?.stop()
-  }
+  return () => cluster?.stop()
 }
