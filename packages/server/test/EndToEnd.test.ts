@@ -335,7 +335,8 @@ describe("the service as a real process on SQLite", () => {
   )
 })
 
-describe("starting the service", () => {
+// Each test starts processes of its own and waits on nothing from the others: they run side by side.
+describe.concurrent("starting the service", () => {
   it("an invalid registry file stops it with a message naming the file and the path", async () => {
     const file = path.join(directory, "bad-registry.json")
     fs.writeFileSync(
@@ -372,18 +373,19 @@ describe("starting the service", () => {
   }, 60_000)
 
   it("an empty or short token is refused at start, from the flag or the environment", async () => {
-    for (
-      const [args, env] of [
-        [["--token", ""], {}],
-        [["--token", "short-token"], {}],
-        [["--host", "0.0.0.0", "--token", ""], {}],
-        [["--host", "0.0.0.0"], { CONCORD_TOKEN: "" }]
-      ] as const
-    ) {
-      const { code, stderr } = await runConcord(
-        ["serve", "--port", "0", "--db", path.join(directory, "t.db"), ...args],
-        env
+    const cases = [
+      [["--token", ""], {}],
+      [["--token", "short-token"], {}],
+      [["--host", "0.0.0.0", "--token", ""], {}],
+      [["--host", "0.0.0.0"], { CONCORD_TOKEN: "" }]
+    ] as const
+    const runs = await Promise.all(
+      cases.map(([args, env]) =>
+        runConcord(["serve", "--port", "0", "--db", path.join(directory, "t.db"), ...args], env)
       )
+    )
+    for (const [i, { code, stderr }] of runs.entries()) {
+      const [args] = cases[i]!
       expect(code, args.join(" ")).not.toBe(0)
       expect(stderr, args.join(" ")).toContain("a token must be at least 16 characters long")
       expect(stderr).not.toContain("listening")
