@@ -332,7 +332,9 @@ describe("the service", () => {
     60_000
   )
 
-  it("concord serve prints the line the pages show once it listens", async () => {
+  // The tests from here on each start a process of their own (or read the help already run) and wait on nothing from
+  // one another: they run side by side.
+  it.concurrent("concord serve prints the line the pages show once it listens", async () => {
     const db = path.join(directory, "listening.db")
     const tsx = createRequire(import.meta.url).resolve("tsx")
     const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
@@ -357,7 +359,7 @@ describe("the service", () => {
     }
   }, 60_000)
 
-  it("concord serve refuses a token shorter than 16 characters", async () => {
+  it.concurrent("concord serve refuses a token shorter than 16 characters", async () => {
     const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
     const args = ["serve", "--db", path.join(directory, "weak.db"), "--port", "0", "--token", "fifteen-chars!!"]
     const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
@@ -365,27 +367,35 @@ describe("the service", () => {
     expect(stderr).toContain("at least 16 characters")
   }, 60_000)
 
-  it("concord serve refuses to bind beyond loopback without a token, with the message the page shows", async () => {
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
-    const args = ["serve", "--db", path.join(directory, "exposed.db"), "--host", "0.0.0.0", "--port", "0"]
-    const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
-    expect(code).not.toBe(0)
-    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
-    expect(page).toContain(`\n${stderr.trim()}\n`)
-    expect(stderr).toContain("concord: binding 0.0.0.0")
-  }, 60_000)
+  it.concurrent(
+    "concord serve refuses to bind beyond loopback without a token, with the message the page shows",
+    async () => {
+      const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+      const args = ["serve", "--db", path.join(directory, "exposed.db"), "--host", "0.0.0.0", "--port", "0"]
+      const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
+      expect(code).not.toBe(0)
+      const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+      expect(page).toContain(`\n${stderr.trim()}\n`)
+      expect(stderr).toContain("concord: binding 0.0.0.0")
+    },
+    60_000
+  )
 
-  it("the page's table has a row for every option of concord serve, with its environment variable", async () => {
-    const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
-    // Without colours. The usage line names the command's own options; each has a section naming its variable.
-    const help = stripVTControlCharacters((await serveHelp()).stdout)
-    const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
-    expect(flags.length).toBeGreaterThanOrEqual(7)
-    for (const flag of flags) {
-      const section = help.slice(help.search(new RegExp(`^${flag} `, "m"))).split(/\n(?=--|\()/)[0]!
-      const variable = /\(env (CONCORD_[A-Z_]+)/.exec(section)?.[1]
-      expect(variable, `${flag} names its variable`).toBeDefined()
-      expect(page, flag).toMatch(new RegExp(`^\\| \`${flag}\\b[^|]*\` \\| \`${variable}\` \\|`, "m"))
-    }
-  }, 60_000)
+  it.concurrent(
+    "the page's table has a row for every option of concord serve, with its environment variable",
+    async () => {
+      const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
+      // Without colours. The usage line names the command's own options; each has a section naming its variable.
+      const help = stripVTControlCharacters((await serveHelp()).stdout)
+      const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
+      expect(flags.length).toBeGreaterThanOrEqual(7)
+      for (const flag of flags) {
+        const section = help.slice(help.search(new RegExp(`^${flag} `, "m"))).split(/\n(?=--|\()/)[0]!
+        const variable = /\(env (CONCORD_[A-Z_]+)/.exec(section)?.[1]
+        expect(variable, `${flag} names its variable`).toBeDefined()
+        expect(page, flag).toMatch(new RegExp(`^\\| \`${flag}\\b[^|]*\` \\| \`${variable}\` \\|`, "m"))
+      }
+    },
+    60_000
+  )
 })
