@@ -143,7 +143,7 @@ describe.runIf(available || process.env.CI === "true")("the documentation site",
         )
       }
     }
-    await Promise.all(Array.from({ length: 3 }, tab))
+    await Promise.all(Array.from({ length: 6 }, tab))
     await context.close()
     // Each link is named after the first page, in order, that has it.
     for (const pathname of all) {
