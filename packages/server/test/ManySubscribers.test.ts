@@ -222,13 +222,15 @@ describe("concord serve on SQLite under many subscribers", () => {
         // more subscribers make more garbage per round, which a loaded machine collects late.)
         const first = await round("while-stuck-1")
         const later = Math.max(await round("while-stuck-2"), await round("while-stuck-3"))
+        // Buffered, the two later rounds would add some 256 MB (a planted unbounded buffer measured +260 MB); a loaded
+        // machine that collects late has been seen to add up to 90 MB of garbage without any subscriber holding it.
         expect(
           later - first,
           `RSS ${first >> 20} MB in the first round with the stuck subscribers, ${
             later >> 20
           } MB at most in the next two`
         )
-          .toBeLessThan(64 * 1024 * 1024)
+          .toBeLessThan(128 * 1024 * 1024)
         // The others got the last event within seconds of its append.
         expect(caughtUp).toBeLessThan(10_000)
         for (const reader of readers.slice(0, 2)) {
