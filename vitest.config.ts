@@ -7,7 +7,8 @@ export default defineConfig({
     projects: ["packages/*/vitest.config.ts", "docs/vitest.config.ts"],
     // A project's test files run one after another in one worker process instead of a fresh process each: a fresh
     // one spends seconds importing Effect and the packages again for every file. The pool reads this from the root
-    // config only. Each file still gets fresh copies of its own module and of the setup file.
+    // config only. The packages' modules are loaded once per worker and shared by its files (none keeps state a file
+    // could see); each test file and the setup file still run afresh.
     isolate: false
   }
 })
