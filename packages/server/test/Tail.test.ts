@@ -1,4 +1,5 @@
 import { Event, Position } from "@concord/core"
+import { Programs } from "@concord/test-postgres"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -7,7 +8,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { formatJson, formatLine, parseAfter, parseList } from "../src/internal/tail.js"
 import { appendAny, getJson } from "./support/http.js"
-import { program } from "./support/program.js"
 import { runConcord, type Running, startServer } from "./support/server.js"
 import { readUntil } from "./support/sse.js"
 
@@ -32,7 +32,7 @@ const { CONCORD_TOKEN: _token, CONCORD_URL: _url, ...inherited } = process.env
 
 /** Starts `concord tail <args>` as a real process, as the end-to-end tests start `concord serve`. */
 const startTail = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Tail => {
-  const child = spawn(process.execPath, [program(bin), "tail", ...args], {
+  const child = spawn(process.execPath, [Programs.program(bin), "tail", ...args], {
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })

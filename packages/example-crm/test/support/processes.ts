@@ -1,6 +1,6 @@
 // The example's programs as real processes: `npm run read-model`, `npm run demo`, and `concord serve` beside them.
+import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
-import { program } from "./program.js"
 
 export const programs = {
   readModel: new URL("../../src/readModelMain.ts", import.meta.url).pathname,
@@ -11,7 +11,7 @@ export const programs = {
 export const registryFile = new URL("../../registry.json", import.meta.url).pathname
 
 const spawnProgram = (file: string, args: ReadonlyArray<string>): ChildProcess =>
-  spawn(process.execPath, [program(file), ...args], {
+  spawn(process.execPath, [Programs.program(file), ...args], {
     stdio: ["ignore", "pipe", "pipe"]
   })
 

@@ -1,7 +1,7 @@
 // Starting the real `concord` process for end-to-end tests.
+import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
-import { program } from "./program.js"
 
 const bin = new URL("../../src/bin.ts", import.meta.url).pathname
 /** The example's demo, `npm run demo`: the service ships without a story of its own. */
@@ -20,7 +20,7 @@ export interface Running {
 /** Runs a TypeScript program to completion and returns its exit code and output. */
 const runProgram = (file: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [program(file), ...args], {
+    const child = spawn(process.execPath, [Programs.program(file), ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -42,7 +42,7 @@ export const startServer = (args: ReadonlyArray<string>) =>
   new Promise<Running>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [program(bin), "serve", "--port", "0", ...args],
+      [Programs.program(bin), "serve", "--port", "0", ...args],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""

@@ -1,8 +1,8 @@
 // Starting consumer processes (./consumer.ts) and reading back what they recorded.
+import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import type { ConsumerProcessOptions, Line } from "./consumer.js"
-import { program } from "./program.js"
 
 const consumerScript = new URL("./consumer.ts", import.meta.url).pathname
 
@@ -11,7 +11,7 @@ export const startConsumer = (
   options: ConsumerProcessOptions
 ): ChildProcess & { readonly finished: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    program(consumerScript),
+    Programs.program(consumerScript),
     JSON.stringify(options)
   ], { stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""

@@ -1,8 +1,8 @@
 // Starting a subscriber process (./subscriber.ts) and reading back what it was delivered.
 import { Event, Position, StreamId, StreamVersion } from "@concord/core"
+import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { program } from "./program.js"
 import type { DeliveredLine, SubscriberOptions } from "./subscriber.js"
 
 const subscriberScript = new URL("./subscriber.ts", import.meta.url).pathname
@@ -12,7 +12,7 @@ export const startSubscriber = (
   options: SubscriberOptions
 ): ChildProcess & { readonly ready: Promise<void>; readonly exited: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    program(subscriberScript),
+    Programs.program(subscriberScript),
     JSON.stringify(options)
   ], { stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""

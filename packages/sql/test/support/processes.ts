@@ -2,10 +2,10 @@
 import { ExpectedVersion, StreamVersion } from "@concord/core"
 import type { Event, EventStore } from "@concord/core"
 import { Registry } from "@concord/example-crm"
+import { Programs } from "@concord/test-postgres"
 import type { Checker } from "@concord/testing"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { program } from "./program.js"
 import type { WriterOptions } from "./writer.js"
 
 const writerScript = new URL("./writer.ts", import.meta.url).pathname
@@ -13,7 +13,7 @@ const writerScript = new URL("./writer.ts", import.meta.url).pathname
 /** Starts one writer process; its stderr is kept for the error message. */
 export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
   const child = spawn(process.execPath, [
-    program(writerScript),
+    Programs.program(writerScript),
     JSON.stringify(options)
   ], {
     stdio: ["ignore", "ignore", "pipe"]

@@ -1,14 +1,18 @@
-// The TypeScript programs the tests start as processes of their own, bundled once per test worker with the workspace
-// sources they import (through the same `@concord/source` condition and the same esbuild transform tsx uses), the
-// other packages left to Node. Started through tsx's loader hooks instead, each process spends 1.2-1.8 s more CPU
-// loading Effect and the sources before it does anything (`concord serve` refusing a flag: 3.3 s instead of 1.6 s),
-// and the tests start dozens.
+/**
+ * The TypeScript programs the tests start as processes of their own, bundled once per test worker with the workspace
+ * sources they import (through the same `@concord/source` condition and the same esbuild transform tsx uses), the
+ * other packages left to Node. Started through tsx's loader hooks instead, each process spends 1.2-1.8 s more CPU
+ * loading Effect and the sources before it does anything (`concord serve` refusing a flag: 3.3 s instead of 1.6 s),
+ * and the tests start dozens. Shared by the packages whose tests start processes.
+ *
+ * @since 0.1.0
+ */
 import { buildSync } from "esbuild"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-const root = new URL("../../../../", import.meta.url).pathname
+const root = new URL("../../../", import.meta.url).pathname
 const outDir = new URL("../../build/programs/", import.meta.url).pathname
 
 /** Every package the workspace depends on, which Node loads from node_modules as it does under tsx. */
@@ -28,7 +32,12 @@ const external = (): ReadonlyArray<string> => {
 
 const built = new Map<string, string>()
 
-/** The JavaScript file to run with `node` for the TypeScript program `entry`, bundled on first use in this process. */
+/**
+ * The JavaScript file to run with `node` for the TypeScript program `entry`, bundled on first use in this process.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
 export const program = (entry: string): string => {
   const known = built.get(entry)
   if (known !== undefined) return known
