@@ -10,7 +10,6 @@ import type { Decided, LetPairThrough, LetThrough, Setup } from "./pairChecks.js
 import { commutationPair, culpritIndex, decisionPair, describeCommutation, describeDecision } from "./pairChecks.js"
 import type { AllowedPair } from "./pairs.js"
 import { allowedPairs, describeRule, passageOf } from "./pairs.js"
-import type { Report } from "./report.js"
 import { makeReport } from "./report.js"
 import type { SetupOptions } from "./setup.js"
 import { makeSetup, tagsOf } from "./setup.js"
@@ -35,7 +34,7 @@ export interface Failure {
 /** What a run found: a failure, or the coverage of every pair. */
 export type Outcome = { readonly _tag: "Failed"; readonly failure: Failure } | {
   readonly _tag: "Held"
-  readonly report: Report
+  readonly report: Api.Report
 }
 
 /** The registry's answer for a single pair, as the commutation checks ask it. */

@@ -1,24 +1,7 @@
 // What a law run covered, in numbers and in words.
+import type { PairCoverage, Report } from "../../Laws.js"
 import type { AllowedPair } from "./pairs.js"
 import { describeRule, pairName } from "./pairs.js"
-
-/** One allowed pair and how many generated cases exercised it. */
-export interface PairCoverage {
-  readonly proposed: string
-  readonly committed: string
-  readonly rule: string
-  readonly cases: number
-}
-
-/** A law run's coverage. */
-export interface Report {
-  readonly law: string
-  readonly seed: number
-  readonly casesPerPair: number
-  readonly pairs: ReadonlyArray<PairCoverage>
-  readonly unreached: ReadonlyArray<PairCoverage>
-  readonly summary: string
-}
 
 const why = (law: string) =>
   law === "commutation"
