@@ -14,6 +14,7 @@ import type { ConcurrencyConflict, WrongExpectedVersion } from "./Conflict.js"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import type * as Event from "./Event.js"
 import type {
+  AppendTimeout,
   DuplicateEventId,
   InvalidArgument,
   InvalidEventData,
@@ -163,7 +164,14 @@ export interface SubscribeOptions {
  * @since 0.1.0
  * @category errors
  */
-export { DuplicateEventId, InvalidArgument, InvalidEventData, StoreError, UndecodableEvent } from "./EventStoreError.js"
+export {
+  AppendTimeout,
+  DuplicateEventId,
+  InvalidArgument,
+  InvalidEventData,
+  StoreError,
+  UndecodableEvent
+} from "./EventStoreError.js"
 
 /**
  * Every way an append can fail.
@@ -178,6 +186,7 @@ export type AppendError =
   | InvalidEventData
   | InvalidArgument
   | StoreError
+  | AppendTimeout
 
 /**
  * @since 0.1.0

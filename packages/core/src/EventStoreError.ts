@@ -278,12 +278,70 @@ const shown = (streamId: string): string =>
 export const isInvalidArgument = (u: unknown): u is InvalidArgument => Predicate.hasProperty(u, InvalidArgumentTypeId)
 
 /**
+ * @since 0.3.0
+ * @category type ids
+ */
+export const AppendTimeoutTypeId: unique symbol = Symbol.for("@concord/core/EventStoreError/AppendTimeout")
+
+/**
+ * @since 0.3.0
+ * @category type ids
+ */
+export type AppendTimeoutTypeId = typeof AppendTimeoutTypeId
+
+/**
+ * An append did not finish within its deadline (the database hung, or other writers held the stream too long).
+ * `mayHaveCommitted` says whether the deadline came after the store began to commit: when it is `false` nothing was
+ * written; when it is `true` the batch may or may not be stored. Either way it is safe to send the same batch again
+ * with the same event ids: a batch already stored is recognised and answered with its original result, never written
+ * twice. (Events sent without ids get fresh ones each time, so a retry of those could store them twice.)
+ * @since 0.3.0
+ * @category errors
+ */
+export class AppendTimeout extends Schema.TaggedError<AppendTimeout>()("AppendTimeout", {
+  streamId: Schema.String,
+  timeoutMillis: Schema.Number,
+  mayHaveCommitted: Schema.Boolean
+}) {
+  /**
+   * @since 0.3.0
+   */
+  declare readonly [AppendTimeoutTypeId]: AppendTimeoutTypeId
+
+  /**
+   * @since 0.3.0
+   */
+  override get message(): string {
+    return `stream ${shown(this.streamId)}: the append did not finish within ${this.timeoutMillis} ms; ` +
+      (this.mayHaveCommitted
+        ? "it may have been committed: send the same events with the same ids again to learn its outcome"
+        : "nothing was written")
+  }
+}
+
+markPrototype(AppendTimeout, AppendTimeoutTypeId)
+
+/**
+ * Whether a value is an instance of {@link AppendTimeout}, found by its type id: also one decoded from the wire or
+ * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ * @since 0.3.0
+ * @category guards
+ */
+export const isAppendTimeout = (u: unknown): u is AppendTimeout => Predicate.hasProperty(u, AppendTimeoutTypeId)
+
+/**
  * Every error of this module.
  *
  * @since 0.1.0
  * @category errors
  */
-export type EventStoreError = DuplicateEventId | InvalidEventData | InvalidArgument | UndecodableEvent | StoreError
+export type EventStoreError =
+  | DuplicateEventId
+  | InvalidEventData
+  | InvalidArgument
+  | UndecodableEvent
+  | StoreError
+  | AppendTimeout
 
 /**
  * Whether a value is one of this module's errors, an {@link EventStoreError}: an instance of one of its classes.
@@ -292,4 +350,5 @@ export type EventStoreError = DuplicateEventId | InvalidEventData | InvalidArgum
  * @category guards
  */
 export const isEventStoreError = (u: unknown): u is EventStoreError =>
-  isDuplicateEventId(u) || isInvalidEventData(u) || isInvalidArgument(u) || isUndecodableEvent(u) || isStoreError(u)
+  isDuplicateEventId(u) || isInvalidEventData(u) || isInvalidArgument(u) || isUndecodableEvent(u) || isStoreError(u) ||
+  isAppendTimeout(u)

@@ -187,6 +187,7 @@ export class StreamsGroup extends HttpApiGroup.make("streams")
       .addError(EventStore.DuplicateEventId, { status: 422 })
       .addError(EventStore.InvalidEventData, { status: 400 })
       .addError(EventStore.InvalidArgument, { status: 400 })
+      .addError(EventStore.AppendTimeout, { status: 503 })
       .addError(ServiceUnavailable, { status: 503 })
       .annotate(OpenApi.Summary, "Append events to a stream")
       .annotate(

@@ -103,7 +103,8 @@ const asStoreError = (operation: string) => (cause: { readonly _tag: string }) =
 /** The store's typed refusals of an append, which the client passes on as they are. */
 const isRefusal = (error: unknown): boolean =>
   Conflict.isVersionError(error) || EventStoreError.isDuplicateEventId(error) ||
-  EventStoreError.isInvalidEventData(error) || EventStoreError.isInvalidArgument(error)
+  EventStoreError.isInvalidEventData(error) || EventStoreError.isInvalidArgument(error) ||
+  EventStoreError.isAppendTimeout(error)
 
 /**
  * The path parameter of a stream, percent-encoded: the derived client puts it into the URL as it is, where a `/`,
