@@ -1,7 +1,23 @@
-import { ConflictRegistry, Decider } from "@concord/core"
+import { ConflictRegistry } from "@concord/core"
 import { Laws } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Effect, FastCheck as fc, HashMap, Schema } from "effect"
+import { Cause, Effect, FastCheck as fc, HashMap, Schema } from "effect"
+import type { Shelf } from "./domains/Shelf.js"
+import {
+  Cleared,
+  clearingPassesLocking,
+  decideShelf,
+  emptyShelf,
+  evolveShelf,
+  Locked,
+  ShelfCommand,
+  shelfDecider,
+  ShelfEvent,
+  ShelfIsLocked,
+  shelfRegistry,
+  Stocked,
+  stockingsPass
+} from "./domains/Shelf.js"
 
 describe("Laws without a Schema", () => {
   const registry = ConflictRegistry.untyped().pipe(ConflictRegistry.never("Noted"))
@@ -24,93 +40,6 @@ describe("Laws without a Schema", () => {
       expect(error).toMatchObject({ _tag: "MissingSchema", law: "decision stability" })
     }))
 })
-
-// A shelf of items: stocking sets an item's count, clearing removes it, locking stops both. Items and counts come from
-// tiny domains; the registry below is as permissive as is safe.
-const Item = Schema.Literal("apple", "pear", "plum")
-const Count = Schema.Literal(1, 2, 3)
-const Stocked = Schema.TaggedStruct("Stocked", { item: Item, count: Count })
-const Cleared = Schema.TaggedStruct("Cleared", { item: Item })
-const Locked = Schema.TaggedStruct("Locked", {})
-const ShelfEvent = Schema.Union(Stocked, Cleared, Locked)
-type ShelfEvent = typeof ShelfEvent.Type
-
-class Shelf extends Data.Class<{ readonly locked: boolean; readonly items: HashMap.HashMap<string, number> }> {}
-const emptyShelf = new Shelf({ locked: false, items: HashMap.empty() })
-
-const evolveShelf = (shelf: Shelf, event: ShelfEvent): Shelf => {
-  switch (event._tag) {
-    case "Stocked":
-      return new Shelf({ ...shelf, items: HashMap.set(shelf.items, event.item, event.count) })
-    case "Cleared":
-      return new Shelf({ ...shelf, items: HashMap.remove(shelf.items, event.item) })
-    case "Locked":
-      return new Shelf({ ...shelf, locked: true })
-  }
-}
-
-const Stock = Schema.TaggedStruct("Stock", { item: Item, count: Count })
-const Clear = Schema.TaggedStruct("Clear", { item: Item })
-const Lock = Schema.TaggedStruct("Lock", {})
-const ShelfCommand = Schema.Union(Stock, Clear, Lock)
-type ShelfCommand = typeof ShelfCommand.Type
-
-class ShelfIsLocked extends Data.TaggedError("ShelfIsLocked") {}
-class NotOnShelf extends Data.TaggedError("NotOnShelf")<{ readonly item: string }> {}
-
-const decideShelf = (
-  command: ShelfCommand,
-  shelf: Shelf
-): Effect.Effect<ReadonlyArray<ShelfEvent>, ShelfIsLocked | NotOnShelf> => {
-  if (shelf.locked) return Effect.fail(new ShelfIsLocked())
-  switch (command._tag) {
-    case "Stock":
-      return Effect.succeed([Stocked.make({ item: command.item, count: command.count })])
-    case "Clear":
-      return HashMap.has(shelf.items, command.item)
-        ? Effect.succeed([Cleared.make({ item: command.item })])
-        : Effect.fail(new NotOnShelf({ item: command.item }))
-    case "Lock":
-      return Effect.succeed([Locked.make({})])
-  }
-}
-
-const shelfDecider = Decider.make({ initialState: emptyShelf, evolve: evolveShelf, decide: decideShelf })
-
-const sameItem = ConflictRegistry.sameKey("item")
-
-const shelfRegistry = ConflictRegistry.make(ShelfEvent).pipe(
-  ConflictRegistry.conflicts("Stocked", ["Locked"]),
-  ConflictRegistry.conflictsWhen("Stocked", "Stocked", sameItem),
-  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
-  ConflictRegistry.conflicts("Cleared", ["Locked"]),
-  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
-  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
-  ConflictRegistry.conflicts("Locked", ["Locked"]),
-  ConflictRegistry.exhaustive
-)
-
-// Two stockings of the same item overwrite each other, yet this registry lets them pass each other.
-const stockingsPass = ConflictRegistry.make(ShelfEvent).pipe(
-  ConflictRegistry.conflicts("Stocked", ["Locked"]),
-  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
-  ConflictRegistry.conflicts("Cleared", ["Locked"]),
-  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
-  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
-  ConflictRegistry.conflicts("Locked", ["Locked"]),
-  ConflictRegistry.exhaustive
-)
-
-// A clearing decided before the shelf was locked fails after it, yet this registry lets it pass a locking.
-const clearingPassesLocking = ConflictRegistry.make(ShelfEvent).pipe(
-  ConflictRegistry.conflicts("Stocked", ["Locked"]),
-  ConflictRegistry.conflictsWhen("Stocked", "Stocked", sameItem),
-  ConflictRegistry.conflictsWhen("Stocked", "Cleared", sameItem),
-  ConflictRegistry.conflictsWhen("Cleared", "Stocked", sameItem),
-  ConflictRegistry.conflictsWhen("Cleared", "Cleared", sameItem),
-  ConflictRegistry.conflicts("Locked", ["Locked"]),
-  ConflictRegistry.exhaustive
-)
 
 const shelfCommutation = (
   registry: ConflictRegistry.ConflictRegistry<ShelfEvent, any>,
