@@ -4,11 +4,15 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { isStreamId, storable } from "./internal/text.js"
+import { isDotSegment, isStreamId, storable } from "./internal/text.js"
 
 /**
- * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one) and no unpaired UTF-16
- * surrogate (SQL text columns would store U+FFFD instead, so distinct ids could collide).
+ * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one), no unpaired UTF-16
+ * surrogate (SQL text columns would store U+FFFD instead, so distinct ids could collide), and neither `.` nor `..`.
+ * Those two are the only ids no URL can address, so no HTTP client could reach their stream: a URL parser (WHATWG URL,
+ * as `fetch` and browsers use) removes a path segment that is `.` or `..`, percent-encoded (`%2e`, `.%2E`) or not, and
+ * `encodeURIComponent` leaves dots as they are. Every other id, percent-encoded with `encodeURIComponent`, reaches the
+ * service as it is.
  *
  * @since 0.1.0
  * @category schemas
@@ -17,6 +21,7 @@ export const StreamId = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a stream id must not be empty" }),
   Schema.maxLength(512, { message: () => "a stream id must be at most 512 characters" }),
   Schema.filter(storable("a stream id")),
+  Schema.filter((id) => !isDotSegment(id) || "a stream id must not be \".\" or \"..\": no URL can address it"),
   Schema.brand("@concord/core/StreamId"),
   Schema.annotations({ identifier: "StreamId", description: "The identity of an event stream" })
 )

@@ -22,6 +22,29 @@ describe("StreamId", () => {
     expect(() => StreamId.make("a\ud800")).toThrow("unpaired UTF-16 surrogate")
   })
 
+  it("rejects \".\" and \"..\", which no URL can address, with a clear message; other dotted ids are valid", () => {
+    for (const id of [".", ".."]) {
+      const error = Either.flip(Schema.decodeUnknownEither(StreamId.StreamId)(id)).pipe(Either.getOrThrow)
+      expect(error.message).toContain("a stream id must not be \".\" or \"..\": no URL can address it")
+      expect(() => StreamId.make(id)).toThrow("no URL can address it")
+    }
+    for (const id of ["...", ". ", " .", "./", "a.", ".a", "%2e", "%2e%2e", ".%2E", "\u2024", "．"]) {
+      expect(StreamId.make(id), id).toBe(id)
+    }
+  })
+
+  it.prop(
+    "an id is valid exactly when a URL with it percent-encoded as a path segment addresses it",
+    [fc.array(fc.constantFrom(".", "%", "2", "e", "E", "/", "\\", "?", "#", " ", "\t", "a", "．"), { maxLength: 4 })],
+    ([parts]) => {
+      const id = parts.join("")
+      const url = new URL(`http://localhost/streams/${encodeURIComponent(id)}/events`)
+      const segment = /^\/streams\/([^/]*)\/events$/.exec(url.pathname)?.[1]
+      const addressed = segment !== undefined && decodeURIComponent(segment) === id
+      expect(Schema.is(StreamId.StreamId)(id), id).toBe(addressed && id !== "")
+    }
+  )
+
   it.prop(
     "accepts exactly the well-formed strings (as String.prototype.isWellFormed says)",
     [fc.array(fc.constantFrom(0x41, 0xe9, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00), { minLength: 1 })],

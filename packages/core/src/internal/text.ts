@@ -43,11 +43,21 @@ export const storableOfLength = (min: number, max: number) => (value: unknown): 
   typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
 
 /**
+ * Whether a string is a URL path's dot segment, `.` or `..`, which every WHATWG URL parser removes from a path (also
+ * when percent-encoded as `%2e`), so that no URL addresses a stream with that id.
+ *
+ * @internal
+ */
+export const isDotSegment = (s: string): boolean => s === "." || s === ".."
+
+const isStorableId = storableOfLength(1, 512)
+
+/**
  * The `StreamId` Schema's rule as plain checks: `StreamId.make` and every store's check of a stream id it is given.
  *
  * @internal
  */
-export const isStreamId = storableOfLength(1, 512)
+export const isStreamId = (value: unknown): value is string => isStorableId(value) && !isDotSegment(value)
 
 /**
  * A `Schema.filter` predicate for strings every store must keep exactly; `what` names the value in the message.

@@ -96,7 +96,7 @@ const asText = (value: unknown): string => {
 
 /**
  * Why a stream id given to `operation` is not one, or `undefined`: it must be what `StreamId` accepts (1 to 512
- * characters, no NUL, no unpaired surrogate), whatever the caller's types said.
+ * characters, no NUL, no unpaired surrogate, not `.` or `..`), whatever the caller's types said.
  *
  * @internal
  */

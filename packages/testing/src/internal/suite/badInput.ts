@@ -6,9 +6,11 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { event, freshStream, readAll, type StoreTests } from "./fixtures.js"
 
-/** Strings a stream id cannot be: empty, too long, a NUL, unpaired surrogates. */
+/** Strings a stream id cannot be: empty, too long, a NUL, unpaired surrogates, the dot segments no URL addresses. */
 const badStreamIds: ReadonlyArray<string> = [
   "",
+  ".",
+  "..",
   "x".repeat(513),
   "a\u0000b",
   "\u0000",
