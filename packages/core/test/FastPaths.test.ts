@@ -4,12 +4,13 @@ import { Event, EventStore, ExpectedVersion, StoreBackend, StreamId, StreamVersi
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Equal, Exit, FastCheck as fc, Schema, Stream } from "effect"
 
-// Strings near the length limits, made of characters the rules care about: NUL, lone and paired surrogates.
+// Strings near the length limits, made of characters the rules care about: NUL, lone and paired surrogates, dots.
 const tricky = (max: number) =>
   fc.oneof(
-    fc.array(fc.constantFrom(0x41, 0x0, 0xe9, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00), { maxLength: 8 })
+    fc.array(fc.constantFrom(0x41, 0x0, 0xe9, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00, 0x2e), { maxLength: 8 })
       .map((codes) => String.fromCharCode(...codes)),
     fc.integer({ min: max - 2, max: max + 2 }).map((length) => "x".repeat(length)),
+    fc.constantFrom(".", "..", "...", ".x"),
     fc.string({ unit: "binary", maxLength: 6 })
   )
 
@@ -64,10 +65,7 @@ describe("fast checks agree with their Schemas", () => {
     expect(rejects([{ type: "T", data }])).toBe(!exact)
   })
 
-  it("deep and cyclic data: the full check decides and explains", () => {
-    let deep: unknown = 1
-    for (let i = 0; i < 1000; i++) deep = [deep]
-    expect(rejects([{ type: "T", data: deep }])).toBe(false)
+  it("cyclic data: the full check decides and explains", () => {
     const cycle: Record<string, unknown> = { a: { b: 1 } }
     ;(cycle.a as Record<string, unknown>).c = cycle
     const exit = Effect.runSyncExit(StoreBackend.validate(streamId, ExpectedVersion.any, [{ type: "T", data: cycle }]))
@@ -104,12 +102,13 @@ describe("the memory store's copy of the data", () => {
 
   it("as JSON has them: -0, holes in arrays, keys named __proto__", () => {
     const data = JSON.parse(`{"__proto__": {"x": 1}, "n": -0, "a": [1, null]}`)
-    data.a = [1, 2, 3]
+    data.a = [1, 2, 3, -0]
     delete data.a[1] // a hole
     const event = stored(data)
     expect(event.data).toStrictEqual(JSON.parse(JSON.stringify(data)))
     expect(Object.getPrototypeOf(event.data)).toBe(Object.prototype)
     expect(Object.is((event.data as { n: number }).n, 0)).toBe(true)
+    expect(Object.is((event.data as { a: Array<number> }).a[3], 0)).toBe(true)
   })
 
   it("is not changed by the caller's later changes", () => {
