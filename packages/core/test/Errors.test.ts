@@ -67,6 +67,12 @@ const errors = {
     typeId: EventStoreError.StoreErrorTypeId,
     schema: EventStoreError.StoreError,
     error: new EventStoreError.StoreError({ operation: "read", cause: new Error("down") })
+  },
+  AppendTimeout: {
+    guard: EventStoreError.isAppendTimeout,
+    typeId: EventStoreError.AppendTimeoutTypeId,
+    schema: EventStoreError.AppendTimeout,
+    error: new EventStoreError.AppendTimeout({ streamId: "doc-1", timeoutMillis: 5000, mayHaveCommitted: true })
   }
 } as const
 
@@ -116,6 +122,39 @@ describe("error guards", () => {
     expect(EventStore.InvalidEventData).toBe(EventStoreError.InvalidEventData)
     expect(EventStore.UndecodableEvent).toBe(EventStoreError.UndecodableEvent)
     expect(EventStore.InvalidArgument).toBe(EventStoreError.InvalidArgument)
+    expect(EventStore.AppendTimeout).toBe(EventStoreError.AppendTimeout)
+  })
+
+  it("AppendTimeout's message names the stream and the deadline, and says whether the batch may be stored", () => {
+    const timeout = (mayHaveCommitted: boolean) =>
+      new EventStoreError.AppendTimeout({ streamId: "doc-1", timeoutMillis: 250, mayHaveCommitted })
+    expect(timeout(false).message).toBe(
+      "stream \"doc-1\": the append did not finish within 250 ms; nothing was written"
+    )
+    expect(timeout(true).message).toBe(
+      "stream \"doc-1\": the append did not finish within 250 ms; it may have been committed: send the same events " +
+        "with the same ids again to learn its outcome"
+    )
+    const long = new EventStoreError.AppendTimeout({
+      streamId: "x".repeat(600),
+      timeoutMillis: 1,
+      mayHaveCommitted: false
+    })
+    expect(long.message).toBe(
+      `stream "${"x".repeat(100)}"… (600 characters): the append did not finish within 1 ms; nothing was written`
+    )
+  })
+
+  it("AppendTimeout keeps mayHaveCommitted through its encoded form, as the client gets it", () => {
+    for (const mayHaveCommitted of [false, true]) {
+      const error = new EventStoreError.AppendTimeout({ streamId: "doc-1", timeoutMillis: 250, mayHaveCommitted })
+      const encoded = Schema.encodeSync(EventStoreError.AppendTimeout)(error)
+      expect(encoded).toEqual({ _tag: "AppendTimeout", streamId: "doc-1", timeoutMillis: 250, mayHaveCommitted })
+      const decoded = Schema.decodeUnknownSync(EventStoreError.AppendTimeout)(JSON.parse(JSON.stringify(encoded)))
+      expect(EventStoreError.isAppendTimeout(decoded)).toBe(true)
+      expect(decoded).toEqual(error)
+      expect(decoded.message).toBe(error.message)
+    }
   })
 
   it("InvalidArgument's message names the operation and shows the id as given, cut short when long", () => {
