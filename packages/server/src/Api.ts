@@ -248,6 +248,7 @@ export class EventsGroup extends HttpApiGroup.make("events")
       .setUrlParams(params.Subscribe)
       .setHeaders(params.SubscribeHeaders)
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addError(ServiceUnavailable, { status: 503 })
       .annotate(OpenApi.Summary, "Follow the global log live (Server-Sent Events)")
       .annotate(
         OpenApi.Description,

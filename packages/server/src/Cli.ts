@@ -90,10 +90,42 @@ const lockTimeout = Options.integer("lock-timeout-ms").pipe(
   Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--lock-timeout-ms must be at least 1" }))),
   Options.withDefault(5_000)
 )
+/** The margin of the request deadline over the store's lock timeout: the store's own answer, more precise, comes first. */
+const requestTimeoutMargin = 3_000
+const requestTimeout = Options.integer("request-timeout-ms").pipe(
+  Options.withDescription(
+    "how long the service takes to answer a request, reading its body included, before it answers 503 and " +
+      "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --lock-timeout-ms + 3000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_REQUEST_TIMEOUT_MS")),
+  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--request-timeout-ms must be at least 1" }))),
+  Options.optional
+)
+const shutdownTimeout = Options.integer("shutdown-timeout-ms").pipe(
+  Options.withDescription(
+    "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
+      "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_SHUTDOWN_TIMEOUT_MS")),
+  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--shutdown-timeout-ms must be at least 1" }))),
+  Options.withDefault(10_000)
+)
 
 const serve = Command.make(
   "serve",
-  { db, postgres, host, port, registry, token, maxBodyBytes, lockTimeout, keepAlive },
+  {
+    db,
+    postgres,
+    host,
+    port,
+    registry,
+    token,
+    maxBodyBytes,
+    lockTimeout,
+    keepAlive,
+    requestTimeout,
+    shutdownTimeout
+  },
   (flags) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
@@ -107,6 +139,10 @@ const serve = Command.make(
         token: Option.getOrUndefined(flags.token),
         maxBodyBytes: Option.getOrUndefined(flags.maxBodyBytes),
         keepAliveInterval: Option.getOrUndefined(Option.map(flags.keepAlive, Duration.millis)),
+        requestTimeout: Duration.millis(
+          Option.getOrElse(flags.requestTimeout, () => flags.lockTimeout + requestTimeoutMargin)
+        ),
+        shutdownTimeout: Duration.millis(flags.shutdownTimeout),
         registries
       }
       if (Option.isNone(flags.postgres)) {

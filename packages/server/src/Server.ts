@@ -17,6 +17,7 @@ import type * as Redacted from "effect/Redacted"
 import { createServer } from "node:http"
 import { ConcordApi } from "./Api.js"
 import * as authorization from "./internal/authorization.js"
+import * as deadline from "./internal/deadline.js"
 import * as drain from "./internal/drain.js"
 import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
@@ -51,6 +52,25 @@ export interface Options {
    * @since 0.2.0
    */
   readonly keepAliveInterval?: Duration.DurationInput | undefined
+  /**
+   * How long the service takes to answer a request, from its arrival, reading its body included (default 8 seconds,
+   * at least 1 millisecond). A request still unanswered then gets a 503 and its connection is closed; the work it
+   * started is abandoned, not waited for. An append answers `AppendTimeout`, whose `mayHaveCommitted` is false only
+   * when the store was not yet called; any other request `ServiceUnavailable`. Set it a few seconds above the store's
+   * own timeouts (its lock timeout), so that the store's answer, more precise, comes first. A subscription's
+   * deadline covers its start and each page of its catch-up, not the live stream after.
+   *
+   * @since 0.3.0
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long {@link layer} takes to shut down (default 10 seconds): it stops accepting connections, ends
+   * subscriptions, and lets the requests in flight finish until then; at the bound it cuts every connection left and
+   * closes, whatever its clients do. Keep it above `requestTimeout`, so that every request received gets an answer.
+   *
+   * @since 0.3.0
+   */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -61,6 +81,22 @@ export interface Options {
  * @category options
  */
 export const minTokenLength: number = startup.minTokenLength
+
+/**
+ * The deadline of a request when {@link Options} gives none.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const defaultRequestTimeout: Duration.Duration = Duration.seconds(8)
+
+/**
+ * The bound of a shutdown when {@link Options} gives none.
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(10)
 
 /**
  * Counters of the service, as Effect metrics.
@@ -126,16 +162,21 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
     Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
     Duration.millis(10)
   )
+  const requestTimeout = Duration.max(
+    Duration.decode(options.requestTimeout ?? defaultRequestTimeout),
+    Duration.millis(1)
+  )
   return HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
     Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
+    Layer.provide(deadline.layer(requestTimeout)),
     Layer.provide(
       HttpApiBuilder.api(ConcordApi).pipe(
         Layer.provide(handlers.layerStreams(options.registries ?? Registries.strict)),
-        Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval })),
+        Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval, requestTimeout })),
         Layer.provide(handlers.layerHealth),
         Layer.provide(authorization.layer(options.token)),
         Layer.provide(requestGuard.layer(maxBodyBytes))
@@ -170,7 +211,7 @@ export const layerApp = (
 /**
  * The service on Node's HTTP server. It prints the address it listens on and its docs address once it is ready.
  * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, ends every subscription, answers
- * every request it has received, then closes.
+ * every request it has received that finishes within `shutdownTimeout`, then cuts the connections left and closes.
  *
  * @since 0.1.0
  * @category layers
@@ -187,7 +228,11 @@ export const layer = (
     const live = subscriptions.make()
     // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
     // first, while the API still answers and the store is still open.
-    return Layer.mergeAll(listening.layer, drain.layer(server, live.end(subscriptionGrace))).pipe(
+    const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout)
+    return Layer.mergeAll(
+      listening.layer,
+      drain.layer(server, { endSubscriptions: live.end, subscriptionGrace, shutdownTimeout })
+    ).pipe(
       Layer.provide(app(options, live)),
       Layer.provide(
         NodeHttpServer.layer(() => server, { host: options.host ?? startup.defaultHost, port: options.port ?? 8080 })

@@ -1,4 +1,5 @@
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Server } from "node:http"
@@ -10,16 +11,23 @@ const nextTurn = Effect.async<void>((resume) => {
 })
 
 /**
- * Counts the requests between their arrival and the end of their response, and drains them on shutdown: the
- * listening socket closes (no new connections), subscriptions end (their readers get a few seconds to take the end),
- * every other request already received is answered, then the remaining connections are cut. The handlers run in fibers of their own, which the scope closing does not wait for: without
- * this, a committed append could lose its answer.
+ * Counts the requests between their arrival and the end of their response, and drains them on shutdown, all within
+ * `shutdownTimeout`: the listening socket closes (no new connections), subscriptions end (their readers get up to
+ * `subscriptionGrace` to take the end), every other request already received is answered, and at the bound the
+ * remaining connections are cut, whatever their clients do (a body never sent in full, a reader that stopped reading).
+ * The handlers run in fibers of their own, which the scope closing does not wait for: without this, a committed
+ * append could lose its answer.
  *
  * @internal
  */
 export const layer = (
   server: Server,
-  endSubscriptions: Effect.Effect<void>
+  options: {
+    /** Ends the subscriptions, cutting those whose readers have not taken the end within the grace given. */
+    readonly endSubscriptions: (grace: Duration.Duration) => Effect.Effect<void>
+    readonly subscriptionGrace: Duration.Duration
+    readonly shutdownTimeout: Duration.Duration
+  }
 ): Layer.Layer<never> => {
   let active = 0
   let arrivals = 0
@@ -56,20 +64,23 @@ export const layer = (
   return Layer.scopedDiscard(Effect.addFinalizer(() =>
     Effect.gen(function*() {
       draining = true
+      const bound = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.shutdownTimeout)
+      const left = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, bound - now))
       // The signal can be handled before connections and requests that reached the machine first, and Node accepts
       // about one connection per turn of its event loop: the loop turns until two turns in a row (the first may not
       // poll) bring nothing new, for a second at most, so they are all received before the listening socket closes.
-      const deadline = (yield* Clock.currentTimeMillis) + 1_000
-      for (let quiet = 0, seen = arrivals; quiet < 2 && (yield* Clock.currentTimeMillis) < deadline;) {
+      const settled = Math.min(bound, (yield* Clock.currentTimeMillis) + 1_000)
+      for (let quiet = 0, seen = arrivals; quiet < 2 && (yield* Clock.currentTimeMillis) < settled;) {
         yield* nextTurn
         quiet = arrivals === seen ? quiet + 1 : 0
         seen = arrivals
       }
       yield* Effect.sync(() => server.close())
       // A subscription never ends on its own: it is told to, and a reader that stops reading is cut off.
-      yield* endSubscriptions
-      // A request that outlives this (an append waiting on a lock held elsewhere) loses its answer, not its atomicity.
-      yield* allAnsweredWithin(30_000)
+      yield* options.endSubscriptions(Duration.min(options.subscriptionGrace, Duration.millis(yield* left)))
+      // A request that outlives the bound (an append on a store that does not answer, a body that never comes) loses
+      // its answer, not its atomicity; its work, abandoned, holds nothing up.
+      yield* allAnsweredWithin(yield* left)
       yield* Effect.sync(() => server.closeAllConnections())
     })
   ))

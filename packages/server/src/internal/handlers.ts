@@ -1,6 +1,7 @@
 import { EventStore, StreamId } from "@concord/core"
 import { HttpApiBuilder } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
@@ -8,6 +9,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
 import type * as Registries from "../Registries.js"
+import * as deadline from "./deadline.js"
 
 /** @internal */
 export const metrics = {
@@ -44,9 +46,12 @@ export const layerStreams = (registries: Registries.Registries) =>
       return handlers
         .handle("append", ({ path: { streamId: raw }, payload }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
-            store.append(streamId, payload.expectedVersion, payload.events, {
-              registry: registries.forStream(streamId)
-            })).pipe(
+            Effect.zipRight(
+              deadline.callingStore,
+              store.append(streamId, payload.expectedVersion, payload.events, {
+                registry: registries.forStream(streamId)
+              })
+            )).pipe(
               Effect.tap((result) =>
                 Effect.all([
                   Metric.increment(metrics.appends),
@@ -74,7 +79,8 @@ export const layerStreams = (registries: Registries.Registries) =>
                 )),
               Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
               Effect.withSpan("concord.append", { attributes: { stream: raw, events: payload.events.length } }),
-              // A shutdown waits for an append in flight instead of abandoning it.
+              // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the
+              // request's deadline passed, its client left): nothing waits for it then.
               Effect.uninterruptible
             ))
         .handle("read", ({ path: { streamId: raw }, urlParams }) =>
@@ -95,17 +101,24 @@ export const layerStreams = (registries: Registries.Registries) =>
 
 const healthProbe = StreamId.make("concord-health-probe")
 
-/** The health endpoint: whether the store answers. @internal */
+/** How long the health check waits for the store: a load balancer asks often and wants a quick answer. @internal */
+export const healthTimeout = Duration.seconds(1)
+
+/** The health endpoint: whether the store answers, within {@link healthTimeout}. @internal */
 export const layerHealth = HttpApiBuilder.group(ConcordApi, "health", (handlers) =>
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
     return handlers.handle("health", () =>
-      store.version(healthProbe).pipe(
-        Effect.as({ status: "ok" as const }),
-        Effect.catchTags({
-          StoreError: unavailable("answer a health check"),
-          // The probe's id is a valid constant: a store that refuses it is broken, not the request.
-          InvalidArgument: Effect.die
-        })
-      ))
+      deadline.abandonAfter(store.version(healthProbe), healthTimeout, () =>
+        Effect.zipRight(
+          Effect.logError(`store failure: no answer to a health check within ${Duration.format(healthTimeout)}`),
+          Effect.fail(new ServiceUnavailable({ message: "the event store did not answer in time; try again later" }))
+        )).pipe(
+          Effect.as({ status: "ok" as const }),
+          Effect.catchTags({
+            StoreError: unavailable("answer a health check"),
+            // The probe's id is a valid constant: a store that refuses it is broken, not the request.
+            InvalidArgument: Effect.die
+          })
+        ))
   }))

@@ -1,0 +1,200 @@
+// The service answers every request by its deadline, whatever its store or its client does: an append a store never
+// finishes gets a 503 AppendTimeout, a read a 503 ServiceUnavailable, a body that never arrives in full a 503 and a
+// closed connection, the health check a 503 within a second; the abandoned work holds nothing up.
+import { EventStore, StreamId } from "@concord/core"
+import { Server } from "@concord/server"
+import { HttpServer } from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { createServer } from "node:http"
+import * as net from "node:net"
+
+/** What the store behind the service does not answer now, as a frozen database would not. */
+const frozen = { append: false, version: false, reads: false, appendDelay: 0 }
+
+/** Never answers, and cannot be interrupted: a store call stuck on a database that stopped. */
+const hang = Effect.uninterruptible(Effect.never)
+
+const freezable = Layer.effect(
+  EventStore.EventStore,
+  Effect.map(EventStore.EventStore, (store): EventStore.Service => ({
+    ...store,
+    append: (...args) =>
+      frozen.append
+        ? hang
+        : frozen.appendDelay > 0
+        ? Effect.uninterruptible(Effect.zipRight(Effect.sleep(frozen.appendDelay), store.append(...args)))
+        : store.append(...args),
+    version: (streamId) => frozen.version ? hang : store.version(streamId),
+    read: (streamId, options) => frozen.reads ? Stream.fromEffect(hang) : store.read(streamId, options),
+    readAll: (options) => frozen.reads ? Stream.fromEffect(hang) : store.readAll(options)
+  }))
+).pipe(Layer.provideMerge(EventStore.layerMemory()))
+
+const requestTimeoutMillis = 600
+
+const service = Server.layerApp({ requestTimeout: `${requestTimeoutMillis} millis` }).pipe(
+  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(freezable)
+)
+
+const address = Effect.map(
+  HttpServer.HttpServer,
+  (server) => server.address._tag === "TcpAddress" ? server.address.port : 0
+)
+
+/** A request sent as raw bytes; resolves with what came back and when, once the service closes the connection. */
+const raw = (port: number, bytes: string) =>
+  Effect.promise(() =>
+    new Promise<{ readonly text: string; readonly answeredAfter: number; readonly closedAfter: number }>((resolve) => {
+      const started = Date.now()
+      let text = ""
+      let answeredAfter = -1
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes))
+      socket.on("data", (chunk) => {
+        if (answeredAfter < 0) answeredAfter = Date.now() - started
+        text += String(chunk)
+      })
+      socket.on("error", () => {})
+      socket.on("close", () => resolve({ text, answeredAfter, closedAfter: Date.now() - started }))
+      // Holds the connection open from its side: only the service can end it.
+      setTimeout(() => socket.destroy(), 20_000)
+    })
+  )
+
+const timed = <A>(promise: () => Promise<A>) =>
+  Effect.promise(async () => {
+    const started = Date.now()
+    const value = await promise()
+    return { value, took: Date.now() - started }
+  })
+
+const request = (url: string, init?: RequestInit) =>
+  timed(async () => {
+    const response = await fetch(url, init)
+    const text = await response.text()
+    return { status: response.status, connection: response.headers.get("connection"), body: JSON.parse(text) }
+  })
+
+const appendBody = (events: ReadonlyArray<unknown>) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ expectedVersion: "any", events })
+})
+
+/** Generous: these are deadline checks on a shared machine, not speed claims. */
+const margin = 2_000
+
+const unfrozen = Effect.sync(() =>
+  Object.assign(frozen, { append: false, version: false, reads: false, appendDelay: 0 })
+)
+
+describe("request deadlines", () => {
+  layer(service, { excludeTestServices: true })((it) => {
+    it.effect("an append the store never finishes is answered 503 AppendTimeout by the deadline, maybe committed", () =>
+      Effect.gen(function*() {
+        const url = `http://127.0.0.1:${yield* address}`
+        frozen.append = true
+        const { took, value } = yield* request(
+          `${url}/streams/deadline-frozen/events`,
+          appendBody([{ type: "T", data: {} }])
+        )
+        yield* unfrozen
+        expect(value.status).toBe(503)
+        expect(value.body).toEqual({
+          _tag: "AppendTimeout",
+          streamId: "deadline-frozen",
+          timeoutMillis: requestTimeoutMillis,
+          mayHaveCommitted: true
+        })
+        expect(value.connection).toBe("close")
+        expect(took).toBeGreaterThanOrEqual(requestTimeoutMillis - 50)
+        expect(took).toBeLessThan(requestTimeoutMillis + margin)
+        // The abandoned append holds nothing: the next one goes through at once.
+        const next = yield* request(`${url}/streams/deadline-frozen/events`, appendBody([{ type: "T", data: {} }]))
+        expect(next.value.status).toBe(200)
+      }))
+
+    it.effect(
+      "an append that finishes after its deadline was committed: resent with the same ids, it gets its original result",
+      () =>
+        Effect.gen(function*() {
+          const url = `http://127.0.0.1:${yield* address}`
+          const events = [{ id: "late-1", type: "T", data: {} }, { id: "late-2", type: "T", data: {} }]
+          frozen.appendDelay = requestTimeoutMillis + 600
+          const late = yield* request(`${url}/streams/deadline-late/events`, appendBody(events))
+          yield* unfrozen
+          expect(late.value.status).toBe(503)
+          expect(late.value.body).toMatchObject({ _tag: "AppendTimeout", mayHaveCommitted: true })
+          // The store call went on in the background and committed.
+          const store = yield* EventStore.EventStore
+          yield* Effect.sleep("1 second")
+          expect(yield* store.version(StreamId.make("deadline-late"))).toBe(2)
+          const again = yield* request(`${url}/streams/deadline-late/events`, appendBody(events))
+          expect(again.value).toMatchObject({ status: 200, body: { firstVersion: 1, lastVersion: 2 } })
+        })
+    )
+
+    it.effect("a body shorter than its Content-Length is answered 503 by the deadline, not committed, and its connection closed", () =>
+      Effect.gen(function*() {
+        const port = yield* address
+        const partial = "{\"expectedVersion\":\"any\",\"events\":["
+        const outcome = yield* raw(
+          port,
+          "POST /streams/deadline-half/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+            `content-length: ${partial.length + 100}\r\n\r\n${partial}`
+        )
+        expect(outcome.text).toMatch(/^HTTP\/1\.1 503 /)
+        expect(outcome.text.toLowerCase()).toContain("connection: close")
+        expect(JSON.parse(outcome.text.slice(outcome.text.indexOf("\r\n\r\n") + 4))).toEqual({
+          _tag: "AppendTimeout",
+          streamId: "deadline-half",
+          timeoutMillis: requestTimeoutMillis,
+          mayHaveCommitted: false
+        })
+        expect(outcome.answeredAfter).toBeLessThan(requestTimeoutMillis + margin)
+        expect(outcome.closedAfter).toBeLessThan(requestTimeoutMillis + margin)
+      }))
+
+    it.effect("reads the store never answers get 503 ServiceUnavailable by the deadline; a subscription too", () =>
+      Effect.gen(function*() {
+        const url = `http://127.0.0.1:${yield* address}`
+        frozen.reads = true
+        frozen.version = true
+        const answers = yield* Effect.all([
+          request(`${url}/streams/deadline-read/events`),
+          request(`${url}/streams/deadline-read`),
+          request(`${url}/events`),
+          request(`${url}/events/subscribe`)
+        ], { concurrency: "unbounded" })
+        yield* unfrozen
+        for (const { took, value } of answers) {
+          expect(value.status).toBe(503)
+          expect(value.body).toMatchObject({ _tag: "ServiceUnavailable" })
+          expect(took).toBeLessThan(requestTimeoutMillis + margin)
+        }
+      }))
+  })
+
+  layer(
+    Server.layerApp({ requestTimeout: "30 seconds" }).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+      Layer.provideMerge(freezable)
+    ),
+    { excludeTestServices: true }
+  )("with a long request deadline", (it) => {
+    it.effect("/health answers 503 within a second when the store does not answer", () =>
+      Effect.gen(function*() {
+        const url = `http://127.0.0.1:${yield* address}`
+        expect((yield* request(`${url}/health`)).value.status).toBe(200)
+        frozen.version = true
+        const { took, value } = yield* request(`${url}/health`)
+        yield* unfrozen
+        expect(value.status).toBe(503)
+        expect(value.body).toMatchObject({ _tag: "ServiceUnavailable" })
+        expect(took).toBeGreaterThanOrEqual(950)
+        expect(took).toBeLessThan(1_000 + margin)
+      }))
+  })
+})
