@@ -1,6 +1,7 @@
 // Bad input: a stream id or an expected version that no store accepts, whatever the caller's types said (a cast, a
-// hand-built value, ExpectedVersion.exact past StreamVersion.max), fails with InvalidArgument and changes nothing.
-import { type Event, EventStore, EventStoreError, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
+// hand-built value, ExpectedVersion.exact past StreamVersion.max), fails with InvalidArgument and changes nothing;
+// data nested deeper than Event.maxDepth, however deep, fails with InvalidEventData and changes nothing.
+import { Event, EventStore, EventStoreError, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
 import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -30,6 +31,13 @@ const badExpectedVersions: ReadonlyArray<ExpectedVersion.ExpectedVersion> = [
     (expected) => expected as unknown as ExpectedVersion.ExpectedVersion
   )
 ]
+
+/** `levels` arrays or objects inside one another, built without recursion. */
+const nested = (levels: number): unknown => {
+  let value: unknown = "leaf"
+  for (let level = 0; level < levels; level++) value = level % 2 === 0 ? [value] : { inner: value }
+  return value
+}
 
 const describe = (value: unknown): string =>
   typeof value === "string" ? JSON.stringify(value.slice(0, 20)) : JSON.stringify(value) ?? String(value)
@@ -89,6 +97,33 @@ export const badInput = (it: StoreTests): void => {
       expect(yield* store.version(empty)).toBe(0)
       expect(yield* store.version(written)).toBe(2)
       expect((yield* readAll(store, written)).map((e) => e.type)).toEqual(["Created", "Noted"])
+    }))
+
+  it.effect("data or metadata nested deeper than Event.maxDepth fails with InvalidEventData, and nothing is written", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const streamId = freshStream()
+      for (const levels of [Event.maxDepth + 1, 100_000]) {
+        const deep = nested(levels)
+        const batches: ReadonlyArray<[string, ReadonlyArray<Event.EventData>]> = [
+          ["data", [event("Noted"), { type: "Noted", data: deep }]],
+          ["metadata", [event("Noted"), { type: "Noted", data: {}, metadata: { inner: deep } }]]
+        ]
+        for (const [field, events] of batches) {
+          const error = yield* Effect.flip(store.append(streamId, ExpectedVersion.any, events))
+          expect(error, `${field} ${levels}`).toMatchObject({
+            _tag: "InvalidEventData",
+            streamId,
+            index: 1,
+            reason: `${field} is nested deeper than ${Event.maxDepth} levels (Event.maxDepth)`
+          })
+        }
+      }
+      expect(yield* store.version(streamId)).toBe(0)
+      // As deep as the limit allows is stored, and read back as it was.
+      const deepest = nested(Event.maxDepth)
+      yield* store.append(streamId, ExpectedVersion.noStream, [{ type: "Noted", data: deepest }])
+      expect((yield* readAll(store, streamId)).map((e) => e.data)).toEqual([deepest])
     }))
 
   it.effect("the edges are valid: StreamVersion.max as an expected version, a stream id of 512 characters", () =>
