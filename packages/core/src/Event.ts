@@ -135,10 +135,9 @@ export const EventData = Schema.Struct({
 
 /**
  * How deeply event data and metadata may nest: JSON with more than 64 arrays or objects inside one another is refused
- * with `InvalidEventData`. Real event data is a few levels deep; data far deeper is almost certainly hostile, and
- * every store and the service must handle it without recursing as deep as it goes (which would overflow the stack).
- * The limit also bounds every later walk of stored data, as the SQL stores' `JSON.stringify` and conflict rules'
- * field comparisons.
+ * with `InvalidEventData`. Real event data is a few levels deep; far deeper data is almost certainly hostile, and
+ * every store and the service must refuse it without recursing as deep as it goes, which would overflow the stack.
+ * What is stored within the limit may then be walked recursively (`JSON.stringify`, a `sameKey` rule's comparison).
  *
  * @since 0.3.0
  * @category limits
