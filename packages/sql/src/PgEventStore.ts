@@ -7,6 +7,7 @@
 import type { Checkpoints } from "@concord/core"
 import { EventStore } from "@concord/core"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -23,12 +24,23 @@ export interface Options extends SqlEventStore.Options {
   readonly url: string | Redacted.Redacted
   /** The size of the connection pool (a whole number, at least 1; default 10). */
   readonly maxConnections?: number | undefined
+  /**
+   * How long opening a connection may take, and how long a statement waits for a pooled connection when all are busy,
+   * before failing with a `StoreError` (a whole number of milliseconds from 1 to 2^31 - 1; default 5000). A server
+   * that hangs accepts connections it never answers: without this bound each would wait for as long as it hangs.
+   *
+   * @since 0.3.0
+   */
+  readonly connectTimeoutMillis?: number | undefined
 }
 
 /**
- * A store on PostgreSQL. `lockTimeoutMillis` becomes a session default of every pooled connection (`-c lock_timeout`
- * in the connection's options), so that it bounds the one-statement path of the common append as well as the full
- * path.
+ * A store on PostgreSQL. Every pooled connection carries session defaults (`-c …` in the connection's options):
+ * `lock_timeout` when `lockTimeoutMillis` is set, so that it bounds the one-statement path of the common append as well
+ * as the full path; `statement_timeout` and `idle_in_transaction_session_timeout` from `statementTimeoutMillis`
+ * (default 30 s), so that the server ends what a client gave up on. The client's own deadlines are what answer the
+ * callers of a server that hangs: `appendTimeoutMillis` for a whole append (`AppendTimeout`), `statementTimeoutMillis`
+ * for each reading statement, `connectTimeoutMillis` for a new connection or a free one from the pool.
  *
  * The read side: `readAll` and `subscribe` follow the global log, ordered by writing transaction, then position.
  * PostgreSQL assigns positions before commit, so they become visible out of order; a read returns only events of
@@ -53,23 +65,50 @@ export const layer = (
     const lockTimeout = options.lockTimeoutMillis === undefined
       ? undefined
       : yield* internalOptions.millis("lockTimeoutMillis", options.lockTimeoutMillis)
+    const appendTimeout = yield* internalOptions.deadline(
+      "appendTimeoutMillis",
+      options.appendTimeoutMillis ?? internalOptions.defaultAppendTimeout(lockTimeout)
+    )
+    const statementTimeout = yield* internalOptions.deadline(
+      "statementTimeoutMillis",
+      options.statementTimeoutMillis ?? internalOptions.defaultStatementTimeout
+    )
+    const connectTimeout = yield* internalOptions.deadline(
+      "connectTimeoutMillis",
+      options.connectTimeoutMillis ?? 5_000
+    )
     const given = typeof options.url === "string" ? options.url : Redacted.value(options.url)
-    const url = lockTimeout === undefined ? given : yield* Effect.try({
-      try: () => withSessionOption(given, `-c lock_timeout=${lockTimeout}`),
+    // The values are validated integers: the options take no bound parameters.
+    const settings = [
+      ...(lockTimeout === undefined ? [] : [`-c lock_timeout=${lockTimeout}`]),
+      `-c statement_timeout=${statementTimeout}`,
+      `-c idle_in_transaction_session_timeout=${statementTimeout}`
+    ]
+    const url = yield* Effect.try({
+      try: () => withSessionOption(given, settings.join(" ")),
       catch: (cause) => new EventStore.StoreError({ operation: "read the PostgreSQL URL", cause })
     })
     const store = Layer.effect(
       EventStore.EventStore,
       Effect.flatMap(PgClient.PgClient, (client) =>
-        internal.make({ ...options, lockTimeoutMillis: undefined }, {
+        internal.make({
+          ...options,
+          lockTimeoutMillis: undefined,
+          appendTimeoutMillis: appendTimeout,
+          statementTimeoutMillis: statementTimeout
+        }, {
           listen: (channel) => client.listen(channel)
         }))
     )
     // The consumers' checkpoints in the same database, after the store (whose migrations create their table).
-    return SqlCheckpoints.layer({ tablePrefix: options.tablePrefix }).pipe(
+    return SqlCheckpoints.layer({ tablePrefix: options.tablePrefix, statementTimeoutMillis: statementTimeout }).pipe(
       Layer.provideMerge(store),
       Layer.provide(
-        PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(
+        PgClient.layer({
+          url: Redacted.make(url),
+          maxConnections,
+          connectTimeout: Duration.millis(connectTimeout)
+        }).pipe(
           Layer.mapError((cause) => new EventStore.StoreError({ operation: "connect to PostgreSQL", cause }))
         )
       )

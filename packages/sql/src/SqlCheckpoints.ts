@@ -29,6 +29,14 @@ import * as internal from "./internal/checkpoints.js"
 export interface Options {
   /** Prefix of the store's tables (default `concord_`): the same as the store's. */
   readonly tablePrefix?: string | undefined
+  /**
+   * The client's bound on each statement (`acquire`, `renew`, `save`, `release`, `get`; a whole number of milliseconds
+   * from 1 to 2^31 - 1; default 30 000): one that misses it fails with a `StoreError`, even on a database that no
+   * longer answers. `transactional` runs the caller's effect, which the caller bounds.
+   *
+   * @since 0.3.0
+   */
+  readonly statementTimeoutMillis?: number | undefined
 }
 
 /**

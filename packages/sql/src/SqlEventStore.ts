@@ -23,9 +23,46 @@ export interface Options extends EventStore.Options {
   readonly tablePrefix?: string | undefined
   /**
    * PostgreSQL: how long an append waits for another writer of its stream before failing with a StoreError (a whole
-   * number of milliseconds; default: no limit).
+   * number of milliseconds; default: no limit). It bounds each wait for a lock, not the append, which may wait more
+   * than once: `appendTimeoutMillis` bounds the whole.
    */
   readonly lockTimeoutMillis?: number | undefined
+  /**
+   * The deadline of a whole append, from when the store takes it up to its answer (a whole number of milliseconds
+   * from 1 to 2^31 - 1). Default: `lockTimeoutMillis` + 1000 when a lock timeout is set (a single lock wait then fails
+   * first, with a `StoreError`; only a chain of waits meets the deadline), else 10 000; `SqliteEventStore.layer`'s
+   * default is its `busyTimeoutMillis` + 1000.
+   *
+   * An append that misses it fails with `AppendTimeout`, at the deadline, even on a database that no longer answers:
+   * the store abandons the work rather than wait for it, and the work is rolled back (or ends) in the background when
+   * the database lets it. `mayHaveCommitted` is `false` only when the deadline came before the store began to commit
+   * (before `COMMIT`, or before the one-statement fast path's statement was sent): nothing was written, and nothing
+   * will be. When it is `true` the batch may or may not be stored, now or once the database answers. Either way,
+   * sending the same batch again with the same event ids is safe: a stored batch is recognised and answered with its
+   * original result, never stored twice.
+   *
+   * PostgreSQL: the append's own transaction also tells the server to end any of its statements, or a pause inside
+   * it, that outlasts the deadline (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout`), so that
+   * a transaction its client abandoned holds the stream's lock no longer. SQLite: statements run synchronously in
+   * the process, so the deadline can end an append only between statements or while it waits for the process's
+   * connection; a wait for another process's write lock blocks for up to the busy timeout whatever the deadline.
+   * Inside a transaction of the caller's, the append runs on the caller's connection and the caller's transaction
+   * bounds it: the deadline does not apply.
+   *
+   * @since 0.3.0
+   */
+  readonly appendTimeoutMillis?: number | undefined
+  /**
+   * The client's bound on each statement that reads — a page of `read` or `readAll`, `version`, a subscriber's check
+   * of the end of the log — and on the store's notifications (a whole number of milliseconds from 1 to 2^31 - 1;
+   * default 30 000). A statement that misses it fails with a `StoreError` whose cause says it "timed out after N ms",
+   * even on a database that no longer answers. `PgEventStore.layer` also makes it the server's `statement_timeout`
+   * and `idle_in_transaction_session_timeout` on every pooled connection, so no statement there, and no pause inside
+   * a transaction there, lasts longer (the store's migrations are exempt).
+   *
+   * @since 0.3.0
+   */
+  readonly statementTimeoutMillis?: number | undefined
   /**
    * How often the store looks for commits its subscribers at the end of the log were not told of (a whole number of
    * milliseconds, at least 1). This process's own commits wake its subscribers at once; other processes' are found

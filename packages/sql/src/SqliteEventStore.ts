@@ -21,7 +21,11 @@ import * as SqlEventStore from "./SqlEventStore.js"
  */
 export interface Options extends SqlEventStore.Options {
   readonly filename: string
-  /** How long a writer waits for another process's write lock before failing (whole milliseconds; default 10 s). */
+  /**
+   * How long a writer waits for another process's write lock before failing (whole milliseconds; default 10 s). The
+   * wait blocks the process's thread (SQLite runs in it), so no deadline ends it sooner; the default
+   * `appendTimeoutMillis` is a second longer.
+   */
   readonly busyTimeoutMillis?: number | undefined
 }
 
@@ -68,6 +72,12 @@ export const layerClient = (
  * of the log checks every `pollIntervalMillis` (default 100 ms) whether another process changed the file (`PRAGMA
  * data_version`, no read of the tables), and reads when it did.
  *
+ * Deadlines: an append fails with `AppendTimeout` after `appendTimeoutMillis` (default: the busy timeout + 1 s), and a
+ * read with a `StoreError` after `statementTimeoutMillis` (default 30 s), but SQLite works synchronously in the
+ * process: a statement, and a wait for another process's write lock (up to `busyTimeoutMillis`), run to their end
+ * first. What a deadline ends is a wait for the process's one connection (held by a long transaction of another
+ * fiber, say) and the time between statements.
+ *
  * It also provides the consumers' `Checkpoints` in the same file (`SqlCheckpoints`, for `Consumer.run`).
  *
  * @since 0.1.0
@@ -77,7 +87,12 @@ export const layer = (
   options: Options
 ): Layer.Layer<EventStore.EventStore | Checkpoints.Checkpoints, EventStore.StoreError> =>
   // The consumers' checkpoints in the same file, after the store (whose migrations create their table).
-  SqlCheckpoints.layer({ tablePrefix: options.tablePrefix }).pipe(
-    Layer.provideMerge(SqlEventStore.layer(options)),
-    Layer.provide(layerClient(options))
-  )
+  SqlCheckpoints.layer({ tablePrefix: options.tablePrefix, statementTimeoutMillis: options.statementTimeoutMillis })
+    .pipe(
+      Layer.provideMerge(SqlEventStore.layer({
+        ...options,
+        appendTimeoutMillis: options.appendTimeoutMillis ??
+          internalOptions.defaultAppendTimeout(options.busyTimeoutMillis ?? 10_000)
+      })),
+      Layer.provide(layerClient(options))
+    )

@@ -135,7 +135,8 @@ const pagesSayHowFarTheyRead = (dialect: "sqlite" | "pg", prefix: string) =>
       sql,
       dialect,
       names: Migrations.tables(prefix),
-      signal: StoreBackend.makeCommitSignal()
+      signal: StoreBackend.makeCommitSignal(),
+      statementTimeout: 30_000
     })
     const filter = { categories: ["wanted"] }
     const short = yield* live.readAfter(Position.start, 10, filter)

@@ -5,7 +5,9 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Options } from "../SqlCheckpoints.js"
+import * as Deadline from "./deadline.js"
 import * as Migrations from "./migrations.js"
+import * as StoreOptions from "./options.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
 
 interface CheckpointRow {
@@ -32,6 +34,16 @@ export const make = (options: Options = {}) =>
     if (dialect === "other") return yield* Effect.dieMessage("Concord's SQL store supports SQLite and PostgreSQL")
     const names = Migrations.tables(options.tablePrefix ?? "concord_")
     const storeError = (operation: string) => (cause: unknown) => new EventStore.StoreError({ operation, cause })
+    const statementTimeout = yield* StoreOptions.deadline(
+      "statementTimeoutMillis",
+      options.statementTimeoutMillis ?? StoreOptions.defaultStatementTimeout
+    )
+    /** A statement within the bound, failing with `operation`'s StoreError. */
+    const bounded = (operation: string) => <A>(statement: Effect.Effect<A, SqlError>) =>
+      statement.pipe(
+        Effect.mapError(storeError(operation)),
+        Deadline.statement(statementTimeout, storeError(operation))
+      )
     // The migrations create the table; they run once per database whoever runs them first (the store or this).
     yield* Migrations.run(names, dialect).pipe(Effect.mapError(storeError("run the store's migrations")))
     const table = sql(names.checkpoints)
@@ -56,7 +68,7 @@ export const make = (options: Options = {}) =>
     }
 
     const changed = (operation: string) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-      statement.pipe(Effect.map((rows) => rows.length > 0), Effect.mapError(storeError(operation)))
+      statement.pipe(bounded(operation), Effect.map((rows) => rows.length > 0))
 
     const service: Checkpoints.Service = {
       acquire: ({ consumer, leaseMillis, owner, startAfter }) =>
@@ -65,7 +77,7 @@ export const make = (options: Options = {}) =>
           ON CONFLICT (consumer) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
           WHERE ${table}.owner IS NULL OR ${table}.owner = excluded.owner OR ${table}.lease_until <= ${now}
           RETURNING position`.pipe(
-          Effect.mapError(storeError(`take the lease of consumer ${consumer}`)),
+          bounded(`take the lease of consumer ${consumer}`),
           Effect.flatMap((rows) =>
             rows[0] === undefined
               ? Effect.succeedNone
@@ -84,13 +96,13 @@ export const make = (options: Options = {}) =>
         ),
       release: (consumer, owner) =>
         sql`UPDATE ${table} SET owner = NULL, lease_until = 0 WHERE consumer = ${consumer} AND owner = ${owner}`.pipe(
-          Effect.asVoid,
-          Effect.mapError(storeError(`release the lease of consumer ${consumer}`))
+          bounded(`release the lease of consumer ${consumer}`),
+          Effect.asVoid
         ),
       get: (consumer) =>
         sql<CheckpointRow>`SELECT consumer, position, owner, lease_until FROM ${table}
           WHERE consumer = ${consumer}`.pipe(
-          Effect.mapError(storeError(`read the checkpoint of consumer ${consumer}`)),
+          bounded(`read the checkpoint of consumer ${consumer}`),
           Effect.flatMap((rows) => {
             const row = rows[0]
             if (row === undefined) return Effect.succeedNone

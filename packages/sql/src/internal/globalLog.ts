@@ -25,6 +25,7 @@ import type { EventStore, StoreBackend } from "@concord/core"
 import { Position } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Deadline from "./deadline.js"
 import type * as Migrations from "./migrations.js"
 import {
   decodeRows,
@@ -98,8 +99,12 @@ export const make = (options: {
   readonly dialect: Dialect
   readonly names: Migrations.Tables
   readonly signal: StoreBackend.CommitSignal
+  /** The client's bound on each statement (milliseconds): a page, the end of the log. */
+  readonly statementTimeout: number
 }): StoreBackend.LiveLog => {
   const { dialect, sql } = options
+  const bounded = (failed: (cause: unknown) => EventStore.StoreError) =>
+    Deadline.statement(options.statementTimeout, failed)
   const events = sql(options.names.events)
   const columns = eventColumns(sql, dialect)
   const decode = toRecorded(dialect)
@@ -162,6 +167,7 @@ export const make = (options: {
   const readPlain = (from: Position.Position, limit: number, failed: (cause: unknown) => EventStore.StoreError) =>
     retryCancelled(plainPage(from, limit)).pipe(
       Effect.mapError(failed),
+      bounded(failed),
       Effect.flatMap(decodeRows(decode, failed)),
       Effect.map((page): StoreBackend.Page => ({ events: page, through: page[page.length - 1]?.position ?? from }))
     )
@@ -174,6 +180,7 @@ export const make = (options: {
   ) =>
     retryCancelled(filteredPage(from, limit, filter)).pipe(
       Effect.mapError(failed),
+      bounded(failed),
       Effect.flatMap((rows) =>
         Effect.map(
           decodeRows(decode, failed)(rows.filter((row): row is PageRow & EventRow => typeof row.event_id === "string")),
@@ -218,6 +225,7 @@ export const make = (options: {
       : sql<PageRow>`SELECT max(position) AS end_position FROM ${events}`
   ).pipe(
     Effect.mapError(storeError("read the end of the global log")),
+    bounded(storeError("read the end of the global log")),
     Effect.flatMap((rows) =>
       Effect.try({ try: () => endOf(rows[0]), catch: storeError("read the end of the global log") })
     )

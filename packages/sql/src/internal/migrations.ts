@@ -128,9 +128,21 @@ const readSide = (names: Tables) =>
  * @internal
  */
 export const migrations = (names: Tables) => ({
-  "1_create_events_and_streams": createTables(names),
-  "2_read_side": readSide(names)
+  "1_create_events_and_streams": unbounded(createTables(names)),
+  "2_read_side": unbounded(readSide(names))
 })
+
+/**
+ * A migration without the statement timeout that `PgEventStore` sets on its connections, which bounds the store's
+ * everyday statements, not its upgrades: building an index over a large table may take longer. PostgreSQL runs each
+ * migration inside the migrator's transaction, to whose end `SET LOCAL` holds.
+ */
+const unbounded = <A, E>(migration: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      pg: () => Effect.zipRight(sql`SET LOCAL statement_timeout = 0`, migration),
+      orElse: () => migration
+    }))
 
 /**
  * Runs the store's migrations, safely from many processes at once. On SQLite the whole run holds the write lock

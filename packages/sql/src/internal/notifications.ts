@@ -42,6 +42,9 @@ export const channelOf = (table: string): string => {
  */
 const committedInTransaction = "commit"
 
+/** The payloads of a listener's checks that it still hears itself, which wake no one. */
+const alivePrefix = "alive-"
+
 /** The least time between two notifications a store sends for its own commits. */
 const notifyGap = "10 millis"
 
@@ -51,11 +54,19 @@ export const make = (options: {
   readonly channel: string
   readonly signal: StoreBackend.CommitSignal
   readonly listen: Listen | undefined
+  /**
+   * The client's bound on a notification statement, and how long the listener waits to hear its own notification
+   * before it listens again on a new connection (milliseconds).
+   */
+  readonly statementTimeout: number
 }) => {
-  const { channel, signal, sql } = options
+  const { channel, signal, sql, statementTimeout } = options
   // Tells this store's own announcements from others': its subscribers were woken when it committed.
   const self = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
   const notify = (payload: string) => sql`SELECT pg_notify(${channel}, ${payload})`
+  /** A notification sent in the background, abandoned at its deadline on a database that does not answer. */
+  const notifyBounded = (payload: string) =>
+    Effect.ignore(Effect.timeout(Effect.disconnect(notify(payload)), statementTimeout))
 
   let sending = false
   let requested = false
@@ -64,8 +75,7 @@ export const make = (options: {
   // once; those in other processes hear of a run of commits at most this much later.
   const send: Effect.Effect<void> = Effect.suspend(() => {
     requested = false
-    return notify(self).pipe(
-      Effect.ignore,
+    return notifyBounded(self).pipe(
       Effect.zipRight(Effect.sleep(notifyGap)),
       Effect.zipRight(Effect.suspend(() => requested ? send : Effect.void))
     )
@@ -93,28 +103,48 @@ export const make = (options: {
   /**
    * Listens while it runs. LISTEN takes effect a round trip after it is sent, and a commit announced before then is
    * not heard: the listener notifies itself until it hears that, then wakes the subscribers once, so that they read
-   * whatever committed in between.
+   * whatever committed in between. Then, every `statementTimeout`, it checks that it still hears itself: a listening
+   * connection can be lost without a word (the server restarted, a partition), and `LISTEN` on a server that hangs
+   * never answers. When it does not hear itself within `statementTimeout`, it listens again from the start; meanwhile
+   * the subscribers' waits are bounded by the poll interval.
    */
   const listening = (listen: Listen): Effect.Effect<never> => {
     const once = Effect.suspend(() => {
-      const ready = `ready-${self}-${Math.random().toString(36).slice(2)}`
+      const nonce = () => `${self}-${Math.random().toString(36).slice(2)}`
+      // The check under way: its payload, and whether it was heard.
+      let expected: string | undefined
       let heard = false
       const hear = listen(channel).pipe(
         Stream.runForEach((payload) =>
           Effect.sync(() => {
-            if (payload === ready) heard = true
-            if (payload !== self) signal.notify()
+            if (payload === expected) heard = true
+            // A check that the connection still listens is no commit.
+            if (payload !== self && !payload.startsWith(alivePrefix)) signal.notify()
           })
         )
       )
-      const ping = notify(ready).pipe(
-        Effect.ignore,
-        Effect.zipRight(Effect.sleep("50 millis")),
-        Effect.repeat({ until: () => heard })
+      /** Notifies `payload` every 50 ms until it is heard, for at most `statementTimeout`. */
+      const hearSelf = (payload: string) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            expected = payload
+            heard = false
+          }),
+          notifyBounded(payload).pipe(Effect.zipRight(Effect.sleep("50 millis")), Effect.repeat({ until: () => heard }))
+        ).pipe(
+          Effect.timeoutFail({
+            duration: statementTimeout,
+            onTimeout: () => new Error(`the listening connection did not hear itself within ${statementTimeout} ms`)
+          })
+        )
+      const checks = hearSelf(`ready-${nonce()}`).pipe(
+        Effect.zipRight(
+          Effect.forever(Effect.zipRight(Effect.sleep(statementTimeout), hearSelf(`${alivePrefix}${nonce()}`)))
+        )
       )
-      return Effect.all([hear, ping], { concurrency: 2, discard: true })
+      return Effect.all([hear, checks], { concurrency: 2, discard: true })
     })
-    // A lost connection ends the stream: listen again after a pause, the wait meanwhile bounded by the poll interval.
+    // A lost connection ends the stream, or a check: listen again after a pause.
     return once.pipe(
       Effect.catchAllCause((cause) => Effect.logDebug("listening for commits failed; listening again", cause)),
       Effect.zipRight(Effect.sleep("1 second")),
@@ -124,28 +154,39 @@ export const make = (options: {
 
   let holders = 0
   let listener: Fiber.RuntimeFiber<never> | undefined
+  /** The last listener told to stop, which may still be closing its connection. */
+  let stopping: Fiber.RuntimeFiber<never> | undefined
 
-  /** Keeps the store listening while the scope is open (one listener for all of a store's subscribers). */
+  /**
+   * Keeps the store listening while the scope is open (one listener for all of a store's subscribers). Closing the
+   * scope does not wait for the listener to stop: on a server that hangs, its `UNLISTEN` waits as long as the server.
+   * A new listener waits for the one before it to be gone, so that the old one's `UNLISTEN` cannot silence it.
+   */
   const hold: Effect.Effect<void, never, Scope.Scope> = options.listen === undefined
     ? Effect.void
     : Effect.acquireRelease(
       Effect.flatMap(
         Effect.sync(() => holders++),
-        (before) =>
-          before === 0
-            // Interruptible: a fiber forked here, in acquireRelease's uninterruptible acquire, would otherwise
-            // inherit that, and the release could never stop it.
-            ? Effect.map(Effect.forkDaemon(Effect.interruptible(listening(options.listen!))), (fiber) => {
-              listener = fiber
-            })
-            : Effect.void
+        (before) => {
+          if (before > 0) return Effect.void
+          const previous = stopping
+          const start = previous === undefined
+            ? listening(options.listen!)
+            : Effect.zipRight(Fiber.await(previous), listening(options.listen!))
+          // Interruptible: a fiber forked here, in acquireRelease's uninterruptible acquire, would otherwise
+          // inherit that, and the release could never stop it.
+          return Effect.map(Effect.forkDaemon(Effect.interruptible(start)), (fiber) => {
+            listener = fiber
+          })
+        }
       ),
       () =>
         Effect.suspend(() => {
           if (--holders > 0 || listener === undefined) return Effect.void
           const fiber = listener
           listener = undefined
-          return Fiber.interrupt(fiber)
+          stopping = fiber
+          return Effect.asVoid(Fiber.interruptFork(fiber))
         })
     )
 

@@ -8,12 +8,13 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Options } from "../SqlEventStore.js"
+import * as Deadline from "./deadline.js"
 import * as GlobalLog from "./globalLog.js"
 import * as Migrations from "./migrations.js"
 import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
-import * as WatchedSignal from "./watchedSignal.js"
 import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
+import * as WatchedSignal from "./watchedSignal.js"
 import * as Writes from "./writes.js"
 
 const PAGE = 1_000
@@ -66,6 +67,14 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const lockTimeout = options.lockTimeoutMillis === undefined
       ? undefined
       : yield* StoreOptions.millis("lockTimeoutMillis", options.lockTimeoutMillis)
+    const appendTimeout = yield* StoreOptions.deadline(
+      "appendTimeoutMillis",
+      options.appendTimeoutMillis ?? StoreOptions.defaultAppendTimeout(options.lockTimeoutMillis)
+    )
+    const statementTimeout = yield* StoreOptions.deadline(
+      "statementTimeoutMillis",
+      options.statementTimeoutMillis ?? StoreOptions.defaultStatementTimeout
+    )
     const pollInterval = Duration.millis(
       // At least 1: SQLite's waiters would otherwise check the file without pause.
       yield* StoreOptions.count(
@@ -82,9 +91,15 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const local = sharedOf(sql, names.events)
     const signal = local.signal
     const notifications = dialect === "pg"
-      ? Notifications.make({ sql, channel: Notifications.channelOf(names.events), signal, listen: extensions.listen })
+      ? Notifications.make({
+        sql,
+        channel: Notifications.channelOf(names.events),
+        signal,
+        listen: extensions.listen,
+        statementTimeout
+      })
       : undefined
-    const pages = GlobalLog.make({ sql, dialect, names, signal })
+    const pages = GlobalLog.make({ sql, dialect, names, signal, statementTimeout })
     // Other processes' commits: SQLite's are seen in the file's data_version, PostgreSQL's (beyond what notifications
     // announce) in the end of the visible log; one watcher checks for all of the store's waiting subscribers.
     const log: StoreBackend.LiveLog = {
@@ -102,6 +117,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       dialect,
       names,
       lockTimeout,
+      appendTimeout,
       writtenInCallerTransaction: notifications?.announceInTransaction ?? Effect.void
     })
 
@@ -132,16 +148,27 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => {
         const inCallerTransaction = Option.isSome(outer)
         const appendRegistry = appendOptions?.registry ?? registry
-        const full = Effect.suspend(() =>
-          writes.lockedTransaction(streamId, (current, ordered) =>
-            StoreBackend.append(
-              writes.backend(streamId, current, ordered, inCallerTransaction),
+        const commitment = Deadline.commitment()
+        const full = Effect.suspend(() => {
+          let wrote = false
+          return writes.lockedTransaction(streamId, (current, ordered) => {
+            const backend = writes.backend(streamId, current, ordered, inCallerTransaction)
+            return StoreBackend.append(
+              {
+                ...backend,
+                write: (records, batch) =>
+                  Effect.zipRight(Effect.sync(() => (wrote = true)), backend.write(records, batch))
+              },
               appendRegistry,
               streamId,
               expected,
               proposed
-            ))
-        )
+            ).pipe(
+              // The body's last step, before COMMIT: see Deadline.Commitment.
+              Effect.tap(() => Effect.sync(() => (commitment.mayHaveCommitted ||= wrote)))
+            )
+          })
+        })
         // The fast path needs a version to guard on and something to write (an empty batch's result is the current
         // version, which it does not read). Inside a caller's transaction, a failed statement would abort it, and
         // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A batch that would pass the
@@ -150,7 +177,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
             expected.version + proposed.length <= StreamVersion.max &&
             (dialect === "sqlite" || lockTimeout === undefined)
           ? StoreBackend.append(
-            writes.optimistic(streamId, expected.version),
+            writes.optimistic(streamId, expected.version, commitment),
             appendRegistry,
             streamId,
             expected,
@@ -176,17 +203,23 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
               )
               : Effect.void)
         const again = retried(inCallerTransaction)
-        return warned(first).pipe(
+        const work = warned(first).pipe(
           Effect.catchIf(again, () => warned(full).pipe(Effect.retry({ while: again, times: 2 }))),
           Effect.mapError((error) =>
             error._tag === "SqlError" || error._tag === "UniqueViolation" || error._tag === "OutOfOrder"
               ? storeError(`append to stream ${streamId}`)(error)
               : error
           ),
-          Effect.onExit(appended(inCallerTransaction)),
-          // No captured stack trace: it cost a few percent of every append, and the span names the stream.
-          Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
+          // When the work ends, even after its caller's deadline: its transaction is over then.
+          Effect.onExit(appended(inCallerTransaction))
         )
+        // Inside a caller's transaction the work runs on the caller's connection, which it cannot leave behind
+        // without leaving that transaction in an unknown state: the caller's transaction bounds it.
+        return (inCallerTransaction ? work : Deadline.append(work, { streamId, millis: appendTimeout, commitment }))
+          .pipe(
+            // No captured stack trace: it cost a few percent of every append, and the span names the stream.
+            Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
+          )
       })
 
     const read = (streamId: StreamId.StreamId, readOptions: EventStore.ReadOptions | undefined) => {
@@ -202,6 +235,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
               WHERE stream_id = ${streamId} AND version > ${after} ORDER BY version LIMIT ${Math.min(PAGE, left)}`
           ).pipe(
             Effect.mapError(failed),
+            Deadline.statement(statementTimeout, failed),
             Effect.flatMap(decodeRows(toRecorded(dialect), failed)),
             Effect.map((page) => {
               const last = page[page.length - 1]
@@ -218,6 +252,7 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       return retryCancelled(sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`)
         .pipe(
           Effect.mapError(failed),
+          Deadline.statement(statementTimeout, failed),
           Effect.flatMap((rows) =>
             Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
           )

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Transaction from "./transaction.js"
 
 /**
  * Runs `body` in a SQLite transaction that takes the write lock before its first read (`BEGIN IMMEDIATE`).
@@ -18,28 +18,5 @@ export const immediate = <A, E, R>(
 ) =>
   Effect.flatMap(
     Effect.serviceOption(SqlClient.TransactionConnection),
-    (outer) => Option.isSome(outer) ? sql.withTransaction(body) : ownTransaction(sql, body)
+    (outer) => Option.isSome(outer) ? sql.withTransaction(body) : Transaction.own(sql, "BEGIN IMMEDIATE", body)
   )
-
-const ownTransaction = <A, E, R>(
-  sql: SqlClient.SqlClient,
-  body: Effect.Effect<A, E, R>
-) =>
-  Effect.scoped(Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      const connection = yield* sql.reserve
-      yield* connection.executeUnprepared("BEGIN IMMEDIATE", [], undefined)
-      const exit = yield* restore(body).pipe(
-        Effect.provideService(SqlClient.TransactionConnection, [connection, 0]),
-        Effect.exit
-      )
-      if (Exit.isSuccess(exit)) {
-        yield* connection.executeUnprepared("COMMIT", [], undefined).pipe(
-          Effect.tapError(() => Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined)))
-        )
-      } else {
-        yield* Effect.ignore(connection.executeUnprepared("ROLLBACK", [], undefined))
-      }
-      return yield* exit
-    })
-  ))

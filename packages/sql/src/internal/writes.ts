@@ -1,12 +1,15 @@
 import { Event, StreamVersion } from "@concord/core"
 import type { EventStore, StoreBackend, StreamId } from "@concord/core"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Deadline from "./deadline.js"
 import type * as Migrations from "./migrations.js"
 import { decodeRows, type Dialect, eventColumns, type EventRow, storeError, toRecorded } from "./rows.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
+import * as Transaction from "./transaction.js"
 
 interface StoredIdRow {
   readonly event_id: string
@@ -85,6 +88,11 @@ export const make = (options: {
   readonly dialect: Dialect
   readonly names: Migrations.Tables
   readonly lockTimeout: number | undefined
+  /**
+   * The append deadline (milliseconds). PostgreSQL: the server's bound on each statement of an append's transaction
+   * and on a pause inside it, so that it ends a transaction whose client gave up (a partition, a frozen client).
+   */
+  readonly appendTimeout: number
   /** Run after the events are written inside a caller's transaction (PostgreSQL: a NOTIFY sent at its commit). */
   readonly writtenInCallerTransaction: Effect.Effect<void, SqlError>
 }) => {
@@ -92,6 +100,17 @@ export const make = (options: {
   const events = sql(options.names.events)
   const streams = sql(options.names.streams)
   const columns = eventColumns(sql, dialect)
+  /**
+   * PostgreSQL: the opening of an append's own transaction, in one round trip: the server ends a statement of it, or a
+   * pause in it, that outlasts the append's deadline, so that a transaction its client abandoned (the deadline passed
+   * during a partition or a freeze) holds the stream's lock no longer. The values are validated integers.
+   */
+  const pgBegin = [
+    "BEGIN",
+    `SET LOCAL statement_timeout = ${options.appendTimeout}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${options.appendTimeout}`,
+    ...(lockTimeout === undefined ? [] : [`SET LOCAL lock_timeout = ${lockTimeout}`])
+  ].join("; ")
   const uniqueOr = (failed: (cause: unknown) => EventStore.StoreError) => (error: SqlError) =>
     isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error)
 
@@ -105,25 +124,36 @@ export const make = (options: {
     body: (current: StreamVersion.StreamVersion, ordered: boolean) => Effect.Effect<A, E, R>
   ) => {
     const failed = storeError(`append to stream ${streamId}`)
-    return dialect === "pg"
-      ? sql.withTransaction(Effect.gen(function*() {
-        if (lockTimeout !== undefined) {
-          // SET takes no bound parameters; the value is a validated integer.
-          yield* sql.unsafe(`SET LOCAL lock_timeout = ${lockTimeout}`)
-        }
-        // One round trip takes the stream row's lock (creating the row if need be) and reads its version.
-        const rows = yield* sql<{ version: number; ordered: boolean }>`INSERT INTO ${streams} (stream_id, version)
-          VALUES (${streamId}, 0) ON CONFLICT (stream_id) DO UPDATE SET version = ${streams}.version
-          RETURNING version, tx_id <= pg_current_xact_id() AS ordered`
-        return yield* body(yield* versionOf(rows, failed), rows[0]?.ordered !== false)
-      }))
-      : SqliteTransaction.immediate(
+    if (dialect === "sqlite") {
+      return SqliteTransaction.immediate(
         sql,
         sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
           Effect.flatMap((rows) => versionOf(rows, failed)),
           Effect.flatMap((current) => body(current, true))
         )
       )
+    }
+    // One round trip takes the stream row's lock (creating the row if need be) and reads its version.
+    const locked = sql<{ version: number; ordered: boolean }>`INSERT INTO ${streams} (stream_id, version)
+      VALUES (${streamId}, 0) ON CONFLICT (stream_id) DO UPDATE SET version = ${streams}.version
+      RETURNING version, tx_id <= pg_current_xact_id() AS ordered`.pipe(
+      Effect.flatMap((rows) =>
+        Effect.flatMap(versionOf(rows, failed), (current) => body(current, rows[0]?.ordered !== false))
+      )
+    )
+    return Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (outer) =>
+        Option.isSome(outer)
+          // A savepoint of the caller's transaction, whose settings are the caller's, but for the lock timeout.
+          ? sql.withTransaction(
+            lockTimeout === undefined
+              ? locked
+              // SET takes no bound parameters; the value is a validated integer.
+              : Effect.zipRight(sql.unsafe(`SET LOCAL lock_timeout = ${lockTimeout}`), locked)
+          )
+          : Transaction.own(sql, pgBegin, locked)
+    )
   }
 
   /** The backend of the full path, inside {@link lockedTransaction}. */
@@ -185,8 +215,15 @@ export const make = (options: {
             ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, tx_id = excluded.tx_id
             WHERE ${streams}.version = 0 AND ${streams}.tx_id <= excluded.tx_id
             RETURNING version`
+        // A row another writer has locked is skipped: the statement then writes nothing, and the full path waits for
+        // the lock in a transaction, before it writes. So a lock wait never holds up a statement that commits as it
+        // ends, which an append's deadline could only report as one that may have committed.
         : sql`UPDATE ${streams} SET version = ${last}, tx_id = pg_current_xact_id()
-            WHERE stream_id = ${streamId} AND version = ${expected} AND tx_id <= pg_current_xact_id()
+            WHERE stream_id = (
+              SELECT stream_id FROM ${streams}
+              WHERE stream_id = ${streamId} AND version = ${expected} AND tx_id <= pg_current_xact_id()
+              FOR NO KEY UPDATE SKIP LOCKED
+            ) AND version = ${expected}
             RETURNING version`
       : expected === 0
       ? sql`INSERT INTO ${streams} (stream_id, version) VALUES (${streamId}, ${last})
@@ -200,35 +237,44 @@ export const make = (options: {
    * PostgreSQL: one autocommit statement inserting the events only if the stream row advanced (the parameters are
    * typed, as `VALUES` in a subquery would otherwise make them text). SQLite: the guarded stream write, then the
    * events, under the write lock.
+   *
+   * `commitment` says when a commit may have begun (see Deadline.Commitment): on PostgreSQL as the statement is sent,
+   * which commits as it ends, until the answer that it wrote nothing; on SQLite once the events are written, right
+   * before `COMMIT`.
    */
   const optimisticWrite = (
     streamId: StreamId.StreamId,
     expected: number,
     records: ReadonlyArray<StoreBackend.PendingEvent>,
-    batch: EventStore.AppendResult
+    batch: EventStore.AppendResult,
+    commitment: Deadline.Commitment
   ) =>
     dialect === "pg"
-      ? sql<{ version: number }>`WITH advanced AS (${advance(streamId, expected, batch.lastVersion)}),
+      ? Effect.zipRight(
+        Effect.sync(() => (commitment.mayHaveCommitted = true)),
+        sql<{ version: number }>`WITH advanced AS (${advance(streamId, expected, batch.lastVersion)}),
           appended AS (
             INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, recorded_at, batch_first,
               batch_last, rebased_over)
             SELECT * FROM (VALUES ${
-        sql.csv(
-          eventRows(records, batch).map((row) =>
-            sql`(${row.stream_id}::text, ${row.version}::integer, ${row.event_id}::text, ${row.type}::text,
+          sql.csv(
+            eventRows(records, batch).map((row) =>
+              sql`(${row.stream_id}::text, ${row.version}::integer, ${row.event_id}::text, ${row.type}::text,
               ${row.data}::jsonb, ${row.metadata}::jsonb, ${row.recorded_at}::timestamptz,
               ${row.batch_first}::integer, ${row.batch_last}::integer, ${row.rebased_over}::integer)`
+            )
           )
-        )
-      }) AS batch WHERE EXISTS (SELECT FROM advanced))
-          SELECT version FROM advanced`.pipe(
+        }) AS batch WHERE EXISTS (SELECT FROM advanced))
+          SELECT version FROM advanced`
+      ).pipe(
         Effect.filterOrFail((rows) => rows.length > 0, () => new Missed())
       )
       : SqliteTransaction.immediate(
         sql,
         advance(streamId, expected, batch.lastVersion).pipe(
           Effect.filterOrFail((rows) => rows.length > 0, () => new Missed()),
-          Effect.zipRight(sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`)
+          Effect.zipRight(sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`),
+          Effect.tap(() => Effect.sync(() => (commitment.mayHaveCommitted = true)))
         )
       )
 
@@ -239,7 +285,8 @@ export const make = (options: {
    */
   const optimistic = (
     streamId: StreamId.StreamId,
-    expected: StreamVersion.StreamVersion
+    expected: StreamVersion.StreamVersion,
+    commitment: Deadline.Commitment
   ): StoreBackend.Backend<Missed | UniqueViolation> => {
     const failed = storeError(`append to stream ${streamId}`)
     return {
@@ -248,8 +295,14 @@ export const make = (options: {
       committedAfter: () => Effect.dieMessage("the fast path reads no committed events"),
       findIds: () => Effect.succeed([]),
       write: (records, batch) =>
-        optimisticWrite(streamId, expected, records, batch).pipe(
-          Effect.catchTag("SqlError", (error) => Effect.fail(uniqueOr(failed)(error)))
+        optimisticWrite(streamId, expected, records, batch, commitment).pipe(
+          Effect.catchTag("SqlError", (error) => Effect.fail(uniqueOr(failed)(error))),
+          // The database answered that the statement wrote nothing: the full path, which runs next, starts afresh.
+          Effect.tapError((error) =>
+            error._tag === "Missed" || error._tag === "UniqueViolation"
+              ? Effect.sync(() => (commitment.mayHaveCommitted = false))
+              : Effect.void
+          )
         )
     }
   }

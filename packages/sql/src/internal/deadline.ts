@@ -1,0 +1,97 @@
+/**
+ * The store's deadlines. A database that hangs (a frozen server, a network partition) answers nothing, so the bounds
+ * that matter are the client's: the caller gets an answer when its deadline passes, and the work it gave up on is
+ * abandoned, not waited for. Interrupting a statement of `@effect/sql-pg` first cancels it through another
+ * connection, and a transaction that is interrupted sends `ROLLBACK` on its own connection: on a frozen server both
+ * wait as long as the freeze. So the work runs in a fiber of its own (`Effect.disconnect`), which is interrupted at
+ * the deadline and cleans up in the background, whenever the database lets it.
+ *
+ * @internal
+ */
+import { EventStore } from "@concord/core"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+
+/**
+ * What an append's deadline reads when it passes: whether the store may have begun to commit the batch.
+ *
+ * The invariant that makes `mayHaveCommitted: false` exact: it is set to `true` only by steps of the append that run
+ * interruptibly, right before the step that may commit (the one-statement fast path's statement; a transaction's body,
+ * as its last step, when it wrote, before `COMMIT`), and set back to `false` only on the database's answer that the
+ * attempt wrote nothing. At the deadline the work is interrupted before the flag is read: from then on no
+ * interruptible step of it runs, so a flag still `false` means no commit was begun, and none will be.
+ *
+ * @internal
+ */
+export interface Commitment {
+  mayHaveCommitted: boolean
+}
+
+/** @internal */
+export const commitment = (): Commitment => ({ mayHaveCommitted: false })
+
+/**
+ * The cause of a `StoreError` for a statement the database did not answer in time.
+ *
+ * @internal
+ */
+export class TimedOut extends Data.TaggedError("TimedOut")<{ readonly millis: number }> {
+  override get message() {
+    return `timed out after ${this.millis} ms`
+  }
+}
+
+/**
+ * The append `work` within `millis`, or `AppendTimeout` at the deadline, saying what `commitment` says. The work runs
+ * on, interrupted, in the background (see the module's comment).
+ *
+ * @internal
+ */
+export const append = <A, E, R>(
+  work: Effect.Effect<A, E, R>,
+  options: { readonly streamId: string; readonly millis: number; readonly commitment: Commitment }
+): Effect.Effect<A, E | EventStore.AppendTimeout, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.fiberIdWith((caller) =>
+      Effect.flatMap(Effect.forkDaemon(restore(work)), (fiber) => {
+        // Tells the work to stop, and does not wait for it to.
+        const abandon = Fiber.interruptAsFork(fiber, caller)
+        return restore(Effect.timeoutOption(Fiber.join(fiber), Duration.millis(options.millis))).pipe(
+          Effect.onInterrupt(() => abandon),
+          Effect.flatMap(Option.match({
+            onSome: Effect.succeed,
+            // The flag is read once the work was told to stop: see Commitment.
+            onNone: () =>
+              Effect.zipRight(
+                abandon,
+                Effect.failSync(() =>
+                  new EventStore.AppendTimeout({
+                    streamId: options.streamId,
+                    timeoutMillis: options.millis,
+                    mayHaveCommitted: options.commitment.mayHaveCommitted
+                  })
+                )
+              )
+          }))
+        )
+      })
+    )
+  )
+
+/**
+ * A statement (a read, a version, a poll, a notification) within `millis`, or a `StoreError` made by `failed` at the
+ * deadline, with a {@link TimedOut} cause. A statement may be tried again inside (`retryCancelled`): the bound is
+ * for all of it.
+ *
+ * @internal
+ */
+export const statement = (millis: number, failed: (cause: unknown) => EventStore.StoreError) =>
+<A, R>(
+  self: Effect.Effect<A, EventStore.StoreError, R>
+): Effect.Effect<A, EventStore.StoreError, R> =>
+  Effect.disconnect(self).pipe(
+    Effect.timeoutFail({ duration: Duration.millis(millis), onTimeout: () => failed(new TimedOut({ millis })) })
+  )
