@@ -11,7 +11,14 @@ import { createServer } from "node:http"
 import * as net from "node:net"
 
 /** What the store behind the service does not answer now, as a frozen database would not. */
-const frozen = { append: false, version: false, reads: false, appendDelay: 0 }
+const frozen = {
+  append: false,
+  version: false,
+  reads: false,
+  appendDelay: 0,
+  readAllCalls: 0,
+  readAllFrozenFrom: Infinity
+}
 
 /** Never answers, and cannot be interrupted: a store call stuck on a database that stopped. */
 const hang = Effect.uninterruptible(Effect.never)
@@ -28,7 +35,10 @@ const freezable = Layer.effect(
         : store.append(...args),
     version: (streamId) => frozen.version ? hang : store.version(streamId),
     read: (streamId, options) => frozen.reads ? Stream.fromEffect(hang) : store.read(streamId, options),
-    readAll: (options) => frozen.reads ? Stream.fromEffect(hang) : store.readAll(options)
+    readAll: (options) =>
+      frozen.reads || ++frozen.readAllCalls >= frozen.readAllFrozenFrom
+        ? Stream.fromEffect(hang)
+        : store.readAll(options)
   }))
 ).pipe(Layer.provideMerge(EventStore.layerMemory()))
 
@@ -87,7 +97,7 @@ const appendBody = (events: ReadonlyArray<unknown>) => ({
 const margin = 2_000
 
 const unfrozen = Effect.sync(() =>
-  Object.assign(frozen, { append: false, version: false, reads: false, appendDelay: 0 })
+  Object.assign(frozen, { append: false, version: false, reads: false, appendDelay: 0, readAllFrozenFrom: Infinity })
 )
 
 describe("request deadlines", () => {
@@ -174,6 +184,25 @@ describe("request deadlines", () => {
           expect(value.body).toMatchObject({ _tag: "ServiceUnavailable" })
           expect(took).toBeLessThan(requestTimeoutMillis + margin)
         }
+      }))
+
+    it.effect("a subscription whose catch-up the store stops answering midway ends by the deadline", () =>
+      Effect.gen(function*() {
+        const url = `http://127.0.0.1:${yield* address}`
+        const many = Array.from({ length: 1_000 }, () => ({ type: "T", data: {} }))
+        for (const events of [many, many.slice(0, 5)]) {
+          expect((yield* request(`${url}/streams/catchup-1/events`, appendBody(events))).value.status).toBe(200)
+        }
+        // The first page of the catch-up (1000 events) comes; the store never gives the second.
+        frozen.readAllFrozenFrom = frozen.readAllCalls + 2
+        const { took, value } = yield* timed(async () => {
+          const response = await fetch(`${url}/events/subscribe?categories=catchup`)
+          const text = await response.text()
+          return { status: response.status, events: text.split("\n").filter((line) => line.startsWith("data:")).length }
+        })
+        yield* unfrozen
+        expect(value).toEqual({ status: 200, events: 1_000 })
+        expect(took).toBeLessThan(requestTimeoutMillis + margin)
       }))
   })
 

@@ -279,6 +279,8 @@ describe("Server", () => {
         expect(Object.keys(document.paths["/events/subscribe"].get.responses["200"].content)).toEqual([
           "text/event-stream"
         ])
+        // A subscription the store cannot start (it fails, or misses the request's deadline) is a JSON 503.
+        expect(document.paths["/events/subscribe"].get.responses["503"]).toBeDefined()
         expect(document.paths["/events"].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
           ["after", "categories", "limit", "types"]
         )
