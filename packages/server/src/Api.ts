@@ -129,7 +129,8 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
 }, HttpApiSchema.annotations({ status: 413 })) {}
 
 /**
- * The request cannot be read: its body is not JSON, or its path is not valid percent-encoded UTF-8.
+ * The request cannot be read: its body is not JSON or nests deeper than an append request may, its path is not valid
+ * percent-encoded UTF-8, or it is not HTTP/1.1 that Node's parser reads (then the connection is closed).
  *
  * @since 0.1.0
  * @category errors
@@ -158,6 +159,61 @@ export class LengthRequired extends Schema.TaggedError<LengthRequired>()("Length
 export class InvalidStreamId extends Schema.TaggedError<InvalidStreamId>()("InvalidStreamId", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 400 })) {}
+
+/**
+ * A `POST` whose body is not declared as JSON: its `Content-Type` must be `application/json`, with `charset=utf-8`
+ * when it names a charset. Refused before the body is read.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 415 })) {}
+
+/**
+ * No endpoint has the request's path. Answered outside the endpoints, so none declares it.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 404 })) {}
+
+/**
+ * An endpoint has the request's path but not its method: `allowed` lists the methods it has, as the `Allow` header
+ * does. Answered outside the endpoints, so none declares it.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
+  message: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}, HttpApiSchema.annotations({ status: 405 })) {}
+
+/**
+ * The request line and headers are larger than the server reads (16 KiB, Node's limit). Answered before the request
+ * reaches the API, and the connection is closed.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class HeadersTooLarge extends Schema.TaggedError<HeadersTooLarge>()("HeadersTooLarge", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 431 })) {}
+
+/**
+ * The request's line and headers did not arrive in time (Node's `headersTimeout`, or its `requestTimeout` for the
+ * whole request). Answered before the request reaches the API, and the connection is closed.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 408 })) {}
 
 // Checked by the handlers rather than the router, so a bad id gets a 400 that says why instead of a bare 404.
 const streamPath = Schema.Struct({ streamId: Schema.String })
@@ -287,13 +343,15 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@conc
 /**
  * What the request line and headers alone decide, checked before the request is routed and before any body is read:
  * a path that is not valid percent-encoded UTF-8 (the router would answer a bare 404), a `POST` without
- * `Content-Length`, a declared body over the limit.
+ * `Content-Length`, a declared body over the limit, a body not declared as JSON. Then a `POST`'s body is read and
+ * refused when it nests arrays and objects deeper than an append request's events may (`Event.maxDepth` in their
+ * data and metadata), before anything parses it.
  *
  * @since 0.1.0
  * @category middleware
  */
 export class RequestGuard extends HttpApiMiddleware.Tag<RequestGuard>()("@concord/server/RequestGuard", {
-  failure: Schema.Union(MalformedRequest, LengthRequired, PayloadTooLarge)
+  failure: Schema.Union(MalformedRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType)
 }) {}
 
 /**

@@ -17,11 +17,13 @@ import type * as Redacted from "effect/Redacted"
 import { createServer } from "node:http"
 import { ConcordApi } from "./Api.js"
 import * as authorization from "./internal/authorization.js"
+import * as clientErrors from "./internal/clientErrors.js"
 import * as deadline from "./internal/deadline.js"
 import * as drain from "./internal/drain.js"
 import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
 import * as listening from "./internal/listening.js"
+import * as notFound from "./internal/notFound.js"
 import * as requestGuard from "./internal/requestGuard.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
@@ -168,10 +170,12 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
   )
   return HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048 })),
+    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100. Slashes are
+    // not merged: `/streams//events` is the empty stream id's (refused), not stream `events`'s.
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048, ignoreDuplicateSlashes: false })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
+    Layer.provide(notFound.layer),
     Layer.provide(deadline.layer(requestTimeout)),
     Layer.provide(
       HttpApiBuilder.api(ConcordApi).pipe(
@@ -224,7 +228,7 @@ export const layer = (
   if (refused !== undefined) return Layer.fail(refused)
   // One Node server per build of the layer, shared by the listener and the drain.
   return Layer.unwrapEffect(Effect.sync(() => {
-    const server = createServer()
+    const server = clientErrors.install(createServer())
     const live = subscriptions.make()
     // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
     // first, while the API still answers and the store is still open.

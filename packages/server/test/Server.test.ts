@@ -285,7 +285,7 @@ describe("Server", () => {
           ["after", "categories", "limit", "types"]
         )
         expect(Object.keys(document.paths["/streams/{streamId}/events"].post.responses).sort()).toEqual(
-          ["200", "400", "401", "409", "411", "413", "422", "503"]
+          ["200", "400", "401", "409", "411", "413", "415", "422", "503"]
         )
         const page = yield* get(`${url}/docs`)
         expect(page.status).toBe(200)

@@ -2,7 +2,15 @@ import { HttpApiBuilder, HttpIncomingMessage, HttpServerError, HttpServerRequest
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { ConcordApi, LengthRequired, MalformedRequest, PayloadTooLarge, RequestGuard } from "../Api.js"
+import {
+  ConcordApi,
+  LengthRequired,
+  MalformedRequest,
+  PayloadTooLarge,
+  RequestGuard,
+  UnsupportedMediaType
+} from "../Api.js"
+import * as bodyDepth from "./bodyDepth.js"
 
 /** Whether a request path decodes: the router answers one that does not with a bare 404. */
 const isDecodable = (url: string): boolean => {
@@ -15,8 +23,71 @@ const isDecodable = (url: string): boolean => {
 }
 
 /**
- * The `RequestGuard` middleware. Its refusals must come before the body is read: a body of undeclared length could
- * only be refused by cutting the connection mid-stream, and one declared too large is refused without being read.
+ * Whether a `Content-Type` declares JSON the service reads: `application/json`, and a `charset` parameter, if any,
+ * `utf-8` (the body is read as UTF-8 whatever it says). Other parameters are ignored. Anything else, no header
+ * included, would have the platform read the body as something else: a form, multipart parts (which it would wait
+ * for), text or bytes.
+ *
+ * @internal
+ */
+export const isJson = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  const [type, ...parameters] = contentType.split(";")
+  if (type!.trim().toLowerCase() !== "application/json") return false
+  return parameters.every((parameter) => {
+    const equals = parameter.indexOf("=")
+    if (equals === -1 || parameter.slice(0, equals).trim().toLowerCase() !== "charset") return true
+    return parameter.slice(equals + 1).trim().replace(/^"(.*)"$/, "$1").toLowerCase() === "utf-8"
+  })
+}
+
+const unsupportedMediaType = (contentType: string | undefined) =>
+  new UnsupportedMediaType({
+    message: "the request body must be JSON: Content-Type application/json (charset utf-8 if any), not " +
+      (contentType === undefined ? "none" : JSON.stringify(contentType.slice(0, 100)))
+  })
+
+/** What the request line and headers alone refuse, or `undefined`. */
+const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
+  if (!isDecodable(request.url)) {
+    return new MalformedRequest({ message: "the request path is not valid percent-encoded UTF-8" })
+  }
+  const declared = request.headers["content-length"]
+  if (request.method === "POST" && declared === undefined) {
+    return new LengthRequired({ message: "a Content-Length header is required" })
+  }
+  const length = Number(declared ?? "0")
+  if (!Number.isSafeInteger(length) || length > maxBodyBytes) {
+    return new PayloadTooLarge({ message: `the request body exceeds ${maxBodyBytes} bytes`, limitBytes: maxBodyBytes })
+  }
+  const contentType = request.headers["content-type"]
+  // An empty body is no media type's: refused, when it must not be empty, as any other body that is not a request.
+  if (request.method === "POST" && length > 0 && !isJson(contentType)) return unsupportedMediaType(contentType)
+  return undefined
+}
+
+/**
+ * A `POST`'s body, checked for depth before anything parses it: past the limit, the store's checks, the platform's
+ * decoding or a log of it could each recurse as deep as it goes. The body is read as text through the platform,
+ * which keeps it for the payload's decoding as JSON (the only kind of body let through: a read of another kind would
+ * wait for a stream already consumed), and interruptibly: this middleware runs where the platform does not allow
+ * interruption, and a body that never ends must not hold its request past a deadline.
+ */
+const checkDepth = (request: HttpServerRequest.HttpServerRequest) =>
+  request.text.pipe(
+    Effect.interruptible,
+    Effect.mapError(() => new MalformedRequest({ message: "the request body could not be read" })),
+    Effect.flatMap((text) =>
+      bodyDepth.nestsDeeperThan(text, bodyDepth.maxBodyDepth)
+        ? Effect.fail(new MalformedRequest({ message: bodyDepth.tooDeepMessage }))
+        : Effect.void
+    )
+  )
+
+/**
+ * The `RequestGuard` middleware. Its refusals from the request line and headers come before the body is read: a body
+ * of undeclared length could only be refused by cutting the connection mid-stream, one declared too large is refused
+ * without being read, and one that is not JSON might never be read to its end (multipart parts).
  *
  * @internal
  */
@@ -25,20 +96,9 @@ export const layer = (maxBodyBytes: number): Layer.Layer<RequestGuard> =>
     RequestGuard,
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      if (!isDecodable(request.url)) {
-        return yield* new MalformedRequest({ message: "the request path is not valid percent-encoded UTF-8" })
-      }
-      const declared = request.headers["content-length"]
-      if (request.method === "POST" && declared === undefined) {
-        return yield* new LengthRequired({ message: "a Content-Length header is required" })
-      }
-      const length = Number(declared ?? "0")
-      if (!Number.isSafeInteger(length) || length > maxBodyBytes) {
-        return yield* new PayloadTooLarge({
-          message: `the request body exceeds ${maxBodyBytes} bytes`,
-          limitBytes: maxBodyBytes
-        })
-      }
+      const refused = refusal(request, maxBodyBytes)
+      if (refused !== undefined) return yield* refused
+      if (request.method === "POST") yield* checkDepth(request)
     })
   )
 
