@@ -90,15 +90,48 @@ const lockTimeout = Options.integer("lock-timeout-ms").pipe(
   Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--lock-timeout-ms must be at least 1" }))),
   Options.withDefault(5_000)
 )
-/** The margin of the request deadline over the store's lock timeout: the store's own answer, more precise, comes first. */
-const requestTimeoutMargin = 3_000
+/** A whole number of milliseconds a deadline can be: at least 1, and what a 32-bit timer or PostgreSQL takes. */
+const millis = (flag: string) =>
+  Schema.Int.pipe(Schema.between(1, 2 ** 31 - 1, { message: () => `--${flag} must be between 1 and 2147483647` }))
+/** The store's default deadline of an append past its lock timeout: one lock wait fails first, with its own error. */
+const appendTimeoutMargin = 1_000
+const appendTimeout = Options.integer("append-timeout-ms").pipe(
+  Options.withDescription(
+    "the store's deadline for a whole append, after which it fails with 503 AppendTimeout, in milliseconds " +
+      "(env CONCORD_APPEND_TIMEOUT_MS; default --lock-timeout-ms + 1000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_APPEND_TIMEOUT_MS")),
+  Options.withSchema(millis("append-timeout-ms")),
+  Options.optional
+)
+const statementTimeout = Options.integer("statement-timeout-ms").pipe(
+  Options.withDescription(
+    "the store's bound on each reading statement, after which the read fails with 503, in milliseconds " +
+      "(env CONCORD_STATEMENT_TIMEOUT_MS; default 30000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_STATEMENT_TIMEOUT_MS")),
+  Options.withSchema(millis("statement-timeout-ms")),
+  Options.optional
+)
+const connectTimeout = Options.integer("connect-timeout-ms").pipe(
+  Options.withDescription(
+    "PostgreSQL: how long opening a connection, or waiting for a free one from the pool, may take, in milliseconds " +
+      "(env CONCORD_CONNECT_TIMEOUT_MS; default 5000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_CONNECT_TIMEOUT_MS")),
+  Options.withSchema(millis("connect-timeout-ms")),
+  Options.optional
+)
+/** The margin of the request deadline over the store's append deadline: the store's answer, more precise, comes first. */
+const requestTimeoutMargin = 2_000
 const requestTimeout = Options.integer("request-timeout-ms").pipe(
   Options.withDescription(
     "how long the service takes to answer a request, reading its body included, before it answers 503 and " +
-      "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --lock-timeout-ms + 3000)"
+      "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --append-timeout-ms + 2000, so " +
+      "--lock-timeout-ms + 3000)"
   ),
   Options.withFallbackConfig(Config.integer("CONCORD_REQUEST_TIMEOUT_MS")),
-  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--request-timeout-ms must be at least 1" }))),
+  Options.withSchema(millis("request-timeout-ms")),
   Options.optional
 )
 const shutdownTimeout = Options.integer("shutdown-timeout-ms").pipe(
@@ -107,9 +140,35 @@ const shutdownTimeout = Options.integer("shutdown-timeout-ms").pipe(
       "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
   ),
   Options.withFallbackConfig(Config.integer("CONCORD_SHUTDOWN_TIMEOUT_MS")),
-  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--shutdown-timeout-ms must be at least 1" }))),
+  Options.withSchema(millis("shutdown-timeout-ms")),
   Options.withDefault(10_000)
 )
+
+/** The store the flags name, with their deadlines. */
+const storeLayer = (
+  flags: {
+    readonly db: string
+    readonly postgres: Option.Option<string>
+    readonly lockTimeout: number
+    readonly statementTimeout: Option.Option<number>
+    readonly connectTimeout: Option.Option<number>
+  },
+  appendTimeout: number
+): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
+  Option.isSome(flags.postgres)
+    ? PgEventStore.layer({
+      url: flags.postgres.value,
+      lockTimeoutMillis: flags.lockTimeout,
+      appendTimeoutMillis: appendTimeout,
+      statementTimeoutMillis: Option.getOrUndefined(flags.statementTimeout),
+      connectTimeoutMillis: Option.getOrUndefined(flags.connectTimeout)
+    })
+    : SqliteEventStore.layer({
+      filename: flags.db,
+      busyTimeoutMillis: flags.lockTimeout,
+      appendTimeoutMillis: appendTimeout,
+      statementTimeoutMillis: Option.getOrUndefined(flags.statementTimeout)
+    })
 
 const serve = Command.make(
   "serve",
@@ -122,6 +181,9 @@ const serve = Command.make(
     token,
     maxBodyBytes,
     lockTimeout,
+    appendTimeout,
+    statementTimeout,
+    connectTimeout,
     keepAlive,
     requestTimeout,
     shutdownTimeout
@@ -130,6 +192,8 @@ const serve = Command.make(
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const appendTimeout = Option.getOrElse(flags.appendTimeout, () => flags.lockTimeout + appendTimeoutMargin)
+      const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + requestTimeoutMargin)
       const registries = Option.isSome(flags.registry)
         ? yield* Registries.load(flags.registry.value)
         : Registries.strict
@@ -139,18 +203,19 @@ const serve = Command.make(
         token: Option.getOrUndefined(flags.token),
         maxBodyBytes: Option.getOrUndefined(flags.maxBodyBytes),
         keepAliveInterval: Option.getOrUndefined(Option.map(flags.keepAlive, Duration.millis)),
-        requestTimeout: Duration.millis(
-          Option.getOrElse(flags.requestTimeout, () => flags.lockTimeout + requestTimeoutMargin)
-        ),
+        requestTimeout: Duration.millis(requestTimeout),
         shutdownTimeout: Duration.millis(flags.shutdownTimeout),
         registries
       }
       if (Option.isNone(flags.postgres)) {
         yield* fs.makeDirectory(path.dirname(path.resolve(flags.db)), { recursive: true })
       }
-      const store: Layer.Layer<EventStore.EventStore, EventStore.StoreError> = Option.isSome(flags.postgres)
-        ? PgEventStore.layer({ url: flags.postgres.value, lockTimeoutMillis: flags.lockTimeout })
-        : SqliteEventStore.layer({ filename: flags.db, busyTimeoutMillis: flags.lockTimeout })
+      if (requestTimeout >= flags.shutdownTimeout) {
+        yield* Effect.logWarning(
+          `--request-timeout-ms ${requestTimeout} is not below --shutdown-timeout-ms ${flags.shutdownTimeout}: ` +
+            "a request in flight when the service shuts down may lose its answer"
+        )
+      }
       yield* Effect.logInfo(
         `storing events in ${Option.isSome(flags.postgres) ? "PostgreSQL" : path.resolve(flags.db)}; ` +
           (Option.isSome(flags.registry)
@@ -158,7 +223,7 @@ const serve = Command.make(
               (registries.categories.length > 0 ? ` for ${registries.categories.join(", ")}` : "")
             : "no conflict rules: every stale append conflicts")
       )
-      return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(store)))
+      return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer(flags, appendTimeout))))
     })
 ).pipe(Command.withDescription("serve the event-storage API"))
 

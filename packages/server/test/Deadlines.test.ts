@@ -5,10 +5,14 @@ import { EventStore, StreamId } from "@concord/core"
 import { Server } from "@concord/server"
 import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
+import * as fs from "node:fs"
 import { createServer } from "node:http"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { runConcord, startServer } from "./support/server.js"
 
 /** What the store behind the service does not answer now, as a frozen database would not. */
 const frozen = {
@@ -226,4 +230,35 @@ describe("request deadlines", () => {
         expect(took).toBeLessThan(1_000 + margin)
       }))
   })
+
+  it.live(
+    "concord serve's deadline is --lock-timeout-ms + 3000 by default; a deadline below 1 ms is refused",
+    () =>
+      Effect.gen(function*() {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-deadlines-"))
+        const server = yield* Effect.promise(() =>
+          startServer(["--db", path.join(directory, "deadline.db"), "--lock-timeout-ms", "200"])
+        )
+        const refused = yield* Effect.promise(() =>
+          runConcord(["serve", "--db", path.join(directory, "refused.db")], { CONCORD_REQUEST_TIMEOUT_MS: "0" })
+        )
+        const outcome = yield* raw(
+          Number(new URL(server.url).port),
+          "POST /streams/deadline-cli/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+            "content-length: 100\r\n\r\n{"
+        ).pipe(Effect.ensuring(Effect.promise(() => server.stop())))
+        fs.rmSync(directory, { recursive: true, force: true })
+        expect(JSON.parse(outcome.text.slice(outcome.text.indexOf("\r\n\r\n") + 4))).toMatchObject({
+          _tag: "AppendTimeout",
+          timeoutMillis: 3_200,
+          mayHaveCommitted: false
+        })
+        expect(outcome.answeredAfter).toBeGreaterThanOrEqual(3_100)
+        expect(outcome.answeredAfter).toBeLessThan(3_200 + margin)
+        expect(refused.code).not.toBe(0)
+        expect(`${refused.stdout}${refused.stderr}`).toContain("--request-timeout-ms must be at least 1")
+        expect(`${refused.stdout}${refused.stderr}`).not.toContain("listening")
+      }),
+    60_000
+  )
 })
