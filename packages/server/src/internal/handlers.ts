@@ -77,6 +77,12 @@ export const layerStreams = (registries: Registries.Registries) =>
                       .join(" ")
                   }))
                 )),
+              Effect.tapErrorTag("AppendTimeout", (timeout) =>
+                Effect.logWarning("append timed out").pipe(Effect.annotateLogs({
+                  stream: raw,
+                  timeoutMillis: timeout.timeoutMillis,
+                  mayHaveCommitted: timeout.mayHaveCommitted
+                }))),
               Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
               Effect.withSpan("concord.append", { attributes: { stream: raw, events: payload.events.length } }),
               // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the
