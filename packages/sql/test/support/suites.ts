@@ -11,5 +11,6 @@ export const postgresSuites = {
   watcher: "PostgreSQL subscribers waiting for other connections' commits",
   upgrade: "upgrading a PostgreSQL database of the previous release",
   consumers: "consumers and their checkpoints on PostgreSQL",
-  consumerProcesses: "consumers in many OS processes on one PostgreSQL database"
+  consumerProcesses: "consumers in many OS processes on one PostgreSQL database",
+  deadlines: "deadlines on a PostgreSQL server that hangs, is cut off, holds a lock or restarts"
 } as const
