@@ -59,13 +59,23 @@ export const stopwatch = () => {
   return () => Math.round(performance.now() - origin)
 }
 
-/** A request timed on `clock`, given up after `giveUpMs` (so that a hang is a finding, not a stuck test). */
-const timed = async (clock: () => number, what: string, server: string, giveUpMs: number, init?: RequestInit) => {
+/**
+ * A request for `path`, timed on `clock` and given up after `giveUpMs` (so that a hang is a finding, not a stuck
+ * test); `what` names it in reports.
+ */
+const timed = async (
+  clock: () => number,
+  what: string,
+  server: string,
+  path: string,
+  giveUpMs: number,
+  init?: RequestInit
+) => {
   const startedAt = clock()
   let status: number | undefined
   let body: string
   try {
-    const response = await fetch(`${server}${what.split(" ")[1]}`, { ...init, signal: AbortSignal.timeout(giveUpMs) })
+    const response = await fetch(`${server}${path}`, { ...init, signal: AbortSignal.timeout(giveUpMs) })
     body = await response.text()
     status = response.status
   } catch (error) {
@@ -77,7 +87,7 @@ const timed = async (clock: () => number, what: string, server: string, giveUpMs
 /** Sends a batch with `expectedVersion: "any"`, timed. */
 export const send = async (clock: () => number, server: string, batch: Batch, giveUpMs: number): Promise<Sent> => {
   const path = `/streams/${encodeURIComponent(batch.streamId)}/events`
-  const answer = await timed(clock, `POST ${path} (${batch.key})`, server, giveUpMs, {
+  const answer = await timed(clock, `POST ${path} (${batch.key})`, server, path, giveUpMs, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ expectedVersion: "any", events: batch.events })
@@ -113,7 +123,7 @@ export const load = (options: {
   })
   const pollers = servers.map(async (server) => {
     while (running()) {
-      health.push(await timed(clock, "GET /health", server, giveUpMs))
+      health.push(await timed(clock, "GET /health", server, "/health", giveUpMs))
       await pause(150)
     }
   })
