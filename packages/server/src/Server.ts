@@ -59,8 +59,8 @@ export interface Options {
    * at least 1 millisecond). A request still unanswered then gets a 503 and its connection is closed; the work it
    * started is abandoned, not waited for. An append answers `AppendTimeout`, whose `mayHaveCommitted` is false only
    * when the store was not yet called; any other request `ServiceUnavailable`. Set it a few seconds above the store's
-   * own timeouts (its lock timeout), so that the store's answer, more precise, comes first. A subscription's
-   * deadline covers its start and each page of its catch-up, not the live stream after.
+   * own deadlines (an SQL store's `appendTimeoutMillis`), so that the store's answer, more precise, comes first. A
+   * subscription's deadline covers its start and each page of its catch-up, not the live stream after.
    *
    * @since 0.3.0
    */
