@@ -153,6 +153,10 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           concurrency: "unbounded"
         })
         const subscriber = yield* Effect.fork(Stream.runDrain(store.subscribe()))
+        // A subscriber waiting at the end of the log: its store checks the end every second (the default).
+        const waiting = yield* Effect.fork(
+          Stream.runDrain(store.subscribe()).pipe(Effect.exit, Effect.map((exit) => ({ exit, at: performance.now() })))
+        )
         yield* Effect.sleep("300 millis")
 
         const batches = {
@@ -162,6 +166,7 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           byDefault: [newId("default")]
         }
         yield* Effect.sync(() => cluster.freeze())
+        const frozenAt = performance.now()
         // The freeze lasts 8 s at most: a store that waits for the server answers then, and fails its deadline.
         yield* Effect.forkScoped(Effect.zipRight(Effect.sleep("8 seconds"), Effect.sync(() => cluster.thaw())))
         const results = yield* Effect.all({
@@ -180,7 +185,8 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
             )
           ),
           // A subscriber ends without waiting for its listening connection to stop listening.
-          unsubscribe: Effect.zipRight(Effect.sleep("100 millis"), timed(Fiber.interrupt(subscriber)))
+          unsubscribe: Effect.zipRight(Effect.sleep("100 millis"), timed(Fiber.interrupt(subscriber))),
+          waiting: Fiber.join(waiting)
         }, { concurrency: "unbounded" }).pipe(Effect.ensuring(Effect.sync(() => cluster.thaw())))
 
         const timeouts = {
@@ -214,6 +220,9 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
         expectAtDeadline(results.connect.millis, 1_000)
         expect(Exit.isInterrupted(results.unsubscribe.exit) || Exit.isSuccess(results.unsubscribe.exit)).toBe(true)
         expect(results.unsubscribe.millis).toBeLessThan(margin)
+        // The waiting subscriber's check of the end, then its read, fail at their deadlines: it ends, never hangs.
+        expect(failure(results.waiting.exit)).toMatchObject({ _tag: "StoreError", cause: { _tag: "TimedOut" } })
+        expect(results.waiting.at - frozenAt).toBeLessThan(1_000 + 2 * 1_500 + margin)
 
         // After the thaw: the store answers again, and the work it abandoned ends (committed or rolled back).
         yield* store.version(fast).pipe(Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 25 }))
@@ -423,9 +432,11 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
         const stream = StreamId.make("restart-1")
         yield* appendAndHear(stream)
         yield* Effect.sync(() => cluster.stopImmediate())
+        // The writer's, not the subscriber's store: a failed append wakes its own store's subscribers, whose read
+        // would then fail too, and end the subscription.
         const down = yield* Effect.all([
-          timed(listening.append(stream, ExpectedVersion.any, noted([newId("down")]))),
-          timed(listening.version(stream))
+          timed(writer.append(stream, ExpectedVersion.any, noted([newId("down")]))),
+          timed(writer.version(stream))
         ], { concurrency: "unbounded" }).pipe(Effect.ensuring(Effect.sync(() => cluster.restart())))
         for (const { exit, millis } of down) {
           expect(failure(exit)).toMatchObject({ _tag: "StoreError" })
