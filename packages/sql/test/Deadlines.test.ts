@@ -162,6 +162,7 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
         const batches = {
           fast: [newId("fast"), newId("fast")],
           full: [newId("full")],
+          uninterruptible: [newId("uninterruptible")],
           fresh: [newId("fresh")],
           byDefault: [newId("default")]
         }
@@ -174,6 +175,11 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           fast: timed(store.append(fast, ExpectedVersion.exact(1), noted(batches.fast))),
           // The full path: its transaction cannot reach COMMIT.
           full: timed(store.append(full, ExpectedVersion.any, noted(batches.full))),
+          // The same from a caller that runs the append uninterruptibly (as the service does): the abandoned work must
+          // still stop, not commit once the server thaws after its answer said nothing was written.
+          uninterruptible: timed(
+            Effect.uninterruptible(store.append(full, ExpectedVersion.any, noted(batches.uninterruptible)))
+          ),
           fresh: timed(store.append(fresh, ExpectedVersion.noStream, noted(batches.fresh))),
           byDefault: timed(byDefault.append(other, ExpectedVersion.exact(1), noted(batches.byDefault))),
           read: timed(Stream.runCollect(store.read(fast))),
@@ -192,6 +198,7 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
         const timeouts = {
           fast: { streamId: fast, timeoutMillis: 1_000, mayHaveCommitted: true },
           full: { streamId: full, timeoutMillis: 1_000, mayHaveCommitted: false },
+          uninterruptible: { streamId: full, timeoutMillis: 1_000, mayHaveCommitted: false },
           fresh: { streamId: fresh, timeoutMillis: 1_000, mayHaveCommitted: true },
           byDefault: { streamId: other, timeoutMillis: 1_300, mayHaveCommitted: true }
         }
@@ -242,6 +249,9 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           lastVersion: 3
         })
         expect(yield* store.append(full, ExpectedVersion.any, noted(batches.full))).toMatchObject({ firstVersion: 2 })
+        expect(yield* store.append(full, ExpectedVersion.any, noted(batches.uninterruptible))).toMatchObject({
+          firstVersion: 3
+        })
         expect(yield* store.append(fresh, ExpectedVersion.noStream, noted(batches.fresh))).toMatchObject({
           firstVersion: 1
         })
@@ -288,14 +298,22 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           () => other.append(owned, ExpectedVersion.exact(1), noted(holderBatch)),
           admin()
         )
-        const batches = { exact: [newId("exact")], any: [newId("any")], owned: [newId("owned")] }
+        const batches = {
+          exact: [newId("exact")],
+          any: [newId("any")],
+          owned: [newId("owned")],
+          uninterruptible: [newId("uninterruptible")]
+        }
         const results = yield* Effect.all([
           // The fast path skips the locked row; the full path then waits for it in a transaction, before writing.
           timed(store.append(row, ExpectedVersion.exact(1), noted(batches.exact))),
           timed(store.append(row, ExpectedVersion.any, noted(batches.any))),
-          timed(store.append(owned, ExpectedVersion.exact(1), noted(batches.owned)))
+          timed(store.append(owned, ExpectedVersion.exact(1), noted(batches.owned))),
+          // A caller that runs the append uninterruptibly (as the service does) gets the same deadline, and the
+          // abandoned work still stops: it must not commit after its answer said nothing was written.
+          timed(Effect.uninterruptible(store.append(row, ExpectedVersion.exact(1), noted(batches.uninterruptible))))
         ], { concurrency: "unbounded" })
-        for (const [i, stream] of [row, row, owned].entries()) {
+        for (const [i, stream] of [row, row, owned, row].entries()) {
           expect(timedOut(results[i]!.exit)).toEqual({
             streamId: stream,
             timeoutMillis: 1_000,

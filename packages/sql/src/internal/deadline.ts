@@ -59,7 +59,10 @@ const within = <A, E, R, E2>(
 ): Effect.Effect<A, E | E2, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.fiberIdWith((caller) =>
-      Effect.flatMap(Effect.forkDaemon(restore(work)), (fiber) =>
+      // Interruptible whatever the caller is: a caller may run the store uninterruptibly (the service does, so that an
+      // append once begun is logged and counted), and an uninterruptible work would go on to commit after its
+      // deadline had answered that nothing was written.
+      Effect.flatMap(Effect.forkDaemon(Effect.interruptible(work)), (fiber) =>
         restore(Effect.async<A, E | E2>((resume) => {
           const observer = (exit: Exit.Exit<A, E>) => {
             clearTimeout(timer)
