@@ -7,9 +7,15 @@ const invoice = StreamId.make("invoice-7")
 
 export const seed = Effect.gen(function*() {
   const store = yield* EventStore.EventStore
-  yield* store.append(acme, ExpectedVersion.noStream, [{ type: "ClientRegistered", data: { name: "Acme", value: 100 } }])
+  yield* store.append(acme, ExpectedVersion.noStream, [{
+    type: "ClientRegistered",
+    data: { name: "Acme", value: 100 }
+  }])
   yield* store.append(invoice, ExpectedVersion.noStream, [{ type: "InvoiceIssued", data: { amount: 40 } }])
-  yield* store.append(globex, ExpectedVersion.noStream, [{ type: "ClientRegistered", data: { name: "Globex", value: 7 } }])
+  yield* store.append(globex, ExpectedVersion.noStream, [{
+    type: "ClientRegistered",
+    data: { name: "Globex", value: 7 }
+  }])
   yield* store.append(acme, ExpectedVersion.exact(1), [{ type: "ClientValueUpgraded", data: { value: 500 } }])
 })
 

@@ -1,6 +1,6 @@
 import { Checkpoints, Consumer, EventStore, ExpectedVersion, Position, StreamId } from "@concord/core"
-import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"

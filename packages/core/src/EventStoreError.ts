@@ -295,6 +295,7 @@ export type AppendTimeoutTypeId = typeof AppendTimeoutTypeId
  * written; when it is `true` the batch may or may not be stored. Either way it is safe to send the same batch again
  * with the same event ids: a batch already stored is recognised and answered with its original result, never written
  * twice. (Events sent without ids get fresh ones each time, so a retry of those could store them twice.)
+ *
  * @since 0.3.0
  * @category errors
  */
@@ -324,6 +325,7 @@ markPrototype(AppendTimeout, AppendTimeoutTypeId)
 /**
  * Whether a value is an instance of {@link AppendTimeout}, found by its type id: also one decoded from the wire or
  * made by another copy of this package, never a plain object that merely has the same `_tag`.
+ *
  * @since 0.3.0
  * @category guards
  */
