@@ -77,20 +77,28 @@ export type EventId = typeof EventId.Type
 export const makeId = (): EventId => crypto.randomUUID() as EventId // a UUID is always a valid id
 
 /**
- * Free-form data about an event (who, why, correlation), kept beside it and never interpreted by Concord.
+ * @since 0.1.0
+ * @category models
+ */
+export type Metadata = { readonly [key: string]: unknown }
+
+/**
+ * Free-form data about an event (who, why, correlation), kept beside it and never interpreted by Concord: an object
+ * (not an array or null), taken as it is. Declared rather than a `Schema.Record`, whose decoding and encoding build a
+ * new object key by key: a `__proto__` key, which `JSON.parse` makes an own property, would become the copy's
+ * prototype and vanish from it. Its values are checked by the stores (JSON only, `Event.maxDepth` deep at most).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
-  identifier: "Metadata"
-})
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Metadata = typeof Metadata.Type
+export const Metadata: Schema.Schema<Metadata> = Schema.declare(
+  (u: unknown): u is Metadata => typeof u === "object" && u !== null && !Array.isArray(u),
+  {
+    identifier: "Metadata",
+    description: "Free-form data about an event, as a JSON object",
+    jsonSchema: { type: "object" }
+  }
+)
 
 /**
  * The name of an event type as stored: a non-empty string of at most 256 characters, with no NUL character and no

@@ -1,7 +1,7 @@
 import type { Conflict } from "@concord/core"
-import { ConflictRegistry, Event } from "@concord/core"
+import { ConflictRegistry, Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either, Schema, Stream } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
@@ -58,6 +58,27 @@ describe("Event", () => {
       expect(notObject._tag).toBe("ParseError")
       const unknownType = yield* Effect.flip(decode({ type: "Nope", data: {} }))
       expect(unknownType._tag).toBe("ParseError")
+    }))
+
+  it.effect("metadata keeps a __proto__ key as JSON.parse gives it, through decoding, encoding and a store", () =>
+    Effect.gen(function*() {
+      const parsed = JSON.parse(`{"type":"Noted","data":{"__proto__":{"d":1}},"metadata":{"__proto__":{"m":1}}}`)
+      const decoded = Schema.decodeUnknownSync(Event.EventData)(parsed)
+      for (const value of [decoded.data, decoded.metadata, Schema.encodeSync(Event.EventData)(decoded).metadata]) {
+        expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+        expect(Object.keys(value as object)).toEqual(["__proto__"])
+      }
+      const store = yield* EventStore.makeMemory()
+      const stream = StreamId.make("proto")
+      yield* store.append(stream, ExpectedVersion.noStream, [decoded])
+      const [stored] = yield* Stream.runCollect(store.read(stream))
+      expect(JSON.stringify(Schema.encodeSync(Event.RecordedEvent)(stored!).metadata)).toBe(`{"__proto__":{"m":1}}`)
+      // Anything but an object is not metadata.
+      for (const metadata of [[1], null, "x", 1]) {
+        expect(Either.isLeft(Schema.decodeUnknownEither(Event.EventData)({ type: "Noted", data: {}, metadata }))).toBe(
+          true
+        )
+      }
     }))
 
   it("ids are non-empty, bounded and NUL-free", () => {
