@@ -61,8 +61,9 @@ const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: num
     return new PayloadTooLarge({ message: `the request body exceeds ${maxBodyBytes} bytes`, limitBytes: maxBodyBytes })
   }
   const contentType = request.headers["content-type"]
-  // An empty body is no media type's: refused, when it must not be empty, as any other body that is not a request.
-  if (request.method === "POST" && length > 0 && !isJson(contentType)) return unsupportedMediaType(contentType)
+  // Whatever its length, an empty body included: the endpoint would read a body of another type as that type, which
+  // for an empty one waits without end (application/octet-stream) or fails with a bare 500 (multipart).
+  if (request.method === "POST" && !isJson(contentType)) return unsupportedMediaType(contentType)
   return undefined
 }
 
@@ -87,7 +88,10 @@ const checkDepth = (request: HttpServerRequest.HttpServerRequest) =>
 /**
  * The `RequestGuard` middleware. Its refusals from the request line and headers come before the body is read: a body
  * of undeclared length could only be refused by cutting the connection mid-stream, one declared too large is refused
- * without being read, and one that is not JSON might never be read to its end (multipart parts).
+ * without being read, and one that is not JSON might never be read to its end (multipart parts). Every `POST` must
+ * declare JSON, with `Content-Length: 0` too: the check comes before the request is routed, so it holds for a path no
+ * endpoint has as well. An empty body declared as JSON goes on, and the append endpoint refuses it at once with
+ * `HttpApiDecodeError`, as it does `null`.
  *
  * @internal
  */
