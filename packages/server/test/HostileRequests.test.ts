@@ -110,6 +110,44 @@ describe("hostile requests, answered with JSON and nothing written", () => {
     expect(await versionOf("media")).toBe(3)
   })
 
+  it("an empty POST not declared as JSON gets 415 at once, an empty one declared as JSON 400, neither waited for", async () => {
+    // Each answered well before the request deadline (8 s), which an empty body of another type used to wait out.
+    const types = [
+      "multipart/form-data",
+      "multipart/form-data; boundary=abc",
+      "application/octet-stream",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "",
+      undefined
+    ]
+    for (const contentType of types) {
+      for (const target of ["/streams/empty/events", "/streams/%2E/events", "/nope", "/health"]) {
+        const what = `${target} ${contentType ?? "none"}`
+        const started = Date.now()
+        const answer = await send(
+          {
+            method: "POST",
+            path: target,
+            headers: contentType === undefined ? {} : { "content-type": contentType },
+            body: ""
+          },
+          { timeoutMs: 3_000 }
+        )
+        expectRefusal(answer, 415, "UnsupportedMediaType", what)
+        expect(Date.now() - started, what).toBeLessThan(2_000)
+      }
+    }
+    // Declared as JSON, an empty body is read as null: not an append request.
+    for (const target of ["/streams/empty/events", "/streams/%2E/events"]) {
+      const started = Date.now()
+      const answer = await send({ method: "POST", path: target, headers: json, body: "" }, { timeoutMs: 3_000 })
+      expect(expectRefusal(answer, 400, "HttpApiDecodeError", target).message).toContain("AppendRequest")
+      expect(Date.now() - started, target).toBeLessThan(2_000)
+    }
+    expect(await versionOf("empty")).toBe(0)
+  })
+
   it("data or metadata nested past Event.maxDepth gets 400 naming the limit; at Event.maxDepth it is stored", async () => {
     const limit = Event.maxDepth
     const accepted = [
@@ -179,7 +217,8 @@ describe("hostile requests, answered with JSON and nothing written", () => {
         ["OPTIONS", "/docs", ["GET", "HEAD"]]
       ] as const
     ) {
-      const answer = await send({ method, path: target, ...(method === "POST" ? { body: "" } : {}) })
+      // A POST declares JSON, or it is refused before it is routed (415), whatever its path.
+      const answer = await send({ method, path: target, ...(method === "POST" ? { headers: json, body: "" } : {}) })
       const refusal = expectRefusal(answer, 405, "MethodNotAllowed", `${method} ${target}`)
       expect([...(refusal.allowed as Array<string>)].sort()).toEqual(allowed)
       expect(answer.responses[0]!.headers["allow"]!.split(", ").sort()).toEqual(allowed)
@@ -199,6 +238,42 @@ describe("hostile requests, answered with JSON and nothing written", () => {
     }
     expect(await readLog(server.url)).toEqual(before)
     expect(await versionOf("events")).toBe(0)
+  })
+
+  it("a stream id too long for the router gets 400 InvalidStreamId, as one it routes; past Node's limit 431", async () => {
+    const before = await readLog(server.url)
+    for (const length of [513, 2048, 2049, 10_000]) {
+      for (
+        const [name, id] of [["ASCII", "a".repeat(length)], ["é", encodeURIComponent("é".repeat(length))]] as const
+      ) {
+        for (
+          const [method, target] of [
+            ["GET", `/streams/${id}`],
+            ["HEAD", `/streams/${id}`],
+            ["GET", `/streams/${id}/events`],
+            ["POST", `/streams/${id}/events`]
+          ] as const
+        ) {
+          const what = `${method} ${target.replace(id, `<${length} × ${name}>`)}`
+          const request = method === "POST" ? { headers: json, body: append("{}") } : {}
+          const answer = await send({ method, path: target, ...request }, { bodiless: method === "HEAD" })
+          // Node reads at most 16 KiB of request line and headers.
+          const tooLarge = target.length > 16_000
+          if (method === "HEAD") {
+            expect(answer.responses.map((r) => r.status), what).toEqual([tooLarge ? 431 : 400])
+          } else if (tooLarge) {
+            expectRefusal(answer, 431, "HeadersTooLarge", what)
+          } else {
+            const refusal = expectRefusal(answer, 400, "InvalidStreamId", what)
+            expect(refusal.message, what).toContain("a stream id must be at most 512 characters")
+          }
+        }
+      }
+    }
+    // A method the path's endpoints lack is still that.
+    const put = await send({ method: "PUT", path: `/streams/${"a".repeat(3_000)}/events` })
+    expect(expectRefusal(put, 405, "MethodNotAllowed", "PUT").allowed).toEqual(expect.arrayContaining(["GET", "POST"]))
+    expect(await readLog(server.url)).toEqual(before)
   })
 
   it("bytes past a body longer than its Content-Length get a JSON 400 and the connection is closed", async () => {
