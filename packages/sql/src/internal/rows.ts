@@ -1,5 +1,5 @@
 import { Event, EventStore, Position, StreamVersion } from "@concord/core"
-import type { StreamId } from "@concord/core"
+import type { StoreBackend, StreamId } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
@@ -134,3 +134,23 @@ export const retryCancelled = <A, R>(read: Effect.Effect<A, SqlError, R>): Effec
     while: (error) => (error.cause as { code?: unknown } | undefined)?.code === "57014",
     times: 3
   })
+
+/**
+ * The rows that store a batch's events, each with the batch's shape (its first and last version, what it was rebased
+ * over), which an append sent again answers with.
+ *
+ * @internal
+ */
+export const eventRows = (records: ReadonlyArray<StoreBackend.PendingEvent>, batch: EventStore.AppendResult) =>
+  records.map((record) => ({
+    stream_id: record.streamId,
+    version: record.version,
+    event_id: record.id,
+    type: record.type,
+    data: JSON.stringify(record.data),
+    metadata: JSON.stringify(record.metadata),
+    recorded_at: record.recordedAt.toISOString(),
+    batch_first: batch.firstVersion,
+    batch_last: batch.lastVersion,
+    rebased_over: batch.rebasedOver
+  }))

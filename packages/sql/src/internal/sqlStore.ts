@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Options } from "../SqlEventStore.js"
+import * as Appending from "./appending.js"
 import * as Deadline from "./deadline.js"
 import * as GlobalLog from "./globalLog.js"
 import * as Migrations from "./migrations.js"
@@ -15,7 +16,6 @@ import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
 import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
 import * as WatchedSignal from "./watchedSignal.js"
-import * as Writes from "./writes.js"
 
 const PAGE = 1_000
 
@@ -112,14 +112,6 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
           : Effect.map(pages.end, Position.toString)
       )
     }
-    const writes = Writes.make({
-      sql,
-      dialect,
-      names,
-      lockTimeout,
-      appendTimeout,
-      writtenInCallerTransaction: notifications?.announceInTransaction ?? Effect.void
-    })
 
     /**
      * After an append. Its own transaction has ended: wake this process's subscribers at once, and announce a
@@ -137,90 +129,16 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
         return Exit.isSuccess(exit) && notifications !== undefined ? notifications.announce : Effect.void
       })
 
-    /** The full path may run again after these failures, in a new transaction of its own. */
-    const retried = (inCallerTransaction: boolean) =>
-    <E extends { readonly _tag: string }>(
-      error: E
-    ): error is Extract<E, Writes.UniqueViolation | Writes.OutOfOrder> =>
-      error._tag === "UniqueViolation" || (error._tag === "OutOfOrder" && !inCallerTransaction)
-
-    const append: EventStore.Service["append"] = (streamId, expected, proposed, appendOptions) =>
-      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => {
-        const inCallerTransaction = Option.isSome(outer)
-        const appendRegistry = appendOptions?.registry ?? registry
-        const commitment = Deadline.commitment()
-        const full = Effect.suspend(() => {
-          let wrote = false
-          return writes.lockedTransaction(streamId, (current, ordered) => {
-            const backend = writes.backend(streamId, current, ordered, inCallerTransaction)
-            return StoreBackend.append(
-              {
-                ...backend,
-                write: (records, batch) =>
-                  Effect.zipRight(Effect.sync(() => (wrote = true)), backend.write(records, batch))
-              },
-              appendRegistry,
-              streamId,
-              expected,
-              proposed
-            ).pipe(
-              // The body's last step, before COMMIT: see Deadline.Commitment.
-              Effect.tap(() => Effect.sync(() => (commitment.mayHaveCommitted ||= wrote)))
-            )
-          })
-        })
-        // The fast path needs a version to guard on and something to write (an empty batch's result is the current
-        // version, which it does not read). Inside a caller's transaction, a failed statement would abort it, and
-        // SET LOCAL lock_timeout needs a transaction of its own: the full path then. A batch that would pass the
-        // columns' range is for the full path to refuse (WrongExpectedVersion), not for the database to fail on.
-        const first = expected._tag === "Exact" && proposed.length > 0 && !inCallerTransaction &&
-            expected.version + proposed.length <= StreamVersion.max &&
-            (dialect === "sqlite" || lockTimeout === undefined)
-          ? StoreBackend.append(
-            writes.optimistic(streamId, expected.version, commitment),
-            appendRegistry,
-            streamId,
-            expected,
-            proposed
-          )
-            .pipe(
-              // The stream is not at the expected version and nothing was written: the full path decides, as for
-              // any append that is not the common case.
-              Effect.catchTag("Missed", () => full)
-            )
-          : full
-        // The unique constraints are the last line of defence: a violation means another writer won a race (on
-        // PostgreSQL, a batch of another stream taking one of the same event ids) or, on the fast path, that the
-        // batch was stored before. The whole check runs again the full way rather than failing blindly; it then sees
-        // the winner's events or the stored batch. So does an append whose transaction came before the stream's last
-        // one (PostgreSQL, Writes.OutOfOrder), unless it is the caller's transaction, which only the caller can run
-        // again. Three checks again after the first attempt, whichever path.
-        const warned = <A, E extends { readonly _tag: string }, R>(attempt: Effect.Effect<A, E, R>) =>
-          Effect.tapError(attempt, (error) =>
-            error._tag === "UniqueViolation"
-              ? Effect.logWarning("another writer won a race for a unique key; checking the append again").pipe(
-                Effect.annotateLogs({ stream: streamId })
-              )
-              : Effect.void)
-        const again = retried(inCallerTransaction)
-        const work = warned(first).pipe(
-          Effect.catchIf(again, () => warned(full).pipe(Effect.retry({ while: again, times: 2 }))),
-          Effect.mapError((error) =>
-            error._tag === "SqlError" || error._tag === "UniqueViolation" || error._tag === "OutOfOrder"
-              ? storeError(`append to stream ${streamId}`)(error)
-              : error
-          ),
-          // When the work ends, even after its caller's deadline: its transaction is over then.
-          Effect.onExit(appended(inCallerTransaction))
-        )
-        // Inside a caller's transaction the work runs on the caller's connection, which it cannot leave behind
-        // without leaving that transaction in an unknown state: the caller's transaction bounds it.
-        return (inCallerTransaction ? work : Deadline.append(work, { streamId, millis: appendTimeout, commitment }))
-          .pipe(
-            // No captured stack trace: it cost a few percent of every append, and the span names the stream.
-            Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
-          )
-      })
+    const append = Appending.make({
+      sql,
+      dialect,
+      names,
+      registry,
+      lockTimeout,
+      appendTimeout,
+      writtenInCallerTransaction: notifications?.announceInTransaction ?? Effect.void,
+      appended
+    })
 
     const read = (streamId: StreamId.StreamId, readOptions: EventStore.ReadOptions | undefined) => {
       // The bounds every store reads by; they never pass StreamVersion.max, so the parameters stay 32-bit integers,
