@@ -37,9 +37,11 @@ export interface Options extends EventStore.Options {
    * the store abandons the work rather than wait for it, and the work is rolled back (or ends) in the background when
    * the database lets it. `mayHaveCommitted` is `false` only when the deadline came before the store began to commit
    * (before `COMMIT`, or before the one-statement fast path's statement was sent): nothing was written, and nothing
-   * will be. When it is `true` the batch may or may not be stored, now or once the database answers. Either way,
-   * sending the same batch again with the same event ids is safe: a stored batch is recognised and answered with its
-   * original result, never stored twice.
+   * will be. When it is `true` the batch may or may not be stored, now or once the database answers (on PostgreSQL an
+   * append that expects no stream yet, whose one statement waits for the stream's lock while another writer holds
+   * it, answers `true` even when its deadline passed during that wait). Either way, sending the same batch again with
+   * the same event ids is safe: a stored batch is recognised and answered with its original result, never stored
+   * twice.
    *
    * PostgreSQL: the append's own transaction also tells the server to end any of its statements, or a pause inside
    * it, that outlasts the deadline (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout`), so that
@@ -58,7 +60,9 @@ export interface Options extends EventStore.Options {
    * default 30 000). A statement that misses it fails with a `StoreError` whose cause says it "timed out after N ms",
    * even on a database that no longer answers. `PgEventStore.layer` also makes it the server's `statement_timeout`
    * and `idle_in_transaction_session_timeout` on every pooled connection, so no statement there, and no pause inside
-   * a transaction there, lasts longer (the store's migrations are exempt).
+   * a transaction there, lasts longer (the store's migrations are exempt). Inside a transaction of your own
+   * (`sql.withTransaction`), a read runs on your connection without this bound, as an append does without its own:
+   * abandoned there, it would leave your transaction in a state nobody knows; your transaction bounds it.
    *
    * @since 0.3.0
    */

@@ -2,8 +2,8 @@
 // long, a server that stops and starts again. What is asserted about time is a deadline (an answer no later than the
 // bound plus a generous margin), never a speed. The PostgreSQL suite freezes and stops a cluster of its own, which
 // the other files do not share.
-import { Checkpoints, Event, EventStore, EventStoreError, ExpectedVersion, StreamId } from "@concord/core"
-import { SqlEventStore } from "@concord/sql"
+import { Checkpoints, Event, EventStore, EventStoreError, ExpectedVersion, Position, StreamId } from "@concord/core"
+import { SqlCheckpoints, SqlEventStore } from "@concord/sql"
 import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Postgres } from "@concord/test-postgres"
@@ -385,6 +385,54 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
         expect((yield* storedEvents(prefix)).map((event) => event.stream)).toEqual([stream])
       })),
     { timeout: 60_000 }
+  )
+
+  it.live(
+    "inside a caller's transaction no statement deadline applies: a read, a version, a page of the global log and a checkpoint wait out a table lock held past it, on the caller's connection, and succeed; outside, the same wait fails at the deadline",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const prefix = "caller_tx_"
+        // A client without the server's statement timeout: only the store's own deadline could end a wait.
+        const client = yield* Layer.build(admin())
+        const [sql, store, checkpoints] = yield* Effect.all([
+          SqlClient.SqlClient,
+          SqlEventStore.make({ tablePrefix: prefix, statementTimeoutMillis: 500 }),
+          SqlCheckpoints.make({ tablePrefix: prefix, statementTimeoutMillis: 500 })
+        ]).pipe(Effect.provide(client))
+        const stream = StreamId.make("caller-tx-1")
+        const ids = [newId("caller-tx")]
+        yield* store.append(stream, ExpectedVersion.noStream, noted(ids))
+        yield* checkpoints.acquire({ consumer: "reader", owner: "a", leaseMillis: 60_000, startAfter: Position.start })
+        const tables = ["events", "streams", "checkpoints"].map((table) => `${prefix}${table}`).join(", ")
+        const release = yield* holdLock((sql) => sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`), admin())
+        const held = 1_500
+        const results = yield* Effect.all({
+          outside: timed(store.version(stream)),
+          read: timed(sql.withTransaction(Stream.runCollect(store.read(stream)))),
+          version: timed(sql.withTransaction(store.version(stream))),
+          readAll: timed(sql.withTransaction(Stream.runCollect(store.readAll()))),
+          checkpoint: timed(checkpoints.transactional(checkpoints.get("reader"))),
+          released: Effect.zipRight(Effect.sleep(held), release)
+        }, { concurrency: "unbounded" })
+
+        expect(failure(results.outside.exit)).toMatchObject({ _tag: "StoreError", cause: { _tag: "TimedOut" } })
+        expectAtDeadline(results.outside.millis, 500)
+        for (const name of ["read", "version", "readAll", "checkpoint"] as const) {
+          const { exit, millis }: { exit: Exit.Exit<unknown, unknown>; millis: number } = results[name]
+          expect(Exit.isSuccess(exit), `${name}: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""}`).toBe(true)
+          // It waited for the lock, past its deadline.
+          expect(millis, name).toBeGreaterThanOrEqual(held - 5)
+        }
+        const value = <A>(exit: Exit.Exit<A, unknown>) => Exit.isSuccess(exit) ? exit.value : undefined
+        expect(Chunk.toArray(value(results.read.exit) ?? Chunk.empty()).map((event) => event.id)).toEqual(ids)
+        expect(value(results.version.exit)).toBe(1)
+        expect(Chunk.toArray(value(results.readAll.exit) ?? Chunk.empty()).map((event) => event.id)).toEqual(ids)
+        expect(value(results.checkpoint.exit)).toMatchObject({
+          _tag: "Some",
+          value: { consumer: "reader", owner: "a" }
+        })
+      })),
+    { timeout: 30_000 }
   )
 
   it.live(

@@ -6,12 +6,19 @@
  * wait as long as the freeze. So the work runs in a fiber of its own, which is interrupted at the deadline and cleans
  * up in the background, whenever the database lets it.
  *
+ * Work inside a transaction its caller opened (`sql.withTransaction`) runs on the caller's connection, and no
+ * deadline applies to it: abandoned there, it would leave the caller's transaction in a state nobody knows (a
+ * statement still running, or cancelled later by a `pg_cancel_backend` that lands on the caller's next statement),
+ * which the caller might go on to commit. The caller's transaction bounds it.
+ *
  * @internal
  */
 import { EventStore } from "@concord/core"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 
 /**
  * What an append's deadline reads when it passes: whether the store may have begun to commit the batch.
@@ -102,13 +109,18 @@ export const append = <A, E, R>(
     }))
 
 /**
- * A statement (a read, a version, a poll, a notification) within `millis`, or a `StoreError` made by `failed` at the
+ * A statement (a read, a version, a poll, a checkpoint's) within `millis`, or a `StoreError` made by `failed` at the
  * deadline, with a {@link TimedOut} cause. A statement may be tried again inside (`retryCancelled`): the bound is
- * for all of it.
+ * for all of it. Inside a caller's transaction it runs unbounded, on the caller's connection (see the module's
+ * comment).
  *
  * @internal
  */
 export const statement = (millis: number, failed: (cause: unknown) => EventStore.StoreError) =>
 <A, R>(
   self: Effect.Effect<A, EventStore.StoreError, R>
-): Effect.Effect<A, EventStore.StoreError, R> => within(self, millis, () => failed(new TimedOut({ millis })))
+): Effect.Effect<A, EventStore.StoreError, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(SqlClient.TransactionConnection),
+    (outer) => Option.isSome(outer) ? self : within(self, millis, () => failed(new TimedOut({ millis })))
+  )

@@ -35,13 +35,18 @@ export const make = (options: {
 
   const pgAdvance = (streamId: StreamId.StreamId, expected: number, last: number) =>
     expected === 0
+      // No lock to skip here: an insert that meets another writer's row (one it holds locked, or has inserted and not
+      // yet committed) waits for that writer's transaction to end, inside the statement that commits as it ends. A
+      // deadline that passes during that wait answers `mayHaveCommitted: true`, rightly: once the wait ends the
+      // statement may still write (the cancel sent when the work is abandoned may not reach it first). Sending the
+      // batch again is safe all the same.
       ? sql`INSERT INTO ${streams} (stream_id, version, tx_id) VALUES (${streamId}, ${last}, pg_current_xact_id())
           ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, tx_id = excluded.tx_id
           WHERE ${streams}.version = 0 AND ${streams}.tx_id <= excluded.tx_id
           RETURNING version`
       // A row another writer has locked is skipped: the statement then writes nothing, and the full path waits for
-      // the lock in a transaction, before it writes. So a lock wait never holds up a statement that commits as it
-      // ends, which an append's deadline could only report as one that may have committed.
+      // the lock in a transaction, before it writes. So here a lock wait never holds up a statement that commits as
+      // it ends, which an append's deadline could only report as one that may have committed.
       : sql`UPDATE ${streams} SET version = ${last}, tx_id = pg_current_xact_id()
           WHERE stream_id = (
             SELECT stream_id FROM ${streams}
