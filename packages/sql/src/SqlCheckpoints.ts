@@ -6,7 +6,9 @@
  *
  * Leases are timed by the database's clock, which every process sharing the database agrees on. Every change is one
  * statement: taking a lease is an upsert that succeeds only if the lease is free, expired or the taker's own; saves
- * and renewals are fenced (`UPDATE … WHERE consumer = ? AND owner = ?`).
+ * and renewals are fenced (`UPDATE … WHERE consumer = ? AND owner = ?`). A save only moves a checkpoint forward: one
+ * at or before the stored position (a save that timed out and reached the database after a later one) leaves it
+ * where it is, and still answers `true` while the owner holds the lease.
  *
  * `transactional` runs an effect in one transaction of the `SqlClient` (on SQLite one that takes the write lock
  * first, `BEGIN IMMEDIATE`). Statements that a consumer's handler runs through a `SqlClient` inside it join that
@@ -32,7 +34,10 @@ export interface Options {
   /**
    * The client's bound on each statement (`acquire`, `renew`, `save`, `release`, `get`; a whole number of milliseconds
    * from 1 to 2^31 - 1; default 30 000): one that misses it fails with a `StoreError`, even on a database that no
-   * longer answers. `transactional` runs the caller's effect, which the caller bounds.
+   * longer answers. The statement may still take effect once the database answers: a late `save` never moves the
+   * checkpoint back, a late `acquire` or `renew` holds the lease until it expires, a late `release` frees it.
+   * `transactional` runs the caller's effect, which the caller bounds; statements inside it, and inside any
+   * transaction of the caller's (`sql.withTransaction`), run on the caller's connection without this bound.
    *
    * @since 0.3.0
    */

@@ -6,7 +6,7 @@ import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, inject, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Option, Redacted, Schedule, Stream } from "effect"
+import { Chunk, Effect, FastCheck, Fiber, Layer, Option, Redacted, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -115,6 +115,52 @@ for (const target of targets) {
         expect(yield* checkpoints.save("big", "a", position)).toBe(true)
         const stored = Option.getOrThrow(yield* checkpoints.get("big")).position
         expect(Position.toString(stored)).toBe(Position.toString(position))
+      }).pipe(Effect.provide(layerFor(target, prefix)))
+    })
+
+    it.live("a save only moves a checkpoint forward: a stale one leaves it, and answers that the owner holds the lease", () => {
+      const prefix = prefixFor(target, "cp_forward")
+      return Effect.gen(function*() {
+        const checkpoints = yield* Checkpoints.Checkpoints
+        const at = (commit: bigint, sequence: bigint) => Position.make({ commit, sequence })
+        const stored = (consumer: string) =>
+          Effect.map(checkpoints.get(consumer), (row) => Position.toString(Option.getOrThrow(row).position))
+        yield* checkpoints.acquire({ consumer: "c", owner: "a", leaseMillis: 60_000, startAfter: Position.start })
+        const steps: ReadonlyArray<readonly [Position.Position, string]> = [
+          [at(9n, 5n), "9.5"],
+          // Compared as numbers, not as text: "10.1" sorts before "9.5".
+          [at(10n, 1n), "10.1"],
+          [at(9n, 99n), "10.1"],
+          [at(10n, 1n), "10.1"],
+          [at(0n, 99n), "10.1"],
+          [at(10n, 2n), "10.2"],
+          [at(2n ** 64n - 1n, 0n), "18446744073709551615.0"],
+          [at(2n ** 64n - 2n, 2n ** 64n - 1n), "18446744073709551615.0"],
+          [at(2n ** 64n - 1n, 2n ** 64n - 1n), "18446744073709551615.18446744073709551615"]
+        ]
+        for (const [position, expected] of steps) {
+          expect(yield* checkpoints.save("c", "a", position), Position.toString(position)).toBe(true)
+          expect(yield* stored("c"), Position.toString(position)).toBe(expected)
+        }
+        // Fenced as before: another owner's save, forward or not, changes nothing.
+        expect(yield* checkpoints.save("c", "b", Position.start)).toBe(false)
+
+        // Any sequence of saves leaves the latest position of the log among them, whatever their order.
+        const part = FastCheck.oneof(
+          FastCheck.bigInt({ min: 0n, max: 12n }),
+          FastCheck.bigInt({ min: 0n, max: 2n ** 64n - 1n })
+        )
+        const saves = FastCheck.array(
+          FastCheck.record({ commit: part, sequence: part }).map((parts) => Position.make(parts)),
+          { minLength: 1, maxLength: 8 }
+        )
+        for (const [run, positions] of FastCheck.sample(saves, { numRuns: 25, seed: 42 }).entries()) {
+          const consumer = `run-${run}`
+          yield* checkpoints.acquire({ consumer, owner: "a", leaseMillis: 60_000, startAfter: Position.start })
+          for (const position of positions) expect(yield* checkpoints.save(consumer, "a", position)).toBe(true)
+          const latest = positions.reduce((a, b) => Position.max(a, b), Position.start)
+          expect(yield* stored(consumer)).toBe(Position.toString(latest))
+        }
       }).pipe(Effect.provide(layerFor(target, prefix)))
     })
 

@@ -8,6 +8,7 @@ import type { Options } from "../SqlCheckpoints.js"
 import * as Deadline from "./deadline.js"
 import * as Migrations from "./migrations.js"
 import * as StoreOptions from "./options.js"
+import type { Dialect } from "./rows.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
 
 interface CheckpointRow {
@@ -15,6 +16,33 @@ interface CheckpointRow {
   readonly position: string
   readonly owner: string | null
   readonly lease_until: number | string | bigint
+}
+
+/**
+ * Twenty digits hold 2^64 - 1, the largest part of a position: parts padded to them compare as text as they do as
+ * numbers, so a position's key (its commit's digits, then its sequence's) compares as the position does.
+ */
+const keyDigits = 20
+
+/** The order key of a position (see {@link keyDigits}). */
+const orderKey = (position: Position.Position) =>
+  String(position.commit).padStart(keyDigits, "0") + String(position.sequence).padStart(keyDigits, "0")
+
+/**
+ * The order key of the stored `position` column, in SQL: its text is `"<sequence>"` (commit 0) or
+ * `"<commit>.<sequence>"`, as `Position.toString` writes it. PostgreSQL compares it byte by byte (`COLLATE "C"`), as
+ * SQLite does by default.
+ */
+const storedOrderKey = (dialect: Dialect) => {
+  const zeros = "0".repeat(keyDigits)
+  if (dialect === "pg") {
+    const commit = "CASE WHEN strpos(position, '.') = 0 THEN '0' ELSE split_part(position, '.', 1) END"
+    const sequence = "substr(position, strpos(position, '.') + 1)"
+    return `(lpad(${commit}, ${keyDigits}, '0') || lpad(${sequence}, ${keyDigits}, '0')) COLLATE "C"`
+  }
+  const commit = "CASE WHEN instr(position, '.') = 0 THEN '0' ELSE substr(position, 1, instr(position, '.') - 1) END"
+  const sequence = "substr(position, instr(position, '.') + 1)"
+  return `(substr('${zeros}' || ${commit}, -${keyDigits}) || substr('${zeros}' || ${sequence}, -${keyDigits}))`
 }
 
 /** A failure of the effect run in a transaction, kept apart from the transaction's own `SqlError`s. */
@@ -47,6 +75,7 @@ export const make = (options: Options = {}) =>
     // The migrations create the table; they run once per database whoever runs them first (the store or this).
     yield* Migrations.run(names, dialect).pipe(Effect.mapError(storeError("run the store's migrations")))
     const table = sql(names.checkpoints)
+    const storedKey = sql.literal(storedOrderKey(dialect))
 
     // Leases are timed by the database's clock, the one clock every process sharing it agrees on; a lease's end is
     // its epoch milliseconds.
@@ -89,8 +118,12 @@ export const make = (options: Options = {}) =>
           WHERE consumer = ${consumer} AND owner = ${owner} RETURNING consumer`.pipe(
           changed(`renew the lease of consumer ${consumer}`)
         ),
+      // Only forward: a save that reaches the database after a later one (it timed out, and its statement went on)
+      // leaves the later position. It still answers whether the owner holds the lease, which is what `false` means.
       save: (consumer, owner, position) =>
-        sql`UPDATE ${table} SET position = ${Position.toString(position)}
+        sql`UPDATE ${table}
+          SET position = CASE WHEN ${storedKey} < ${orderKey(position)} THEN ${Position.toString(position)}
+            ELSE position END
           WHERE consumer = ${consumer} AND owner = ${owner} RETURNING consumer`.pipe(
           changed(`save the checkpoint of consumer ${consumer}`)
         ),
