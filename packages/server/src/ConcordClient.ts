@@ -17,6 +17,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ConcordApi } from "./Api.js"
+import * as clientDeadline from "./internal/clientDeadline.js"
 import * as clientReads from "./internal/clientReads.js"
 
 /**
@@ -48,7 +49,31 @@ export interface Options {
    * @since 0.2.0
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long {@link layerEventStore} waits for the service to answer a request (default {@link defaultTimeout}, 15
+   * seconds): an append, each page of a read or of `readAll`, a version, and each connection of a subscription until
+   * its stream begins. A service that cannot answer (partitioned, frozen, gone) then leaves no caller waiting: the
+   * request is abandoned (its connection closed, not waited for) and an append fails with
+   * `EventStoreError.AppendTimeout` whose `mayHaveCommitted` is `true`, since it was sent and its outcome is unknown
+   * (send the same events with the same ids again to learn it), a read or a version with a `StoreError` whose cause,
+   * `TimedOut`, says it timed out; a subscription tries to connect again. Keep it a few seconds above the service's
+   * request deadline (`Server.Options.requestTimeout`, default `Server.defaultRequestTimeout`), so that the service's
+   * answer, more precise (its `AppendTimeout` says whether the store was called), comes first. The client of
+   * {@link make} has no deadline of its own: bound its calls with `Effect.timeout`.
+   *
+   * @since 0.3.0
+   */
+  readonly timeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * The deadline of the service's answer when {@link Options} gives none: a few seconds above the service's own default
+ * request deadline (`Server.defaultRequestTimeout`).
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const defaultTimeout: Duration.Duration = clientDeadline.defaultTimeout
 
 type Groups = typeof ConcordApi extends HttpApi.HttpApi<any, infer G, any, any> ? G : never
 type ApiError = typeof ConcordApi extends HttpApi.HttpApi<any, any, infer E, any> ? E : never
@@ -116,17 +141,26 @@ const pathOf = (streamId: string) => ({ streamId: encodeURIComponent(streamId) }
 const readFailure = (operation: string) => (error: { readonly _tag: string }) =>
   EventStoreError.isInvalidArgument(error) ? error : asStoreError(operation)(error)
 
+/** A read's request (a page, a version) within the client's deadline, with its failures as {@link readFailure}. */
+const readRequest = (timeout: Duration.Duration, operation: string) =>
+<A>(
+  request: Effect.Effect<A, { readonly _tag: string }>
+): Effect.Effect<A, EventStore.StoreError | EventStore.InvalidArgument> =>
+  request.pipe(Effect.mapError(readFailure(operation)), clientDeadline.read(timeout, operation))
+
 /**
  * An `EventStore` backed by the service. The service applies its own conflict registry: an append's
  * `options.registry` is not sent. What every store checks before anything is read (stream ids, expected versions, the
  * batch, the options of reads of the global log) is checked here, without a request, and refused with the same
- * errors.
+ * errors. Every request has a deadline, `timeout`: an append not answered by then fails with `AppendTimeout` that may
+ * have committed, a read or a version with a `StoreError`.
  *
  * `readAll` reads the global log page by page (`GET /events`). `subscribe` follows it over Server-Sent Events
- * (`GET /events/subscribe`): when the connection is lost or the service ends it (shutting down), it reconnects by
- * `reconnectSchedule` with `Last-Event-ID` set to the last event it delivered, so nothing is skipped or repeated,
- * and fails with a `StoreError` once reconnecting has failed for `reconnectDeadline`. A subscription from `"end"`
- * that loses its connection before its first event resumes from the end of the log at the time it reconnects.
+ * (`GET /events/subscribe`): when the connection is lost, silent for `idleTimeout`, not answered within `timeout`, or
+ * the service ends it (shutting down), it reconnects by `reconnectSchedule` with `Last-Event-ID` set to the last
+ * event it delivered, so nothing is skipped or repeated, and fails with a `StoreError` once reconnecting has failed
+ * for `reconnectDeadline`. A subscription from `"end"` that loses its connection before its first event resumes from
+ * the end of the log at the time it reconnects.
  * Filter items the service's comma-separated lists cannot carry (a type holding a comma) are applied by the client.
  *
  * @since 0.1.0
@@ -138,6 +172,7 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
     Effect.gen(function*() {
       const http = yield* HttpClient.HttpClient
       const client = yield* make(options)
+      const timeout = clientDeadline.timeoutOf(options)
       return identity<EventStore.Service>({
         append: (streamId, expectedVersion, events) =>
           Effect.flatMap(
@@ -149,7 +184,8 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
                 Effect.catchIf(
                   (error): error is Exclude<typeof error, EventStore.AppendError> => !isRefusal(error),
                   (error) => Effect.fail(asStoreError(`append to stream ${streamId}`)(error))
-                )
+                ),
+                clientDeadline.append(timeout, streamId)
               ) as Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
           ),
         read: (streamId, readOptions) => {
@@ -165,7 +201,7 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
                 ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
                 : client.streams.read({ path: pathOf(streamId), urlParams: { from, limit: Math.min(page, left) } })
                   .pipe(
-                    Effect.mapError(readFailure(`read stream ${streamId}`)),
+                    readRequest(timeout, `read stream ${streamId}`),
                     Effect.map(({ events }) => {
                       const more = events.length === Math.min(page, left) && left - events.length > 0
                       return [
@@ -177,7 +213,8 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
           )
           return Stream.unwrap(Effect.as(StoreBackend.validateStreamId("read", streamId), pages))
         },
-        readAll: (readAllOptions) => clientReads.readAll(client, readFailure("read the global log"), readAllOptions),
+        readAll: (readAllOptions) =>
+          clientReads.readAll(client, readRequest(timeout, "read the global log"), readAllOptions),
         subscribe: (subscribeOptions) => clientReads.subscribe(http, options, subscribeOptions),
         version: (streamId) =>
           Effect.flatMap(
@@ -185,7 +222,7 @@ export const layerEventStore = (options: Options): Layer.Layer<EventStore.EventS
             () =>
               client.streams.version({ path: pathOf(streamId) }).pipe(
                 Effect.map((info) => info.version),
-                Effect.mapError(readFailure(`read the version of stream ${streamId}`))
+                readRequest(timeout, `read the version of stream ${streamId}`)
               )
           )
       })

@@ -13,6 +13,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Client, Options } from "../ConcordClient.js"
+import * as clientDeadline from "./clientDeadline.js"
 import * as clientFilter from "./clientFilter.js"
 import * as sseParser from "./sseParser.js"
 
@@ -22,7 +23,10 @@ const keep = (filter: EventStore.Filter | undefined) => (event: Event.RecordedEv
 /** @internal */
 export const readAll = (
   client: Client,
-  readFailure: (error: { readonly _tag: string }) => EventStore.StoreError | EventStore.InvalidArgument,
+  // A page's request within the client's deadline, its failures the store's.
+  pageRequest: <A>(
+    request: Effect.Effect<A, { readonly _tag: string }>
+  ) => Effect.Effect<A, EventStore.StoreError | EventStore.InvalidArgument>,
   options: EventStore.ReadAllOptions | undefined
 ): Stream.Stream<Event.RecordedEvent, EventStore.StoreError | EventStore.InvalidArgument> =>
   Stream.unwrap(Effect.map(StoreBackend.validateReadAll("readAll", options), () => {
@@ -36,7 +40,7 @@ export const readAll = (
         left <= 0
           ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
           : client.events.readAll({ urlParams: { after, limit: Math.min(page, left), ...sent } }).pipe(
-            Effect.mapError(readFailure),
+            pageRequest,
             Effect.map(({ events }) => {
               const kept = events.filter(keep(local))
               // A page shorter than asked for: the reader is caught up.
@@ -76,6 +80,8 @@ export interface SubscribeSettings {
   readonly schedule: Schedule.Schedule<unknown, ConnectionLost>
   readonly deadline: Duration.Duration
   readonly idleTimeout: Duration.Duration
+  /** How long a connection waits for the service's answer, before its stream begins. */
+  readonly timeout: Duration.Duration
 }
 
 /** The subscription settings of a client's options, with their defaults. @internal */
@@ -83,7 +89,8 @@ export const settings = (options: Options): SubscribeSettings => ({
   schedule: options.reconnectSchedule ??
     Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.jittered),
   deadline: Duration.decode(options.reconnectDeadline ?? "30 seconds"),
-  idleTimeout: Duration.decode(options.idleTimeout ?? "45 seconds")
+  idleTimeout: Duration.decode(options.idleTimeout ?? "45 seconds"),
+  timeout: clientDeadline.timeoutOf(options)
 })
 
 /** @internal */
@@ -93,7 +100,7 @@ export const subscribe = (
   subscribeOptions: EventStore.SubscribeOptions | undefined
 ): Stream.Stream<Event.RecordedEvent, EventStore.StoreError | EventStore.InvalidArgument> =>
   Stream.unwrap(Effect.map(StoreBackend.validateReadAll("subscribe", subscribeOptions), () => {
-    const { deadline, idleTimeout, schedule } = settings(options)
+    const { deadline, idleTimeout, schedule, timeout } = settings(options)
     const { local, sent } = clientFilter.split(subscribeOptions?.filter)
     const client = HttpClient.withScope(http)
     // Where the next connection resumes: after the last event delivered, as an EventSource's Last-Event-ID.
@@ -119,7 +126,16 @@ export const subscribe = (
     }
     const connection = Stream.unwrapScoped(Effect.gen(function*() {
       const response = yield* client.execute(request()).pipe(
-        Effect.mapError((cause) => new ConnectionLost({ retry: true, reason: "cannot reach the service", cause }))
+        Effect.mapError((cause) => new ConnectionLost({ retry: true, reason: "cannot reach the service", cause })),
+        // Until the answer's head comes, the idle timeout does not apply: a service that accepts the connection and
+        // never answers would hold the subscription forever.
+        (connecting) =>
+          clientDeadline.within(connecting, timeout, () =>
+            new ConnectionLost({
+              retry: true,
+              reason: "the service did not answer",
+              cause: new clientDeadline.TimedOut({ millis: Duration.toMillis(timeout) })
+            }))
       )
       if (response.status !== 200) return yield* refused(response)
       failingSince = undefined
