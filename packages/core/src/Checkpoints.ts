@@ -67,7 +67,9 @@ export interface Service {
   readonly renew: (consumer: string, owner: string, leaseMillis: number) => Effect.Effect<boolean, StoreError>
   /**
    * Saves the consumer's position, fenced: only while `owner` holds the lease (`UPDATE … WHERE consumer = ? AND
-   * owner = ?`); `false` when it does not, and then nothing changed.
+   * owner = ?`); `false` when it does not, and then nothing changed. A checkpoint only moves forward: a position not
+   * after the saved one (a save that timed out and reached the store after a later one) changes nothing, and the
+   * answer is still `true` while `owner` holds the lease.
    */
   readonly save: (consumer: string, owner: string, position: Position.Position) => Effect.Effect<boolean, StoreError>
   /** Frees the lease if `owner` holds it (the position stays); does nothing otherwise. */

@@ -40,6 +40,29 @@ const positionOf = (name: string) =>
 
 const ids = (events: ReadonlyArray<Event.RecordedEvent>) => events.map((event) => event.id)
 
+describe("the memory checkpoints", () => {
+  it.effect("a save only moves a checkpoint forward, as the SQL ones: a stale one leaves it and still answers true", () =>
+    Effect.gen(function*() {
+      const checkpoints = yield* Checkpoints.makeMemory()
+      const at = (commit: bigint, sequence: bigint) => Position.make({ commit, sequence })
+      yield* checkpoints.acquire({ consumer: "c", owner: "a", leaseMillis: 60_000, startAfter: Position.start })
+      for (
+        const [position, expected] of [
+          [at(9n, 5n), "9.5"],
+          [at(10n, 1n), "10.1"],
+          [at(9n, 99n), "10.1"],
+          [at(10n, 1n), "10.1"],
+          [at(10n, 2n), "10.2"]
+        ] as const
+      ) {
+        expect(yield* checkpoints.save("c", "a", position)).toBe(true)
+        const row = Option.getOrThrow(yield* checkpoints.get("c"))
+        expect(Position.toString(row.position), Position.toString(position)).toBe(expected)
+      }
+      expect(yield* checkpoints.save("c", "b", at(11n, 0n))).toBe(false)
+    }))
+})
+
 describe("Consumer on the memory store", () => {
   it.live("handles every event in log order, saving its checkpoint after each, and resumes after it", () =>
     Effect.gen(function*() {

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { Checkpoint, Checkpoints, Service } from "../Checkpoints.js"
+import * as Position from "../Position.js"
 
 /** @internal */
 export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
@@ -31,7 +32,8 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
       Effect.sync(() => {
         const row = rows.get(consumer)
         if (row === undefined || row.owner !== owner) return false
-        rows.set(consumer, { ...row, position })
+        // Only forward, as the SQL checkpoints: a save that arrives after a later one leaves the later one.
+        if (Position.isAfter(position, row.position)) rows.set(consumer, { ...row, position })
         return true
       }),
     release: (consumer, owner) =>
