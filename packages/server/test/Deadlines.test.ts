@@ -6,12 +6,13 @@ import { Server } from "@concord/server"
 import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as fs from "node:fs"
 import { createServer } from "node:http"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as deadline from "../src/internal/deadline.js"
 import { runConcord, startServer } from "./support/server.js"
 
 /** What the store behind the service does not answer now, as a frozen database would not. */
@@ -99,10 +100,79 @@ const appendBody = (events: ReadonlyArray<unknown>) => ({
 
 /** Generous: these are deadline checks on a shared machine, not speed claims. */
 const margin = 2_000
+/** The health check's second is the point of it: a slower answer is a failure, give or take a loaded machine. */
+const healthMargin = 1_000
 
 const unfrozen = Effect.sync(() =>
   Object.assign(frozen, { append: false, version: false, reads: false, appendDelay: 0, readAllFrozenFrom: Infinity })
 )
+
+/** Every order of `steps`. */
+const orders = <A>(steps: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
+  steps.length === 0 ? [[]] : steps.flatMap((step, i) =>
+    orders([...steps.slice(0, i), ...steps.slice(i + 1)]).map((rest) => [step, ...rest])
+  )
+
+type Step = "body arrives" | "handler resumes" | "store finishes" | "deadline"
+
+/** Lets every fiber that can run do so. */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/**
+ * An append's request as the service runs it, its steps taken in `order`: its body is read (interruptibly), then its
+ * handler runs uninterruptibly and may be held up (a fiber queued behind others) before it calls the store, which
+ * takes a while. What it answered, and how often the store was called once it all ended.
+ */
+const appendIn = (order: ReadonlyArray<Step>, received: boolean) =>
+  Effect.gen(function*() {
+    const gates = {
+      "body arrives": yield* Deferred.make<void>(),
+      "handler resumes": yield* Deferred.make<void>(),
+      "store finishes": yield* Deferred.make<void>()
+    }
+    const ended = yield* Deferred.make<void>()
+    let storeCalls = 0
+    const handler = Effect.zipRight(
+      Deferred.await(gates["body arrives"]),
+      Effect.uninterruptible(Effect.all([
+        Deferred.await(gates["handler resumes"]),
+        deadline.callingStore,
+        Effect.sync(() => storeCalls++),
+        Deferred.await(gates["store finishes"])
+      ], { discard: true }))
+    ).pipe(Effect.as("answered by the handler"), Effect.ensuring(Deferred.succeed(ended, undefined)))
+    const answering = yield* Effect.fork(deadline.withDeadline(
+      handler,
+      Duration.seconds(1),
+      (mayHaveCommitted) => Effect.succeed(`answered at the deadline, mayHaveCommitted: ${mayHaveCommitted}`),
+      { interruptAbandoned: () => received }
+    ))
+    yield* settle
+    for (const step of order) {
+      yield* step === "deadline" ? TestClock.adjust("1 second") : Deferred.succeed(gates[step], undefined)
+      yield* settle
+    }
+    const answer = yield* Fiber.join(answering)
+    yield* Deferred.await(ended)
+    return { answer, storeCalls }
+  })
+
+describe("the deadline's answer and the store call", () => {
+  // Whatever the order of the steps and the deadline, an answer that says nothing was written is true: the store is
+  // not called after it, not even by a handler that was already running, or queued to, when the deadline fired.
+  for (const received of [true, false]) {
+    it.effect(`in every order of the steps${received ? "" : ", the body unfinished at the deadline"}`, () =>
+      Effect.gen(function*() {
+        const wrong: Array<string> = []
+        for (const order of orders<Step>(["body arrives", "handler resumes", "store finishes", "deadline"])) {
+          const { answer, storeCalls } = yield* appendIn(order, received)
+          const expected = answer.endsWith("mayHaveCommitted: false") ? 0 : 1
+          if (storeCalls !== expected) wrong.push(`${order.join(", ")}: ${answer}, the store called ${storeCalls} times`)
+        }
+        expect(wrong).toEqual([])
+      }))
+  }
+})
 
 describe("request deadlines", () => {
   layer(service, { excludeTestServices: true })((it) => {
@@ -128,6 +198,26 @@ describe("request deadlines", () => {
         // The abandoned append holds nothing: the next one goes through at once.
         const next = yield* request(`${url}/streams/deadline-frozen/events`, appendBody([{ type: "T", data: {} }]))
         expect(next.value.status).toBe(200)
+      }))
+
+    it.effect("an append is one by the router's rules: with a trailing slash, in any letter case, percent-encoded", () =>
+      Effect.gen(function*() {
+        const url = `http://127.0.0.1:${yield* address}`
+        frozen.append = true
+        const answers = yield* Effect.all([
+          request(`${url}/streams/deadline-slash/events/`, appendBody([{ type: "T", data: {} }])),
+          request(`${url}/Streams/Deadline-Case/EVENTS`, appendBody([{ type: "T", data: {} }])),
+          request(`${url}/%73treams/deadline%2Dencoded/events/?from=1`, appendBody([{ type: "T", data: {} }]))
+        ], { concurrency: "unbounded" })
+        yield* unfrozen
+        expect(answers.map(({ value }) => [value.status, value.body])).toEqual(
+          ["deadline-slash", "Deadline-Case", "deadline-encoded"].map((streamId) => [503, {
+            _tag: "AppendTimeout",
+            streamId,
+            timeoutMillis: requestTimeoutMillis,
+            mayHaveCommitted: true
+          }])
+        )
       }))
 
     it.effect(
@@ -169,6 +259,11 @@ describe("request deadlines", () => {
         })
         expect(outcome.answeredAfter).toBeLessThan(requestTimeoutMillis + margin)
         expect(outcome.closedAfter).toBeLessThan(requestTimeoutMillis + margin)
+        // Nothing was written, nor is later by the abandoned request.
+        yield* Effect.sleep("300 millis")
+        const store = yield* EventStore.EventStore
+        expect(yield* store.version(StreamId.make("deadline-half"))).toBe(0)
+        expect(yield* Stream.runCount(store.read(StreamId.make("deadline-half")))).toBe(0)
       }))
 
     it.effect("reads the store never answers get 503 ServiceUnavailable by the deadline; a subscription too", () =>
@@ -227,7 +322,7 @@ describe("request deadlines", () => {
         expect(value.status).toBe(503)
         expect(value.body).toMatchObject({ _tag: "ServiceUnavailable" })
         expect(took).toBeGreaterThanOrEqual(950)
-        expect(took).toBeLessThan(1_000 + margin)
+        expect(took).toBeLessThan(1_000 + healthMargin)
       }))
   })
 

@@ -9,9 +9,14 @@ import { globalValue } from "effect/GlobalValue"
 import * as Schema from "effect/Schema"
 import { ConcordApi, ServiceUnavailable } from "../Api.js"
 
-/** How far a request has got: whether its answer at the deadline can say that nothing was written. */
+/**
+ * How far a request has got, and whether its deadline has answered: the answer says whether the store was called,
+ * and once it has said so the store is not called any more. Both are read and set synchronously, so no fiber runs
+ * between a check and its setting.
+ */
 interface Progress {
   storeCalled: boolean
+  answered: boolean
 }
 
 const currentProgress = globalValue(
@@ -20,14 +25,30 @@ const currentProgress = globalValue(
 )
 
 /**
+ * The longest deadline in milliseconds: Node's timers take none longer (they run a longer one at once), and Effect's
+ * clock never fires one.
+ *
+ * @internal
+ */
+export const maxMillis = 2 ** 31 - 1
+
+/**
  * Marks the request as having called the store to write: from then on, an append answered at the deadline may have
- * been committed.
+ * been committed. Once the deadline has answered (saying the store was not called), it is interrupted instead, even
+ * in an uninterruptible region, so that the store is never called: a handler already queued when the deadline fired
+ * runs after the answer, and the interruption sent to it may only land after an uninterruptible store call began.
  *
  * @internal
  */
 export const callingStore: Effect.Effect<void> = Effect.flatMap(
   FiberRef.get(currentProgress),
-  (progress) => Effect.sync(() => progress !== undefined && (progress.storeCalled = true))
+  (progress) =>
+    Effect.suspend(() => {
+      if (progress === undefined) return Effect.void
+      if (progress.answered) return Effect.interrupt
+      progress.storeCalled = true
+      return Effect.void
+    })
 )
 
 /**
@@ -73,13 +94,30 @@ const received = (request: HttpServerRequest.HttpServerRequest): boolean => {
   return typeof source !== "object" || source === null || !("complete" in source) || source.complete === true
 }
 
-/** The stream an append request is for, from its path: the router's match is not known outside the handler. */
-const appendedStream = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
-  if (request.method !== "POST") return undefined
-  const match = /^\/streams\/([^/]+)\/events$/.exec(request.url.split("?", 1)[0]!)
-  if (match === null) return undefined
+/** Whether a fixed part of a path is `name` as the router reads it: percent-decoded, in any letter case. */
+const isSegment = (segment: string | undefined, name: string): boolean =>
+  segment !== undefined && decodeURI(segment).toLowerCase() === name
+
+/**
+ * The stream an append request (`POST /streams/:streamId/events`) is for, from its URL: the router's match is not
+ * known outside the handler, so this follows the router's rules (find-my-way's, as the service sets them): the path
+ * ends at `?`, `;` or `#`, one trailing slash is ignored, fixed parts match in any letter case once percent-decoded,
+ * and the stream id, kept as written, is percent-decoded; slashes are not merged, so `/streams//events` is the empty
+ * id's. A URL the router could not decode is no append.
+ *
+ * @internal
+ */
+export const appendedStream = (method: string, url: string): string | undefined => {
+  if (method !== "POST") return undefined
+  const target = url.startsWith("/") ? url : url.replace(/^https?:\/\/.*?\//, "/")
+  const path = target.slice(0, 1) + /^[^?;#]*/.exec(target.slice(1))![0]
+  const [root, streams, streamId, events, ...rest] = (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path)
+    .split("/")
   try {
-    return decodeURIComponent(match[1]!)
+    return root === "" && rest.length === 0 && streamId !== undefined && isSegment(streams, "streams") &&
+        isSegment(events, "events")
+      ? decodeURIComponent(streamId)
+      : undefined
   } catch {
     return undefined
   }
@@ -89,26 +127,45 @@ const encodeAppendTimeout = Schema.encodeSync(EventStore.AppendTimeout)
 const encodeUnavailable = Schema.encodeSync(ServiceUnavailable)
 
 /**
+ * Runs `effect` for at most `timeout`, as {@link abandonAfter} does, keeping track of whether it called the store
+ * (see {@link callingStore}): at the deadline, `answer` is told whether the append may have been committed, and from
+ * then on the abandoned work cannot call the store any more, whether it is interrupted or left running.
+ *
+ * @internal
+ */
+export const withDeadline = <A, E, R, B, E2>(
+  effect: Effect.Effect<A, E, R>,
+  timeout: Duration.Duration,
+  answer: (mayHaveCommitted: boolean) => Effect.Effect<B, E2>,
+  options?: { readonly interruptAbandoned?: () => boolean }
+): Effect.Effect<A | B, E | E2, R> => {
+  const progress: Progress = { storeCalled: false, answered: false }
+  return abandonAfter(Effect.locally(effect, currentProgress, progress), timeout, () => {
+    // In one step: a store called after this is refused, one called before is in the answer.
+    progress.answered = true
+    return answer(progress.storeCalled)
+  }, options)
+}
+
+/**
  * The answer to a request its deadline reached: `AppendTimeout` for an append (which may have been committed once
  * the store was called), `ServiceUnavailable` for anything else, both 503. The connection is closed after it: the
  * request's body may not have been read to its end.
  */
-const lateAnswer = (request: HttpServerRequest.HttpServerRequest, progress: Progress, millis: number) =>
+const lateAnswer = (request: HttpServerRequest.HttpServerRequest, mayHaveCommitted: boolean, millis: number) =>
   Effect.suspend(() => {
-    const streamId = appendedStream(request)
+    const streamId = appendedStream(request.method, request.url)
     const body = streamId === undefined
       ? encodeUnavailable(
         new ServiceUnavailable({ message: `the service did not answer within ${millis} ms; try again later` })
       )
-      : encodeAppendTimeout(
-        new EventStore.AppendTimeout({ streamId, timeoutMillis: millis, mayHaveCommitted: progress.storeCalled })
-      )
+      : encodeAppendTimeout(new EventStore.AppendTimeout({ streamId, timeoutMillis: millis, mayHaveCommitted }))
     return Effect.as(
       Effect.logWarning("request deadline reached").pipe(Effect.annotateLogs({
         method: request.method,
         url: request.url,
         timeoutMillis: millis,
-        ...(streamId === undefined ? {} : { mayHaveCommitted: progress.storeCalled })
+        ...(streamId === undefined ? {} : { mayHaveCommitted })
       })),
       HttpServerResponse.unsafeJson(body, { status: 503, headers: { connection: "close" } })
     )
@@ -116,19 +173,17 @@ const lateAnswer = (request: HttpServerRequest.HttpServerRequest, progress: Prog
 
 /**
  * Answers every request by `timeout` after the service took it, its body's reading included: what is still running
- * then is abandoned (see {@link abandonAfter}) and the request gets a 503. A subscription's deadline covers its start;
+ * then is abandoned (see {@link withDeadline}) and the request gets a 503. A subscription's deadline covers its start;
  * its body, which lasts, has its own rules.
  *
  * @internal
  */
 export const layer = (timeout: Duration.Duration) =>
   HttpApiBuilder.middleware(ConcordApi, (app) =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const progress: Progress = { storeCalled: false }
-      return abandonAfter(
-        Effect.locally(app, currentProgress, progress),
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      withDeadline(
+        app,
         timeout,
-        () => lateAnswer(request, progress, Duration.toMillis(timeout)),
+        (mayHaveCommitted) => lateAnswer(request, mayHaveCommitted, Duration.toMillis(timeout)),
         { interruptAbandoned: () => received(request) }
-      )
-    }))
+      )))
