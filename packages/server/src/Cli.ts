@@ -90,9 +90,14 @@ const lockTimeout = Options.integer("lock-timeout-ms").pipe(
   Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--lock-timeout-ms must be at least 1" }))),
   Options.withDefault(5_000)
 )
-/** A whole number of milliseconds a deadline can be: at least 1, and what a 32-bit timer or PostgreSQL takes. */
+/**
+ * A whole number of milliseconds a deadline can be: at least 1, and what a 32-bit timer or PostgreSQL takes (the range
+ * `Server.layer` takes for its own deadlines).
+ */
 const millis = (flag: string) =>
-  Schema.Int.pipe(Schema.between(1, 2 ** 31 - 1, { message: () => `--${flag} must be between 1 and 2147483647` }))
+  Schema.Int.pipe(Schema.between(1, Server.maxTimeoutMillis, {
+    message: () => `--${flag} must be between 1 and ${Server.maxTimeoutMillis}`
+  }))
 /** The store's default deadline of an append past its lock timeout: one lock wait fails first, with its own error. */
 const appendTimeoutMargin = 1_000
 const appendTimeout = Options.integer("append-timeout-ms").pipe(

@@ -55,18 +55,21 @@ export interface Options {
    */
   readonly keepAliveInterval?: Duration.DurationInput | undefined
   /**
-   * How long the service takes to answer a request, from its arrival, reading its body included (default 8 seconds,
-   * at least 1 millisecond). A request still unanswered then gets a 503 and its connection is closed; the work it
-   * started is abandoned, not waited for. An append answers `AppendTimeout`, whose `mayHaveCommitted` is false only
-   * when the store was not yet called; any other request `ServiceUnavailable`. Set it a few seconds above the store's
-   * own deadlines (an SQL store's `appendTimeoutMillis`), so that the store's answer, more precise, comes first. A
-   * subscription's deadline covers its start and each page of its catch-up, not the live stream after.
+   * How long the service takes to answer a request, from its arrival, reading its body included (default
+   * {@link defaultRequestTimeout}, 13 seconds; from 1 millisecond to 2^31 - 1 milliseconds, about 24.8 days, or the
+   * layer fails with {@link TimeoutOutOfRange}). A request still unanswered then gets a 503 and its connection is
+   * closed; the work it started is abandoned, not waited for. An append answers `AppendTimeout`, whose
+   * `mayHaveCommitted` is false only when the store was not yet called (and then it never is); any other request
+   * `ServiceUnavailable`. Set it a few seconds above the store's own deadline for an append (an SQL store's
+   * `appendTimeoutMillis`), so that the store's answer, more precise, comes first: the default is above the SQL stores'
+   * defaults. A subscription's deadline covers its start and each page of its catch-up, not the live stream after.
    *
    * @since 0.3.0
    */
   readonly requestTimeout?: Duration.DurationInput | undefined
   /**
-   * How long {@link layer} takes to shut down (default 10 seconds): it stops accepting connections, ends
+   * How long {@link layer} takes to shut down (default {@link defaultShutdownTimeout}, 15 seconds; from 1 millisecond
+   * to 2^31 - 1 milliseconds, or the layer fails with {@link TimeoutOutOfRange}): it stops accepting connections, ends
    * subscriptions, and lets the requests in flight finish until then; at the bound it cuts every connection left and
    * closes, whatever its clients do. Keep it above `requestTimeout`, so that every request received gets an answer.
    *
@@ -85,20 +88,32 @@ export interface Options {
 export const minTokenLength: number = startup.minTokenLength
 
 /**
- * The deadline of a request when {@link Options} gives none.
+ * The deadline of a request when {@link Options} gives none: above the SQL stores' default deadlines for an append
+ * (10 seconds for `PgEventStore` without a lock timeout, `SqliteEventStore`'s busy timeout of 10 seconds + 1), so that
+ * their answer, which says whether the batch may have been committed, comes first.
  *
  * @since 0.3.0
  * @category options
  */
-export const defaultRequestTimeout: Duration.Duration = Duration.seconds(8)
+export const defaultRequestTimeout: Duration.Duration = Duration.seconds(13)
 
 /**
- * The bound of a shutdown when {@link Options} gives none.
+ * The bound of a shutdown when {@link Options} gives none: above {@link defaultRequestTimeout}, so that every request
+ * received before the shutdown is answered.
  *
  * @since 0.3.0
  * @category options
  */
-export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(10)
+export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(15)
+
+/**
+ * The longest `requestTimeout` or `shutdownTimeout`, in milliseconds: 2^31 - 1, about 24.8 days, the longest delay of
+ * Node's timers (which run a longer one at once).
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export const maxTimeoutMillis: number = deadline.maxMillis
 
 /**
  * Counters of the service, as Effect metrics.
@@ -139,6 +154,18 @@ export class WeakToken extends Data.TaggedError("WeakToken")<{ readonly message:
  */
 export class UnsafeBinding extends Data.TaggedError("UnsafeBinding")<{ readonly message: string }> {}
 
+/**
+ * A refusal to start: a `requestTimeout` or `shutdownTimeout` below 1 millisecond or above {@link maxTimeoutMillis}
+ * (as `Duration.infinity`), which no timer could keep.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class TimeoutOutOfRange extends Data.TaggedError("TimeoutOutOfRange")<{
+  readonly option: "requestTimeout" | "shutdownTimeout"
+  readonly message: string
+}> {}
+
 // The refusals to start, checked before anything is built.
 const weakToken = (options: Options): WeakToken | undefined => {
   const message = startup.weakTokenReason(options.token)
@@ -149,6 +176,22 @@ const unsafeBinding = (options: Options): UnsafeBinding | undefined => {
   const message = startup.unsafeBindingReason(options.host ?? startup.defaultHost, options.token)
   return message === undefined ? undefined : new UnsafeBinding({ message })
 }
+
+const timeoutOutOfRange = (
+  option: "requestTimeout" | "shutdownTimeout",
+  timeout: Duration.Duration
+): TimeoutOutOfRange | undefined => {
+  const millis = Duration.toMillis(timeout)
+  return millis >= 1 && millis <= maxTimeoutMillis ? undefined : new TimeoutOutOfRange({
+    option,
+    message: `${option} must be between 1 millisecond and ${maxTimeoutMillis} milliseconds (about 24.8 days), ` +
+      `not ${Duration.format(timeout)}`
+  })
+}
+
+const requestTimeoutOf = (options: Options) => Duration.decode(options.requestTimeout ?? defaultRequestTimeout)
+
+const shutdownTimeoutOf = (options: Options) => Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout)
 
 const defaultMaxBodyBytes = 1024 * 1024
 
@@ -164,10 +207,7 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
     Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
     Duration.millis(10)
   )
-  const requestTimeout = Duration.max(
-    Duration.decode(options.requestTimeout ?? defaultRequestTimeout),
-    Duration.millis(1)
-  )
+  const requestTimeout = requestTimeoutOf(options)
   return HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100. Slashes are
@@ -204,10 +244,10 @@ export const layerApp = (
   options: Options = {}
 ): Layer.Layer<
   never,
-  WeakToken,
+  WeakToken | TimeoutOutOfRange,
   EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices
 > => {
-  const refused = weakToken(options)
+  const refused = weakToken(options) ?? timeoutOutOfRange("requestTimeout", requestTimeoutOf(options))
   if (refused !== undefined) return Layer.fail(refused)
   return Layer.unwrapEffect(Effect.sync(() => app(options, subscriptions.make())))
 }
@@ -222,9 +262,12 @@ export const layerApp = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<never, UnsafeBinding | WeakToken | ServeError, EventStore.EventStore> => {
+): Layer.Layer<never, UnsafeBinding | WeakToken | TimeoutOutOfRange | ServeError, EventStore.EventStore> => {
   // Refused before the port is bound.
-  const refused = weakToken(options) ?? unsafeBinding(options)
+  const shutdownTimeout = shutdownTimeoutOf(options)
+  const refused = weakToken(options) ?? unsafeBinding(options) ??
+    timeoutOutOfRange("requestTimeout", requestTimeoutOf(options)) ??
+    timeoutOutOfRange("shutdownTimeout", shutdownTimeout)
   if (refused !== undefined) return Layer.fail(refused)
   // One Node server per build of the layer, shared by the listener and the drain.
   return Layer.unwrapEffect(Effect.sync(() => {
@@ -232,7 +275,6 @@ export const layer = (
     const live = subscriptions.make()
     // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
     // first, while the API still answers and the store is still open.
-    const shutdownTimeout = Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout)
     return Layer.mergeAll(
       listening.layer,
       drain.layer(server, { endSubscriptions: live.end, subscriptionGrace, shutdownTimeout })

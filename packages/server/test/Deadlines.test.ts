@@ -357,3 +357,75 @@ describe("request deadlines", () => {
     60_000
   )
 })
+
+/** A port nothing listens on now. */
+const freePort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = (probe.address() as net.AddressInfo)
+      probe.close(() => resolve(port))
+    })
+  })
+)
+
+/** Whether something listens on `port`. */
+const listening = (port: number) =>
+  Effect.promise(() =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.on("error", () => resolve(false))
+    })
+  )
+
+describe("the deadlines Server takes", () => {
+  const outOfRange = [Duration.infinity, Duration.millis(2 ** 31), Duration.zero, Duration.micros(500n)]
+
+  it.live("a requestTimeout or shutdownTimeout a timer cannot keep is refused at start, before the port is bound", () =>
+    Effect.gen(function*() {
+      for (const option of ["requestTimeout", "shutdownTimeout"] as const) {
+        for (const timeout of outOfRange) {
+          const port = yield* freePort
+          const error = yield* Effect.scoped(Layer.build(
+            Server.layer({ port, [option]: timeout }).pipe(Layer.provide(EventStore.layerMemory()))
+          )).pipe(Effect.flip)
+          expect(error).toEqual(
+            new Server.TimeoutOutOfRange({
+              option,
+              message: `${option} must be between 1 millisecond and 2147483647 milliseconds (about 24.8 days), ` +
+                `not ${Duration.format(timeout)}`
+            })
+          )
+          expect(yield* listening(port)).toBe(false)
+        }
+      }
+      for (const timeout of outOfRange) {
+        const error = yield* Effect.scoped(Layer.build(
+          Server.layerApp({ requestTimeout: timeout }).pipe(
+            Layer.provide(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
+            Layer.provide(EventStore.layerMemory())
+          )
+        )).pipe(Effect.flip)
+        expect(error).toMatchObject({ _tag: "TimeoutOutOfRange", option: "requestTimeout" })
+      }
+      // The bounds themselves are taken.
+      for (const timeout of [Duration.millis(1), Duration.millis(Server.maxTimeoutMillis)]) {
+        yield* Effect.scoped(Layer.build(
+          Server.layer({ port: 0, requestTimeout: timeout, shutdownTimeout: timeout }).pipe(
+            Layer.provide(EventStore.layerMemory())
+          )
+        ))
+      }
+    }))
+
+  it("by default, the request deadline is above the SQL stores' default append deadlines, the shutdown bound above it", () => {
+    // PgEventStore without a lock timeout gives an append 10 s, SqliteEventStore its busy timeout (10 s) + 1 s; the
+    // CLI leaves 2 s between the store's deadline and the request's.
+    expect(Duration.toMillis(Server.defaultRequestTimeout)).toBeGreaterThanOrEqual(11_000 + 2_000)
+    expect(Duration.toMillis(Server.defaultShutdownTimeout)).toBeGreaterThan(
+      Duration.toMillis(Server.defaultRequestTimeout)
+    )
+  })
+})
