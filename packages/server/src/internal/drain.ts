@@ -11,6 +11,39 @@ const nextTurn = Effect.async<void>((resume) => {
 })
 
 /**
+ * A wait, bounded in time, for whatever a count holds open (requests, responses) to close: `within(millis)` resumes
+ * at once when `isIdle()`, else at the first `wake()` that finds it idle, or after `millis`. Timed by the event loop
+ * rather than by a timeout that interrupts the wait: it runs in finalizers, which are uninterruptible, where such a
+ * timeout could never interrupt it and so would never end it.
+ *
+ * @internal
+ */
+export const idleWait = (isIdle: () => boolean) => {
+  const waiting = new Set<() => void>()
+  return {
+    /** To be called when something closes. */
+    wake: (): void => {
+      if (isIdle()) { for (const resume of [...waiting]) resume() }
+    },
+    within: (millis: number): Effect.Effect<void> =>
+      Effect.async<void>((resume) => {
+        if (isIdle()) return resume(Effect.void)
+        const done = () => {
+          clearTimeout(timer)
+          waiting.delete(done)
+          resume(Effect.void)
+        }
+        const timer = setTimeout(done, millis)
+        waiting.add(done)
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          waiting.delete(done)
+        })
+      })
+  }
+}
+
+/**
  * Counts the requests between their arrival and the end of their response, and drains them on shutdown, all within
  * `shutdownTimeout`: the listening socket closes (no new connections), subscriptions end (their readers get up to
  * `subscriptionGrace` to take the end), every other request already received is answered, and at the bound the
@@ -32,7 +65,7 @@ export const layer = (
   let active = 0
   let arrivals = 0
   let draining = false
-  const idle = new Set<() => void>()
+  const allAnswered = idleWait(() => active === 0)
   server.on("connection", () => arrivals++)
   server.on("request", (_request, response) => {
     arrivals++
@@ -41,26 +74,9 @@ export const layer = (
     if (draining) response.setHeader("connection", "close")
     response.once("close", () => {
       active--
-      if (active === 0) { for (const resume of [...idle]) resume() }
+      allAnswered.wake()
     })
   })
-  // Timed by the event loop: this runs in a finalizer, which is uninterruptible, where a timeout could never
-  // interrupt the wait and so would never end it.
-  const allAnsweredWithin = (millis: number) =>
-    Effect.async<void>((resume) => {
-      if (active === 0) return resume(Effect.void)
-      const done = () => {
-        clearTimeout(timer)
-        idle.delete(done)
-        resume(Effect.void)
-      }
-      const timer = setTimeout(done, millis)
-      idle.add(done)
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        idle.delete(done)
-      })
-    })
   return Layer.scopedDiscard(Effect.addFinalizer(() =>
     Effect.gen(function*() {
       draining = true
@@ -80,7 +96,7 @@ export const layer = (
       yield* options.endSubscriptions(Duration.min(options.subscriptionGrace, Duration.millis(yield* left)))
       // A request that outlives the bound (an append on a store that does not answer, a body that never comes) loses
       // its answer, not its atomicity; its work, abandoned, holds nothing up.
-      yield* allAnsweredWithin(yield* left)
+      yield* allAnswered.within(yield* left)
       yield* Effect.sync(() => server.closeAllConnections())
     })
   ))

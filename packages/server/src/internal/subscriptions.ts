@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import type { ServerResponse } from "node:http"
+import * as drain from "./drain.js"
 
 /**
  * The live subscriptions of one service, ended together when it shuts down: their streams end, and the responses of
@@ -24,24 +25,7 @@ export interface Subscriptions {
 export const make = (): Subscriptions => {
   const ended = Deferred.unsafeMake<void>(FiberId.none)
   const open = new Set<ServerResponse>()
-  const waiting = new Set<() => void>()
-  // Resumes when every tracked response has closed, or after `millis`. Timed by the event loop rather than by a
-  // timeout that interrupts it: finalizers, which end subscriptions, run uninterruptibly.
-  const allClosedWithin = (millis: number) =>
-    Effect.async<void>((resume) => {
-      if (open.size === 0) return resume(Effect.void)
-      const done = () => {
-        clearTimeout(timer)
-        waiting.delete(done)
-        resume(Effect.void)
-      }
-      const timer = setTimeout(done, millis)
-      waiting.add(done)
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        waiting.delete(done)
-      })
-    })
+  const allClosed = drain.idleWait(() => open.size === 0)
   return {
     ending: Deferred.await(ended),
     track: (response) => {
@@ -49,13 +33,13 @@ export const make = (): Subscriptions => {
       open.add(response)
       response.once("close", () => {
         open.delete(response)
-        if (open.size === 0) { for (const resume of [...waiting]) resume() }
+        allClosed.wake()
       })
     },
     end: (grace) =>
       Effect.gen(function*() {
         yield* Deferred.succeed(ended, undefined)
-        yield* allClosedWithin(Duration.toMillis(Duration.decode(grace)))
+        yield* allClosed.within(Duration.toMillis(Duration.decode(grace)))
         yield* Effect.sync(() => {
           for (const response of open) response.destroy()
         })
