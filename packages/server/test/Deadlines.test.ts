@@ -109,9 +109,9 @@ const unfrozen = Effect.sync(() =>
 
 /** Every order of `steps`. */
 const orders = <A>(steps: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
-  steps.length === 0 ? [[]] : steps.flatMap((step, i) =>
-    orders([...steps.slice(0, i), ...steps.slice(i + 1)]).map((rest) => [step, ...rest])
-  )
+  steps.length === 0 ?
+    [[]] :
+    steps.flatMap((step, i) => orders([...steps.slice(0, i), ...steps.slice(i + 1)]).map((rest) => [step, ...rest]))
 
 type Step = "body arrives" | "handler resumes" | "store finishes" | "deadline"
 
@@ -167,7 +167,9 @@ describe("the deadline's answer and the store call", () => {
         for (const order of orders<Step>(["body arrives", "handler resumes", "store finishes", "deadline"])) {
           const { answer, storeCalls } = yield* appendIn(order, received)
           const expected = answer.endsWith("mayHaveCommitted: false") ? 0 : 1
-          if (storeCalls !== expected) wrong.push(`${order.join(", ")}: ${answer}, the store called ${storeCalls} times`)
+          if (storeCalls !== expected) {
+            wrong.push(`${order.join(", ")}: ${answer}, the store called ${storeCalls} times`)
+          }
         }
         expect(wrong).toEqual([])
       }))
@@ -362,7 +364,7 @@ describe("request deadlines", () => {
 const freePort = Effect.promise(() =>
   new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = (probe.address() as net.AddressInfo)
+      const { port } = probe.address() as net.AddressInfo
       probe.close(() => resolve(port))
     })
   })

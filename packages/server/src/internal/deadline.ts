@@ -179,11 +179,14 @@ const lateAnswer = (request: HttpServerRequest.HttpServerRequest, mayHaveCommitt
  * @internal
  */
 export const layer = (timeout: Duration.Duration) =>
-  HttpApiBuilder.middleware(ConcordApi, (app) =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-      withDeadline(
-        app,
-        timeout,
-        (mayHaveCommitted) => lateAnswer(request, mayHaveCommitted, Duration.toMillis(timeout)),
-        { interruptAbandoned: () => received(request) }
-      )))
+  HttpApiBuilder.middleware(
+    ConcordApi,
+    (app) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        withDeadline(
+          app,
+          timeout,
+          (mayHaveCommitted) => lateAnswer(request, mayHaveCommitted, Duration.toMillis(timeout)),
+          { interruptAbandoned: () => received(request) }
+        ))
+  )
