@@ -50,7 +50,7 @@ export interface Options {
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**
-   * How long {@link layerEventStore} waits for the service to answer a request (default {@link defaultTimeout}, 15
+   * How long {@link layerEventStore} waits for the service to answer a request (default {@link defaultTimeout}, 20
    * seconds): an append, each page of a read or of `readAll`, a version, and each connection of a subscription until
    * its stream begins. A service that cannot answer (partitioned, frozen, gone) then leaves no caller waiting: the
    * request is abandoned (its connection closed, not waited for) and an append fails with

@@ -12,7 +12,7 @@ import * as Fiber from "effect/Fiber"
  *
  * @internal
  */
-export const defaultTimeout: Duration.Duration = Duration.seconds(15)
+export const defaultTimeout: Duration.Duration = Duration.seconds(20)
 
 /**
  * A client's deadline from its options: {@link defaultTimeout} by default, at least a millisecond.
