@@ -98,56 +98,43 @@ const millis = (flag: string) =>
   Schema.Int.pipe(Schema.between(1, Server.maxTimeoutMillis, {
     message: () => `--${flag} must be between 1 and ${Server.maxTimeoutMillis}`
   }))
+/** A deadline flag `--<flag>`, also read from `CONCORD_<FLAG>` (dashes as underscores), checked by {@link millis}. */
+const millisFlag = (flag: string, description: string) =>
+  Options.integer(flag).pipe(
+    Options.withDescription(description),
+    Options.withFallbackConfig(Config.integer(`CONCORD_${flag.toUpperCase().replaceAll("-", "_")}`)),
+    Options.withSchema(millis(flag))
+  )
 /** The store's default deadline of an append past its lock timeout: one lock wait fails first, with its own error. */
 const appendTimeoutMargin = 1_000
-const appendTimeout = Options.integer("append-timeout-ms").pipe(
-  Options.withDescription(
-    "the store's deadline for a whole append, after which it fails with 503 AppendTimeout, in milliseconds " +
-      "(env CONCORD_APPEND_TIMEOUT_MS; default --lock-timeout-ms + 1000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_APPEND_TIMEOUT_MS")),
-  Options.withSchema(millis("append-timeout-ms")),
-  Options.optional
-)
-const statementTimeout = Options.integer("statement-timeout-ms").pipe(
-  Options.withDescription(
-    "the store's bound on each reading statement, after which the read fails with 503, in milliseconds " +
-      "(env CONCORD_STATEMENT_TIMEOUT_MS; default 30000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_STATEMENT_TIMEOUT_MS")),
-  Options.withSchema(millis("statement-timeout-ms")),
-  Options.optional
-)
-const connectTimeout = Options.integer("connect-timeout-ms").pipe(
-  Options.withDescription(
-    "PostgreSQL: how long opening a connection, or waiting for a free one from the pool, may take, in milliseconds " +
-      "(env CONCORD_CONNECT_TIMEOUT_MS; default 5000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_CONNECT_TIMEOUT_MS")),
-  Options.withSchema(millis("connect-timeout-ms")),
-  Options.optional
-)
+const appendTimeout = millisFlag(
+  "append-timeout-ms",
+  "the store's deadline for a whole append, after which it fails with 503 AppendTimeout, in milliseconds " +
+    "(env CONCORD_APPEND_TIMEOUT_MS; default --lock-timeout-ms + 1000)"
+).pipe(Options.optional)
+const statementTimeout = millisFlag(
+  "statement-timeout-ms",
+  "the store's bound on each reading statement, after which the read fails with 503, in milliseconds " +
+    "(env CONCORD_STATEMENT_TIMEOUT_MS; default 30000)"
+).pipe(Options.optional)
+const connectTimeout = millisFlag(
+  "connect-timeout-ms",
+  "PostgreSQL: how long opening a connection, or waiting for a free one from the pool, may take, in milliseconds " +
+    "(env CONCORD_CONNECT_TIMEOUT_MS; default 5000)"
+).pipe(Options.optional)
 /** The margin of the request deadline over the store's append deadline: the store's answer, more precise, comes first. */
 const requestTimeoutMargin = 2_000
-const requestTimeout = Options.integer("request-timeout-ms").pipe(
-  Options.withDescription(
-    "how long the service takes to answer a request, reading its body included, before it answers 503 and " +
-      "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --append-timeout-ms + 2000, so " +
-      "--lock-timeout-ms + 3000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_REQUEST_TIMEOUT_MS")),
-  Options.withSchema(millis("request-timeout-ms")),
-  Options.optional
-)
-const shutdownTimeout = Options.integer("shutdown-timeout-ms").pipe(
-  Options.withDescription(
-    "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
-      "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_SHUTDOWN_TIMEOUT_MS")),
-  Options.withSchema(millis("shutdown-timeout-ms")),
-  Options.withDefault(10_000)
-)
+const requestTimeout = millisFlag(
+  "request-timeout-ms",
+  "how long the service takes to answer a request, reading its body included, before it answers 503 and " +
+    "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --append-timeout-ms + 2000, so " +
+    "--lock-timeout-ms + 3000)"
+).pipe(Options.optional)
+const shutdownTimeout = millisFlag(
+  "shutdown-timeout-ms",
+  "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
+    "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
+).pipe(Options.withDefault(10_000))
 
 /** The store the flags name, with their deadlines. */
 const storeLayer = (
