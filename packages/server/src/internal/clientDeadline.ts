@@ -4,7 +4,7 @@ import { EventStore } from "@concord/core"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
+import { abandonAfter } from "./abandon.js"
 
 /**
  * The deadline of the service's answer by default: above the service's own default request deadline, by a margin
@@ -44,16 +44,7 @@ export const within = <A, E, R, E2>(
   request: Effect.Effect<A, E, R>,
   timeout: Duration.Duration,
   onTimeout: () => E2
-): Effect.Effect<A, E | E2, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(request)), (fiber) =>
-      // Waiting on the fiber, not running it: the deadline stops the waiting at once.
-      Effect.interruptible(Fiber.join(fiber)).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout }),
-        restore,
-        Effect.onExit(() => Fiber.interruptFork(fiber))
-      ))
-  )
+): Effect.Effect<A, E | E2, R> => abandonAfter(request, timeout, () => Effect.fail(onTimeout()))
 
 /**
  * A read (a page, a version) within `timeout`, or a `StoreError` for `operation` with a {@link TimedOut} cause.

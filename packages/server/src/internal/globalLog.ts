@@ -8,7 +8,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { ServerResponse } from "node:http"
 import { ConcordApi, maxReadLimit } from "../Api.js"
-import * as deadline from "./deadline.js"
+import * as abandon from "./abandon.js"
 import { unavailable } from "./handlers.js"
 import * as params from "./params.js"
 import * as sse from "./sse.js"
@@ -46,7 +46,7 @@ const following = (
   const start = options.after
   if (start === "end") return Effect.succeed<Events>(store.subscribe(options))
   const page = (after: Position.Position | undefined) =>
-    deadline.abandonAfter(
+    abandon.abandonAfter(
       Stream.runCollect(store.readAll({ after, limit: catchUpPage, filter: options.filter })),
       pageTimeout,
       () =>

@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
 import type * as Registries from "../Registries.js"
+import * as abandon from "./abandon.js"
 import * as deadline from "./deadline.js"
 
 /** @internal */
@@ -115,7 +116,7 @@ export const layerHealth = HttpApiBuilder.group(ConcordApi, "health", (handlers)
   Effect.gen(function*() {
     const store = yield* EventStore.EventStore
     return handlers.handle("health", () =>
-      deadline.abandonAfter(store.version(healthProbe), healthTimeout, () =>
+      abandon.abandonAfter(store.version(healthProbe), healthTimeout, () =>
         Effect.zipRight(
           Effect.logError(`store failure: no answer to a health check within ${Duration.format(healthTimeout)}`),
           Effect.fail(new ServiceUnavailable({ message: "the event store did not answer in time; try again later" }))
