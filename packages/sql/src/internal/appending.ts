@@ -118,6 +118,9 @@ export const make = (options: {
     error: E
   ): error is Extract<E, AppendFailures.UniqueViolation | AppendFailures.OutOfOrder> =>
     error._tag === "UniqueViolation" || (error._tag === "OutOfOrder" && !inCallerTransaction)
+  // Built once, not per append.
+  const retriedOwn = retried(false)
+  const retriedInCallerTransaction = retried(true)
 
   /**
    * The work of one append, whatever bounds it. The unique constraints are the last line of defence: a violation
@@ -128,7 +131,7 @@ export const make = (options: {
    * caller can run again. Three checks again after the first attempt, whichever path.
    */
   const work = (request: Request) => {
-    const again = retried(request.inCallerTransaction)
+    const again = request.inCallerTransaction ? retriedInCallerTransaction : retriedOwn
     const logged = warned(request.streamId)
     return logged(first(request)).pipe(
       Effect.catchIf(again, () => logged(full(request)).pipe(Effect.retry({ while: again, times: 2 }))),

@@ -67,11 +67,7 @@ export const make = (options: Options = {}) =>
       options.statementTimeoutMillis ?? StoreOptions.defaultStatementTimeout
     )
     /** A statement within the bound, failing with `operation`'s StoreError. */
-    const bounded = (operation: string) => <A>(statement: Effect.Effect<A, SqlError>) =>
-      statement.pipe(
-        Effect.mapError(storeError(operation)),
-        Deadline.statement(statementTimeout, storeError(operation))
-      )
+    const bounded = (operation: string) => Deadline.statement(statementTimeout, storeError(operation))
     // The migrations create the table; they run once per database whoever runs them first (the store or this).
     yield* Migrations.run(names, dialect).pipe(Effect.mapError(storeError("run the store's migrations")))
     const table = sql(names.checkpoints)

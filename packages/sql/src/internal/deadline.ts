@@ -109,18 +109,20 @@ export const append = <A, E, R>(
     }))
 
 /**
- * A statement (a read, a version, a poll, a checkpoint's) within `millis`, or a `StoreError` made by `failed` at the
- * deadline, with a {@link TimedOut} cause. A statement may be tried again inside (`retryCancelled`): the bound is
- * for all of it. Inside a caller's transaction it runs unbounded, on the caller's connection (see the module's
- * comment).
+ * A statement (a read, a version, a poll, a checkpoint's) within `millis`; its failure, or the deadline (with a
+ * {@link TimedOut} cause), is the `StoreError` made by `failed`. A statement may be tried again inside
+ * (`retryCancelled`): the bound is for all of it. Inside a caller's transaction it runs unbounded, on the caller's
+ * connection (see the module's comment).
  *
  * @internal
  */
 export const statement = (millis: number, failed: (cause: unknown) => EventStore.StoreError) =>
-<A, R>(
-  self: Effect.Effect<A, EventStore.StoreError, R>
-): Effect.Effect<A, EventStore.StoreError, R> =>
-  Effect.flatMap(
+<A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, EventStore.StoreError, R> => {
+  const failing = Effect.mapError(self, failed)
+  return Effect.flatMap(
     Effect.serviceOption(SqlClient.TransactionConnection),
-    (outer) => Option.isSome(outer) ? self : within(self, millis, () => failed(new TimedOut({ millis })))
+    (outer) => Option.isSome(outer) ? failing : within(failing, millis, () => failed(new TimedOut({ millis })))
   )
+}

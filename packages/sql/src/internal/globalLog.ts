@@ -166,7 +166,6 @@ export const make = (options: {
 
   const readPlain = (from: Position.Position, limit: number, failed: (cause: unknown) => EventStore.StoreError) =>
     retryCancelled(plainPage(from, limit)).pipe(
-      Effect.mapError(failed),
       bounded(failed),
       Effect.flatMap(decodeRows(decode, failed)),
       Effect.map((page): StoreBackend.Page => ({ events: page, through: page[page.length - 1]?.position ?? from }))
@@ -179,7 +178,6 @@ export const make = (options: {
     failed: (cause: unknown) => EventStore.StoreError
   ) =>
     retryCancelled(filteredPage(from, limit, filter)).pipe(
-      Effect.mapError(failed),
       bounded(failed),
       Effect.flatMap((rows) =>
         Effect.map(
@@ -224,7 +222,6 @@ export const make = (options: {
           WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, position DESC LIMIT 1`
       : sql<PageRow>`SELECT max(position) AS end_position FROM ${events}`
   ).pipe(
-    Effect.mapError(storeError("read the end of the global log")),
     bounded(storeError("read the end of the global log")),
     Effect.flatMap((rows) =>
       Effect.try({ try: () => endOf(rows[0]), catch: storeError("read the end of the global log") })

@@ -152,7 +152,6 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
             sql<EventRow>`SELECT ${columns} FROM ${events}
               WHERE stream_id = ${streamId} AND version > ${after} ORDER BY version LIMIT ${Math.min(PAGE, left)}`
           ).pipe(
-            Effect.mapError(failed),
             Deadline.statement(statementTimeout, failed),
             Effect.flatMap(decodeRows(toRecorded(dialect), failed)),
             Effect.map((page) => {
@@ -169,7 +168,6 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       const failed = storeError(`read the version of stream ${streamId}`)
       return retryCancelled(sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`)
         .pipe(
-          Effect.mapError(failed),
           Deadline.statement(statementTimeout, failed),
           Effect.flatMap((rows) =>
             Effect.try({ try: () => StreamVersion.make(Number(rows[0]?.version ?? 0)), catch: failed })
