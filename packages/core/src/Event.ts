@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/event.js"
-import { storable } from "./internal/text.js"
+import { maxCodePoints, storable } from "./internal/text.js"
 import * as Position from "./Position.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
@@ -49,14 +49,15 @@ export type EventSchema<A extends Tagged> = Schema.Schema<A, any, never>
 
 /**
  * The unique identity of an event, chosen by the writer (making re-sent batches idempotent) or by the store: a
- * non-empty string of at most 128 characters with no NUL character and no unpaired UTF-16 surrogate.
+ * non-empty string of at most 128 characters (Unicode code points, as JSON Schema's `maxLength` counts them: an emoji
+ * is one) with no NUL character and no unpaired UTF-16 surrogate.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const EventId = Schema.String.pipe(
   Schema.minLength(1, { message: () => "an event id must not be empty" }),
-  Schema.maxLength(128, { message: () => "an event id must be at most 128 characters" }),
+  maxCodePoints(128, "an event id must be at most 128 characters (Unicode code points)"),
   Schema.filter(storable("an event id")),
   Schema.brand("@concord/core/EventId"),
   Schema.annotations({ identifier: "EventId" })
@@ -101,15 +102,16 @@ export const Metadata: Schema.Schema<Metadata> = Schema.declare(
 )
 
 /**
- * The name of an event type as stored: a non-empty string of at most 256 characters, with no NUL character and no
- * unpaired UTF-16 surrogate (which no store keeps exactly).
+ * The name of an event type as stored: a non-empty string of at most 256 characters (Unicode code points, as JSON
+ * Schema's `maxLength` counts them: an emoji is one), with no NUL character and no unpaired UTF-16 surrogate (which no
+ * store keeps exactly).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const EventType = Schema.String.pipe(
   Schema.minLength(1, { message: () => "an event type must not be empty" }),
-  Schema.maxLength(256, { message: () => "an event type must be at most 256 characters" }),
+  maxCodePoints(256, "an event type must be at most 256 characters (Unicode code points)"),
   Schema.filter(storable("an event type")),
   Schema.annotations({ identifier: "EventType" })
 )

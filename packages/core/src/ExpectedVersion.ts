@@ -73,14 +73,28 @@ const unsafeExact = (version: StreamVersion.StreamVersion): Exact => {
  */
 export const noStream: ExpectedVersion = exact(0)
 
+const versionMessage =
+  `an expected version must be "any", "noStream" or a whole number from 0 to ${StreamVersion.max} ` +
+  `(StreamVersion.max)`
+
 /**
- * The wire form: `"any"`, `"noStream"` or a version number.
+ * A version number on the wire: checked against the range first, so that a number too large for any stream (1e20,
+ * which is not a safe integer either) is told so rather than that it is not an integer.
+ */
+const WireVersion = Schema.Number.pipe(
+  Schema.between(0, StreamVersion.max, { message: () => versionMessage }),
+  Schema.int({ message: () => versionMessage })
+)
+
+/**
+ * The wire form: `"any"`, `"noStream"` or a version number, a whole number from 0 to `StreamVersion.max` (no stream
+ * gets further, and every store refuses more).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const FromJson: Schema.Schema<ExpectedVersion, "any" | "noStream" | number> = Schema.transform(
-  Schema.Union(Schema.Literal("any", "noStream"), Schema.NonNegativeInt),
+  Schema.Union(Schema.Literal("any", "noStream"), WireVersion),
   Schema.typeSchema(ExpectedVersion),
   {
     strict: true,

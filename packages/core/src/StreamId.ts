@@ -4,10 +4,11 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { isDotSegment, isStreamId, storable } from "./internal/text.js"
+import { isDotSegment, isStreamId, maxCodePoints, storable } from "./internal/text.js"
 
 /**
- * A non-empty string of at most 512 characters with no NUL byte (PostgreSQL cannot store one), no unpaired UTF-16
+ * A non-empty string of at most 512 characters (Unicode code points, as JSON Schema's `maxLength` counts them: an emoji
+ * is one) with no NUL byte (PostgreSQL cannot store one), no unpaired UTF-16
  * surrogate (SQL text columns would store U+FFFD instead, so distinct ids could collide), and neither `.` nor `..`.
  * Those two are the only ids no URL can address, so no HTTP client could reach their stream: a URL parser (WHATWG URL,
  * as `fetch` and browsers use) removes a path segment that is `.` or `..`, percent-encoded (`%2e`, `.%2E`) or not, and
@@ -19,7 +20,7 @@ import { isDotSegment, isStreamId, storable } from "./internal/text.js"
  */
 export const StreamId = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a stream id must not be empty" }),
-  Schema.maxLength(512, { message: () => "a stream id must be at most 512 characters" }),
+  maxCodePoints(512, "a stream id must be at most 512 characters (Unicode code points)"),
   Schema.filter(storable("a stream id")),
   Schema.filter((id) => !isDotSegment(id) || "a stream id must not be \".\" or \"..\": no URL can address it"),
   Schema.brand("@concord/core/StreamId"),

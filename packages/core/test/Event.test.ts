@@ -1,7 +1,7 @@
 import type { Conflict } from "@concord/core"
 import { ConflictRegistry, Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Effect, Either, Schema, Stream } from "effect"
+import { Effect, Either, JSONSchema, Schema, SchemaAST, Stream } from "effect"
 import * as Doc from "./fixtures/Document.js"
 
 class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
@@ -87,4 +87,41 @@ describe("Event", () => {
     expect(Schema.is(Event.EventId)("a\u0000b")).toBe(false)
     expect(Schema.is(Event.EventId)("x".repeat(129))).toBe(false)
   })
+
+  it("ids, types and stream ids count their length in code points, as JSON Schema's maxLength does", () => {
+    const limits = [[Event.EventId, 128, "an event id"], [Event.EventType, 256, "an event type"], [
+      StreamId.StreamId,
+      512,
+      "a stream id"
+    ]] as const
+    for (const [schema, max, what] of limits) {
+      const decode = Schema.decodeUnknownEither(schema as Schema.Schema<string, string>)
+      // An emoji is two UTF-16 units and one code point; a BMP character is one of each.
+      expect(Either.isRight(decode("😀".repeat(max))), what).toBe(true)
+      expect(Either.isRight(decode("é".repeat(max - 1) + "😀")), what).toBe(true)
+      for (const over of ["😀".repeat(max + 1), "x".repeat(max + 1), "x".repeat(max) + "😀"]) {
+        const message = Either.match(decode(over), { onLeft: (e) => e.message, onRight: () => "valid" })
+        expect(message, what).toContain(`${what} must be at most ${max} characters (Unicode code points)`)
+      }
+      expect(JSONSchema.make(schema)).toMatchObject({
+        $defs: { [schema.ast.annotations[SchemaAST.IdentifierAnnotationId] as string]: { maxLength: max } }
+      })
+    }
+  })
+
+  it("stores count the same way: a type of 256 emoji is appended, one of 257 is InvalidEventData", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const stream = StreamId.make("😀".repeat(512))
+      const appended = yield* store.append(stream, ExpectedVersion.noStream, [
+        { id: Event.EventId.make("😀".repeat(128)), type: "😀".repeat(256), data: {} }
+      ])
+      expect(appended.lastVersion).toBe(1)
+      const error = yield* Effect.flip(
+        store.append(stream, ExpectedVersion.any, [{ type: "😀".repeat(257), data: {} }])
+      )
+      expect(error).toMatchObject({ _tag: "InvalidEventData", reason: expect.stringContaining("256 characters") })
+      const tooLong = yield* Effect.flip(store.version("😀".repeat(513) as StreamId.StreamId))
+      expect(tooLong).toMatchObject({ _tag: "InvalidArgument", reason: expect.stringContaining("512 characters") })
+    }).pipe(Effect.provide(EventStore.layerMemory()), Effect.runPromise))
 })

@@ -1,6 +1,6 @@
 import { ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Either, FastCheck as fc, Schema } from "effect"
+import { Either, FastCheck as fc, JSONSchema, Schema } from "effect"
 
 describe("StreamId", () => {
   it("accepts quotes and unicode, rejects empty, NUL and over-long ids", () => {
@@ -86,6 +86,24 @@ describe("ExpectedVersion", () => {
 
   it.each([-1, 1.5, "7", null, "latest", 2 ** 64])("rejects %j", (input) => {
     expect(Either.isLeft(decode(input))).toBe(true)
+  })
+
+  it.each([2 ** 31, 1e20, 2 ** 53 + 2, 2 ** 64, 1e300])(
+    "rejects %s, past StreamVersion.max, saying so rather than that it is not an integer",
+    (n) => {
+      const error = Either.flip(decode(n)).pipe(Either.getOrThrow)
+      expect(error.message).toContain(
+        `an expected version must be "any", "noStream" or a whole number from 0 to ${StreamVersion.max}`
+      )
+      expect(error.message).not.toContain("Expected an integer")
+    }
+  )
+
+  it("accepts StreamVersion.max, and its JSON Schema states the bounds", () => {
+    expect(decode(StreamVersion.max)).toEqual(Either.right(ExpectedVersion.exact(StreamVersion.max)))
+    expect(JSON.stringify(JSONSchema.make(ExpectedVersion.FromJson))).toContain(
+      `{"type":"integer","description":"an integer","title":"int","minimum":0,"maximum":${StreamVersion.max}}`
+    )
   })
 
   it.each([-1, 1.5, Number.NaN, Infinity, 2 ** 64])(

@@ -1,3 +1,5 @@
+import * as Schema from "effect/Schema"
+
 // A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one.
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -34,13 +36,53 @@ const suspicious = /[\u0000\uD800-\uDFFF]/
 export const isStorable = (s: string): boolean => !suspicious.test(s) || textProblem(s) === undefined
 
 /**
- * A string of `min` to `max` UTF-16 units that every store keeps exactly: the refinements of the id and type Schemas,
- * as plain checks for the hot path.
+ * How many code points a string has: its UTF-16 units, each surrogate pair counted once. A length limit counts these,
+ * as JSON Schema's `maxLength` does and PostgreSQL's `varchar(n)` would, so that 256 emoji are 256 characters.
  *
  * @internal
  */
-export const storableOfLength = (min: number, max: number) => (value: unknown): value is string =>
-  typeof value === "string" && value.length >= min && value.length <= max && isStorable(value)
+export const codePointLength = (s: string): number => {
+  let pairs = 0
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        pairs++
+        i++
+      }
+    }
+  }
+  return s.length - pairs
+}
+
+/**
+ * Whether a string has at most `max` code points, answered by its length alone when that is at most `max` (a string
+ * never has more code points than UTF-16 units).
+ *
+ * @internal
+ */
+export const hasAtMostCodePoints = (s: string, max: number): boolean =>
+  s.length <= max || (s.length <= 2 * max && codePointLength(s) <= max)
+
+/**
+ * A `Schema.filter` for strings of at most `max` characters counted as code points, stated in the JSON Schema as
+ * `maxLength` (which counts code points too). `Schema.maxLength` would count UTF-16 units.
+ *
+ * @internal
+ */
+export const maxCodePoints =
+  (max: number, message: string) => <S extends Schema.Schema<string, string, never>>(self: S): Schema.filter<S> =>
+    self.pipe(Schema.filter((s: string) => hasAtMostCodePoints(s, max) || message, { jsonSchema: { maxLength: max } }))
+
+/**
+ * A string of `min` to `max` code points (`min` at most 1, where units and code points agree) that every store keeps
+ * exactly: the refinements of the id and type Schemas, as plain checks for the hot path.
+ *
+ * @internal
+ */
+export const storableOfLength = (min: 0 | 1, max: number) => (value: unknown): value is string =>
+  typeof value === "string" && value.length >= min && hasAtMostCodePoints(value, max) && isStorable(value)
 
 /**
  * Whether a string is a URL path's dot segment, `.` or `..`, which every WHATWG URL parser removes from a path (also
