@@ -95,7 +95,8 @@ describe("Event", () => {
       "a stream id"
     ]] as const
     for (const [schema, max, what] of limits) {
-      const decode = Schema.decodeUnknownEither(schema as Schema.Schema<any, string>)
+      const asSchema = schema as Schema.Schema<any, string>
+      const decode = Schema.decodeUnknownEither(asSchema)
       // An emoji is two UTF-16 units and one code point; a BMP character is one of each.
       expect(Either.isRight(decode("😀".repeat(max))), what).toBe(true)
       expect(Either.isRight(decode("é".repeat(max - 1) + "😀")), what).toBe(true)
@@ -103,7 +104,7 @@ describe("Event", () => {
         const message = Either.match(decode(over), { onLeft: (e) => e.message, onRight: () => "valid" })
         expect(message, what).toContain(`${what} must be at most ${max} characters (Unicode code points)`)
       }
-      expect(JSONSchema.make(schema)).toMatchObject({
+      expect(JSONSchema.make(asSchema)).toMatchObject({
         $defs: { [schema.ast.annotations[SchemaAST.IdentifierAnnotationId] as string]: { maxLength: max } }
       })
     }
