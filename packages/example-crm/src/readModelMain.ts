@@ -43,8 +43,7 @@ const readModel = Command.make("read-model", { db, postgres, port }, (flags) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    // `npm run` starts the script in this package's directory; INIT_CWD is where npm was run.
-    const filename = path.resolve(process.env.INIT_CWD ?? ".", flags.db)
+    const filename = yield* Cli.resolvePath(flags.db)
     if (Option.isNone(flags.postgres)) yield* fs.makeDirectory(path.dirname(filename), { recursive: true })
     const database = Option.isSome(flags.postgres)
       ? Database.layerPostgres(flags.postgres.value)

@@ -1,7 +1,8 @@
 /**
  * The `concord` command line: `concord serve` runs the service, `concord tail` prints the events of a running one as
  * they commit. Every flag of `serve`, and `tail`'s `--url` and `--token`, can also come from the environment
- * (`CONCORD_*`); a flag wins over its variable.
+ * (`CONCORD_*`); a flag wins over its variable. A relative path (`--db`, `--registry`) is taken from the directory in
+ * `CONCORD_CWD`, which the repository's npm scripts set to the one npm was run in, or else from the working directory.
  *
  * @since 0.1.0
  */
@@ -136,6 +137,22 @@ const shutdownTimeout = millisFlag(
     "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
 ).pipe(Options.withDefault(10_000))
 
+/**
+ * The absolute path a path given on the command line names: a relative one is taken from the directory in
+ * `CONCORD_CWD` when it is set and not empty, else from the working directory. `npm run` starts a script in its
+ * package's directory, not the user's, so the repository's scripts pass the user's directory (npm's `INIT_CWD`) on in
+ * `CONCORD_CWD`.
+ *
+ * @since 0.3.0
+ * @category paths
+ */
+export const resolvePath = (file: string): Effect.Effect<string, never, Path.Path> =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const base = yield* Config.string("CONCORD_CWD").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
+    return path.resolve(base === "" ? process.cwd() : base, file)
+  })
+
 /** The store the flags name, with their deadlines. */
 const storeLayer = (
   flags: {
@@ -184,10 +201,12 @@ const serve = Command.make(
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const db = yield* resolvePath(flags.db)
+      const registryFile = yield* Effect.transposeMapOption(flags.registry, resolvePath)
       const appendTimeout = Option.getOrElse(flags.appendTimeout, () => flags.lockTimeout + appendTimeoutMargin)
       const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + requestTimeoutMargin)
-      const registries = Option.isSome(flags.registry)
-        ? yield* Registries.load(flags.registry.value)
+      const registries = Option.isSome(registryFile)
+        ? yield* Registries.load(registryFile.value)
         : Registries.strict
       const options: Server.Options = {
         host: Option.getOrUndefined(flags.host),
@@ -200,7 +219,7 @@ const serve = Command.make(
         registries
       }
       if (Option.isNone(flags.postgres)) {
-        yield* fs.makeDirectory(path.dirname(path.resolve(flags.db)), { recursive: true })
+        yield* fs.makeDirectory(path.dirname(db), { recursive: true })
       }
       if (requestTimeout >= flags.shutdownTimeout) {
         yield* Effect.logWarning(
@@ -209,13 +228,13 @@ const serve = Command.make(
         )
       }
       yield* Effect.logInfo(
-        `storing events in ${Option.isSome(flags.postgres) ? "PostgreSQL" : path.resolve(flags.db)}; ` +
-          (Option.isSome(flags.registry)
-            ? `conflict rules from ${flags.registry.value}` +
+        `storing events in ${Option.isSome(flags.postgres) ? "PostgreSQL" : db}; ` +
+          (Option.isSome(registryFile)
+            ? `conflict rules from ${registryFile.value}` +
               (registries.categories.length > 0 ? ` for ${registries.categories.join(", ")}` : "")
             : "no conflict rules: every stale append conflicts")
       )
-      return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer(flags, appendTimeout))))
+      return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout))))
     })
 ).pipe(Command.withDescription("serve the event-storage API"))
 
