@@ -15,6 +15,7 @@ import {
   OpenApi
 } from "@effect/platform"
 import * as Schema from "effect/Schema"
+import * as openApi from "./internal/openApi.js"
 import * as params from "./internal/params.js"
 
 /**
@@ -51,7 +52,12 @@ export const AppendRequest = Schema.Struct({
   events: Schema.Array(Event.EventData).pipe(
     Schema.maxItems(maxEventsPerAppend, { message: () => `at most ${maxEventsPerAppend} events per append` })
   )
-}).annotations({ identifier: "AppendRequest" })
+}).annotations({
+  identifier: "AppendRequest",
+  // The document says `additionalProperties: false`: a field the service does not know (a `metaData` typo) is refused
+  // with a 400 that names it, not dropped without a word.
+  parseOptions: { onExcessProperty: "error" }
+})
 
 /**
  * A page of events: a stream's in version order, or the global log's in log order.
@@ -219,12 +225,7 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("Reques
 const streamPath = Schema.Struct({ streamId: Schema.String })
 
 const ReadParams = Schema.Struct({
-  from: Schema.optional(
-    Schema.NumberFromString.pipe(
-      Schema.int(),
-      Schema.between(1, maxStreamVersion, { message: () => `from must be between 1 and ${maxStreamVersion}` })
-    )
-  ),
+  from: Schema.optional(params.integer("from", 1, maxStreamVersion)),
   limit: Schema.optional(params.Limit)
 })
 
@@ -368,9 +369,21 @@ export class ConcordApi extends HttpApi.make("concord")
   .middleware(Authorization)
   .addError(InvalidStreamId)
   .annotate(OpenApi.Title, "Concord event storage")
+  .annotate(OpenApi.Version, openApi.version)
+  .annotate(OpenApi.Servers, openApi.servers)
+  // Answered outside the endpoints, so no endpoint declares them: components the document refers to.
+  .annotate(HttpApi.AdditionalSchemas, [NotFound, MethodNotAllowed, RequestTimeout, HeadersTooLarge])
+  // What the platform cannot say from the schemas; the service serves the document with the bearer scheme applied
+  // only when it runs with a token.
+  .annotate(OpenApi.Transform, (spec) => openApi.refine(spec as OpenApi.OpenAPISpec, { bearer: true }))
   .annotate(
     OpenApi.Description,
     "Persists events and accepts concurrent writes that do not really clash. When the service was started with a " +
-      "token, every request must carry `Authorization: Bearer <token>`."
+      "token, every request must carry `Authorization: Bearer <token>` (the document then applies the `bearer` " +
+      "scheme). Besides the answers each operation lists: a path no endpoint has gets a JSON 404 " +
+      "(`components.responses.NotFound`), a method its path does not have a JSON 405 with an `Allow` header " +
+      "(`MethodNotAllowed`), and Node answers a request line and headers over 16 KiB with 431 (`HeadersTooLarge`), " +
+      "one that does not arrive in time with 408 (`RequestTimeout`), before the API sees them. A request body holds " +
+      "exactly the fields its schema lists: an unknown field is refused with a 400 that names it."
   )
 {}

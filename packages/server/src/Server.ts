@@ -24,6 +24,7 @@ import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
 import * as listening from "./internal/listening.js"
 import * as notFound from "./internal/notFound.js"
+import * as openApi from "./internal/openApi.js"
 import * as requestGuard from "./internal/requestGuard.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
@@ -218,7 +219,8 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
     Layer.provide(notFound.layer),
     Layer.provide(deadline.layer(requestTimeout)),
     Layer.provide(
-      HttpApiBuilder.api(ConcordApi).pipe(
+      // The served document, the `/docs` page's included, applies the bearer scheme only when a token is required.
+      HttpApiBuilder.api(openApi.served(ConcordApi, { bearer: options.token !== undefined })).pipe(
         Layer.provide(handlers.layerStreams(options.registries ?? Registries.strict)),
         Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval, requestTimeout })),
         Layer.provide(handlers.layerHealth),

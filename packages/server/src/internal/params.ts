@@ -2,15 +2,47 @@
 import { Event, EventStore, Position } from "@concord/core"
 import { HttpApiError } from "@effect/platform"
 import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-/** At most how many events a read returns: 0 to a page. @internal */
-export const Limit = Schema.NumberFromString.pipe(
-  Schema.int(),
-  Schema.between(0, EventStore.readPageSize, {
-    message: () => `limit must be between 0 and ${EventStore.readPageSize}`
+/** How a value is shown in a message: JSON-quoted, and cut short. */
+const shown = (text: string) => JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text)
+
+/**
+ * An integer query parameter from `min` to `max`, written as an integer is written: decimal digits only, without a
+ * sign, spaces, an exponent, a fraction, hex or leading zeros (`5`, not `+5`, ` 5`, `5.0`, `5e0`, `0x5` or `05`), so
+ * that one number has one spelling, the one every client's integer serializer gives. Anything else is a 400 naming
+ * the parameter. The document states it as `type: integer` with its bounds.
+ *
+ * @internal
+ */
+export const integer = (name: string, min: number, max: number): Schema.Schema<number, string> =>
+  Schema.transformOrFail(Schema.String, Schema.Number, {
+    strict: true,
+    decode: (text, _, ast) => {
+      const value = /^(?:0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : Number.NaN
+      return value >= min && value <= max
+        ? ParseResult.succeed(value)
+        : ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            text,
+            `${name} must be an integer from ${min} to ${max} in decimal digits, not ${shown(text)}`
+          )
+        )
+    },
+    encode: (value) => ParseResult.succeed(String(value))
+  }).annotations({
+    jsonSchema: {
+      type: "integer",
+      minimum: min,
+      maximum: max,
+      description: "Decimal digits only: no sign, spaces, exponent, fraction or leading zeros"
+    }
   })
-)
+
+/** At most how many events a read returns: 0 to a page. @internal */
+export const Limit = integer("limit", 0, EventStore.readPageSize)
 
 /** A comma-separated list: the empty string is the empty list (which matches no event). @internal */
 export const CommaSeparated: Schema.Schema<ReadonlyArray<string>, string> = Schema.transform(
