@@ -59,7 +59,7 @@ const refineComponents = (schemas: Node) => {
   if (isNode(schemas.PositionFromString)) {
     schemas.PositionFromString = {
       type: "string",
-      pattern: "^(?:0|[1-9][0-9]{0,19})(?:\\.(?:[1-9][0-9]{0,19}))?$",
+      pattern: "^(?:0|[1-9][0-9]{0,19}|[1-9][0-9]{0,19}\\.(?:0|[1-9][0-9]{0,19}))$",
       description: "A place in the global log: `<sequence>` or `<commit>.<sequence>` in decimal without leading " +
         "zeros, each part at most 2^64 - 1 (which the pattern does not say), the commit not 0"
     }
@@ -87,6 +87,7 @@ const discriminate = (schema: Node, schemas: Node): Node => {
   const { anyOf: _anyOf, ...rest } = schema
   return {
     ...rest,
+    type: "object",
     oneOf: Object.values(mapping).map(($ref) => ({ $ref })),
     discriminator: { propertyName: "_tag", mapping }
   }
