@@ -26,6 +26,7 @@ import * as listening from "./internal/listening.js"
 import * as notFound from "./internal/notFound.js"
 import * as openApi from "./internal/openApi.js"
 import * as requestGuard from "./internal/requestGuard.js"
+import * as routing from "./internal/routing.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
 import * as Registries from "./Registries.js"
@@ -211,9 +212,7 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
   const requestTimeout = requestTimeoutOf(options)
   return HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    // Stream ids run to 512 characters, more once percent-encoded; the router's default limit is 100. Slashes are
-    // not merged: `/streams//events` is the empty stream id's (refused), not stream `events`'s.
-    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2048, ignoreDuplicateSlashes: false })),
+    Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
     Layer.provide(notFound.layer),

@@ -8,6 +8,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Schema from "effect/Schema"
 import { ConcordApi, ServiceUnavailable } from "../Api.js"
 import { abandonAfter } from "./abandon.js"
+import * as routing from "./routing.js"
 
 /**
  * How far a request has got, and whether its deadline has answered: the answer says whether the store was called,
@@ -60,33 +61,22 @@ const received = (request: HttpServerRequest.HttpServerRequest): boolean => {
   return typeof source !== "object" || source === null || !("complete" in source) || source.complete === true
 }
 
-/** Whether a fixed part of a path is `name` as the router reads it: percent-decoded, in any letter case. */
-const isSegment = (segment: string | undefined, name: string): boolean =>
-  segment !== undefined && decodeURI(segment).toLowerCase() === name
-
 /**
  * The stream an append request (`POST /streams/:streamId/events`) is for, from its URL: the router's match is not
- * known outside the handler, so this follows the router's rules (find-my-way's, as the service sets them): the path
- * ends at `?`, `;` or `#`, one trailing slash is ignored, fixed parts match in any letter case once percent-decoded,
- * and the stream id, kept as written, is percent-decoded; slashes are not merged, so `/streams//events` is the empty
- * id's. A URL the router could not decode is no append.
+ * known outside the handler, and a request whose body has not arrived never reaches it, so this reads the path by the
+ * router's rules (see {@link routing}): fixed segments match percent-decoded and in the same letter case, and the
+ * stream id, kept as written, is percent-decoded; slashes are not merged, so `/streams//events` is the empty id's. A
+ * URL the router could not decode is no append.
  *
  * @internal
  */
 export const appendedStream = (method: string, url: string): string | undefined => {
   if (method !== "POST") return undefined
-  const target = url.startsWith("/") ? url : url.replace(/^https?:\/\/.*?\//, "/")
-  const path = target.slice(0, 1) + /^[^?;#]*/.exec(target.slice(1))![0]
-  const [root, streams, streamId, events, ...rest] = (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path)
-    .split("/")
-  try {
-    return root === "" && rest.length === 0 && streamId !== undefined && isSegment(streams, "streams") &&
-        isSegment(events, "events")
-      ? decodeURIComponent(streamId)
-      : undefined
-  } catch {
-    return undefined
-  }
+  const [root, streams, streamId, events, ...rest] = routing.pathOf(url).split("/")
+  return root === "" && rest.length === 0 && streamId !== undefined && routing.isFixedSegment(streams, "streams") &&
+      routing.isFixedSegment(events, "events")
+    ? routing.parameterValue(streamId)
+    : undefined
 }
 
 const encodeAppendTimeout = Schema.encodeSync(EventStore.AppendTimeout)

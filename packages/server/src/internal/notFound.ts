@@ -15,31 +15,23 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ConcordApi, InvalidStreamId, MethodNotAllowed, NotFound } from "../Api.js"
+import * as routing from "./routing.js"
 
 const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound =>
   HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
 
-const decodedSegment = (segment: string): string => {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
-}
-
 /**
- * Whether a route's path, as the router was given it, has the shape of a request's path, as the router reads it:
- * `:name` is any one segment, `*` the rest, other segments match decoded and whatever their case; a trailing slash is
- * ignored.
+ * Whether a route's path, as the router was given it, has the shape of a request's path, read as the router reads it
+ * (see {@link routing}): `:name` is any one segment, `*` the rest, other segments match percent-decoded.
  */
 const hasShape = (route: string, pathname: string): boolean => {
   const wanted = route.split("/")
-  const given = (pathname.length > 1 && pathname.endsWith("/") ? pathname.slice(0, -1) : pathname).split("/")
+  const given = routing.pathOf(pathname).split("/")
   for (let i = 0; i < wanted.length; i++) {
     const segment = wanted[i]!
     if (segment === "*") return true
     if (i >= given.length) return false
-    if (!segment.startsWith(":") && segment.toLowerCase() !== decodedSegment(given[i]!).toLowerCase()) return false
+    if (!segment.startsWith(":") && !routing.isFixedSegment(given[i], segment)) return false
   }
   return wanted.length === given.length
 }
@@ -81,7 +73,8 @@ const notFound = (pathname: string) =>
  */
 const refusedParameter = (route: string, pathname: string) => {
   const at = route.split("/").indexOf(":streamId")
-  const decoded = at === -1 ? Either.right(undefined) : decodeStreamId(decodedSegment(pathname.split("/")[at] ?? ""))
+  const segment = routing.pathOf(pathname).split("/")[at] ?? ""
+  const decoded = at === -1 ? Either.right(undefined) : decodeStreamId(routing.parameterValue(segment) ?? segment)
   if (Either.isRight(decoded)) return notFound(pathname)
   const message = `invalid stream id: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
   return HttpServerResponse.unsafeJson(encodeInvalidStreamId(new InvalidStreamId({ message })), { status: 400 })
