@@ -19,6 +19,7 @@ import { ConcordApi } from "./Api.js"
 import * as authorization from "./internal/authorization.js"
 import * as clientErrors from "./internal/clientErrors.js"
 import * as deadline from "./internal/deadline.js"
+import * as decodeErrors from "./internal/decodeErrors.js"
 import * as drain from "./internal/drain.js"
 import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
@@ -215,6 +216,7 @@ const app = (options: Options, live: subscriptions.Subscriptions) => {
     Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
+    Layer.provide(decodeErrors.layer),
     Layer.provide(notFound.layer),
     Layer.provide(deadline.layer(requestTimeout)),
     Layer.provide(

@@ -73,7 +73,10 @@ export const hasAtMostCodePoints = (s: string, max: number): boolean =>
  */
 export const maxCodePoints =
   (max: number, message: string) => <S extends Schema.Schema<string, string, never>>(self: S): Schema.filter<S> =>
-    self.pipe(Schema.filter((s: string) => hasAtMostCodePoints(s, max) || message, { jsonSchema: { maxLength: max } }))
+    self.pipe(Schema.filter((s: string) => hasAtMostCodePoints(s, max) || message, {
+      title: `maxLength(${max}) in code points`,
+      jsonSchema: { maxLength: max }
+    }))
 
 /**
  * A string of `min` to `max` code points (`min` at most 1, where units and code points agree) that every store keeps

@@ -1,4 +1,5 @@
 import { Event } from "@concord/core"
+import * as jsonNumbers from "./jsonNumbers.js"
 
 /**
  * The arrays and objects around an event's data and metadata in an append request: the request, its `events` and the
@@ -15,15 +16,35 @@ const envelopeDepth = 3
 export const maxBodyDepth = envelopeDepth + Event.maxDepth
 
 /**
- * Whether JSON text nests arrays and objects deeper than `limit`, found in one pass that keeps a count rather than a
- * stack, so that no depth can overflow anything. Brackets inside strings, escaped quotes included, do not count. Text
- * that is not JSON gets an answer too, which does not matter: parsing it fails anyway.
+ * What the scan of a request body refuses, or `undefined`: it nests too deep, or holds a number JavaScript cannot
+ * carry exactly (with the message naming where).
  *
  * @internal
  */
-export const nestsDeeperThan = (text: string, limit: number): boolean => {
+export type BodyProblem =
+  | { readonly _tag: "TooDeep" }
+  | { readonly _tag: "InexactNumber"; readonly message: string }
+
+const tooDeep: BodyProblem = { _tag: "TooDeep" }
+
+/** Whether a character code can be part of a JSON number token: a digit, `.`, `e`, `E`, `+` or `-`. */
+const isNumberPart = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d
+
+/**
+ * Scans JSON text before anything parses it, in one pass that keeps a count rather than a stack, so that no depth can
+ * overflow anything: whether it nests arrays and objects deeper than `limit` (brackets inside strings, escaped quotes
+ * included, do not count), and whether a number token in it is one JavaScript cannot carry exactly (see
+ * `jsonNumbers.isExact`; short tokens are answered from their length). Text that is not JSON is left to the parser,
+ * which refuses it anyway: a token that only looks like an inexact number is refused only when the text parses.
+ *
+ * @internal
+ */
+export const scan = (text: string, limit: number): BodyProblem | undefined => {
   let depth = 0
   let inString = false
+  let inexactAt = -1
+  let inexactEnd = -1
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
@@ -32,12 +53,79 @@ export const nestsDeeperThan = (text: string, limit: number): boolean => {
     } else if (c === 0x22) {
       inString = true
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true
+      if (++depth > limit) return tooDeep
     } else if (c === 0x5d || c === 0x7d) {
       depth--
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1
+      while (end < text.length && isNumberPart(text.charCodeAt(end))) end++
+      if (inexactAt === -1 && !jsonNumbers.isExact(text.slice(i, end))) {
+        inexactAt = i
+        inexactEnd = end
+      }
+      i = end - 1
     }
   }
-  return false
+  if (inexactAt === -1 || !parses(text)) return undefined
+  const token = text.slice(inexactAt, inexactEnd)
+  return { _tag: "InexactNumber", message: jsonNumbers.inexactMessage(pathAt(text, inexactAt), token) }
+}
+
+/** Whether the text is JSON, asked only of a body about to be refused for a number. */
+const parses = (text: string): boolean => {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** An array or object the path walk is inside of: an array's current index, or an object's current key. */
+interface Frame {
+  readonly isArray: boolean
+  index: number
+  key: string
+}
+
+const identifier = /^[A-Za-z_$][\w$]*$/
+
+/**
+ * Where in a JSON text the value starting at `offset` is, as a path into the body: `events[0].data.n`, with a key
+ * that is not an identifier quoted (`data["a b"]`, cut short when long). Walked only for a body being refused, over
+ * text that parses and nests no deeper than the limit.
+ */
+const pathAt = (text: string, offset: number): string => {
+  const frames: Array<Frame> = []
+  let expectKey = false
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      const start = i
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
+      if (expectKey) {
+        frames[frames.length - 1]!.key = JSON.parse(text.slice(start, i + 1)) as string
+        expectKey = false
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      frames.push({ isArray: c === 0x5b, index: 0, key: "" })
+      expectKey = c === 0x7b
+    } else if (c === 0x5d || c === 0x7d) {
+      frames.pop()
+    } else if (c === 0x2c) {
+      const frame = frames[frames.length - 1]!
+      if (frame.isArray) frame.index++
+      else expectKey = true
+    }
+  }
+  const path = frames.map((frame) =>
+    frame.isArray
+      ? `[${frame.index}]`
+      : identifier.test(frame.key)
+      ? `.${frame.key}`
+      : `[${JSON.stringify(jsonNumbers.excerpt(frame.key))}]`
+  ).join("")
+  return path === "" ? "the request body" : path.replace(/^\./, "")
 }
 
 /**

@@ -68,21 +68,25 @@ const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: num
 }
 
 /**
- * A `POST`'s body, checked for depth before anything parses it: past the limit, the store's checks, the platform's
- * decoding or a log of it could each recurse as deep as it goes. The body is read as text through the platform,
+ * A `POST`'s body, checked before anything parses it, in one pass: for depth, as past the limit the store's checks,
+ * the platform's decoding or a log of it could each recurse as deep as it goes; and for numbers JavaScript cannot
+ * carry exactly (`9223372036854775807`, `1e-400`), which parsing would silently round. The body is read as text through the platform,
  * which keeps it for the payload's decoding as JSON (the only kind of body let through: a read of another kind would
  * wait for a stream already consumed), and interruptibly: this middleware runs where the platform does not allow
  * interruption, and a body that never ends must not hold its request past a deadline.
  */
-const checkDepth = (request: HttpServerRequest.HttpServerRequest) =>
+const checkBody = (request: HttpServerRequest.HttpServerRequest) =>
   request.text.pipe(
     Effect.interruptible,
     Effect.mapError(() => new MalformedRequest({ message: "the request body could not be read" })),
-    Effect.flatMap((text) =>
-      bodyDepth.nestsDeeperThan(text, bodyDepth.maxBodyDepth)
-        ? Effect.fail(new MalformedRequest({ message: bodyDepth.tooDeepMessage }))
-        : Effect.void
-    )
+    Effect.flatMap((text) => {
+      const problem = bodyDepth.scan(text, bodyDepth.maxBodyDepth)
+      return problem === undefined
+        ? Effect.void
+        : Effect.fail(
+          new MalformedRequest({ message: problem._tag === "TooDeep" ? bodyDepth.tooDeepMessage : problem.message })
+        )
+    })
   )
 
 /**
@@ -102,7 +106,7 @@ export const layer = (maxBodyBytes: number): Layer.Layer<RequestGuard> =>
       const request = yield* HttpServerRequest.HttpServerRequest
       const refused = refusal(request, maxBodyBytes)
       if (refused !== undefined) return yield* refused
-      if (request.method === "POST") yield* checkDepth(request)
+      if (request.method === "POST") yield* checkBody(request)
     })
   )
 
