@@ -1,16 +1,15 @@
 import { type Event, EventStore, Position } from "@concord/core"
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { ServerResponse } from "node:http"
 import { ConcordApi, maxReadLimit } from "../Api.js"
 import * as abandon from "./abandon.js"
 import { unavailable } from "./handlers.js"
 import * as params from "./params.js"
+import * as readResponse from "./readResponse.js"
 import * as sse from "./sse.js"
 import type { Subscriptions } from "./subscriptions.js"
 
@@ -18,14 +17,6 @@ const filterOf = (urlParams: params.FilterParams): EventStore.Filter => ({
   types: urlParams.types,
   categories: urlParams.categories
 })
-
-/** The Node response under a request, when the service runs on Node's server. */
-const nodeResponse = (request: HttpServerRequest.HttpServerRequest): ServerResponse | undefined => {
-  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
-  return response !== null && typeof response === "object" && "destroy" in response
-    ? response as ServerResponse
-    : undefined
-}
 
 /** How many events a subscription's catch-up reads at a time: a reader that falls behind holds at most this many. */
 const catchUpPage = 1_000
@@ -90,15 +81,13 @@ export const layerEvents = (
       return handlers
         .handle("readAll", ({ request, urlParams }) =>
           params.refuseUndecodable(request.url, ["after", "limit", "types", "categories"]).pipe(
-            Effect.zipRight(Stream.runCollect(
-              store.readAll({
-                after: urlParams.after,
-                // Without a limit a read could hold the whole log in memory: it gets one page of the largest size.
-                limit: urlParams.limit ?? maxReadLimit,
-                filter: filterOf(urlParams)
-              })
-            )),
-            Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
+            Effect.zipRight(readResponse.pagedRead({
+              // Without a limit a read could hold the whole log in memory: it gets one page of the largest size.
+              limit: urlParams.limit ?? maxReadLimit,
+              read: (limit) => store.readAll({ after: urlParams.after, limit, filter: filterOf(urlParams) }),
+              after: (last, left) => store.readAll({ after: last.position, limit: left, filter: filterOf(urlParams) }),
+              operation: "read the global log"
+            })),
             Effect.catchTags({
               StoreError: unavailable("read the global log"),
               // The parameters were decoded into what the store takes: a store that refuses them is broken.
@@ -120,8 +109,10 @@ export const layerEvents = (
                 InvalidArgument: Effect.die
               })
             )
-            const response = nodeResponse(request)
-            if (response !== undefined) options.subscriptions.track(response)
+            const response = readResponse.nodeResponse(request)
+            if (response !== undefined) {
+              options.subscriptions.track(response)
+            }
             yield* Effect.logInfo("subscribed").pipe(Effect.annotateLogs({
               after: after === undefined ? "start" : after === "end" ? "end" : Position.toString(after),
               types: urlParams.types?.join(",") ?? "*",

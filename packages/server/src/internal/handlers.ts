@@ -1,16 +1,15 @@
 import { EventStore, StreamId } from "@concord/core"
 import { HttpApiBuilder } from "@effect/platform"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
 import type * as Registries from "../Registries.js"
 import * as abandon from "./abandon.js"
 import * as deadline from "./deadline.js"
+import * as readResponse from "./readResponse.js"
 
 /** @internal */
 export const metrics = {
@@ -92,10 +91,16 @@ export const layerStreams = (registries: Registries.Registries) =>
             ))
         .handle("read", ({ path: { streamId: raw }, urlParams }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
-            // Without a limit a read could hold a whole stream in memory: it gets one page of the largest size.
-            Stream.runCollect(store.read(streamId, { from: urlParams.from, limit: urlParams.limit ?? maxReadLimit })))
+            readResponse.pagedRead({
+              // Without a limit a read could hold a whole stream in memory: it gets one page of the largest size.
+              limit: urlParams.limit ?? maxReadLimit,
+              read: (limit) =>
+                store.read(streamId, { from: urlParams.from, limit }),
+              after: (last, left) =>
+                store.read(streamId, { from: last.version + 1, limit: left }),
+              operation: `read ${raw}`
+            }))
             .pipe(
-              Effect.map((events) => ({ events: Chunk.toReadonlyArray(events) })),
               Effect.catchTag("StoreError", unavailable(`read ${raw}`)),
               Effect.withSpan("concord.read", { attributes: { stream: raw } })
             ))
