@@ -32,7 +32,10 @@ import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
 
 const db = Options.text("db").pipe(
-  Options.withDescription("the SQLite file to store events in (env CONCORD_DB; default .concord/concord.db)"),
+  Options.withDescription(
+    "the SQLite file to store events in (env CONCORD_DB; default .concord/concord.db; a relative path is taken from " +
+      "the directory in CONCORD_CWD, else the working directory)"
+  ),
   Options.withFallbackConfig(Config.string("CONCORD_DB")),
   Options.withDefault(".concord/concord.db")
 )
@@ -53,7 +56,8 @@ const port = Options.integer("port").pipe(
 )
 const registry = Options.text("registry").pipe(
   Options.withDescription(
-    "a JSON file of conflict rules (env CONCORD_REGISTRY); without it every stale append conflicts"
+    "a JSON file of conflict rules (env CONCORD_REGISTRY; a relative path as --db's); without it every stale " +
+      "append conflicts"
   ),
   Options.withFallbackConfig(Config.string("CONCORD_REGISTRY")),
   Options.optional
