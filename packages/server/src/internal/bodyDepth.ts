@@ -27,10 +27,6 @@ export type BodyProblem =
 
 const tooDeep: BodyProblem = { _tag: "TooDeep" }
 
-/** Whether a character code can be part of a JSON number token: a digit, `.`, `e`, `E`, `+` or `-`. */
-const isNumberPart = (c: number): boolean =>
-  (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d
-
 /**
  * Scans JSON text before anything parses it, in one pass that keeps a count rather than a stack, so that no depth can
  * overflow anything: whether it nests arrays and objects deeper than `limit` (brackets inside strings, escaped quotes
@@ -57,9 +53,19 @@ export const scan = (text: string, limit: number): BodyProblem | undefined => {
     } else if (c === 0x5d || c === 0x7d) {
       depth--
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      // A number token: its digits are counted on the way, so that a short one without an exponent (nearly all of
+      // them) is known to be exact without being cut out and parsed.
       let end = i + 1
-      while (end < text.length && isNumberPart(text.charCodeAt(end))) end++
-      if (inexactAt === -1 && !jsonNumbers.isExact(text.slice(i, end))) {
+      let digits = c === 0x2d ? 0 : 1
+      let plain = true
+      for (; end < text.length; end++) {
+        const d = text.charCodeAt(end)
+        if (d >= 0x30 && d <= 0x39) digits++
+        else if (d === 0x2e) continue
+        else if (d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) plain = false
+        else break
+      }
+      if (inexactAt === -1 && !(plain && digits <= 15) && !jsonNumbers.isExact(text.slice(i, end))) {
         inexactAt = i
         inexactEnd = end
       }

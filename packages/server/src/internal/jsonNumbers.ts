@@ -31,15 +31,18 @@ const sameValue = (a: Decimal, b: Decimal): boolean =>
  * Whether a JSON number's text denotes exactly the value JavaScript reads it as: the double it parses to, written back
  * as `JSON.stringify` writes it, denotes the same decimal value. `1.50`, `1e2`, `0.1` and `-0` (zero, stored as `0`)
  * are exact; `9007199254740993`, `9223372036854775807`, `0.30000000000000001`, `1e400` (Infinity) and `1e-400` (0) are
- * not. Every text of at most 15 characters without an exponent is exact (at most 15 significant digits, well within
- * the range of doubles), and is answered without parsing it.
+ * not. Every text of at most 15 digits without an exponent is exact (at most 15 significant digits, well within the
+ * range of doubles), and is answered without parsing it; so is, after parsing, one written as JavaScript writes it.
  *
  * @internal
  */
 export const isExact = (text: string): boolean => {
   if (text.length <= 15 && !/[eE]/.test(text)) return true
   const value = Number(text)
-  return Number.isFinite(value) && sameValue(decimalOf(text), decimalOf(String(value)))
+  if (!Number.isFinite(value)) return false
+  // JSON written by JavaScript (and most languages' shortest round-trip formatting) is exactly this text.
+  const written = String(value)
+  return written === text || sameValue(decimalOf(text), decimalOf(written))
 }
 
 /**
