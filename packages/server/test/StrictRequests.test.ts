@@ -108,6 +108,10 @@ describe("strict requests", () => {
           const answer = yield* post(streamId, append(`[{"type":"T","data":${data}${metadata}}]`))
           yield* expectRefused(streamId, answer, "MalformedRequest", where, readAs, "cannot carry exactly")
         }
+        // Keys that are not identifiers are quoted as JSON writes them, a long one cut short.
+        const keys = "strict-numbers-keys"
+        const quoted = yield* post(keys, append(`[{"type":"T","data":{"a\\"b":{"${"k".repeat(300)}":[1e400]}}}]`))
+        yield* expectRefused(keys, quoted, "MalformedRequest", `events[0].data["a\\"b"]["${"k".repeat(100)}…(200 more`)
         // The second event's, after a first that is fine: the whole append is refused.
         const streamId = "strict-numbers-second"
         const second = yield* post(
@@ -137,6 +141,12 @@ describe("strict requests", () => {
         ]
         const answer = yield* post(streamId, append(`[{"type":"T","data":[${tokens.join(",")}]}]`, "\"noStream\""))
         expect(answer.status, answer.text).toBe(200)
+        // Numbers inside strings, keys included, are text: nothing to refuse.
+        const inStrings = yield* post(
+          streamId,
+          append("[{\"type\":\"T\",\"data\":{\"9223372036854775807\":\"1e400 [0.30000000000000001] \\\" 1e-400\"}}]")
+        )
+        expect(inStrings.status, inStrings.text).toBe(200)
         const [event] = yield* Effect.flatMap(
           baseUrl,
           (url) =>

@@ -98,7 +98,7 @@ const identifier = /^[A-Za-z_$][\w$]*$/
 
 /**
  * Where in a JSON text the value starting at `offset` is, as a path into the body: `events[0].data.n`, with a key
- * that is not an identifier quoted (`data["a b"]`, cut short when long). Walked only for a body being refused, over
+ * that is not a short identifier quoted (`data["a b"]`, cut short when long). Walked only for a body being refused, over
  * text that parses and nests no deeper than the limit.
  */
 const pathAt = (text: string, offset: number): string => {
@@ -127,7 +127,7 @@ const pathAt = (text: string, offset: number): string => {
   const path = frames.map((frame) =>
     frame.isArray
       ? `[${frame.index}]`
-      : identifier.test(frame.key)
+      : frame.key.length <= 100 && identifier.test(frame.key)
       ? `.${frame.key}`
       : `[${JSON.stringify(jsonNumbers.excerpt(frame.key))}]`
   ).join("")
