@@ -239,6 +239,20 @@ describe("strict requests", () => {
         }
       }))
 
+    it.effect("a query parameter's decode error is bounded too", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        for (const query of [`from=${"9".repeat(5000)}`, `limit=${"x".repeat(5000)}`]) {
+          const answer = yield* Effect.promise(async () => {
+            const response = await fetch(`${url}/streams/strict-query/events?${query}`)
+            return { status: response.status, text: await response.text() }
+          })
+          expect(answer.status, answer.text).toBe(400)
+          expect(JSON.parse(answer.text)._tag).toBe("HttpApiDecodeError")
+          expect(answer.text.length, answer.text.slice(0, 2000)).toBeLessThan(3_000)
+        }
+      }))
+
     it.effect(
       "property: a random JSON number is accepted exactly when it round-trips through a double",
       () =>
