@@ -5,6 +5,7 @@ import * as Contenders from "./Contenders.js"
 import * as Contention from "./Contention.js"
 import * as Detection from "./Detection.js"
 import * as Growth from "./Growth.js"
+import * as HttpReads from "./HttpReads.js"
 import * as Latency from "./Latency.js"
 import type { Section } from "./Measure.js"
 import * as Memory from "./Memory.js"
@@ -26,6 +27,7 @@ export interface Size {
   readonly regression: Regression.RegressionSize
   readonly sse: SseLatency.SseSize
   readonly subscribers: Subscribers.SubscribersSize
+  readonly "http-reads": HttpReads.HttpReadsSize
 }
 
 /**
@@ -54,7 +56,8 @@ export const full: Size = {
     trials: 7
   },
   sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
-  subscribers: { subscribers: 1_000, trials: 3 }
+  subscribers: { subscribers: 1_000, trials: 3 },
+  "http-reads": { connections: [10, 50], events: 1_000, seconds: 5, trials: 5 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -69,7 +72,8 @@ export const smoke: Size = {
   latency: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
   regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
   sse: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
-  subscribers: { subscribers: 20, trials: 1 }
+  subscribers: { subscribers: 20, trials: 1 },
+  "http-reads": { connections: [2], events: 20, seconds: 0.5, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -94,7 +98,8 @@ export const reduced: Size = {
     trials: 5
   },
   sse: { writers: 8, appends: 60, pauseMillis: 2, trials: 5 },
-  subscribers: { subscribers: 1_000, trials: 2 }
+  subscribers: { subscribers: 1_000, trials: 2 },
+  "http-reads": { connections: [10, 50], events: 1_000, seconds: 2, trials: 3 }
 }
 
 export const sizes = { full, reduced, smoke } as const
@@ -110,7 +115,8 @@ export const sectionIds = [
   "latency",
   "regression",
   "sse",
-  "subscribers"
+  "subscribers",
+  "http-reads"
 ] as const
 
 export type SectionId = typeof sectionIds[number]
@@ -127,7 +133,8 @@ const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   // The release before the read side is loaded apart (Release.ts): it is built from git history, not installed.
   regression: [],
   sse: [],
-  subscribers: []
+  subscribers: [],
+  "http-reads": []
 }
 
 /** `size` with every section's trials set to `trials`. */
@@ -141,7 +148,8 @@ export const withTrials = (size: Size, trials: number): Size => ({
   latency: { ...size.latency, trials },
   regression: { ...size.regression, trials },
   sse: { ...size.sse, trials },
-  subscribers: { ...size.subscribers, trials }
+  subscribers: { ...size.subscribers, trials },
+  "http-reads": { ...size["http-reads"], trials }
 })
 
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
@@ -191,7 +199,8 @@ export const run = async (
     latency: () => Latency.run(size.latency, pgUrl),
     regression: () => Regression.run(size.regression, pgUrl, release),
     sse: () => SseLatency.run(size.sse, pgUrl),
-    subscribers: () => Subscribers.run(size.subscribers)
+    subscribers: () => Subscribers.run(size.subscribers),
+    "http-reads": () => HttpReads.run(size["http-reads"])
   }
   try {
     const sections: Array<Section> = []

@@ -22,21 +22,27 @@ export interface Service {
 export type Storage = { readonly sqlite: string } | { readonly postgres: string }
 
 /**
- * Starts `concord serve` on a free port and resolves once it prints the address it listens on. Its output is read
- * as it comes (a service logs every append and subscription; a pipe left full would stall it), the last of its
- * errors kept for the failure's message.
+ * Starts `concord serve` on a free port and resolves once it prints the address it listens on (see
+ * {@link startListening}).
  */
-export const start = (storage: Storage): Promise<Service> => {
-  const child = spawn(process.execPath, [
-    "--conditions=@concord/source",
-    "--import",
-    tsx,
+export const start = (storage: Storage): Promise<Service> =>
+  startListening("concord serve", [
     bin,
     "serve",
     "--port",
     "0",
     ...("sqlite" in storage ? ["--db", storage.sqlite] : ["--postgres", storage.postgres])
-  ], { stdio: ["ignore", "pipe", "pipe"] })
+  ])
+
+/**
+ * Starts a TypeScript program from the sources (through tsx) and resolves once it prints "listening on URL". Its
+ * output is read as it comes (a service logs every append and subscription; a pipe left full would stall it), the
+ * last of its errors kept for the failure's message.
+ */
+export const startListening = (what: string, args: ReadonlyArray<string>): Promise<Service> => {
+  const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, ...args], {
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   let errors = ""
   child.stderr!.on("data", (chunk) => (errors = (errors + String(chunk)).slice(-2_000)))
   return new Promise<Service>((resolve, reject) => {
@@ -46,7 +52,7 @@ export const start = (storage: Storage): Promise<Service> => {
     const fail = (why: string) => {
       clearTimeout(timer)
       child.kill("SIGKILL")
-      reject(new Error(`concord serve ${why}: ${errors.trim() || "(nothing on stderr)"}`))
+      reject(new Error(`${what} ${why}: ${errors.trim() || "(nothing on stderr)"}`))
     }
     const onExit = (code: number | null) => fail(`exited with ${code} before listening`)
     child.once("exit", onExit)

@@ -247,6 +247,20 @@ const service = (results: Results): ReadonlyArray<Target> => [
   })
 ]
 
+/** Reads over HTTP: the service's pages per second over the minimal read server's, round by round. */
+const httpReads = (results: Results): Target =>
+  judge({
+    target: "Reads over HTTP of 1,000-event pages ≥ 50% of a minimal node:http + better-sqlite3 server's pages/s",
+    requirement: Verdict.atLeast(0.5),
+    show: percent,
+    cells: ratioCells(
+      results,
+      "HTTP reads, * connections: Concord service, pages/s",
+      "HTTP reads, * connections: minimal node:http + better-sqlite3 server, pages/s",
+      ([connections]) => `${connections} connections`
+    )
+  })
+
 export const targets = (results: Results): ReadonlyArray<Target> => [
   judge({
     target: "Detection within 2x of the baseline loop (baseline rate / Concord rate)",
@@ -327,5 +341,6 @@ export const targets = (results: Results): ReadonlyArray<Target> => [
     })
   ),
   ...readSide(results),
-  ...service(results)
+  ...service(results),
+  httpReads(results)
 ]
