@@ -6,9 +6,10 @@ import { EventStore, StreamId, StreamVersion } from "@concord/core"
 import { Server } from "@concord/server"
 import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import { createServer } from "node:http"
+import * as bodyDepth from "../src/internal/bodyDepth.js"
 
 const service = Server.layerApp({}).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
@@ -90,6 +91,19 @@ const numberToken = fc.oneof(
   fc.stringMatching(/^-?[1-9][0-9]{13,18}$/),
   fc.stringMatching(/^-?(0|[1-9][0-9]{0,2})\.[0-9]{11,16}$/)
 )
+
+describe("the body scan's number rule", () => {
+  it("accepts a number exactly when it round-trips through a double, over many more tokens than HTTP allows", () => {
+    fc.assert(
+      fc.property(numberToken, (token) => {
+        const roundTrips = Number.isFinite(Number(token)) && sameDecimal(token, String(Number(token)))
+        const problem = bodyDepth.scan(`{"n":${token}}`, bodyDepth.maxBodyDepth)
+        expect(problem === undefined, token).toBe(roundTrips)
+      }),
+      { seed: 42, numRuns: 20_000 }
+    )
+  })
+})
 
 describe("strict requests", () => {
   layer(service)((it) => {
