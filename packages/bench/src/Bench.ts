@@ -57,7 +57,7 @@ export const full: Size = {
   },
   sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
   subscribers: { subscribers: 1_000, trials: 3 },
-  "http-reads": { connections: [10, 50], events: 1_000, seconds: 5, trials: 5 }
+  "http-reads": { connections: [10, 50], events: 1_000, pages: 400, trials: 5 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -73,7 +73,7 @@ export const smoke: Size = {
   regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
   sse: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
   subscribers: { subscribers: 20, trials: 1 },
-  "http-reads": { connections: [2], events: 20, seconds: 0.5, trials: 1 }
+  "http-reads": { connections: [2], events: 20, pages: 6, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -99,7 +99,7 @@ export const reduced: Size = {
   },
   sse: { writers: 8, appends: 60, pauseMillis: 2, trials: 5 },
   subscribers: { subscribers: 1_000, trials: 2 },
-  "http-reads": { connections: [10, 50], events: 1_000, seconds: 2, trials: 3 }
+  "http-reads": { connections: [10, 50], events: 1_000, pages: 150, trials: 3 }
 }
 
 export const sizes = { full, reduced, smoke } as const

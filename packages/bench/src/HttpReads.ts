@@ -14,8 +14,8 @@ export interface HttpReadsSize {
   readonly connections: ReadonlyArray<number>
   /** The events of the stream, all read by every request. */
   readonly events: number
-  /** How long each trial keeps its readers busy. */
-  readonly seconds: number
+  /** How many pages a trial asks for, shared by its connections: it ends when all are answered. */
+  readonly pages: number
   readonly trials: number
 }
 
@@ -91,12 +91,16 @@ const checkSameAnswers = async (urls: ReadonlyArray<string>, events: number) => 
   }
 }
 
-/** One trial: `connections` readers asking for the page over and over for `seconds`. */
+/**
+ * One trial: `connections` readers asking for the page over and over until `pages` pages were answered. A count rather than a duration: a slow server still answers every page of a trial, none cut off at its
+ * end.
+ */
 const trial = async (url: string, connections: number, size: HttpReadsSize) => {
+  const started = performance.now()
   const result = await autocannon({
     url: pageOf(url, size.events),
     connections,
-    duration: size.seconds,
+    amount: size.pages,
     // Far longer than any answer should take: a request that waits this long is counted, not silently retried.
     timeout: 30
   })
@@ -106,7 +110,7 @@ const trial = async (url: string, connections: number, size: HttpReadsSize) => {
         `${result.non2xx} answers other than 2xx`
     )
   }
-  return { pagesPerSecond: result["2xx"] / size.seconds, p99: result.latency.p99 }
+  return { pagesPerSecond: result["2xx"] / ((performance.now() - started) / 1000), p99: result.latency.p99 }
 }
 
 export const run = async (size: HttpReadsSize): Promise<Section> => {
@@ -151,8 +155,9 @@ export const run = async (size: HttpReadsSize): Promise<Section> => {
         `\`JSON.parse\` of each row's data and metadata, one \`JSON.stringify\` of the page, one \`end\`) the copy; ` +
         `each in a process of its own, both answering the page with the same bytes (checked before the trials). ` +
         `autocannon, in the bench's process, keeps ${size.connections.join(" or ")} keep-alive connections asking ` +
-        `for the whole stream (\`GET /streams/{id}/events?limit=${size.events}\`) for ${size.seconds} s per trial; ` +
-        `a figure is the trial's pages answered per second, or its p99 latency. ${size.trials} rounds per ` +
+        `for the whole stream (\`GET /streams/{id}/events?limit=${size.events}\`), ${size.pages} pages per ` +
+        `trial; a figure is the trial's pages answered per second (from the first request to the last ` +
+        `answer), or its p99 latency. ${size.trials} rounds per ` +
         `connection count after one uncounted trial per server, the servers taking turns.`
     }
   } finally {

@@ -1,0 +1,293 @@
+// Reads answer as they encode: the body is the JSON the declared `ReadResponse` Schema would give, byte for byte, sent
+// in pieces; what fails before the first byte gets its JSON error status, a store failing mid-answer cuts the
+// connection, and many readers at once do not hold up a health check.
+import { Event, EventStore, ExpectedVersion, Position, StreamId, StreamVersion } from "@concord/core"
+import { Api, Server } from "@concord/server"
+import { HttpServer } from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Chunk, Effect, FastCheck as fc, Layer, Schema, Stream } from "effect"
+import * as http from "node:http"
+import * as readResponse from "../src/internal/readResponse.js"
+
+const encodeResponse = Schema.encodeSync(Api.ReadResponse)
+
+/** What the endpoint declares: the Schema's encoding of the page, as `JSON.stringify` writes it. */
+const declared = (events: ReadonlyArray<Event.RecordedEvent>) => JSON.stringify(encodeResponse({ events }))
+
+/** A page's body as the service writes it: the opening, every piece in order, the closing. */
+const streamed = (pages: ReadonlyArray<ReadonlyArray<Event.RecordedEvent>>) => {
+  const encode = readResponse.pageEncoder()
+  const decoder = new TextDecoder()
+  return readResponse.opening +
+    pages.flatMap((page) => encode(page)).map((piece) => decoder.decode(piece)).join("") + readResponse.closing
+}
+
+const json: fc.Arbitrary<unknown> = fc.jsonValue()
+
+const recordedEvent: fc.Arbitrary<Event.RecordedEvent> = fc.record({
+  id: fc.string({ minLength: 1, maxLength: 128, unit: "binary" }).filter((id) => Schema.is(Event.EventId)(id)),
+  streamId: fc.string({ minLength: 1, maxLength: 40, unit: "binary" }).filter((id) => Schema.is(StreamId.StreamId)(id)),
+  version: fc.integer({ min: 1, max: StreamVersion.max }).map(StreamVersion.make),
+  type: fc.string({ minLength: 1, maxLength: 40 }),
+  data: fc.oneof(json, fc.constant({ ["__proto__"]: { a: 1 }, b: [1, "\u2028", null] })),
+  metadata: fc.oneof(
+    fc.dictionary(fc.string(), json),
+    fc.constant(JSON.parse(`{"__proto__":{"x":1},"user":"é\\u0000"}`) as Event.Metadata)
+  ),
+  recordedAt: fc.date({ min: new Date(0), max: new Date(8.64e15), noInvalidDate: true }),
+  position: fc.record({ commit: fc.bigUint(2n ** 64n - 1n), sequence: fc.bigUint(2n ** 64n - 1n) }).map(Position.make)
+})
+
+/** Events of one append share their time: the encoder remembers the last one written. */
+const page = fc.array(recordedEvent, { maxLength: 450 }).chain((events) =>
+  fc.boolean().map((shared) =>
+    shared && events.length > 0 ? events.map((e) => ({ ...e, recordedAt: events[0]!.recordedAt })) : events
+  )
+)
+
+describe("the page encoder", () => {
+  it("writes exactly what Schema.encode(ReadResponse) and JSON.stringify write, in one page or several", () => {
+    fc.assert(
+      fc.property(page, fc.integer({ min: 1, max: 500 }), (events, storePage) => {
+        const pages: Array<ReadonlyArray<Event.RecordedEvent>> = []
+        for (let start = 0; start < events.length; start += storePage) {
+          pages.push(events.slice(start, start + storePage))
+        }
+        expect(streamed(pages)).toBe(declared(events))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("an empty page is the Schema's empty page", () => {
+    expect(streamed([])).toBe(declared([]))
+    expect(streamed([[], []])).toBe(`{"events":[]}`)
+  })
+
+  it("refuses an invalid date, as the Schema's encoding does", () => {
+    const event: Event.RecordedEvent = {
+      id: "e" as Event.EventId,
+      streamId: StreamId.make("s"),
+      version: StreamVersion.make(1),
+      type: "T",
+      data: {},
+      metadata: {},
+      recordedAt: new Date(Number.NaN),
+      position: Position.make({ sequence: 1n })
+    }
+    expect(() => encodeResponse({ events: [event] })).toThrow()
+    expect(() => readResponse.pageEncoder()([event])).toThrow()
+  })
+})
+
+/** How the store behind the service fails: its reads from the `failFrom`th call on (1-based). */
+const failing = { failFrom: Infinity, calls: 0 }
+
+const storeFailure = Stream.fail(new EventStore.StoreError({ operation: "read", cause: new Error("disk gone") }))
+
+const faulty = Layer.effect(
+  EventStore.EventStore,
+  Effect.map(EventStore.EventStore, (store): EventStore.Service => ({
+    ...store,
+    read: (streamId, options) =>
+      Stream.suspend(() => ++failing.calls >= failing.failFrom ? storeFailure : store.read(streamId, options)),
+    readAll: (options) =>
+      Stream.suspend(() => ++failing.calls >= failing.failFrom ? storeFailure : store.readAll(options))
+  }))
+).pipe(Layer.provideMerge(EventStore.layerMemory()))
+
+const service = Server.layerApp({}).pipe(
+  Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" })),
+  Layer.provideMerge(faulty)
+)
+
+const baseUrl = Effect.map(
+  HttpServer.HttpServer,
+  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
+)
+
+const failAfter = (calls: number) => Effect.sync(() => Object.assign(failing, { failFrom: calls + 1, calls: 0 }))
+const healthy = failAfter(Infinity)
+
+const get = (url: string) =>
+  Effect.promise(async () => {
+    const response = await fetch(url)
+    return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
+  })
+
+/** A response read to its end or its breaking: its status, what arrived, and whether it completed. */
+const getRaw = (url: string) =>
+  Effect.promise(() =>
+    new Promise<{ status: number; text: string; complete: boolean }>((resolve) => {
+      http.get(url, (response) => {
+        let text = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => (text += chunk))
+        response.on("end", () => resolve({ status: response.statusCode!, text, complete: response.complete }))
+        response.on("error", () => resolve({ status: response.statusCode!, text, complete: false }))
+        response.on("aborted", () => resolve({ status: response.statusCode!, text, complete: false }))
+      }).on("error", () => resolve({ status: 0, text: "", complete: false }))
+    })
+  )
+
+const types = ["Opened", "Noted", "Closed"] as const
+
+/** `count` events appended to `stream`, a thousand at a time. */
+const fill = (stream: string, count: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    for (let start = 0; start < count; start += 1_000) {
+      yield* store.append(
+        StreamId.make(stream),
+        ExpectedVersion.any,
+        Array.from({ length: Math.min(1_000, count - start) }, (_, i) => ({
+          type: types[(start + i) % 3]!,
+          data: { i: start + i, text: "x".repeat(40), nested: { list: [start + i, null, true] } },
+          metadata: { by: "test" }
+        }))
+      )
+    }
+  })
+
+const storeRead = (stream: string, options: EventStore.ReadOptions) =>
+  Effect.flatMap(
+    EventStore.EventStore,
+    (store) => Effect.map(Stream.runCollect(store.read(StreamId.make(stream), options)), Chunk.toReadonlyArray)
+  )
+
+const storeReadAll = (options: EventStore.ReadAllOptions) =>
+  Effect.flatMap(
+    EventStore.EventStore,
+    (store) => Effect.map(Stream.runCollect(store.readAll(options)), Chunk.toReadonlyArray)
+  )
+
+describe("streamed reads over HTTP", () => {
+  layer(service, { excludeTestServices: true })((it) => {
+    it.effect("a stream's pages are the declared JSON byte for byte, across store pages, at the edges", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("long", 2_345)
+        const url = yield* baseUrl
+        const cases: ReadonlyArray<[string, EventStore.ReadOptions]> = [
+          ["", { limit: readResponse.storePage * 10 }],
+          ["?limit=2345", { limit: 2_345 }],
+          ["?limit=2000", { limit: 2_000 }],
+          ["?limit=1000", { limit: 1_000 }],
+          ["?from=1000&limit=1001", { from: 1_000, limit: 1_001 }],
+          ["?from=2345", { from: 2_345 }],
+          ["?limit=0", { limit: 0 }],
+          ["?from=2346", { from: 2_346 }],
+          ["?from=99999", { from: 99_999 }]
+        ]
+        for (const [query, options] of cases) {
+          const answer = yield* get(`${url}/streams/long/events${query}`)
+          expect(answer.status, query).toBe(200)
+          expect(answer.type, query).toBe("application/json")
+          expect(answer.text, query).toBe(declared(yield* storeRead("long", options)))
+        }
+        expect((yield* get(`${url}/streams/never-written/events`)).text).toBe(`{"events":[]}`)
+        expect((yield* get(`${url}/streams/long/events?limit=0`)).text).toBe(`{"events":[]}`)
+      }))
+
+    it.effect("the global log's pages, filtered or not, are the declared JSON byte for byte", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("log-a", 1_500)
+        yield* fill("other-b", 700)
+        const url = yield* baseUrl
+        const middle = (yield* storeReadAll({ limit: 1_200 }))[1_199]!.position
+        const cases: ReadonlyArray<[string, EventStore.ReadAllOptions]> = [
+          ["", { limit: 10_000 }],
+          ["?limit=1500", { limit: 1_500 }],
+          ["?types=Noted&limit=1200", { limit: 1_200, filter: { types: ["Noted"] } }],
+          ["?categories=other&limit=5000", { limit: 5_000, filter: { categories: ["other"] } }],
+          [`?after=${Position.toString(middle)}&limit=1001`, { after: middle, limit: 1_001 }],
+          ["?limit=0", { limit: 0 }],
+          ["?types=", { limit: 10_000, filter: { types: [] } }]
+        ]
+        for (const [query, options] of cases) {
+          const answer = yield* get(`${url}/events${query}`)
+          expect(answer.status, query).toBe(200)
+          expect(answer.type, query).toBe("application/json")
+          expect(answer.text, query).toBe(declared(yield* storeReadAll(options)))
+        }
+      }))
+
+    it.effect("what fails before the first byte gets its JSON error status", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        const url = yield* baseUrl
+        const invalidId = yield* get(`${url}/streams/a%00b/events`)
+        expect(invalidId.status).toBe(400)
+        expect(JSON.parse(invalidId.text)._tag).toBe("InvalidStreamId")
+        for (const query of ["limit=-1", "limit=10001", "from=0", "limit=many"]) {
+          const badParam = yield* get(`${url}/streams/s/events?${query}`)
+          expect(badParam.status, query).toBe(400)
+          expect(JSON.parse(badParam.text)._tag, query).toBe("HttpApiDecodeError")
+        }
+        const badAfter = yield* get(`${url}/events?after=nowhere`)
+        expect(badAfter.status).toBe(400)
+        expect(JSON.parse(badAfter.text)._tag).toBe("HttpApiDecodeError")
+        yield* failAfter(0)
+        for (const path of ["/streams/s/events", "/events"]) {
+          const unavailable = yield* get(`${url}${path}`)
+          expect(unavailable.status, path).toBe(503)
+          expect(JSON.parse(unavailable.text)._tag, path).toBe("ServiceUnavailable")
+        }
+        yield* healthy
+      }))
+
+    it.effect("a store that fails after the answer began cuts the connection: no complete-looking answer", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("breaks", 2_500)
+        yield* fill("log-breaks", 100)
+        const url = yield* baseUrl
+        for (const path of ["/streams/breaks/events", "/events"]) {
+          // The first page is read before the answer; the second fails.
+          yield* failAfter(1)
+          const broken = yield* getRaw(`${url}${path}`)
+          expect(broken.status, path).toBe(200)
+          expect(broken.complete, path).toBe(false)
+          expect(broken.text.startsWith(readResponse.opening), path).toBe(true)
+          expect(() => JSON.parse(broken.text), path).toThrow()
+        }
+        yield* healthy
+        // The service goes on answering.
+        const whole = yield* getRaw(`${url}/streams/breaks/events`)
+        expect(whole.complete).toBe(true)
+        expect(JSON.parse(whole.text).events).toHaveLength(2_500)
+      }))
+
+    it.effect("many readers at once all get their whole page, and /health answers before the last of them", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("popular", 3_000)
+        const url = yield* baseUrl
+        const expected = declared(yield* storeRead("popular", { limit: 3_000 }))
+        const order: Array<string> = []
+        const readers = Array.from(
+          { length: 40 },
+          (_, r) =>
+            fetch(`${url}/streams/popular/events?limit=3000`).then(async (response) => {
+              const text = await response.text()
+              order.push(`reader ${r}`)
+              return text
+            })
+        )
+        const health = yield* Effect.promise(async () => {
+          // Asked once the first reader's answer has begun: the others are queued or being written by then.
+          await Promise.race(readers.map(() => new Promise((resolve) => setImmediate(resolve))))
+          const response = await fetch(`${url}/health`)
+          order.push("health")
+          return { status: response.status, body: await response.json() }
+        })
+        const texts = yield* Effect.promise(() => Promise.all(readers))
+        expect(health).toEqual({ status: 200, body: { status: "ok" } })
+        for (const text of texts) expect(text).toBe(expected)
+        expect(order).toHaveLength(41)
+        expect(order.indexOf("health")).toBeLessThan(order.length - 1)
+      }))
+  })
+})
