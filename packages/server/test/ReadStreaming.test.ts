@@ -18,9 +18,7 @@ const declared = (events: ReadonlyArray<Event.RecordedEvent>) => JSON.stringify(
 /** A page's body as the service writes it: the opening, every piece in order, the closing. */
 const streamed = (pages: ReadonlyArray<ReadonlyArray<Event.RecordedEvent>>) => {
   const encode = readResponse.pageEncoder()
-  const decoder = new TextDecoder()
-  return readResponse.opening +
-    pages.flatMap((page) => encode(page)).map((piece) => decoder.decode(piece)).join("") + readResponse.closing
+  return readResponse.opening + pages.flatMap((page) => encode(page)).join("") + readResponse.closing
 }
 
 const json: fc.Arbitrary<unknown> = fc.jsonValue()

@@ -67,13 +67,13 @@ export const eventsPerPiece = 200
 export const pageEncoder = () => {
   const encode = encoder()
   let written = 0
-  return (events: ReadonlyArray<Event.RecordedEvent>): Array<Uint8Array> => {
-    const pieces: Array<Uint8Array> = []
+  return (events: ReadonlyArray<Event.RecordedEvent>): Array<string> => {
+    const pieces: Array<string> = []
     for (let start = 0; start < events.length; start += eventsPerPiece) {
       const encoded: Array<Schema.Schema.Encoded<typeof Event.RecordedEvent>> = []
       for (let i = start; i < Math.min(start + eventsPerPiece, events.length); i++) encoded.push(encode(events[i]!))
       const text = JSON.stringify(encoded)
-      pieces.push(bytes((written === 0 ? "" : ",") + text.slice(1, -1)))
+      pieces.push((written === 0 ? "" : ",") + text.slice(1, -1))
       written += encoded.length
     }
     return pieces
@@ -98,11 +98,10 @@ export const opening = `{"events":[`
 export const closing = "]}"
 
 /**
- * The body of a page: {@link opening}, the pieces (those of the events read before the answer began, then those of
- * `rest`, each store page encoded as it arrives, so that what waits to be written is bytes, not events), then
- * {@link closing}. The opening goes out with the first piece; every later piece after the event loop's other work.
- * When `rest` fails, the body fails after `onFailure` ran, without its closing: what was sent is never a whole JSON
- * document.
+ * The body of a page written a piece at a time: the pieces already encoded (the page read before the answer began),
+ * then those of `rest` (each store page encoded as it arrives, so that what waits to be written is bytes, not
+ * events). The first piece goes out at once, every later one after the event loop's other work. When `rest` fails,
+ * the body fails after `onFailure` ran, without its closing: what was sent is never a whole JSON document.
  *
  * @internal
  */
@@ -113,11 +112,9 @@ export const body = <E>(
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
     let sent = 0
-    return Stream.make(bytes(opening)).pipe(
-      Stream.concat(Stream.fromIterable(first)),
+    return Stream.fromIterable(first).pipe(
       Stream.concat(Stream.tapError(rest, onFailure)),
-      Stream.concat(Stream.make(bytes(closing))),
-      Stream.mapEffect((piece) => sent++ < 2 ? Effect.succeed(piece) : Effect.as(letOthersRun, piece))
+      Stream.mapEffect((piece) => sent++ === 0 ? Effect.succeed(piece) : Effect.as(letOthersRun, piece))
     )
   })
 
@@ -164,35 +161,33 @@ export const pagedRead = <E, E2>(options: {
     }
     const firstLimit = Math.min(options.limit, storePage)
     const first = Chunk.toReadonlyArray(yield* Stream.runCollect(options.read(firstLimit)))
-    // Encoded at once: the events are garbage before the answer is written, what waits is bytes.
-    const firstPieces = encode(first)
-    const rest = Option.match(next(first, firstLimit, options.limit - first.length), {
+    const more = next(first, firstLimit, options.limit - first.length)
+    // Encoded at once, the opening with the first piece and, when this page is the whole answer, the closing with
+    // the last: the events are garbage before the answer is written, what waits is bytes, in as few writes as pieces.
+    const texts = encode(first)
+    texts[0] = opening + (texts[0] ?? "")
+    if (Option.isNone(more)) texts[texts.length - 1] += closing
+    const firstPieces = texts.map(bytes)
+    if (Option.isNone(more) && firstPieces.length === 1) {
+      return HttpServerResponse.uint8Array(firstPieces[0]!, { contentType: "application/json" })
+    }
+    const rest = Option.match(more, {
       onNone: () => Stream.empty,
       onSome: (start) =>
         Stream.paginateChunkEffect(start, ({ last, left }) => {
           const asked = Math.min(left, storePage)
           return Effect.map(Stream.runCollect(options.after(last, asked)), (chunk) => {
             const page = Chunk.toReadonlyArray(chunk)
-            return [Chunk.unsafeFromArray(encode(page)), next(page, asked, left - page.length)] as const
+            return [Chunk.unsafeFromArray(encode(page).map(bytes)), next(page, asked, left - page.length)] as const
           })
-        })
+        }).pipe(Stream.concat(Stream.make(bytes(closing))))
     })
-    return respond(firstPieces, rest, (error) =>
-      Effect.zipRight(
-        Effect.logError(`store failure: ${options.operation}, after the answer began; the connection is cut`, error),
-        Effect.sync(() => nodeResponse(request)?.destroy())
-      ))
+    return HttpServerResponse.stream(
+      body(firstPieces, rest, (error) =>
+        Effect.zipRight(
+          Effect.logError(`store failure: ${options.operation}, after the answer began; the connection is cut`, error),
+          Effect.sync(() => nodeResponse(request)?.destroy())
+        )),
+      { contentType: "application/json" }
+    )
   })
-
-/**
- * A `200` whose body is a page of events (see {@link body}), as `application/json`: what the endpoint's declared
- * `ReadResponse` would be, without the page held whole in memory.
- *
- * @internal
- */
-export const respond = <E>(
-  first: ReadonlyArray<Uint8Array>,
-  rest: Stream.Stream<Uint8Array, E>,
-  onFailure: (error: E) => Effect.Effect<void>
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.stream(body(first, rest, onFailure), { contentType: "application/json" })
