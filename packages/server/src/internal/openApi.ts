@@ -25,12 +25,10 @@ type Node = { [key: string]: unknown }
 
 const isNode = (value: unknown): value is Node => typeof value === "object" && value !== null && !Array.isArray(value)
 
-const ref = (name: string, kind: "schemas" | "responses" = "schemas") => ({ $ref: `#/components/${kind}/${name}` })
+/** No NUL character, which PostgreSQL cannot store in text. */
+const noNul = "^[^\\u0000]*$"
 
-const jsonValue = {
-  description: "Any JSON value. Numbers are kept as JavaScript numbers (IEEE 754 doubles): a service refuses one it " +
-    "cannot carry exactly rather than round it."
-}
+const ref = (name: string, kind: "schemas" | "responses" = "schemas") => ({ $ref: `#/components/${kind}/${name}` })
 
 /**
  * `Schema.Unknown` (an event's `data`) becomes `{ "$id": "/schemas/unknown" }` wherever it appears, and a document
@@ -44,14 +42,46 @@ const replaceUnknown = (node: unknown): unknown => {
   return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, replaceUnknown(value)]))
 }
 
+const unpairedSurrogates = "What JSON Schema cannot express: no unpaired UTF-16 surrogate either (no store keeps " +
+  "one exactly), refused with a 400."
+
 const streamIdRules = "A stream id is 1 to 512 characters (Unicode code points) long, holds no NUL character, and is " +
   "neither `.` nor `..` (no URL can address those). The pattern says all but one rule, which JSON Schema cannot " +
   "express: an id holds no unpaired UTF-16 surrogate (text in JSON is UTF-16; such ids are refused with a 400). In a " +
   "path it is percent-encoded (`encodeURIComponent`)."
 
+/** A string without NUL: the rule of every string a store keeps, the keys and strings of event data included. */
+const noNulString = { type: "string", pattern: noNul }
+
+/**
+ * Event data and metadata as the stores keep them: JSON whose strings and keys hold no NUL (the core's `Event` checks
+ * refuse one, as PostgreSQL's `jsonb` cannot store it). `Schema.Unknown` and a declared `Metadata` say nothing of it.
+ */
+const jsonValue = {
+  description: "Any JSON value whose strings and keys hold no NUL character. What JSON Schema cannot express: no " +
+    "unpaired UTF-16 surrogate either, at most 64 arrays and objects inside one another, and numbers a JavaScript " +
+    "number (an IEEE 754 double) carries exactly; the service refuses anything else with a 400 rather than change it.",
+  anyOf: [
+    noNulString,
+    { type: "number" },
+    { type: "boolean" },
+    { type: "null" },
+    { type: "array", items: ref("JsonValue") },
+    { type: "object", propertyNames: noNulString, additionalProperties: ref("JsonValue") }
+  ]
+}
+
 /** The core's schemas say what the platform cannot read off their filters: formats and patterns. */
 const refineComponents = (schemas: Node) => {
   schemas.JsonValue = jsonValue
+  if (isNode(schemas.Metadata)) {
+    schemas.Metadata = {
+      type: "object",
+      description: "Free-form data about an event: a JSON object, its keys and strings without NUL (see JsonValue)",
+      propertyNames: noNulString,
+      additionalProperties: ref("JsonValue")
+    }
+  }
   if (isNode(schemas.Date)) {
     // `Schema.Date` encodes with `Date.prototype.toISOString`.
     schemas.Date = { type: "string", format: "date-time", description: "An instant, as ISO 8601 in UTC" }
@@ -67,6 +97,17 @@ const refineComponents = (schemas: Node) => {
   if (isNode(schemas.StreamId)) {
     const { title: _title, ...streamId } = schemas.StreamId
     schemas.StreamId = { ...streamId, pattern: "^(?!\\.\\.?$)[^\\u0000]*$", description: streamIdRules }
+  }
+  for (const [name, what] of [["EventId", "An event's id"], ["EventType", "An event's type"]] as const) {
+    if (isNode(schemas[name])) {
+      const { title: _title, ...text } = schemas[name]
+      schemas[name] = {
+        ...text,
+        pattern: noNul,
+        description: `${what}: ${text.minLength} to ${text.maxLength} characters (Unicode code points) without a NUL ` +
+          `character. ${unpairedSurrogates}`
+      }
+    }
   }
 }
 

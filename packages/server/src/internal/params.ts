@@ -58,23 +58,42 @@ export const CommaSeparated: Schema.Schema<ReadonlyArray<string>, string> = Sche
 /** One category of a filter: what a stream id holds before its first `-`, so never a `-` itself. @internal */
 export const Category = Schema.String.pipe(
   Schema.minLength(1, { message: () => "a category must not be empty" }),
-  Schema.maxLength(512, { message: () => "a category must be at most 512 characters" }),
+  // Counted in code points, as a stream id's length and JSON Schema's `maxLength` are.
+  Schema.filter((category) =>
+    Array.from(category).length <= 512 || "a category must be at most 512 characters (Unicode code points)"
+  ),
   Schema.filter((category) =>
     !category.includes("-") || "a category is the part of a stream id before its first \"-\", so holds none"
   ),
   Schema.annotations({ identifier: "Category" })
 )
 
+// The document states each list as the pattern of its text: what a comma-separated list of such items can be. What
+// a pattern cannot say (no unpaired UTF-16 surrogate in a type) is in the description.
+const typesDescription = "Only events of these types, comma-separated (empty: none). A type is 1 to 256 characters " +
+  "(Unicode code points), with no NUL character and no unpaired UTF-16 surrogate; one holding a comma cannot be named."
+const categoriesDescription = "Only events of streams in these categories (the part of a stream id before its first " +
+  "-), comma-separated (empty: none). A category is 1 to 512 characters (Unicode code points), holding no - or ,."
+
 const filter = {
   types: Schema.optional(
     Schema.compose(CommaSeparated, Schema.Array(Event.EventType)).annotations({
-      description: "Only events of these types, comma-separated (empty: none)"
+      description: typesDescription,
+      jsonSchema: {
+        type: "string",
+        pattern: "^(?:[^,\\u0000]{1,256}(?:,[^,\\u0000]{1,256})*)?$",
+        description: typesDescription
+      }
     })
   ),
   categories: Schema.optional(
     Schema.compose(CommaSeparated, Schema.Array(Category)).annotations({
-      description: "Only events of streams in these categories (the part of a stream id before its first -), " +
-        "comma-separated (empty: none)"
+      description: categoriesDescription,
+      jsonSchema: {
+        type: "string",
+        pattern: "^(?:[^,-]{1,512}(?:,[^,-]{1,512})*)?$",
+        description: categoriesDescription
+      }
     })
   )
 }

@@ -98,7 +98,16 @@ export const compileDocument = (document: Json): Compiled => {
   const ajv = new Ajv2020({ strict: true, discriminator: true, allErrors: true })
   addFormats.default(ajv as never)
   ajv.addSchema(withoutMappings(absoluteRefs({ $id: base, $defs: document.components.schemas })) as object)
-  return { ajv, compile: (schema) => ajv.compile(withoutMappings(absoluteRefs(schema)) as object) }
+  // Compiled once per schema: ajv compiles a schema object each time it is given a new one.
+  const compiled = new Map<unknown, ValidateFunction>()
+  const compile = (schema: unknown) => {
+    const known = compiled.get(schema)
+    if (known !== undefined) return known
+    const validate = ajv.compile(withoutMappings(absoluteRefs(schema)) as object)
+    compiled.set(schema, validate)
+    return validate
+  }
+  return { ajv, compile }
 }
 
 /** The schema a component of the document names, to compile. */
