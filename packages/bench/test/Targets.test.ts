@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Results } from "../src/Figures.js"
+import * as HttpReads from "../src/HttpReads.js"
 import * as Latency from "../src/Latency.js"
 import { summarize } from "../src/Measure.js"
 import * as Regression from "../src/Regression.js"
@@ -215,6 +216,22 @@ describe("the service's targets", () => {
     expect(verdict.outcome).toBe("met")
     expect(verdict.cells.map((c) => c.name)).toEqual(["1,000 subscribers"])
     expect(target(subscribers([700, 690, 705]), "1,000 idle SSE subscribers").outcome).toBe("missed")
+  })
+
+  it("reads over HTTP pair the service's pages/s with the minimal server's, round by round, per connection count", () => {
+    const reads = (service: ReadonlyArray<number>) =>
+      results([section("http-reads", {
+        [HttpReads.rowName(10, "Concord service", "pages/s")]: service,
+        [HttpReads.rowName(10, "Concord service", "p99 latency")]: [900, 900, 900],
+        // The minimal server's rate drifts with the machine; the service's follows it in the same rounds.
+        [HttpReads.rowName(10, "minimal node:http + better-sqlite3 server", "pages/s")]: [100, 200, 150],
+        [HttpReads.rowName(50, "Concord service", "pages/s")]: [60, 60, 60],
+        [HttpReads.rowName(50, "minimal node:http + better-sqlite3 server", "pages/s")]: [100, 100, 100]
+      })])
+    const met = target(reads([60, 120, 90]), "Reads over HTTP")
+    expect(met.outcome).toBe("met")
+    expect(met.cells.map((c) => c.name)).toEqual(["10 connections", "50 connections"])
+    expect(target(reads([30, 60, 45]), "Reads over HTTP").outcome).toBe("missed")
   })
 })
 
