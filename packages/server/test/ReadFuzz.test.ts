@@ -228,8 +228,8 @@ const listOf = (text: string, valid: (item: string) => boolean) => {
 }
 
 /**
- * The verdict on a read: `after` a position (or `end`, for a subscription), `limit` a whole number from 0 to 10,000 as
- * JavaScript's `Number` reads a string (so `1e3` and `0x10` are numbers too), `types` event types (1 to 256 characters,
+ * The verdict on a read: `after` a position (or `end`, for a subscription), `limit` a whole number from 0 to 10,000 in
+ * decimal digits only (no sign, spaces, exponent, hex or leading zeros: `1e3`, `0x10` and `05` are refused), `types` event types (1 to 256 characters,
  * no NUL), `categories` the part of a stream id before its first `-` (1 to 512 characters, none a `-`); each at most
  * once, and given as valid percent-encoded UTF-8; Last-Event-ID a position, which wins over `after`. Unknown
  * parameters are ignored.
@@ -263,7 +263,7 @@ const oracle = (
   if (endpoint === "/events") {
     const limitText = single("limit")
     if (limitText !== undefined) {
-      limit = limitText.trim() === "" ? Number.NaN : Number(limitText)
+      limit = /^(?:0|[1-9][0-9]*)$/.test(limitText) ? Number(limitText) : Number.NaN
       if (!Number.isInteger(limit) || limit < 0 || limit > maxLimit) invalid.add("limit")
     }
   }
