@@ -177,15 +177,9 @@ export interface components {
             metadata?: components["schemas"]["Metadata"];
             type: components["schemas"]["EventType"];
         };
-        /**
-         * maxLength(128) in code points
-         * @description a string at least 1 character(s) long
-         */
+        /** @description An event's id: 1 to 128 characters (Unicode code points) without a NUL character. What JSON Schema cannot express: no unpaired UTF-16 surrogate either (no store keeps one exactly), refused with a 400. */
         EventId: string;
-        /**
-         * maxLength(256) in code points
-         * @description a string at least 1 character(s) long
-         */
+        /** @description An event's type: 1 to 256 characters (Unicode code points) without a NUL character. What JSON Schema cannot express: no unpaired UTF-16 surrogate either (no store keeps one exactly), refused with a 400. */
         EventType: string;
         /** @description "any", "noStream" (version 0) or the version the writer read */
         ExpectedVersion: ("any" | "noStream") | number;
@@ -250,8 +244,10 @@ export interface components {
             /** @description The path to the property where the issue occurred */
             path: components["schemas"]["PropertyKey"][];
         };
-        /** @description Any JSON value. Numbers are kept as JavaScript numbers (IEEE 754 doubles): a service refuses one it cannot carry exactly rather than round it. */
-        JsonValue: unknown;
+        /** @description Any JSON value whose strings and keys hold no NUL character. What JSON Schema cannot express: no unpaired UTF-16 surrogate either, at most 64 arrays and objects inside one another, and numbers a JavaScript number (an IEEE 754 double) carries exactly; the service refuses anything else with a 400 rather than change it. */
+        JsonValue: string | number | boolean | null | components["schemas"]["JsonValue"][] | {
+            [key: string]: components["schemas"]["JsonValue"];
+        };
         LengthRequired: {
             /** @enum {string} */
             _tag: "LengthRequired";
@@ -265,8 +261,10 @@ export interface components {
             _tag: "MalformedRequest";
             message: string;
         };
-        /** @description Free-form data about an event, as a JSON object */
-        Metadata: Record<string, never>;
+        /** @description Free-form data about an event: a JSON object, its keys and strings without NUL (see JsonValue) */
+        Metadata: {
+            [key: string]: components["schemas"]["JsonValue"];
+        };
         MethodNotAllowed: {
             /** @enum {string} */
             _tag: "MethodNotAllowed";
@@ -405,11 +403,11 @@ export interface operations {
         parameters: {
             query?: {
                 after?: components["schemas"]["PositionFromString"];
-                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none) */
+                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none). A category is 1 to 512 characters (Unicode code points), holding no - or ,. */
                 categories?: string;
                 /** @description Decimal digits only: no sign, spaces, exponent, fraction or leading zeros */
                 limit?: number;
-                /** @description Only events of these types, comma-separated (empty: none) */
+                /** @description Only events of these types, comma-separated (empty: none). A type is 1 to 256 characters (Unicode code points), with no NUL character and no unpaired UTF-16 surrogate; one holding a comma cannot be named. */
                 types?: string;
             };
             header?: never;
@@ -469,9 +467,9 @@ export interface operations {
         parameters: {
             query?: {
                 after?: "end" | components["schemas"]["PositionFromString"];
-                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none) */
+                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none). A category is 1 to 512 characters (Unicode code points), holding no - or ,. */
                 categories?: string;
-                /** @description Only events of these types, comma-separated (empty: none) */
+                /** @description Only events of these types, comma-separated (empty: none). A type is 1 to 256 characters (Unicode code points), with no NUL character and no unpaired UTF-16 surrogate; one holding a comma cannot be named. */
                 types?: string;
             };
             header?: {
