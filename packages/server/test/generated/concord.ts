@@ -245,9 +245,7 @@ export interface components {
             path: components["schemas"]["PropertyKey"][];
         };
         /** @description Any JSON value whose strings and keys hold no NUL character. What JSON Schema cannot express: no unpaired UTF-16 surrogate either, at most 64 arrays and objects inside one another, and numbers a JavaScript number (an IEEE 754 double) carries exactly; the service refuses anything else with a 400 rather than change it. */
-        JsonValue: string | number | boolean | null | components["schemas"]["JsonValue"][] | {
-            [key: string]: components["schemas"]["JsonValue"];
-        };
+        JsonValue: unknown;
         LengthRequired: {
             /** @enum {string} */
             _tag: "LengthRequired";
