@@ -154,17 +154,30 @@ export const pagedRead = <E, E2>(options: {
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const encode = pageEncoder()
-    // Whether a page read `asked` events and got them all, and the read wants more: then another page follows it.
-    const next = (page: ReadonlyArray<Event.RecordedEvent>, asked: number, left: number) => {
-      const last = page[page.length - 1]
-      return page.length === asked && last !== undefined && left > 0 ? Option.some({ last, left }) : Option.none()
-    }
+    // A page read with `asked` events at most, each chunk encoded as the store gives it, inside the store's stream:
+    // the events are garbage by the time the stream's run ends, and what is kept is text. Then, whether another page
+    // follows: this one came full, and the read wants more.
+    const readPage = <E3>(events: Stream.Stream<Event.RecordedEvent, E3>, asked: number, left: number) =>
+      Effect.suspend(() => {
+        let count = 0
+        let last: Event.RecordedEvent | undefined
+        const pieces = Stream.mapChunks(events, (chunk) => {
+          const page = Chunk.toReadonlyArray(chunk)
+          count += page.length
+          last = page[page.length - 1] ?? last
+          return Chunk.unsafeFromArray(encode(page))
+        })
+        return Effect.map(Stream.runCollect(pieces), (texts) => ({
+          texts: Chunk.toArray(texts),
+          next: count === asked && last !== undefined && left - count > 0
+            ? Option.some({ last, left: left - count })
+            : Option.none()
+        }))
+      })
     const firstLimit = Math.min(options.limit, storePage)
-    const first = Chunk.toReadonlyArray(yield* Stream.runCollect(options.read(firstLimit)))
-    const more = next(first, firstLimit, options.limit - first.length)
-    // Encoded at once, the opening with the first piece and, when this page is the whole answer, the closing with
-    // the last: the events are garbage before the answer is written, what waits is bytes, in as few writes as pieces.
-    const texts = encode(first)
+    const { next: more, texts } = yield* readPage(options.read(firstLimit), firstLimit, options.limit)
+    // The opening goes with the first piece and, when this page is the whole answer, the closing with the last: as
+    // few writes as pieces.
     texts[0] = opening + (texts[0] ?? "")
     if (Option.isNone(more)) texts[texts.length - 1] += closing
     const firstPieces = texts.map(bytes)
@@ -176,10 +189,10 @@ export const pagedRead = <E, E2>(options: {
       onSome: (start) =>
         Stream.paginateChunkEffect(start, ({ last, left }) => {
           const asked = Math.min(left, storePage)
-          return Effect.map(Stream.runCollect(options.after(last, asked)), (chunk) => {
-            const page = Chunk.toReadonlyArray(chunk)
-            return [Chunk.unsafeFromArray(encode(page).map(bytes)), next(page, asked, left - page.length)] as const
-          })
+          return Effect.map(
+            readPage(options.after(last, asked), asked, left),
+            (page) => [Chunk.unsafeFromArray(page.texts.map(bytes)), page.next] as const
+          )
         }).pipe(Stream.concat(Stream.make(bytes(closing))))
     })
     return HttpServerResponse.stream(
