@@ -136,11 +136,41 @@ export const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Serv
 export const storePage = 1_000
 
 /**
- * A read answered as it is read, a store page ({@link storePage} events) at a time: its first page read by the effect, so that a
- * store that fails it fails the effect (an error status, before anything was sent); then the `200`, whose body goes
- * on with `after(last, limit)` (the events after the last one read) while the pages come full and the read's limit
- * is not reached. A store that fails after the answer began is logged, and the connection is cut under the response:
- * the client sees a broken response, never a complete-looking one.
+ * A page of a read, run to its end with each chunk encoded as the store gives it, inside the store's stream: the
+ * events are garbage by the time the run ends, and what is kept is text (collecting the events and encoding them after
+ * cost more, the collector copying them while the stream wound down). Then where the read goes on: after the last
+ * event, when the page came full (`asked` events) and the read wants more than it gave (`left`).
+ */
+const encodedPage = <E>(
+  events: Stream.Stream<Event.RecordedEvent, E>,
+  encode: (events: ReadonlyArray<Event.RecordedEvent>) => Array<string>,
+  asked: number,
+  left: number
+) =>
+  Effect.suspend(() => {
+    let count = 0
+    let last: Event.RecordedEvent | undefined
+    const pieces = Stream.mapChunks(events, (chunk) => {
+      const page = Chunk.toReadonlyArray(chunk)
+      count += page.length
+      last = page[page.length - 1] ?? last
+      return Chunk.unsafeFromArray(encode(page))
+    })
+    return Effect.map(Stream.runCollect(pieces), (texts) => ({
+      texts: Chunk.toArray(texts),
+      next: count === asked && last !== undefined && left - count > 0
+        ? Option.some({ last, left: left - count })
+        : Option.none()
+    }))
+  })
+
+/**
+ * A read answered as it is read, a store page ({@link storePage} events) at a time. Its first page is read by the
+ * effect, within the request's deadline, so that a store that fails it fails the effect (an error status, before
+ * anything was sent); then the `200`, whose body goes on with `after(last, limit)` (the events after the last one
+ * read, each statement within the store's own timeout) while the pages come full and the read's limit is not reached.
+ * A store that fails after the answer began is logged, and the connection is cut under the response: the client sees
+ * a broken response, never a complete-looking one.
  *
  * @internal
  */
@@ -154,28 +184,8 @@ export const pagedRead = <E, E2>(options: {
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const encode = pageEncoder()
-    // A page read with `asked` events at most, each chunk encoded as the store gives it, inside the store's stream:
-    // the events are garbage by the time the stream's run ends, and what is kept is text. Then, whether another page
-    // follows: this one came full, and the read wants more.
-    const readPage = <E3>(events: Stream.Stream<Event.RecordedEvent, E3>, asked: number, left: number) =>
-      Effect.suspend(() => {
-        let count = 0
-        let last: Event.RecordedEvent | undefined
-        const pieces = Stream.mapChunks(events, (chunk) => {
-          const page = Chunk.toReadonlyArray(chunk)
-          count += page.length
-          last = page[page.length - 1] ?? last
-          return Chunk.unsafeFromArray(encode(page))
-        })
-        return Effect.map(Stream.runCollect(pieces), (texts) => ({
-          texts: Chunk.toArray(texts),
-          next: count === asked && last !== undefined && left - count > 0
-            ? Option.some({ last, left: left - count })
-            : Option.none()
-        }))
-      })
     const firstLimit = Math.min(options.limit, storePage)
-    const { next: more, texts } = yield* readPage(options.read(firstLimit), firstLimit, options.limit)
+    const { next: more, texts } = yield* encodedPage(options.read(firstLimit), encode, firstLimit, options.limit)
     // The opening goes with the first piece and, when this page is the whole answer, the closing with the last: as
     // few writes as pieces.
     texts[0] = opening + (texts[0] ?? "")
@@ -190,7 +200,7 @@ export const pagedRead = <E, E2>(options: {
         Stream.paginateChunkEffect(start, ({ last, left }) => {
           const asked = Math.min(left, storePage)
           return Effect.map(
-            readPage(options.after(last, asked), asked, left),
+            encodedPage(options.after(last, asked), encode, asked, left),
             (page) => [Chunk.unsafeFromArray(page.texts.map(bytes)), page.next] as const
           )
         }).pipe(Stream.concat(Stream.make(bytes(closing))))
