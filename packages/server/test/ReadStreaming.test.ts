@@ -258,6 +258,29 @@ describe("streamed reads over HTTP", () => {
         expect(JSON.parse(whole.text).events).toHaveLength(2_500)
       }))
 
+    it.effect("readers that leave mid-answer leave the service answering", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("left", 2_500)
+        const url = yield* baseUrl
+        yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 10 }, () =>
+            new Promise<void>((resolve) => {
+              const request = http.get(`${url}/streams/left/events`, (response) => {
+                response.once("data", () => {
+                  request.destroy()
+                  resolve()
+                })
+              })
+              request.on("error", () => resolve())
+            })))
+        )
+        const whole = yield* getRaw(`${url}/streams/left/events`)
+        expect(whole.complete).toBe(true)
+        expect(JSON.parse(whole.text).events).toHaveLength(2_500)
+        expect((yield* get(`${url}/health`)).status).toBe(200)
+      }))
+
     it.effect("many readers at once all get their whole page, and /health answers before the last of them", () =>
       Effect.gen(function*() {
         yield* healthy
