@@ -146,7 +146,12 @@ describe("paths and the streams they name", () => {
       ["/streams/%ED%A0%80", "MalformedRequest"],
       ["/streams/%E0%A4%A/events", "MalformedRequest"],
       ["/streams/%/events", "MalformedRequest"],
-      ["/streams/%C4/events", "MalformedRequest"]
+      ["/streams/%C4/events", "MalformedRequest"],
+      // A raw `;` or `#`, which the router reads as a query's start: stream `a`'s version endpoint otherwise.
+      ["/streams/a;b/events", "MalformedRequest"],
+      ["/streams/a;/events", "MalformedRequest"],
+      ["/streams/a#b/events", "MalformedRequest"],
+      ["/streams/a;b", "MalformedRequest"]
     ]
     expect(
       await streamsWritten(async () => {
@@ -159,6 +164,18 @@ describe("paths and the streams they name", () => {
       })
     ).toEqual([])
     for (const id of ["events", "a", "\uFFFD"]) expect(await versionOf(id), id).toBe(0)
+  })
+
+  it("a stream id holding ; or #, percent-encoded, is that stream end to end", async () => {
+    const ids = ["a;b", ";", "a#b", "a;b=c?d"]
+    expect(
+      await streamsWritten(async () => {
+        for (const id of ids) await expectStream(id, 1)
+      })
+    ).toEqual(ids)
+    const refused = await send("GET", "/streams/a;b/events")
+    expect(refused.body.message).toContain("%3B")
+    for (const id of ["a", "b"]) expect(await versionOf(id), id).toBe(0)
   })
 
   it("one trailing slash is the same path; doubled slashes and extra segments are no stream's (404)", async () => {

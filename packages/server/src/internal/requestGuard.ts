@@ -23,6 +23,15 @@ const isDecodable = (url: string): boolean => {
 }
 
 /**
+ * The first character in a request path, before its query, that the router would cut the path at as it does at `?`
+ * (find-my-way reads `;` and `#` as a query's start too), or `undefined`. Read that way, `/streams/a;b/events` would
+ * be stream `a`'s version endpoint: another endpoint, another stream.
+ */
+const cutAt = (url: string): string | undefined => /[;#]/.exec(url.split("?", 1)[0]!)?.[0]
+
+const percentEncoded = { ";": "%3B", "#": "%23" } as Record<string, string>
+
+/**
  * Whether a `Content-Type` declares JSON the service reads: `application/json`, and a `charset` parameter, if any,
  * `utf-8` (the body is read as UTF-8 whatever it says). Other parameters are ignored. Anything else, no header
  * included, would have the platform read the body as something else: a form, multipart parts (which it would wait
@@ -51,6 +60,12 @@ const unsupportedMediaType = (contentType: string | undefined) =>
 const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
   if (!isDecodable(request.url)) {
     return new MalformedRequest({ message: "the request path is not valid percent-encoded UTF-8" })
+  }
+  const cut = cutAt(request.url)
+  if (cut !== undefined) {
+    return new MalformedRequest({
+      message: `the request path holds a raw '${cut}': percent-encode '${cut}' as ${percentEncoded[cut]}`
+    })
   }
   const declared = request.headers["content-length"]
   if (request.method === "POST" && declared === undefined) {
