@@ -122,7 +122,15 @@ describe("hostile requests, answered with JSON and nothing written", () => {
       undefined
     ]
     for (const contentType of types) {
-      for (const target of ["/streams/empty/events", "/streams/%2E/events", "/nope", "/health"]) {
+      for (
+        const [target, status, tag] of [
+          ["/streams/empty/events", 415, "UnsupportedMediaType"],
+          ["/streams/%2E/events", 415, "UnsupportedMediaType"],
+          // No endpoint has the path, or not the method: the router's answers, whatever the body.
+          ["/nope", 404, "NotFound"],
+          ["/health", 405, "MethodNotAllowed"]
+        ] as const
+      ) {
         const what = `${target} ${contentType ?? "none"}`
         const started = Date.now()
         const answer = await send(
@@ -134,7 +142,7 @@ describe("hostile requests, answered with JSON and nothing written", () => {
           },
           { timeoutMs: 3_000 }
         )
-        expectRefusal(answer, 415, "UnsupportedMediaType", what)
+        expectRefusal(answer, status, tag, what)
         expect(Date.now() - started, what).toBeLessThan(2_000)
       }
     }
@@ -206,6 +214,17 @@ describe("hostile requests, answered with JSON and nothing written", () => {
       const answer = await send({ method, path: target, headers: json, ...(body === undefined ? {} : { body }) })
       expect(expectRefusal(answer, 404, "NotFound", `${method} ${target}`).message).toContain(JSON.stringify(target))
     }
+    // What a request to an endpoint must declare is no concern of a path no endpoint has: still 404, not 411 or 415.
+    for (
+      const request of [
+        { method: "POST", path: "/nope", headers: { "content-type": "text/plain" }, body: "hello" },
+        { method: "POST", path: "/nope" },
+        { method: "POST", path: "/streams/a/events/x", headers: { "content-type": "multipart/form-data" }, body: "" }
+      ]
+    ) {
+      const what = `${request.method} ${request.path} ${JSON.stringify(request.headers ?? {})}`
+      expect(expectRefusal(await send(request), 404, "NotFound", what).message).toContain(JSON.stringify(request.path))
+    }
     const head = await send({ method: "HEAD", path: "/nope" }, { bodiless: true })
     expect(head.responses.map((r) => [r.status, r.headers["content-type"]])).toEqual([[404, "application/json"]])
     for (
@@ -217,8 +236,8 @@ describe("hostile requests, answered with JSON and nothing written", () => {
         ["OPTIONS", "/docs", ["GET", "HEAD"]]
       ] as const
     ) {
-      // A POST declares JSON, or it is refused before it is routed (415), whatever its path.
-      const answer = await send({ method, path: target, ...(method === "POST" ? { headers: json, body: "" } : {}) })
+      // A POST to a path that has no POST is answered 405 whatever it declares.
+      const answer = await send({ method, path: target, ...(method === "POST" ? { body: "" } : {}) })
       const refusal = expectRefusal(answer, 405, "MethodNotAllowed", `${method} ${target}`)
       expect([...(refusal.allowed as Array<string>)].sort()).toEqual(allowed)
       expect(answer.responses[0]!.headers["allow"]!.split(", ").sort()).toEqual(allowed)

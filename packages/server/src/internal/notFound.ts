@@ -20,31 +20,11 @@ import * as routing from "./routing.js"
 const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound =>
   HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
 
-/**
- * Whether a route's path, as the router was given it, has the shape of a request's path, read as the router reads it
- * (see {@link routing}): `:name` is any one segment, `*` the rest, other segments match percent-decoded.
- */
-const hasShape = (route: string, pathname: string): boolean => {
-  const wanted = route.split("/")
-  const given = routing.pathOf(pathname).split("/")
-  for (let i = 0; i < wanted.length; i++) {
-    const segment = wanted[i]!
-    if (segment === "*") return true
-    if (i >= given.length) return false
-    if (!segment.startsWith(":") && !routing.isFixedSegment(given[i], segment)) return false
-  }
-  return wanted.length === given.length
-}
-
-/** Whether a route answers a method: its own, and `HEAD` where it has `GET`. */
-const answers = (route: HttpRouter.Route<unknown, unknown>, method: string): boolean =>
-  route.method === method || (method === "HEAD" && route.method === "GET")
-
 /** The methods the router has for a path, `HEAD` wherever it has `GET` (which answers it). */
 const allowedMethods = (routes: Chunk.Chunk<HttpRouter.Route<unknown, unknown>>, pathname: string) => {
   const methods = new Set<string>()
   for (const route of routes) {
-    if (hasShape(route.path, pathname)) {
+    if (routing.hasShape(route.path, pathname)) {
       methods.add(route.method)
       if (route.method === "GET") methods.add("HEAD")
     }
@@ -83,7 +63,7 @@ const refusedParameter = (route: string, pathname: string) => {
 const answer = (router: HttpRouter.HttpRouter<unknown, unknown>, request: HttpServerRequest.HttpServerRequest) => {
   const pathname = request.url.split("?", 1)[0]!
   const own = router.routes.pipe(
-    Chunk.findFirst((route) => answers(route, request.method) && hasShape(route.path, pathname))
+    Chunk.findFirst((route) => routing.answers(route, request.method) && routing.hasShape(route.path, pathname))
   )
   if (Option.isSome(own)) return refusedParameter(own.value.path, pathname)
   const allowed = allowedMethods(router.routes, pathname).filter((method) => method !== request.method)

@@ -11,6 +11,7 @@ import {
   UnsupportedMediaType
 } from "../Api.js"
 import * as bodyDepth from "./bodyDepth.js"
+import * as routing from "./routing.js"
 
 /** Whether a request path decodes: the router answers one that does not with a bare 404. */
 const isDecodable = (url: string): boolean => {
@@ -56,17 +57,22 @@ const unsupportedMediaType = (contentType: string | undefined) =>
       (contentType === undefined ? "none" : JSON.stringify(contentType.slice(0, 100)))
   })
 
-/** What the request line and headers alone refuse, or `undefined`. */
-const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
-  if (!isDecodable(request.url)) {
+/** What the path alone refuses, before it is routed, or `undefined`. */
+const pathRefusal = (url: string) => {
+  if (!isDecodable(url)) {
     return new MalformedRequest({ message: "the request path is not valid percent-encoded UTF-8" })
   }
-  const cut = cutAt(request.url)
+  const cut = cutAt(url)
   if (cut !== undefined) {
     return new MalformedRequest({
       message: `the request path holds a raw '${cut}': percent-encode '${cut}' as ${percentEncoded[cut]}`
     })
   }
+  return undefined
+}
+
+/** What the request line and headers of a routed request refuse, or `undefined`. */
+const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
   const declared = request.headers["content-length"]
   if (request.method === "POST" && declared === undefined) {
     return new LengthRequired({ message: "a Content-Length header is required" })
@@ -107,23 +113,32 @@ const checkBody = (request: HttpServerRequest.HttpServerRequest) =>
 /**
  * The `RequestGuard` middleware. Its refusals from the request line and headers come before the body is read: a body
  * of undeclared length could only be refused by cutting the connection mid-stream, one declared too large is refused
- * without being read, and one that is not JSON might never be read to its end (multipart parts). Every `POST` must
- * declare JSON, with `Content-Length: 0` too: the check comes before the request is routed, so it holds for a path no
- * endpoint has as well. An empty body declared as JSON goes on, and the append endpoint refuses it at once with
- * `HttpApiDecodeError`, as it does `null`.
+ * without being read, and one that is not JSON might never be read to its end (multipart parts). Every `POST` to an
+ * endpoint must declare JSON, with `Content-Length: 0` too. An empty body declared as JSON goes on, and the append
+ * endpoint refuses it at once with `HttpApiDecodeError`, as it does `null`.
+ *
+ * The middleware runs before the request is routed. A path it cannot read at all (not percent-encoded UTF-8, or cut
+ * by the router at a raw `;` or `#`) is refused whatever it is; otherwise a request no route has the method and path
+ * of is let through untouched, for the router to answer `404` or `405` as the document says, whatever its body.
  *
  * @internal
  */
 export const layer = (maxBodyBytes: number): Layer.Layer<RequestGuard> =>
-  Layer.succeed(
+  Layer.effect(
     RequestGuard,
-    Effect.gen(function*() {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const refused = refusal(request, maxBodyBytes)
-      if (refused !== undefined) return yield* refused
-      if (request.method === "POST") yield* checkBody(request)
-    })
-  )
+    Effect.map(HttpApiBuilder.Router, (routes) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const unreadablePath = pathRefusal(request.url)
+        if (unreadablePath !== undefined) return yield* unreadablePath
+        // The router's routes are read per request: they are not all added yet when this middleware is made.
+        const router = yield* routes.router
+        if (!routing.isRouted(router.routes, request.method, request.url)) return
+        const refused = refusal(request, maxBodyBytes)
+        if (refused !== undefined) return yield* refused
+        if (request.method === "POST") yield* checkBody(request)
+      }))
+  ).pipe(Layer.provide(HttpApiBuilder.Router.Live))
 
 /** Why a body could not be read, from the error the platform's decoding of a payload dies with. */
 const unreadable = (defect: unknown): Option.Option<MalformedRequest> =>

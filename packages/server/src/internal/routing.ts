@@ -1,4 +1,5 @@
 import type { HttpRouter } from "@effect/platform"
+import type * as Chunk from "effect/Chunk"
 
 /**
  * How the service's router reads paths (find-my-way's options). It matches paths as they are written: a router that
@@ -55,4 +56,48 @@ export const parameterValue = (segment: string): string | undefined => {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Whether a route's path, as the router was given it, has the shape of a request's path, read as the router reads it
+ * (see {@link pathOf}): `:name` is any one segment, `*` the rest, other segments match percent-decoded.
+ *
+ * @internal
+ */
+export const hasShape = (route: string, pathname: string): boolean => {
+  const wanted = route.split("/")
+  const given = pathOf(pathname).split("/")
+  for (let i = 0; i < wanted.length; i++) {
+    const segment = wanted[i]!
+    if (segment === "*") return true
+    if (i >= given.length) return false
+    if (!segment.startsWith(":") && !isFixedSegment(given[i], segment)) return false
+  }
+  return wanted.length === given.length
+}
+
+/**
+ * Whether a route answers a method: its own, and `HEAD` where it has `GET`.
+ *
+ * @internal
+ */
+export const answers = (route: HttpRouter.Route<unknown, unknown>, method: string): boolean =>
+  route.method === method || (method === "HEAD" && route.method === "GET")
+
+/**
+ * Whether one of the routes has a request's method and the shape of its path (the router may still refuse a parameter
+ * longer than it reads, which is then that endpoint's refusal). A pass over a handful of routes, no router built.
+ *
+ * @internal
+ */
+export const isRouted = (
+  routes: Chunk.Chunk<HttpRouter.Route<unknown, unknown>>,
+  method: string,
+  url: string
+): boolean => {
+  const pathname = url.split("?", 1)[0]!
+  for (const route of routes) {
+    if (answers(route, method) && hasShape(route.path, pathname)) return true
+  }
+  return false
 }
