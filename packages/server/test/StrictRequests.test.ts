@@ -227,16 +227,22 @@ describe("strict requests", () => {
     it.effect("a decode error echoes no value past an excerpt: a 900 KB body gets a small JSON 400", () =>
       Effect.gen(function*() {
         const big = "x".repeat(900_000)
-        const bodies = [
-          JSON.stringify(big),
-          append(JSON.stringify([{ id: big, type: "T", data: {} }])),
-          append(JSON.stringify([{ type: big, data: {} }])),
-          append(JSON.stringify([{ type: "T", data: {}, metadata: big }])),
-          append(JSON.stringify([big])),
-          append(JSON.stringify([Array.from({ length: 100_000 }, (_, i) => i)])),
-          JSON.stringify({ expectedVersion: big, events: [] })
+        const numbers = Array.from({ length: 100_000 }, (_, i) => i)
+        const keyed = { a: { [big]: 1 } }
+        // Each body, and the value its message shows as written (a string quoted): an excerpt of 100 characters of it,
+        // and how many more there were, counted in the value itself; none for the type, whose refusal names the limit.
+        const cases: ReadonlyArray<readonly [string, string | undefined]> = [
+          [JSON.stringify(big), JSON.stringify(big)],
+          [append(JSON.stringify([{ id: big, type: "T", data: {} }])), JSON.stringify(big)],
+          [append(JSON.stringify([{ type: big, data: {} }])), undefined],
+          [append(JSON.stringify([{ type: "T", data: {}, metadata: big }])), JSON.stringify(big)],
+          [append(JSON.stringify([big])), JSON.stringify(big)],
+          [append(JSON.stringify([numbers])), JSON.stringify(numbers)],
+          [JSON.stringify({ expectedVersion: big, events: [] }), JSON.stringify(big)],
+          // A key longer than an excerpt inside the value after `, actual `: the count is the whole value's.
+          [JSON.stringify({ expectedVersion: keyed, events: [] }), JSON.stringify(keyed)]
         ]
-        for (const [index, body] of bodies.entries()) {
+        for (const [index, [body, shown]] of cases.entries()) {
           const streamId = `strict-echo-${index}`
           const answer = yield* post(streamId, body)
           yield* expectRefused(streamId, answer, "HttpApiDecodeError")
@@ -248,8 +254,10 @@ describe("strict requests", () => {
             expect(issue.message.length).toBeLessThan(300)
           }
           expect(answer.text).not.toContain("x".repeat(101))
-          // The type's refusal names the limit and never held the value; the others say how much was left out.
-          if (index !== 2) expect(answer.text).toMatch(/…\(\d+ more characters\)/)
+          const counts = new Set(answer.text.match(/…\(\d+ more characters\)/g) ?? [])
+          expect([...counts], `body ${index}`).toEqual(
+            shown === undefined ? [] : [`…(${shown.length - 100} more characters)`]
+          )
         }
       }))
 

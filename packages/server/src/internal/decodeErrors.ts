@@ -21,14 +21,21 @@ const actual = ", actual "
 const shortLiteral = (literal: string): string =>
   literal.length <= maxValue + 2 ? literal : `${excerpt(literal.slice(0, -1), maxValue + 1)}"`
 
-/** One line of a message, with every value in it cut to an excerpt. */
+/** The line with each string literal's characters masked (its length and quotes kept): no search finds text inside. */
+const maskLiterals = (line: string): string =>
+  line.replace(stringLiteral, (literal) => `"${"_".repeat(literal.length - 2)}"`)
+
+/**
+ * One line of a message, with every value in it cut to an excerpt. The value after `, actual ` is cut from the line as
+ * written, so that the count of characters left out is the value's own; the string literals before it are cut each.
+ */
 const boundLine = (line: string): string => {
   if (line.length <= maxValue) return line
-  const literalsCut = line.replace(stringLiteral, shortLiteral)
-  const at = literalsCut.indexOf(actual)
+  const at = maskLiterals(line).indexOf(actual)
   const valueCut = at === -1
-    ? literalsCut
-    : literalsCut.slice(0, at + actual.length) + excerpt(literalsCut.slice(at + actual.length), maxValue)
+    ? line.replace(stringLiteral, shortLiteral)
+    : line.slice(0, at + actual.length).replace(stringLiteral, shortLiteral) +
+      excerpt(line.slice(at + actual.length), maxValue)
   return excerpt(valueCut, maxLine)
 }
 
