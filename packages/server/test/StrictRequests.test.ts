@@ -10,6 +10,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer } from "effect"
 import { createServer } from "node:http"
 import * as bodyDepth from "../src/internal/bodyDepth.js"
+import { excerpt } from "../src/internal/jsonNumbers.js"
 
 const service = Server.layerApp({}).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
@@ -102,6 +103,18 @@ describe("the body scan's number rule", () => {
       }),
       { seed: 42, numRuns: 20_000 }
     )
+  })
+})
+
+describe("an excerpt of a value", () => {
+  it("counts code points, as the document does, and never splits a surrogate pair", () => {
+    const emoji = "😀"
+    expect(excerpt(emoji.repeat(60))).toBe(emoji.repeat(60))
+    expect(excerpt(emoji.repeat(100))).toBe(emoji.repeat(100))
+    expect(excerpt(emoji.repeat(101))).toBe(`${emoji.repeat(100)}…(1 more characters)`)
+    expect(excerpt(`${"a".repeat(99)}${emoji.repeat(3)}`)).toBe(`${"a".repeat(99)}${emoji}…(2 more characters)`)
+    // A lone surrogate is a character of its own.
+    expect(excerpt(`${"\uD83D".repeat(101)}`)).toBe(`${"\uD83D".repeat(100)}…(1 more characters)`)
   })
 })
 
@@ -259,6 +272,15 @@ describe("strict requests", () => {
             shown === undefined ? [] : [`…(${shown.length - 100} more characters)`]
           )
         }
+      }))
+
+    it.effect("a key of 60 emoji is echoed whole: 60 characters, within an excerpt's 100", () =>
+      Effect.gen(function*() {
+        const key = "😀".repeat(60)
+        const answer = yield* post("strict-emoji-key", JSON.stringify({ expectedVersion: "any", events: [], [key]: 1 }))
+        yield* expectRefused("strict-emoji-key", answer, "HttpApiDecodeError")
+        expect(answer.body.issues.map((issue: { path: Array<unknown> }) => issue.path)).toEqual([[key]])
+        expect(answer.text).not.toContain("more characters")
       }))
 
     it.effect("a query parameter's decode error is bounded too", () =>

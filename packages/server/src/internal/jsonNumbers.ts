@@ -45,17 +45,26 @@ export const isExact = (text: string): boolean => {
   return written === text || sameValue(decimalOf(text), decimalOf(written))
 }
 
+const isPairAt = (text: string, at: number): boolean => {
+  const high = text.charCodeAt(at)
+  const low = text.charCodeAt(at + 1)
+  return high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff
+}
+
 /**
  * The first `max` characters of a text, and how many more there were, so that no message echoes a value unboundedly.
- * A surrogate pair is not cut in two.
+ * Characters are code points, as the document counts them: a surrogate pair is one, never cut in two.
  *
  * @internal
  */
 export const excerpt = (text: string, max = 100): string => {
   if (text.length <= max) return text
-  const code = text.charCodeAt(max - 1)
-  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max
-  return `${text.slice(0, end)}…(${text.length - end} more characters)`
+  let end = 0
+  for (let kept = 0; kept < max && end < text.length; kept++) end += isPairAt(text, end) ? 2 : 1
+  if (end >= text.length) return text
+  let more = 0
+  for (let at = end; at < text.length; at += isPairAt(text, at) ? 2 : 1) more++
+  return `${text.slice(0, end)}…(${more} more characters)`
 }
 
 /**
