@@ -5,6 +5,7 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Commands from "../examples/commands.js"
 import * as Concepts from "../examples/concepts.js"
 import * as Document from "../examples/document.js"
@@ -35,7 +36,7 @@ describe("why", () => {
 
 describe("npm run demo", () => {
   it("plays the story the why page shows, on a fresh stream", async () => {
-    const demo = new URL("../../packages/example-crm/src/main.ts", import.meta.url).pathname
+    const demo = fileURLToPath(new URL("../../packages/example-crm/src/main.ts", import.meta.url))
     const { code, stderr, stdout } = await runTypeScript(demo, [])
     expect(stderr).toBe("")
     expect(code).toBe(0)

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
-const root = new URL("../..", import.meta.url).pathname
+const root = fileURLToPath(new URL("../..", import.meta.url))
 const packagesDir = path.join(root, "packages")
 const outDir = path.join(root, "docs", "build", "jsdoc-examples")
 

@@ -11,6 +11,7 @@ import { createRequire } from "node:module"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { stripVTControlCharacters } from "node:util"
 import * as Service from "../examples/service.js"
 import { runTypeScript } from "./support/process.js"
@@ -18,11 +19,11 @@ import { runTypeScript } from "./support/process.js"
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-docs-service-"))
 const pgUrl = inject("pgUrl")
 // The example's demo, `npm run demo`: the service itself ships without a domain.
-const demo = new URL("../../packages/example-crm/src/main.ts", import.meta.url).pathname
+const demo = fileURLToPath(new URL("../../packages/example-crm/src/main.ts", import.meta.url))
 // `concord serve --help`, run once for the two tests that read it: each run of the command costs seconds of startup.
 let serveHelpRun: ReturnType<typeof runTypeScript> | undefined
 const serveHelp = () =>
-  serveHelpRun ??= runTypeScript(new URL("../../packages/server/src/bin.ts", import.meta.url).pathname, [
+  serveHelpRun ??= runTypeScript(fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url)), [
     "serve",
     "--help"
   ])
@@ -90,7 +91,7 @@ const subscriptionTranscript = async (url: string, events: number) => {
 const request = (name: string) => fs.readFileSync(new URL(`../examples/http/${name}.json`, import.meta.url), "utf8")
 
 describe("the rules file on the page", () => {
-  const rulesFile = new URL("../examples/rules.json", import.meta.url).pathname
+  const rulesFile = fileURLToPath(new URL("../examples/rules.json", import.meta.url))
   type EncodedEvent = { readonly type: string; readonly data: Record<string, unknown> }
   const rules = Either.getOrThrow(Registries.fromDocument(JSON.parse(fs.readFileSync(rulesFile, "utf8"))))
   const conflicts = (streamId: string, proposed: EncodedEvent, committed: EncodedEvent) =>
@@ -138,7 +139,7 @@ describe("the rules file on the page", () => {
     const document = JSON.parse(fs.readFileSync(rulesFile, "utf8"))
     document.categories.client.rules[0].conflictsWith[1] = { type: "ClientArchived", sameKey: 7 }
     fs.writeFileSync(invalid, JSON.stringify(document))
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const bin = fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url))
     const args = ["serve", "--db", path.join(directory, "events.db"), "--port", "0", "--registry", invalid]
     const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
     expect(code).not.toBe(0)
@@ -317,8 +318,8 @@ describe("the service", () => {
     async () => {
       const page = fs.readFileSync(new URL("../service.md", import.meta.url), "utf8")
       const named = new Set([...page.matchAll(/(--[a-z][a-z-]+|CONCORD_[A-Z_]+)/g)].map((match) => match[1]!))
-      const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
-      const readModel = new URL("../../packages/example-crm/src/readModelMain.ts", import.meta.url).pathname
+      const bin = fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url))
+      const readModel = fileURLToPath(new URL("../../packages/example-crm/src/readModelMain.ts", import.meta.url))
       const help = await Promise.all([
         serveHelp(),
         runTypeScript(bin, ["tail", "--help"]),
@@ -337,7 +338,7 @@ describe("the service", () => {
   it.concurrent("concord serve prints the line the pages show once it listens", async () => {
     const db = path.join(directory, "listening.db")
     const tsx = createRequire(import.meta.url).resolve("tsx")
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const bin = fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url))
     const child = spawn(
       process.execPath,
       ["--conditions=@concord/source", "--import", tsx, bin, "serve", "--db", db, "--port", "0"],
@@ -360,7 +361,7 @@ describe("the service", () => {
   }, 60_000)
 
   it.concurrent("concord serve refuses a token shorter than 16 characters", async () => {
-    const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+    const bin = fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url))
     const args = ["serve", "--db", path.join(directory, "weak.db"), "--port", "0", "--token", "fifteen-chars!!"]
     const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
     expect(code).not.toBe(0)
@@ -370,7 +371,7 @@ describe("the service", () => {
   it.concurrent(
     "concord serve refuses to bind beyond loopback without a token, with the message the page shows",
     async () => {
-      const bin = new URL("../../packages/server/src/bin.ts", import.meta.url).pathname
+      const bin = fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url))
       const args = ["serve", "--db", path.join(directory, "exposed.db"), "--host", "0.0.0.0", "--port", "0"]
       const { code, stderr } = await runTypeScript(bin, args, undefined, 30_000)
       expect(code).not.toBe(0)

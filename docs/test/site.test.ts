@@ -6,10 +6,11 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { type Browser, chromium } from "playwright-core"
 
 const chromiumPath = "/usr/bin/chromium"
-const docs = new URL("..", import.meta.url).pathname
+const docs = fileURLToPath(new URL("..", import.meta.url))
 const dist = path.join(docs, ".vitepress", "dist")
 const screenshots = path.join(docs, "test", "screenshots")
 const vitepress = path.join(docs, "..", "node_modules", "vitepress", "bin", "vitepress.js")

@@ -3,8 +3,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const docs = new URL("..", import.meta.url).pathname
+const docs = fileURLToPath(new URL("..", import.meta.url))
 
 const pages = (fs.readdirSync(docs, { recursive: true }) as Array<string>)
   .filter((file) => file.endsWith(".md") && !/^(api|node_modules|build|\.vitepress)\//.test(file))

@@ -3,10 +3,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
-const root = new URL("../..", import.meta.url).pathname
-const example = new URL("../examples/registry.ts", import.meta.url).pathname
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const example = fileURLToPath(new URL("../examples/registry.ts", import.meta.url))
 
 const compileDisarmed = (file: string) => {
   const base = ts.parseJsonConfigFileContent(

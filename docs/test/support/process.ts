@@ -1,11 +1,12 @@
 // Runs an example file as its own Node process, the way a reader would run it.
 import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
 
 const tsx = createRequire(import.meta.url).resolve("tsx")
 
 export const runExample = (file: string, args: ReadonlyArray<string> = [], cwd?: string) =>
-  runTypeScript(new URL(`../../examples/${file}`, import.meta.url).pathname, args, cwd)
+  runTypeScript(fileURLToPath(new URL(`../../examples/${file}`, import.meta.url)), args, cwd)
 
 /** Runs a TypeScript file; with `timeout` (milliseconds) the process is killed if it is still running by then. */
 export const runTypeScript = (file: string, args: ReadonlyArray<string> = [], cwd?: string, timeout?: number) =>

@@ -3,9 +3,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
-const src = new URL("../src/", import.meta.url).pathname
+const src = fileURLToPath(new URL("../src/", import.meta.url))
 
 const modules = (fs.readdirSync(src, { recursive: true }) as Array<string>)
   .filter((file) => file.endsWith(".ts"))

@@ -6,8 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vi
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const repository = path.resolve(new URL("../../..", import.meta.url).pathname)
+const repository = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)))
 const exampleRegistry = path.join(repository, "packages", "example-crm", "registry.json")
 
 /** How long one npm script may take to start serving or to fail (it may compile first), and to exit once stopped. */

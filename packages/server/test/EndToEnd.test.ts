@@ -11,11 +11,12 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { postOnce, runConcord, runDemo, type Running, type Sent, startServer } from "./support/server.js"
 import { postgresSuites } from "./support/suites.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-e2e-"))
-const registryFile = new URL("../../example-crm/registry.json", import.meta.url).pathname
+const registryFile = fileURLToPath(new URL("../../example-crm/registry.json", import.meta.url))
 const token = "e2e-token-0123456789"
 
 const clientOf = (url: string, withToken = true) =>
@@ -432,9 +433,13 @@ describe.concurrent("starting the service", () => {
       readonly bin: { readonly concord: string }
     }
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [new URL(`../${bin.concord}`, import.meta.url).pathname, "--version"], {
-        stdio: ["ignore", "pipe", "inherit"]
-      })
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL(`../${bin.concord}`, import.meta.url)), "--version"],
+        {
+          stdio: ["ignore", "pipe", "inherit"]
+        }
+      )
       let stdout = ""
       child.stdout.on("data", (chunk) => (stdout += String(chunk)))
       child.on("exit", (code) => resolve({ code, stdout }))

@@ -6,12 +6,13 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { formatJson, formatLine, parseAfter, parseList } from "../src/internal/tail.js"
 import { appendAny, getJson } from "./support/http.js"
 import { runConcord, type Running, startServer } from "./support/server.js"
 import { readUntil } from "./support/sse.js"
 
-const bin = new URL("../src/bin.ts", import.meta.url).pathname
+const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-tail-"))
 const token = "tail-token-0123456789"
 const auth = { authorization: `Bearer ${token}` }

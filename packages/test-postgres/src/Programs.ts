@@ -11,9 +11,10 @@ import { buildSync } from "esbuild"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const root = new URL("../../../", import.meta.url).pathname
-const outDir = new URL("../../build/programs/", import.meta.url).pathname
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const outDir = fileURLToPath(new URL("../../build/programs/", import.meta.url))
 
 /** Every package the workspace depends on, which Node loads from node_modules as it does under tsx. */
 const external = (): ReadonlyArray<string> => {

@@ -1,14 +1,15 @@
 // The example's programs as real processes: `npm run read-model`, `npm run demo`, and `concord serve` beside them.
 import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 
 export const programs = {
-  readModel: new URL("../../src/readModelMain.ts", import.meta.url).pathname,
-  demo: new URL("../../src/main.ts", import.meta.url).pathname,
-  concord: new URL("../../../server/src/bin.ts", import.meta.url).pathname
+  readModel: fileURLToPath(new URL("../../src/readModelMain.ts", import.meta.url)),
+  demo: fileURLToPath(new URL("../../src/main.ts", import.meta.url)),
+  concord: fileURLToPath(new URL("../../../server/src/bin.ts", import.meta.url))
 }
 
-export const registryFile = new URL("../../registry.json", import.meta.url).pathname
+export const registryFile = fileURLToPath(new URL("../../registry.json", import.meta.url))
 
 const spawnProgram = (file: string, args: ReadonlyArray<string>): ChildProcess =>
   spawn(process.execPath, [Programs.program(file), ...args], {

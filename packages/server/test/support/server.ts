@@ -2,10 +2,11 @@
 import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as http from "node:http"
+import { fileURLToPath } from "node:url"
 
-const bin = new URL("../../src/bin.ts", import.meta.url).pathname
+const bin = fileURLToPath(new URL("../../src/bin.ts", import.meta.url))
 /** The example's demo, `npm run demo`: the service ships without a story of its own. */
-const demo = new URL("../../../example-crm/src/main.ts", import.meta.url).pathname
+const demo = fileURLToPath(new URL("../../../example-crm/src/main.ts", import.meta.url))
 
 export interface Running {
   readonly url: string

@@ -2,9 +2,10 @@
 import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import type { ConsumerProcessOptions, Line } from "./consumer.js"
 
-const consumerScript = new URL("./consumer.ts", import.meta.url).pathname
+const consumerScript = fileURLToPath(new URL("./consumer.ts", import.meta.url))
 
 /** Starts one consumer process; its stderr is kept for the error message. */
 export const startConsumer = (

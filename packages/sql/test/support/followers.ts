@@ -3,9 +3,10 @@ import { Event, Position, StreamId, StreamVersion } from "@concord/core"
 import { Programs } from "@concord/test-postgres"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import type { DeliveredLine, SubscriberOptions } from "./subscriber.js"
 
-const subscriberScript = new URL("./subscriber.ts", import.meta.url).pathname
+const subscriberScript = fileURLToPath(new URL("./subscriber.ts", import.meta.url))
 
 /** Starts one subscriber process; `ready` resolves once it has opened the store and subscribed. */
 export const startSubscriber = (

@@ -6,9 +6,10 @@ import { Programs } from "@concord/test-postgres"
 import type { Checker } from "@concord/testing"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import type { WriterOptions } from "./writer.js"
 
-const writerScript = new URL("./writer.ts", import.meta.url).pathname
+const writerScript = fileURLToPath(new URL("./writer.ts", import.meta.url))
 
 /** Starts one writer process; its stderr is kept for the error message. */
 export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
