@@ -101,7 +101,7 @@ describe("the body scan's number rule", () => {
         const problem = bodyDepth.scan(`{"n":${token}}`, bodyDepth.maxBodyDepth)
         expect(problem === undefined, token).toBe(roundTrips)
       }),
-      { seed: 42, numRuns: 20_000 }
+      { numRuns: 20_000 }
     )
   })
 })
@@ -304,6 +304,7 @@ describe("strict requests", () => {
           const url = yield* baseUrl
           const streamId = "strict-numbers-property"
           let appended = 0
+          let refused = 0
           yield* Effect.promise(() =>
             fc.assert(
               fc.asyncProperty(numberToken, async (token) => {
@@ -320,14 +321,16 @@ describe("strict requests", () => {
                 } else {
                   expect(body, token).toMatchObject({ _tag: "MalformedRequest" })
                   expect(body.message, token).toContain("events[0].data.n is ")
+                  refused++
                 }
               }),
-              { seed: 42, numRuns: 300 }
+              // One token of each side always, whatever the seed (see vitest.setup.ts) draws.
+              { numRuns: 300, examples: [["1.5"], ["9223372036854775807"]] }
             )
           )
-          // Both sides were drawn, and nothing refused was written.
-          expect(appended).toBeGreaterThan(30)
-          expect(appended).toBeLessThan(270)
+          // Both sides were tried, and nothing refused was written.
+          expect(appended).toBeGreaterThanOrEqual(1)
+          expect(refused).toBeGreaterThanOrEqual(1)
           expect(yield* version(streamId)).toBe(appended)
         }),
       60_000
