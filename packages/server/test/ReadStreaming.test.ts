@@ -17,19 +17,29 @@ const encodeResponse = Schema.encodeSync(Api.ReadResponse)
 /** What the endpoint declares: the Schema's encoding of the page, as `JSON.stringify` writes it. */
 const declared = (events: ReadonlyArray<Event.RecordedEvent>) => JSON.stringify(encodeResponse({ events }))
 
-/** How the store behind the service fails: its reads from the `failFrom`th call on (1-based). */
-const failing = { failFrom: Infinity, calls: 0 }
+/**
+ * How the store behind the service fails: its reads from the `failFrom`th call on (1-based), with a `StoreError`, or
+ * when `undated`, by giving events whose date cannot be written (a defect of the encoding, not an error of the store).
+ */
+const failing = { failFrom: Infinity, calls: 0, undated: false }
 
 const storeFailure = Stream.fail(new EventStore.StoreError({ operation: "read", cause: new Error("disk gone") }))
+
+const failingRead = <E>(read: Stream.Stream<Event.RecordedEvent, E>) =>
+  Stream.suspend(() =>
+    ++failing.calls < failing.failFrom
+      ? read
+      : failing.undated
+      ? Stream.map(read, (event) => ({ ...event, recordedAt: new Date(Number.NaN) }))
+      : storeFailure
+  )
 
 const faulty = Layer.effect(
   EventStore.EventStore,
   Effect.map(EventStore.EventStore, (store): EventStore.Service => ({
     ...store,
-    read: (streamId, options) =>
-      Stream.suspend(() => ++failing.calls >= failing.failFrom ? storeFailure : store.read(streamId, options)),
-    readAll: (options) =>
-      Stream.suspend(() => ++failing.calls >= failing.failFrom ? storeFailure : store.readAll(options))
+    read: (streamId, options) => failingRead(store.read(streamId, options)),
+    readAll: (options) => failingRead(store.readAll(options))
   }))
 ).pipe(Layer.provideMerge(EventStore.layerMemory()))
 
@@ -43,7 +53,8 @@ const baseUrl = Effect.map(
   (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
 )
 
-const failAfter = (calls: number) => Effect.sync(() => Object.assign(failing, { failFrom: calls + 1, calls: 0 }))
+const failAfter = (calls: number, undated = false) =>
+  Effect.sync(() => Object.assign(failing, { failFrom: calls + 1, calls: 0, undated }))
 const healthy = failAfter(Infinity)
 
 const get = (url: string) =>
@@ -192,6 +203,27 @@ describe("streamed reads over HTTP", () => {
         yield* healthy
         // The service goes on answering.
         const whole = yield* getRaw(`${url}/streams/breaks/events`)
+        expect(whole.complete).toBe(true)
+        expect(JSON.parse(whole.text).events).toHaveLength(2_500)
+      }))
+
+    it.effect("an event that cannot be encoded after the answer began cuts the connection too", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("undated", 2_500)
+        yield* fill("log-undated", 100)
+        const url = yield* baseUrl
+        for (const path of ["/streams/undated/events", "/events"]) {
+          // The first page is encoded before the answer; the second holds an invalid date, a defect of the encoding.
+          yield* failAfter(1, true)
+          const broken = yield* getRaw(`${url}${path}`)
+          expect(broken.status, path).toBe(200)
+          expect(broken.complete, path).toBe(false)
+          expect(broken.text.startsWith(readResponse.opening), path).toBe(true)
+          expect(() => JSON.parse(broken.text), path).toThrow()
+        }
+        yield* healthy
+        const whole = yield* getRaw(`${url}/streams/undated/events`)
         expect(whole.complete).toBe(true)
         expect(JSON.parse(whole.text).events).toHaveLength(2_500)
       }))

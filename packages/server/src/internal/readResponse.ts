@@ -2,6 +2,7 @@
 import { type Event, Position } from "@concord/core"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -100,20 +101,21 @@ export const closing = "]}"
 /**
  * The body of a page written a piece at a time: the pieces already encoded (the page read before the answer began),
  * then those of `rest` (each store page encoded as it arrives, so that what waits to be written is bytes, not
- * events). The first piece goes out at once, every later one after the event loop's other work. When `rest` fails,
- * the body fails after `onFailure` ran, without its closing: what was sent is never a whole JSON document.
+ * events). The first piece goes out at once, every later one after the event loop's other work. When `rest` fails
+ * in any way (a store error, or a defect such as an event whose date cannot be written), the body fails after
+ * `onFailure` ran, without its closing: what was sent is never a whole JSON document.
  *
  * @internal
  */
 export const body = <E>(
   first: ReadonlyArray<Uint8Array>,
   rest: Stream.Stream<Uint8Array, E>,
-  onFailure: (error: E) => Effect.Effect<void>
+  onFailure: (cause: Cause.Cause<E>) => Effect.Effect<void>
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
     let sent = 0
     return Stream.fromIterable(first).pipe(
-      Stream.concat(Stream.tapError(rest, onFailure)),
+      Stream.concat(Stream.tapErrorCause(rest, onFailure)),
       Stream.mapEffect((piece) => sent++ === 0 ? Effect.succeed(piece) : Effect.as(letOthersRun, piece))
     )
   })
@@ -169,8 +171,9 @@ const encodedPage = <E>(
  * effect, within the request's deadline, so that a store that fails it fails the effect (an error status, before
  * anything was sent); then the `200`, whose body goes on with `after(last, limit)` (the events after the last one
  * read, each statement within the store's own timeout) while the pages come full and the read's limit is not reached.
- * A store that fails after the answer began is logged, and the connection is cut under the response: the client sees
- * a broken response, never a complete-looking one.
+ * Whatever fails after the answer began (the store, or the encoding of an event: a defect the platform would answer
+ * by ending the chunked body as if it were whole) is logged, and the connection is cut under the response: the client
+ * sees a broken response, never a complete-looking one.
  *
  * @internal
  */
@@ -206,9 +209,13 @@ export const pagedRead = <E, E2>(options: {
         }).pipe(Stream.concat(Stream.make(bytes(closing))))
     })
     return HttpServerResponse.stream(
-      body(firstPieces, rest, (error) =>
+      body(firstPieces, rest, (cause) =>
         Effect.zipRight(
-          Effect.logError(`store failure: ${options.operation}, after the answer began; the connection is cut`, error),
+          // A reader that left interrupts the body: nothing failed, and its connection is gone already.
+          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(
+            `read failure: ${options.operation}, after the answer began; the connection is cut`,
+            cause
+          ),
           Effect.sync(() => nodeResponse(request)?.destroy())
         )),
       { contentType: "application/json" }
