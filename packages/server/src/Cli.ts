@@ -11,13 +11,11 @@ import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import { ValidationError } from "@effect/cli"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Cause from "effect/Cause"
-import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -26,120 +24,11 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import * as cliFlags from "./internal/cliFlags.js"
+import * as cliPaths from "./internal/cliPaths.js"
 import * as tailCommand from "./internal/tail.js"
 import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
-
-const db = Options.text("db").pipe(
-  Options.withDescription(
-    "the SQLite file to store events in (env CONCORD_DB; default .concord/concord.db; a relative path is taken from " +
-      "the directory in CONCORD_CWD, else the working directory)"
-  ),
-  Options.withFallbackConfig(Config.string("CONCORD_DB")),
-  Options.withDefault(".concord/concord.db")
-)
-const postgres = Options.text("postgres").pipe(
-  Options.withDescription("a PostgreSQL URL to store events in instead (env CONCORD_POSTGRES_URL)"),
-  Options.withFallbackConfig(Config.string("CONCORD_POSTGRES_URL")),
-  Options.optional
-)
-const host = Options.text("host").pipe(
-  Options.withDescription("the address to bind (env CONCORD_HOST; default 127.0.0.1); others require --token"),
-  Options.withFallbackConfig(Config.string("CONCORD_HOST")),
-  Options.optional
-)
-const port = Options.integer("port").pipe(
-  Options.withDescription("the port to listen on (env CONCORD_PORT; default 8080; 0 picks a free one)"),
-  Options.withFallbackConfig(Config.integer("CONCORD_PORT")),
-  Options.optional
-)
-const registry = Options.text("registry").pipe(
-  Options.withDescription(
-    "a JSON file of conflict rules (env CONCORD_REGISTRY; a relative path as --db's); without it every stale " +
-      "append conflicts"
-  ),
-  Options.withFallbackConfig(Config.string("CONCORD_REGISTRY")),
-  Options.optional
-)
-const token = Options.redacted("token").pipe(
-  Options.withDescription(
-    `require Authorization: Bearer <token> on every request (env CONCORD_TOKEN; at least ${Server.minTokenLength} characters)`
-  ),
-  Options.withFallbackConfig(Config.redacted("CONCORD_TOKEN")),
-  Options.optional
-)
-const maxBodyBytes = Options.integer("max-body-bytes").pipe(
-  Options.withDescription("the largest request body accepted (env CONCORD_MAX_BODY_BYTES; default 1048576)"),
-  Options.withFallbackConfig(Config.integer("CONCORD_MAX_BODY_BYTES")),
-  Options.optional
-)
-const keepAlive = Options.integer("keep-alive-ms").pipe(
-  Options.withDescription(
-    "how often the service sends each subscription a comment line, in milliseconds (env CONCORD_KEEP_ALIVE_MS; " +
-      "default 15000; at most 30000, as the typed client takes 45 s without a line as a lost connection)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_KEEP_ALIVE_MS")),
-  Options.withSchema(Schema.Int.pipe(Schema.between(10, 30_000, {
-    message: () => "--keep-alive-ms must be between 10 and 30000"
-  }))),
-  Options.optional
-)
-const lockTimeout = Options.integer("lock-timeout-ms").pipe(
-  Options.withDescription(
-    "how long an append waits for another writer's lock before it fails with 503, in milliseconds " +
-      "(env CONCORD_LOCK_TIMEOUT_MS; default 5000)"
-  ),
-  Options.withFallbackConfig(Config.integer("CONCORD_LOCK_TIMEOUT_MS")),
-  // Checked whichever way it came: without a bound, an append behind a lock held elsewhere would wait forever.
-  Options.withSchema(Schema.Int.pipe(Schema.positive({ message: () => "--lock-timeout-ms must be at least 1" }))),
-  Options.withDefault(5_000)
-)
-/**
- * A whole number of milliseconds a deadline can be: at least 1, and what a 32-bit timer or PostgreSQL takes (the range
- * `Server.layer` takes for its own deadlines).
- */
-const millis = (flag: string) =>
-  Schema.Int.pipe(Schema.between(1, Server.maxTimeoutMillis, {
-    message: () => `--${flag} must be between 1 and ${Server.maxTimeoutMillis}`
-  }))
-/** A deadline flag `--<flag>`, also read from `CONCORD_<FLAG>` (dashes as underscores), checked by {@link millis}. */
-const millisFlag = (flag: string, description: string) =>
-  Options.integer(flag).pipe(
-    Options.withDescription(description),
-    Options.withFallbackConfig(Config.integer(`CONCORD_${flag.toUpperCase().replaceAll("-", "_")}`)),
-    Options.withSchema(millis(flag))
-  )
-/** The store's default deadline of an append past its lock timeout: one lock wait fails first, with its own error. */
-const appendTimeoutMargin = 1_000
-const appendTimeout = millisFlag(
-  "append-timeout-ms",
-  "the store's deadline for a whole append, after which it fails with 503 AppendTimeout, in milliseconds " +
-    "(env CONCORD_APPEND_TIMEOUT_MS; default --lock-timeout-ms + 1000)"
-).pipe(Options.optional)
-const statementTimeout = millisFlag(
-  "statement-timeout-ms",
-  "the store's bound on each reading statement, after which the read fails with 503, in milliseconds " +
-    "(env CONCORD_STATEMENT_TIMEOUT_MS; default 30000)"
-).pipe(Options.optional)
-const connectTimeout = millisFlag(
-  "connect-timeout-ms",
-  "PostgreSQL: how long opening a connection, or waiting for a free one from the pool, may take, in milliseconds " +
-    "(env CONCORD_CONNECT_TIMEOUT_MS; default 5000)"
-).pipe(Options.optional)
-/** The margin of the request deadline over the store's append deadline: the store's answer, more precise, comes first. */
-const requestTimeoutMargin = 2_000
-const requestTimeout = millisFlag(
-  "request-timeout-ms",
-  "how long the service takes to answer a request, reading its body included, before it answers 503 and " +
-    "abandons it, in milliseconds (env CONCORD_REQUEST_TIMEOUT_MS; default --append-timeout-ms + 2000, so " +
-    "--lock-timeout-ms + 3000)"
-).pipe(Options.optional)
-const shutdownTimeout = millisFlag(
-  "shutdown-timeout-ms",
-  "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
-    "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
-).pipe(Options.withDefault(10_000))
 
 /**
  * The absolute path a path given on the command line names: a relative one is taken from the directory in
@@ -150,12 +39,7 @@ const shutdownTimeout = millisFlag(
  * @since 0.3.0
  * @category paths
  */
-export const resolvePath = (file: string): Effect.Effect<string, never, Path.Path> =>
-  Effect.gen(function*() {
-    const path = yield* Path.Path
-    const base = yield* Config.string("CONCORD_CWD").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
-    return path.resolve(base === "" ? process.cwd() : base, file)
-  })
+export const resolvePath: (file: string) => Effect.Effect<string, never, Path.Path> = cliPaths.resolvePath
 
 /** The store the flags name, with their deadlines. */
 const storeLayer = (
@@ -186,20 +70,20 @@ const storeLayer = (
 const serve = Command.make(
   "serve",
   {
-    db,
-    postgres,
-    host,
-    port,
-    registry,
-    token,
-    maxBodyBytes,
-    lockTimeout,
-    appendTimeout,
-    statementTimeout,
-    connectTimeout,
-    keepAlive,
-    requestTimeout,
-    shutdownTimeout
+    db: cliFlags.db,
+    postgres: cliFlags.postgres,
+    host: cliFlags.host,
+    port: cliFlags.port,
+    registry: cliFlags.registry,
+    token: cliFlags.token,
+    maxBodyBytes: cliFlags.maxBodyBytes,
+    lockTimeout: cliFlags.lockTimeout,
+    appendTimeout: cliFlags.appendTimeout,
+    statementTimeout: cliFlags.statementTimeout,
+    connectTimeout: cliFlags.connectTimeout,
+    keepAlive: cliFlags.keepAlive,
+    requestTimeout: cliFlags.requestTimeout,
+    shutdownTimeout: cliFlags.shutdownTimeout
   },
   (flags) =>
     Effect.gen(function*() {
@@ -207,8 +91,11 @@ const serve = Command.make(
       const path = yield* Path.Path
       const db = yield* resolvePath(flags.db)
       const registryFile = yield* Effect.transposeMapOption(flags.registry, resolvePath)
-      const appendTimeout = Option.getOrElse(flags.appendTimeout, () => flags.lockTimeout + appendTimeoutMargin)
-      const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + requestTimeoutMargin)
+      const appendTimeout = Option.getOrElse(
+        flags.appendTimeout,
+        () => flags.lockTimeout + cliFlags.appendTimeoutMargin
+      )
+      const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + cliFlags.requestTimeoutMargin)
       const registries = Option.isSome(registryFile)
         ? yield* Registries.load(registryFile.value)
         : Registries.strict

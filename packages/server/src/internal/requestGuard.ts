@@ -91,10 +91,10 @@ const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: num
 /**
  * A `POST`'s body, checked before anything parses it, in one pass: for depth, as past the limit the store's checks,
  * the platform's decoding or a log of it could each recurse as deep as it goes; and for numbers JavaScript cannot
- * carry exactly (`9223372036854775807`, `1e-400`), which parsing would silently round. The body is read as text through the platform,
- * which keeps it for the payload's decoding as JSON (the only kind of body let through: a read of another kind would
- * wait for a stream already consumed), and interruptibly: this middleware runs where the platform does not allow
- * interruption, and a body that never ends must not hold its request past a deadline.
+ * carry exactly (`9223372036854775807`, `1e-400`), which parsing would silently round. The body is read as text
+ * through the platform, which keeps it for the payload's decoding as JSON (the only kind of body let through: a read
+ * of another kind would wait for a stream already consumed), and interruptibly: this middleware runs where the
+ * platform does not allow interruption, and a body that never ends must not hold its request past a deadline.
  */
 const checkBody = (request: HttpServerRequest.HttpServerRequest) =>
   request.text.pipe(
