@@ -228,26 +228,42 @@ describe("streamed reads over HTTP", () => {
         expect(JSON.parse(whole.text).events).toHaveLength(2_500)
       }))
 
-    it.effect("readers that leave mid-answer leave the service answering", () =>
+    it.effect("readers that leave mid-answer stop their reads of the store and leave the service answering", () =>
       Effect.gen(function*() {
         yield* healthy
-        yield* fill("left", 2_500)
+        yield* fill("left", 10_000)
         const url = yield* baseUrl
+        // Each whole answer is ten store pages; the readers leave in the second, once they have more than a page.
+        const pageBytes = declared(yield* storeRead("left", { limit: readResponse.storePage })).length
         yield* Effect.promise(() =>
           Promise.all(Array.from({ length: 10 }, () =>
             new Promise<void>((resolve) => {
-              const request = http.get(`${url}/streams/left/events`, (response) => {
-                response.once("data", () => {
-                  request.destroy()
-                  resolve()
+              const request = http.get(`${url}/streams/left/events?limit=10000`, (response) => {
+                let received = 0
+                response.on("data", (chunk: Buffer) => {
+                  received += chunk.length
+                  if (received > pageBytes * 1.2) {
+                    request.destroy()
+                    resolve()
+                  }
                 })
               })
               request.on("error", () => resolve())
             })))
         )
-        const whole = yield* getRaw(`${url}/streams/left/events`)
+        // The service sees them go: by the end of a health check and a whole read, their reads have stopped.
+        expect((yield* get(`${url}/health`)).status).toBe(200)
+        const settled = yield* getRaw(`${url}/streams/left/events?limit=10000`)
+        expect(settled.complete).toBe(true)
+        const byReadersThatLeft = failing.calls - 10
+        // At most the pages a reader was sent and the one being read when it left, not the ten of a whole answer.
+        expect(byReadersThatLeft).toBeLessThanOrEqual(10 * 3)
+        // From now on the store is called by this read alone: its ten pages, nothing for the readers that left.
+        const before = failing.calls
+        const whole = yield* getRaw(`${url}/streams/left/events?limit=10000`)
         expect(whole.complete).toBe(true)
-        expect(JSON.parse(whole.text).events).toHaveLength(2_500)
+        expect(JSON.parse(whole.text).events).toHaveLength(10_000)
+        expect(failing.calls - before).toBe(10)
         expect((yield* get(`${url}/health`)).status).toBe(200)
       }))
 
