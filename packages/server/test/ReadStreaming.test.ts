@@ -5,7 +5,7 @@
 import type { Event } from "@concord/core"
 import { EventStore, ExpectedVersion, Position, StreamId } from "@concord/core"
 import { Api, Server } from "@concord/server"
-import { HttpServer } from "@effect/platform"
+import { HttpServer, HttpServerRequest } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Schema, Stream } from "effect"
@@ -274,18 +274,18 @@ describe("streamed reads over HTTP", () => {
         const url = yield* baseUrl
         const expected = declared(yield* storeRead("popular", { limit: 3_000 }))
         const order: Array<string> = []
-        const readers = Array.from(
-          { length: 40 },
-          (_, r) =>
-            fetch(`${url}/streams/popular/events?limit=3000`).then(async (response) => {
-              const text = await response.text()
-              order.push(`reader ${r}`)
-              return text
-            })
+        const answers = Array.from({ length: 40 }, () => fetch(`${url}/streams/popular/events?limit=3000`))
+        const readers = answers.map((answer, r) =>
+          answer.then(async (response) => {
+            const text = await response.text()
+            order.push(`reader ${r}`)
+            return text
+          })
         )
         const health = yield* Effect.promise(async () => {
-          // Asked once the first reader's answer has begun: the others are queued or being written by then.
-          await Promise.race(readers.map(() => new Promise((resolve) => setImmediate(resolve))))
+          // Asked once the first reader's answer has begun (its headers arrived): the others are queued or being
+          // written by then.
+          await Promise.race(answers)
           const response = await fetch(`${url}/health`)
           order.push("health")
           return { status: response.status, body: await response.json() }
@@ -295,6 +295,45 @@ describe("streamed reads over HTTP", () => {
         for (const text of texts) expect(text).toBe(expected)
         expect(order).toHaveLength(41)
         expect(order.indexOf("health")).toBeLessThan(order.length - 1)
+      }))
+
+    it.effect("a long read's body goes in pieces of a few hundred events, the event loop's other work between them", () =>
+      Effect.gen(function*() {
+        yield* healthy
+        yield* fill("pieces", 3_000)
+        const events = yield* storeRead("pieces", { limit: 3_000 })
+        const page = (from: number, limit: number) => Stream.fromIterable(events.slice(from, from + limit))
+        const response = yield* readResponse.pagedRead({
+          limit: 3_000,
+          read: (limit) => page(0, limit),
+          after: (last, limit) => page(last.version, limit),
+          operation: "read pieces"
+        }).pipe(
+          Effect.provideService(
+            HttpServerRequest.HttpServerRequest,
+            HttpServerRequest.fromWeb(new Request("http://test/"))
+          )
+        )
+        if (response.body._tag !== "Stream") throw new Error(`a body of ${response.body._tag}, not a stream`)
+        // Counts the event loop's turns (macrotasks) while the body is produced.
+        let turns = 0
+        let ticking = true
+        const tick = () => {
+          turns++
+          if (ticking) setImmediate(tick)
+        }
+        setImmediate(tick)
+        const pieces: Array<{ readonly turn: number; readonly text: string }> = []
+        yield* Stream.runForEach(
+          response.body.stream,
+          (piece) => Effect.sync(() => pieces.push({ turn: turns, text: Buffer.from(piece).toString("utf8") }))
+        )
+        ticking = false
+        expect(pieces.map(({ text }) => text).join("")).toBe(declared(events))
+        for (const { text } of pieces) expect(text.match(/"streamId":/g)?.length ?? 0).toBeLessThanOrEqual(500)
+        for (let i = 1; i < pieces.length; i++) {
+          expect(pieces[i]!.turn, `between pieces ${i - 1} and ${i}`).toBeGreaterThan(pieces[i - 1]!.turn)
+        }
       }))
   })
 })
