@@ -1,9 +1,14 @@
 // The JSON of a read's page as the service writes it, a piece at a time without a Schema pass per event, is exactly
-// what the declared `ReadResponse` Schema's encoding and `JSON.stringify` give, for any events and any store paging.
-import { Event, Position, StreamId, StreamVersion } from "@concord/core"
+// what the declared `ReadResponse` Schema's encoding and `JSON.stringify` give, for any events and any store paging,
+// and for the events SQLite's rows are turned into.
+import { Event, EventStore, ExpectedVersion, Position, StreamId, StreamVersion } from "@concord/core"
 import { Api } from "@concord/server"
+import { SqliteEventStore } from "@concord/sql/sqlite"
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc, Schema } from "effect"
+import { Chunk, Effect, FastCheck as fc, Schema, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as readResponse from "../src/internal/readResponse.js"
 
 const encodeResponse = Schema.encodeSync(Api.ReadResponse)
@@ -73,4 +78,35 @@ describe("the page encoder", () => {
     expect(() => encodeResponse({ events: [event] })).toThrow()
     expect(() => readResponse.pageEncoder()([event])).toThrow()
   })
+})
+
+describe("the page encoder over SQLite's rows", () => {
+  it.effect("writes exactly what Schema.encode(ReadResponse) writes for the events EventStore.read returns", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.EventStore
+      const stream = StreamId.make("rows é😀")
+      // Data and metadata as SQLite keeps them (JSON text parsed back): escapes, `__proto__`, large and small numbers,
+      // nesting, and the events of one append sharing their time.
+      yield* store.append(stream, ExpectedVersion.noStream, [
+        { type: "Opened", data: { text: "\u2028 \" \\ é😀", list: [1, -0.5, 1e21, 2 ** 53 - 1, null, true] } },
+        { type: "Noted", data: JSON.parse(`{"__proto__":{"a":1},"b":{"c":[[{}]]}}`), metadata: { by: "joe" } },
+        {
+          id: Event.EventId.make("chosen-id"),
+          type: "Closed",
+          data: "plain",
+          metadata: JSON.parse(`{"__proto__":"x","n":1.5e-7}`)
+        }
+      ])
+      yield* store.append(stream, ExpectedVersion.any, [{ type: "Reopened", data: [] }])
+      const events = yield* Effect.map(Stream.runCollect(store.read(stream)), Chunk.toReadonlyArray)
+      expect(events).toHaveLength(4)
+      expect(streamed([events])).toBe(declared(events))
+      expect(streamed([events.slice(0, 1), events.slice(1)])).toBe(declared(events))
+      const log = yield* Effect.map(Stream.runCollect(store.readAll()), Chunk.toReadonlyArray)
+      expect(streamed([log])).toBe(declared(log))
+    }).pipe(
+      Effect.provide(SqliteEventStore.layer({
+        filename: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "concord-read-encoding-")), "rows.db")
+      }))
+    ))
 })

@@ -26,7 +26,7 @@ const failing = { failFrom: Infinity, calls: 0, undated: false }
 const storeFailure = Stream.fail(new EventStore.StoreError({ operation: "read", cause: new Error("disk gone") }))
 
 const failingRead = <E>(read: Stream.Stream<Event.RecordedEvent, E>) =>
-  Stream.suspend(() =>
+  Stream.suspend((): Stream.Stream<Event.RecordedEvent, E | EventStore.StoreError> =>
     ++failing.calls < failing.failFrom
       ? read
       : failing.undated
