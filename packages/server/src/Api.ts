@@ -384,6 +384,7 @@ export class ConcordApi extends HttpApi.make("concord")
       "(`components.responses.NotFound`), a method its path does not have a JSON 405 with an `Allow` header " +
       "(`MethodNotAllowed`), and Node answers a request line and headers over 16 KiB with 431 (`HeadersTooLarge`), " +
       "one that does not arrive in time with 408 (`RequestTimeout`), before the API sees them. A request body holds " +
-      "exactly the fields its schema lists: an unknown field is refused with a 400 that names it."
+      "exactly the fields its schema lists: an unknown field is refused with a 400 that names it. Every `GET` also " +
+      "answers `HEAD`: its status and headers, without a body."
   )
 {}

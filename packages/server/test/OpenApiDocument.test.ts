@@ -80,6 +80,35 @@ describe("the OpenAPI document", () => {
         const page = yield* docsPage(url, token)
         expect(page.security).toEqual([{ bearer: [] }])
       }))
+
+    it.effect("declares the 401's WWW-Authenticate challenge, which every refusal carries", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const document = yield* fetchDocument(url, token)
+        for (const { method, operation, path } of operationsOf(document)) {
+          expect(operation.responses["401"].headers?.["WWW-Authenticate"], `${method} ${path}`).toBeDefined()
+        }
+        for (
+          const [path, method, authorization] of [
+            ["/health", "GET", undefined],
+            ["/streams/a/events", "GET", "Bearer wrong-token-0123456789"],
+            ["/streams/a/events", "POST", `Basic ${token}`],
+            ["/docs/openapi.json", "GET", "Bearer"],
+            ["/health", "HEAD", undefined]
+          ] as const
+        ) {
+          const refused = yield* Effect.promise(() =>
+            fetch(`${url}${path}`, { method, headers: authorization === undefined ? {} : { authorization } })
+          )
+          expect(refused.status, `${method} ${path}`).toBe(401)
+          expect(refused.headers.get("www-authenticate"), `${method} ${path}`).toBe(`Bearer realm="concord"`)
+        }
+        const accepted = yield* Effect.promise(() =>
+          fetch(`${url}/health`, { headers: { authorization: `Bearer ${token}` } })
+        )
+        expect(accepted.status).toBe(200)
+        expect(accepted.headers.get("www-authenticate")).toBeNull()
+      }))
   })
 
   layer(serviceAt())("of a service without a token", (it) => {
@@ -169,7 +198,7 @@ describe("the OpenAPI document", () => {
           }
         })
         const unions = valuesOf(document.paths, "discriminator")
-        expect(unions.length).toBeGreaterThan(operationsOf(document).length)
+        expect(unions.length).toBeGreaterThan(operationsOf(document).filter(({ method }) => method !== "head").length)
         for (const operation of operationsOf(document)) {
           for (const response of Object.values(operation.operation.responses) as Array<Json>) {
             const schema = response.content?.["application/json"]?.schema
@@ -214,6 +243,45 @@ describe("the OpenAPI document", () => {
           expect(refused.allow).not.toBeNull()
           expect(compile(methodNotAllowed.content["application/json"].schema)(refused.body)).toBe(true)
         }
+      }))
+
+    it.effect("documents the HEAD of every GET, which the service answers with the GET's status and no body", () =>
+      Effect.gen(function*() {
+        const url = yield* baseUrl
+        const document = yield* fetchDocument(url)
+        const gets = operationsOf(document).filter(({ method }) => method === "get")
+        expect(gets.length).toBeGreaterThan(0)
+        for (const { operation: get, path } of gets) {
+          const head = document.paths[path].head
+          expect(head, path).toBeDefined()
+          expect(head.parameters).toEqual(get.parameters)
+          expect(Object.keys(head.responses).sort()).toEqual(Object.keys(get.responses).sort())
+          for (const response of Object.values(head.responses) as Array<Json>) expect(response.content).toBeUndefined()
+        }
+        for (const path of ["/health", "/streams/a/events", "/streams/a", "/events", "/docs/openapi.json"]) {
+          const [head, get] = yield* Effect.promise(() =>
+            Promise.all(["HEAD", "GET"].map((method) =>
+              fetch(`${url}${path}`, { method }).then(async (response) => ({
+                status: response.status,
+                type: response.headers.get("content-type"),
+                body: method === "HEAD" ? await response.text() : (await response.text(), "")
+              }))
+            ))
+          )
+          expect(head, path).toEqual(get)
+        }
+        const refused = yield* Effect.promise(() => fetch(`${url}/health`, { method: "PUT" }))
+        expect(refused.headers.get("allow")?.split(/, */).sort()).toEqual(["GET", "HEAD"])
+      }))
+
+    it.effect("describes the subscription's answer as an event stream", () =>
+      Effect.gen(function*() {
+        const document = yield* fetchDocument(yield* baseUrl)
+        const ok = document.paths["/events/subscribe"].get.responses["200"]
+        expect(Object.keys(ok.content)).toEqual(["text/event-stream"])
+        expect(ok.content["text/event-stream"].schema.type).toBe("string")
+        expect(ok.description).toMatch(/Server-Sent Events/)
+        expect(ok.description).toMatch(/Last-Event-ID/)
       }))
 
     it.effect("lists 411 and 415 on POST only, 413 everywhere", () =>

@@ -1,9 +1,10 @@
-import { HttpServerRequest } from "@effect/platform"
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as crypto from "node:crypto"
 import { Authorization, Unauthorized } from "../Api.js"
+import * as readResponse from "./readResponse.js"
 
 const digest = (value: string) => crypto.createHash("sha256").update(value).digest()
 
@@ -18,6 +19,28 @@ const bearerToken = (header: string | undefined): string | undefined => {
 
 const unauthorized = new Unauthorized({ message: "a valid bearer token is required" })
 
+/** The challenge of RFC 6750 that a `401` carries: the scheme to authenticate with. */
+const challenge = `Bearer realm="concord"`
+
+/**
+ * Refuses the request with a `401` that says how to authenticate. The middleware's failure is encoded by the platform,
+ * which cannot give it a header, so the header is added to the response the failure becomes: on Node's response
+ * itself (whose own headers the platform's are merged with), as the request's deadline runs the API in a fiber of its
+ * own, whose failure leaves a pre-response handler behind; and by one where no such fiber is between.
+ */
+const refuse = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.zipRight(
+    Effect.zipRight(
+      Effect.sync(() => readResponse.nodeResponse(request)?.setHeader("www-authenticate", challenge)),
+      HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.succeed(
+          response.status === 401 ? HttpServerResponse.setHeader(response, "www-authenticate", challenge) : response
+        )
+      )
+    ),
+    Effect.fail(unauthorized)
+  )
+
 const requireToken = (token: Redacted.Redacted) => {
   const expected = digest(Redacted.value(token))
   // The platform hands over the header without its first seven characters, whatever they were, and an empty token
@@ -26,7 +49,7 @@ const requireToken = (token: Redacted.Redacted) => {
   return () =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
       const given = bearerToken(request.headers.authorization)
-      return given !== undefined && tokenMatches(expected, given) ? Effect.void : Effect.fail(unauthorized)
+      return given !== undefined && tokenMatches(expected, given) ? Effect.void : refuse(request)
     })
 }
 

@@ -182,6 +182,19 @@ const unroutedResponses = {
 // on every endpoint.
 const postOnly = ["411", "415"]
 
+/** The challenge a `401` carries (RFC 6750): the platform's security middleware cannot declare a header. */
+const wwwAuthenticate = {
+  "WWW-Authenticate": {
+    description: "The scheme the service asks for: `Bearer realm=\"concord\"`",
+    schema: { type: "string" }
+  }
+}
+
+const eventStreamDescription = "A stream of Server-Sent Events (`text/event-stream`, UTF-8) that stays open: one " +
+  "message per committed event, its `id` the event's position and its `data` the event's JSON (a `RecordedEvent`, " +
+  "as `GET /events` returns it) on one line; comment lines (`:`) keep an idle connection open. It ends when the " +
+  "service shuts down; reconnect with `Last-Event-ID` to go on."
+
 const refineOperation = (method: string, operation: Node, schemas: Node, bearer: boolean): Node => {
   // The platform writes `security: []` on every operation, which would override the document's own.
   const { security: _security, ...rest } = operation
@@ -189,7 +202,8 @@ const refineOperation = (method: string, operation: Node, schemas: Node, bearer:
   for (const [status, response] of Object.entries(isNode(rest.responses) ? rest.responses : {})) {
     if (!bearer && status === "401") continue
     if (method !== "post" && postOnly.includes(status)) continue
-    responses[status] = refineResponse(response, schemas)
+    const refined = refineResponse(response, schemas)
+    responses[status] = status === "401" && isNode(refined) ? { ...refined, headers: wwwAuthenticate } : refined
   }
   const parameters = Array.isArray(rest.parameters) ? rest.parameters.map(refineParameter) : rest.parameters
   return { ...rest, parameters, responses }
@@ -197,6 +211,14 @@ const refineOperation = (method: string, operation: Node, schemas: Node, bearer:
 
 const refineResponse = (response: unknown, schemas: Node): unknown => {
   if (!isNode(response) || !isNode(response.content)) return response
+  // The platform describes a text success as "a string": the subscription's is an event stream.
+  if (isNode(response.content["text/event-stream"])) {
+    return {
+      ...response,
+      description: eventStreamDescription,
+      content: { "text/event-stream": { schema: { type: "string", description: eventStreamDescription } } }
+    }
+  }
   const content = Object.fromEntries(
     Object.entries(response.content).map(([type, media]) =>
       isNode(media) && isNode(media.schema) ? [type, { ...media, schema: discriminate(media.schema, schemas) }] : [
@@ -214,8 +236,31 @@ const refineParameter = (parameter: unknown): unknown =>
     : parameter
 
 /**
+ * The `HEAD` of a `GET` operation, which the router answers wherever it answers `GET` (and the `Allow` header of a
+ * `405` lists): its parameters and statuses, each answer's headers without a body.
+ */
+const headOf = (get: Node): Node => {
+  const responses = Object.fromEntries(
+    Object.entries(isNode(get.responses) ? get.responses : {}).map(([status, response]) => {
+      if (!isNode(response)) return [status, response]
+      const { content: _content, ...headers } = response
+      return [status, headers]
+    })
+  )
+  return {
+    ...(Array.isArray(get.tags) ? { tags: get.tags } : {}),
+    operationId: `${String(get.operationId)}.head`,
+    summary: `The status and headers of: ${String(get.summary ?? get.operationId)}`,
+    description: "What `GET` on this path answers, its status and headers, without a body.",
+    ...(get.parameters === undefined ? {} : { parameters: get.parameters }),
+    responses
+  }
+}
+
+/**
  * The document `OpenApi.fromApi` made, completed: one component per shared schema, formats and patterns, discriminated
- * error unions, the answers no endpoint declares, and the bearer scheme applied to every operation when the service
+ * error unions, the `HEAD` of every `GET`, the event stream described, the answers no endpoint declares, the
+ * `WWW-Authenticate` of a `401`, and the bearer scheme applied to every operation when the service
  * requires a token, absent when it does not.
  *
  * @internal
@@ -227,11 +272,14 @@ export const refine = (spec: OpenApi.OpenAPISpec, options: { readonly bearer: bo
   refineComponents(schemas)
   const paths: Node = {}
   for (const [path, item] of Object.entries(document.paths as Node)) {
-    const operations = Object.entries(item as Node).map(([method, operation]) => [
-      method,
-      refineOperation(method, operation as Node, schemas, options.bearer)
-    ])
-    paths[path] = { ...Object.fromEntries(operations), "x-other-methods": ref("MethodNotAllowed", "responses") }
+    const operations: Node = Object.fromEntries(
+      Object.entries(item as Node).map(([method, operation]) => [
+        method,
+        refineOperation(method, operation as Node, schemas, options.bearer)
+      ])
+    )
+    if (isNode(operations.get) && operations.head === undefined) operations.head = headOf(operations.get)
+    paths[path] = { ...operations, "x-other-methods": ref("MethodNotAllowed", "responses") }
   }
   components.responses = unroutedResponses
   const { security: _security, ...rest } = document

@@ -23,7 +23,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The status and headers of: Read the global log in order
+         * @description What `GET` on this path answers, its status and headers, without a body.
+         */
+        head: operations["events.readAll.head"];
         patch?: never;
         trace?: never;
     };
@@ -43,7 +47,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The status and headers of: Follow the global log live (Server-Sent Events)
+         * @description What `GET` on this path answers, its status and headers, without a body.
+         */
+        head: operations["events.subscribe.head"];
         patch?: never;
         trace?: never;
     };
@@ -60,7 +68,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The status and headers of: Whether the service and its store answer
+         * @description What `GET` on this path answers, its status and headers, without a body.
+         */
+        head: operations["health.health.head"];
         patch?: never;
         trace?: never;
     };
@@ -77,7 +89,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The status and headers of: The current version of a stream (0 when it has no events)
+         * @description What `GET` on this path answers, its status and headers, without a body.
+         */
+        head: operations["streams.version.head"];
         patch?: never;
         trace?: never;
     };
@@ -101,7 +117,11 @@ export interface paths {
         post: operations["streams.append"];
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The status and headers of: Read a stream's events in version order
+         * @description What `GET` on this path answers, its status and headers, without a body.
+         */
+        head: operations["streams.read.head"];
         patch?: never;
         trace?: never;
     };
@@ -435,6 +455,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -461,6 +483,62 @@ export interface operations {
             };
         };
     };
+    "events.readAll.head": {
+        parameters: {
+            query?: {
+                after?: components["schemas"]["PositionFromString"];
+                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none). A category is 1 to 512 characters (Unicode code points), holding no - or ,. */
+                categories?: string;
+                /** @description Decimal digits only: no sign, spaces, exponent, fraction or leading zeros */
+                limit?: number;
+                /** @description Only events of these types, comma-separated (empty: none). A type is 1 to 256 characters (Unicode code points), with no NUL character and no unpaired UTF-16 surrogate; one holding a comma cannot be named. */
+                types?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ReadResponse */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request did not match the expected schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ServiceUnavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "events.subscribe": {
         parameters: {
             query?: {
@@ -478,7 +556,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description a string */
+            /** @description A stream of Server-Sent Events (`text/event-stream`, UTF-8) that stays open: one message per committed event, its `id` the event's position and its `data` the event's JSON (a `RecordedEvent`, as `GET /events` returns it) on one line; comment lines (`:`) keep an idle connection open. It ends when the service shuts down; reconnect with `Last-Event-ID` to go on. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -499,6 +577,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -522,6 +602,62 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ServiceUnavailable"];
                 };
+            };
+        };
+    };
+    "events.subscribe.head": {
+        parameters: {
+            query?: {
+                after?: "end" | components["schemas"]["PositionFromString"];
+                /** @description Only events of streams in these categories (the part of a stream id before its first -), comma-separated (empty: none). A category is 1 to 512 characters (Unicode code points), holding no - or ,. */
+                categories?: string;
+                /** @description Only events of these types, comma-separated (empty: none). A type is 1 to 256 characters (Unicode code points), with no NUL character and no unpaired UTF-16 surrogate; one holding a comma cannot be named. */
+                types?: string;
+            };
+            header?: {
+                "last-event-id"?: components["schemas"]["PositionFromString"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events (`text/event-stream`, UTF-8) that stays open: one message per committed event, its `id` the event's position and its `data` the event's JSON (a `RecordedEvent`, as `GET /events` returns it) on one line; comment lines (`:`) keep an idle connection open. It ends when the service shuts down; reconnect with `Last-Event-ID` to go on. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request did not match the expected schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ServiceUnavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -555,6 +691,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -578,6 +716,54 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ServiceUnavailable"];
                 };
+            };
+        };
+    };
+    "health.health.head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Health */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request did not match the expected schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ServiceUnavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -614,6 +800,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -637,6 +825,57 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ServiceUnavailable"];
                 };
+            };
+        };
+    };
+    "streams.version.head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A stream id is 1 to 512 characters (Unicode code points) long, holds no NUL character, and is neither `.` nor `..` (no URL can address those). The pattern says all but one rule, which JSON Schema cannot express: an id holds no unpaired UTF-16 surrogate (text in JSON is UTF-16; such ids are refused with a 400). In a path it is percent-encoded (`encodeURIComponent`). */
+                streamId: components["schemas"]["StreamId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description StreamInfo */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request did not match the expected schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ServiceUnavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -678,6 +917,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -741,6 +982,8 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -800,6 +1043,62 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AppendTimeout"] | components["schemas"]["ServiceUnavailable"];
                 };
+            };
+        };
+    };
+    "streams.read.head": {
+        parameters: {
+            query?: {
+                /** @description Decimal digits only: no sign, spaces, exponent, fraction or leading zeros */
+                from?: number;
+                /** @description Decimal digits only: no sign, spaces, exponent, fraction or leading zeros */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A stream id is 1 to 512 characters (Unicode code points) long, holds no NUL character, and is neither `.` nor `..` (no URL can address those). The pattern says all but one rule, which JSON Schema cannot express: an id holds no unpaired UTF-16 surrogate (text in JSON is UTF-16; such ids are refused with a 400). In a path it is percent-encoded (`encodeURIComponent`). */
+                streamId: components["schemas"]["StreamId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ReadResponse */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request did not match the expected schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The scheme the service asks for: `Bearer realm="concord"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ServiceUnavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
