@@ -1,7 +1,17 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc, Redacted } from "effect"
-import * as http from "node:http"
-import { arbitrary, type JsonSchema } from "./support/jsonSchemaArbitrary.js"
+import {
+  type Answer,
+  invalidRequest,
+  type Operation,
+  operationsOf,
+  sendRequest,
+  sendWire,
+  shortEnough,
+  toWire,
+  validRequest,
+  withinPositions
+} from "./support/contractRequests.js"
 import {
   baseUrl,
   type Compiled,
@@ -17,299 +27,11 @@ import {
 // surrogates), sent to a running service: every answer's status must be one the document lists for the operation
 // (or, for a method or path no operation has, as its components.responses say), its body valid against the schema
 // listed for that status; a valid request gets its success or a domain answer (409, 422), an invalid one a 400, a
-// POST not declared as JSON a 415, and with a token a request without it a 401 with its challenge. The seed is fixed so that CI runs the same
-// requests every time; CONCORD_CONTRACT_SEED runs others, and a failure names its seed.
+// POST not declared as JSON a 415, and with a token a request without it a 401 with its challenge. How the requests
+// are made and sent is in support/contractRequests.ts. The seed is fixed so that CI runs the same requests every time;
+// CONCORD_CONTRACT_SEED runs others, and a failure names its seed.
 const seed = Number(process.env.CONCORD_CONTRACT_SEED ?? 20_261_205)
 const numRuns = Number(process.env.CONCORD_CONTRACT_RUNS ?? 150)
-
-/**
- * A request as the document describes it: path and query values as text, a body as JSON. A mutation may give a path
- * value already percent-encoded (`rawPath`, for bytes `encodeURIComponent` cannot write) or the body's text itself
- * (`bodyText`, for JSON `JSON.stringify` cannot write).
- */
-interface Request {
-  readonly path: Readonly<Record<string, string>>
-  readonly query: Readonly<Record<string, string>>
-  readonly body?: unknown
-  readonly rawPath?: Readonly<Record<string, string>>
-  readonly bodyText?: string
-}
-
-interface Operation {
-  readonly path: string
-  readonly method: "get" | "post"
-  readonly operation: Json
-}
-
-/** How a counterexample shows an operation: by its method and path, not its whole object. */
-const shownAsName = (operation: Operation): Operation =>
-  Object.assign(operation, { [fc.toStringMethod]: () => `${operation.method.toUpperCase()} ${operation.path}` })
-
-/** The operations the contract covers: all but the subscription, whose answer does not end. */
-const operationsOf = (document: Json): ReadonlyArray<Operation> =>
-  Object.entries(document.paths as Json).flatMap(([path, item]) =>
-    (["get", "post"] as const).filter((method) => item[method] !== undefined && path !== "/events/subscribe").map((
-      method
-    ) => shownAsName({ path, method, operation: item[method] }))
-  )
-
-/** A value as it travels in a path or a query: an integer in decimal, text as it is. */
-const asText = (value: unknown) => typeof value === "string" ? value : String(value)
-
-/** Valid requests of an operation, from its parameters' and body's schemas. */
-const validRequest = (document: Json, { operation }: Operation): fc.Arbitrary<Request> => {
-  const parameters: ReadonlyArray<Json> = operation.parameters ?? []
-  const of = (where: string) =>
-    fc.record(
-      Object.fromEntries(
-        parameters.filter((p) => p.in === where).map((p) => [
-          p.name,
-          arbitrary(p.schema, { document }).map(asText)
-        ])
-      ),
-      { requiredKeys: parameters.filter((p) => p.in === where && p.required).map((p) => p.name) }
-    ) as fc.Arbitrary<Record<string, string>>
-  const body = operation.requestBody?.content["application/json"]?.schema as JsonSchema | undefined
-  return fc.record({
-    path: of("path"),
-    query: of("query"),
-    ...(body === undefined ? {} : { body: arbitrary(body, { document }) })
-  })
-}
-
-// Node answers a request line over 16 KiB with 431 (the document notes it): the requests stay well below.
-const shortEnough = (request: Request) =>
-  JSON.stringify(request.path).length + JSON.stringify(request.query).length < 4_000
-
-// A position's parts are at most 2^64 - 1, which the document's pattern does not say (its description does).
-const withinPositions = (request: Request) =>
-  request.query.after === undefined ||
-  request.query.after.split(".").every((part) => BigInt(part) <= 2n ** 64n - 1n)
-
-/** Ways to make a valid request invalid: each returns undefined where it does not apply. */
-const mutations: ReadonlyArray<(request: Request, pick: number) => Request | undefined> = [
-  // An unknown field, at the top or in an event.
-  (request, pick) => {
-    const body = request.body as Json | undefined
-    if (body === undefined) return undefined
-    if (pick % 2 === 0 || body.events.length === 0) return { ...request, body: { ...body, metaData: { by: "joe" } } }
-    const events = body.events.map((event: Json, i: number) => i === 0 ? { ...event, metaData: {} } : event)
-    return { ...request, body: { ...body, events } }
-  },
-  // A missing required field.
-  (request, pick) => {
-    const body = request.body as Json | undefined
-    if (body === undefined) return undefined
-    if (pick % 2 === 0 || body.events.length === 0) {
-      const { [pick % 4 === 0 ? "events" : "expectedVersion"]: _dropped, ...rest } = body
-      return { ...request, body: rest }
-    }
-    const events = body.events.map((event: Json, i: number) => {
-      if (i !== 0) return event
-      const { [pick % 3 === 0 ? "data" : "type"]: _dropped, ...rest } = event
-      return rest
-    })
-    return { ...request, body: { ...body, events } }
-  },
-  // A value of the wrong type or out of its bounds in the body.
-  (request, pick) => {
-    const body = request.body as Json | undefined
-    if (body === undefined) return undefined
-    const wrong = [
-      { expectedVersion: -1 },
-      { expectedVersion: 1.5 },
-      { expectedVersion: 2_147_483_648 },
-      { expectedVersion: "sometimes" },
-      { events: {} },
-      { events: Array.from({ length: 1001 }, () => ({ type: "E", data: null })) },
-      { events: [{ type: 5, data: {} }] },
-      { events: [{ type: "", data: {} }] },
-      { events: [{ type: "x".repeat(257), data: {} }] },
-      { events: [{ type: "a\u0000b", data: {} }] },
-      { events: [{ id: "", type: "E", data: {} }] },
-      { events: [{ id: "😀".repeat(129), type: "E", data: {} }] },
-      { events: [{ type: "E", data: {}, metadata: [] }] },
-      { events: [{ type: "E", data: {}, metadata: "by joe" }] }
-    ]
-    return { ...request, body: { ...body, ...wrong[pick % wrong.length] } }
-  },
-  // A query value out of its bounds or spelled otherwise than the document's type.
-  (request, pick) => {
-    const bad: Record<string, ReadonlyArray<string>> = {
-      from: ["0", "2147483648", "1e3", "0x10", " 5", "+5", "05", "5.0", ""],
-      limit: ["-1", "10001", "1e1", "05", "ten"],
-      after: ["x", "01", "0.5", "-1", "18446744073709551616"],
-      types: ["a,,b", ",", "a\u0000"],
-      categories: ["a-b", "a,,b", ","]
-    }
-    const names = Object.keys(bad).filter((name) => request.query[name] !== undefined)
-    if (names.length === 0) return undefined
-    const name = names[pick % names.length]!
-    const values = bad[name]!
-    return { ...request, query: { ...request.query, [name]: values[pick % values.length]! } }
-  },
-  // A stream id no stream can have.
-  (request, pick) => {
-    if (request.path.streamId === undefined) return undefined
-    const ids = ["x".repeat(513), "😀".repeat(513), "a\u0000b"]
-    return { ...request, path: { ...request.path, streamId: ids[pick % ids.length]! } }
-  }
-]
-
-/** Whether a schema of the document refers to a component, directly or through others. */
-const refersTo = (document: Json, schema: unknown, component: string, seen = new Set<string>()): boolean => {
-  if (Array.isArray(schema)) return schema.some((item) => refersTo(document, item, component, seen))
-  if (typeof schema !== "object" || schema === null) return false
-  const ref = (schema as Json).$ref
-  if (typeof ref === "string" && ref.startsWith("#/components/schemas/")) {
-    const name = ref.slice("#/components/schemas/".length)
-    if (name === component) return true
-    if (seen.has(name)) return false
-    seen.add(name)
-    return refersTo(document, document.components.schemas[name], component, seen)
-  }
-  return Object.values(schema).some((value) => refersTo(document, value, component, seen))
-}
-
-/** A body's first event given `data` written as raw JSON text, the rest of the body as it was. */
-const withRawData = (body: Json, data: string, where: "data" | "metadata"): string => {
-  const marker = "\"__raw_json_value__\""
-  const event = where === "data" ? { type: "E", data: JSON.parse(marker) } : { type: "E", data: {}, metadata: { n: 0 } }
-  const text = JSON.stringify({ ...body, events: [event] })
-  return where === "data" ? text.replace(marker, data) : text.replace(`"metadata":{"n":0}`, `"metadata":{"n":${data}}`)
-}
-
-/**
- * Mutations the document's own rules call for, applied where an operation's schemas use the rule's component: values
- * a `JsonValue` (event data and metadata) cannot hold (numbers a double does not carry exactly, nesting deeper than
- * the document's limit, NUL in keys and strings), and text a `StreamId` or `EventType` cannot be (an unpaired
- * surrogate, in a path as the raw percent-encoded UTF-8 of a surrogate).
- */
-const documentMutations = (document: Json, { operation }: Operation) => {
-  const body = operation.requestBody?.content["application/json"]?.schema
-  const jsonValues = body !== undefined && refersTo(document, body, "JsonValue")
-  const types = body !== undefined && refersTo(document, body, "EventType")
-  const streamIds = (operation.parameters ?? []).some((p: Json) => p.in === "path" && refersTo(document, p, "StreamId"))
-  const depth = Number(/at most (\d+) arrays and objects/.exec(document.components.schemas.JsonValue.description)?.[1])
-  const inexact = ["9007199254740993", "-9007199254740993", "9223372036854775807", "1e400", "1e-400", "2e-324"]
-  return [
-    (request: Request, pick: number): Request | undefined =>
-      jsonValues
-        ? {
-          ...request,
-          bodyText: withRawData(
-            request.body as Json,
-            inexact[pick % inexact.length]!,
-            pick % 3 === 0 ? "metadata" : "data"
-          )
-        }
-        : undefined,
-    (request: Request, pick: number): Request | undefined =>
-      jsonValues && depth > 0
-        ? {
-          ...request,
-          bodyText: withRawData(
-            request.body as Json,
-            pick % 2 === 0 ? "[".repeat(depth + 1) + "]".repeat(depth + 1) : `{"a":`.repeat(depth + 1) + "1" +
-              "}".repeat(depth + 1),
-            "data"
-          )
-        }
-        : undefined,
-    (request: Request, pick: number): Request | undefined => {
-      if (!jsonValues) return undefined
-      const nul = [{ "a\u0000": 1 }, { k: "a\u0000b" }, ["\u0000"], "\u0000"][pick % 4]
-      const event = pick % 5 === 0 ? { type: "E", data: {}, metadata: { by: "a\u0000" } } : { type: "E", data: nul }
-      return { ...request, body: { ...(request.body as Json), events: [event] } }
-    },
-    (request: Request, pick: number): Request | undefined =>
-      types
-        ? {
-          ...request,
-          body: { ...(request.body as Json), events: [{ type: ["a\ud800", "\udc00b"][pick % 2], data: 1 }] }
-        }
-        : undefined,
-    (request: Request, pick: number): Request | undefined =>
-      streamIds
-        ? { ...request, rawPath: { streamId: ["a%ED%A0%80b", "%ED%B0%80", "%ED%A0%80%ED%B0%80"][pick % 3]! } }
-        : undefined
-  ]
-}
-
-const invalidRequest = (document: Json, operation: Operation): fc.Arbitrary<Request> => {
-  const all = [...mutations, ...documentMutations(document, operation)]
-  return fc.tuple(
-    validRequest(document, operation).filter(shortEnough),
-    fc.nat({ max: 1_000 }),
-    fc.nat({ max: all.length - 1 })
-  )
-    .map(([request, pick, first]) => {
-      for (let i = 0; i < all.length; i++) {
-        const mutated = all[(first + i) % all.length]!(request, pick)
-        if (mutated !== undefined) return mutated
-      }
-      return undefined
-    })
-    .filter((request): request is Request => request !== undefined)
-}
-
-interface Answer {
-  readonly status: number
-  readonly contentType: string | null
-  readonly wwwAuthenticate: string | null
-  readonly text: string
-}
-
-/** A request as it goes on the wire. */
-interface Wire {
-  readonly method: string
-  /** The path and query, percent-encoded. */
-  readonly target: string
-  readonly headers: Readonly<Record<string, string | number>>
-  readonly body?: Buffer
-}
-
-/** Sends a request on a connection of its own, so that no answer depends on how long the one before sat idle. */
-const sendWire = (url: string, { body, headers, method, target }: Wire): Promise<Answer> =>
-  new Promise<Answer>((resolve, reject) => {
-    const sent = http.request(`${url}${target}`, { method, agent: false, headers }, (response) => {
-      const chunks: Array<Buffer> = []
-      response.on("data", (chunk: Buffer) => chunks.push(chunk))
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode!,
-          contentType: response.headers["content-type"] ?? null,
-          wwwAuthenticate: (response.headers["www-authenticate"] as string | undefined) ?? null,
-          text: Buffer.concat(chunks).toString("utf8")
-        }))
-      response.on("error", reject)
-    })
-    sent.on("error", (error) => reject(new Error(`no answer: ${String(error)}`)))
-    sent.end(body)
-  })
-
-/** An operation's request on the wire, as a client following the document sends it. */
-const wire = ({ method, path }: Operation, request: Request, headers: Record<string, string> = {}): Wire => {
-  const target = path.replace(
-    /\{(\w+)\}/g,
-    (_, name: string) => request.rawPath?.[name] ?? encodeURIComponent(request.path[name]!)
-  )
-  const query = Object.entries(request.query).map(([name, value]) =>
-    `${encodeURIComponent(name)}=${encodeURIComponent(value)}`
-  ).join("&")
-  const body = method === "post" ? Buffer.from(request.bodyText ?? JSON.stringify(request.body)) : undefined
-  return {
-    method: method.toUpperCase(),
-    target: `${target}${query === "" ? "" : `?${query}`}`,
-    headers: body === undefined
-      ? headers
-      : { "content-type": "application/json", ...headers, "content-length": body.length },
-    ...(body === undefined ? {} : { body })
-  }
-}
-
-const send = (url: string, operation: Operation, request: Request, headers?: Record<string, string>) =>
-  sendWire(url, wire(operation, request, headers))
 
 /**
  * Whether an answer is one of `responses` (by status), its body valid against that status's schema; the answer to a
@@ -348,6 +70,10 @@ const checkAnswer = (document: Json, compiled: Compiled, { method, operation, pa
 /** The statuses a valid request may get: its success and the domain's answers (a conflict, a duplicate id). */
 const validStatuses = [200, 409, 422]
 
+/** The whole event log, read to show that refused requests wrote nothing (10000 is the largest page a read gives). */
+const wholeLog = (url: string) =>
+  Effect.promise(() => fetch(`${url}/events?limit=10000`).then((response): Promise<unknown> => response.json()))
+
 /** Runs a property with the fixed seed, naming the seed when it fails. */
 const assertWithSeed = <T>(property: fc.IAsyncProperty<[T]>) =>
   Effect.promise(() =>
@@ -371,7 +97,7 @@ describe("the service keeps the contract its OpenAPI document states", () => {
         )
         const succeeded = new Set<string>()
         yield* assertWithSeed(fc.asyncProperty(requests, async ([operation, request]) => {
-          const answer = await send(url, operation, request)
+          const answer = await sendRequest(url, operation, request)
           checkAnswer(document, compiled, operation, answer)
           expect(validStatuses, `${JSON.stringify(request).slice(0, 500)} got ${answer.text.slice(0, 500)}`).toContain(
             answer.status
@@ -392,12 +118,11 @@ describe("the service keeps the contract its OpenAPI document states", () => {
         const requests = fc.constantFrom(...operationsOf(document)).filter(({ operation }) =>
           (operation.parameters ?? []).length > 0 || operation.requestBody !== undefined
         ).chain((operation) => fc.tuple(fc.constant(operation), invalidRequest(document, operation)))
-        const before = await_(fetch(`${url}/events?limit=10000`).then((response) => response.json()))
-        const logBefore = yield* before
+        const logBefore = yield* wholeLog(url)
         // The mutations the document's rules call for are among those sent.
         const kinds = new Set<string>()
         yield* assertWithSeed(fc.asyncProperty(requests, async ([operation, request]) => {
-          const answer = await send(url, operation, request)
+          const answer = await sendRequest(url, operation, request)
           checkAnswer(document, compiled, operation, answer)
           const shown = `${JSON.stringify(request).slice(0, 500)} got ${answer.text.slice(0, 500)}`
           expect(answer.status, shown).toBe(400)
@@ -406,13 +131,11 @@ describe("the service keeps the contract its OpenAPI document states", () => {
           else if (request.bodyText !== undefined) kinds.add("inexact number")
         }))
         expect([...kinds].sort()).toEqual(["deep", "inexact number", "surrogate in a path"])
-        const logAfter = yield* await_(fetch(`${url}/events?limit=10000`).then((response) => response.json()))
+        const logAfter = yield* wholeLog(url)
         expect(logAfter).toEqual(logBefore)
       }))
   })
 })
-
-const await_ = <A>(promise: Promise<A>) => Effect.promise(() => promise)
 
 /** The document's path templates as patterns over a request's path: `{name}` is one segment. */
 const pathPatterns = (document: Json) =>
@@ -449,7 +172,7 @@ describe("the service answers what no operation declares as the document's compo
           fc.oneof(
             fc.constantFrom(...operations).chain((operation) =>
               validRequest(document, operation).filter((request) => withinPositions(request) && shortEnough(request))
-                .map((request) => wire(operation, request).target)
+                .map((request) => toWire(operation, request).target)
             ),
             fc.constantFrom(...unknownPaths)
           ),
@@ -490,9 +213,9 @@ describe("the service answers what no operation declares as the document's compo
           ),
           fc.constantFrom(undefined, "text/plain", "application/xml", "application/x-www-form-urlencoded", "json")
         )
-        const logBefore = yield* await_(fetch(`${url}/events?limit=10000`).then((response) => response.json()))
+        const logBefore = yield* wholeLog(url)
         yield* assertWithSeed(fc.asyncProperty(requests, async ([[operation, request], contentType]) => {
-          const sent = wire(operation, request)
+          const sent = toWire(operation, request)
           const { "content-type": _json, ...headers } = sent.headers
           const answer = await sendWire(url, {
             ...sent,
@@ -501,7 +224,7 @@ describe("the service answers what no operation declares as the document's compo
           checkAnswer(document, compiled, operation, answer)
           expect(answer.status, `${contentType} got ${answer.text.slice(0, 300)}`).toBe(415)
         }))
-        const logAfter = yield* await_(fetch(`${url}/events?limit=10000`).then((response) => response.json()))
+        const logAfter = yield* wholeLog(url)
         expect(logAfter).toEqual(logBefore)
       }))
   })
@@ -533,7 +256,12 @@ describe("a service run with a token keeps the contract its token document state
         )
         const statuses = new Set<number>()
         yield* assertWithSeed(fc.asyncProperty(requests, async ([operation, request, authorization]) => {
-          const answer = await send(url, operation, request, authorization === undefined ? {} : { authorization })
+          const answer = await sendRequest(
+            url,
+            operation,
+            request,
+            authorization === undefined ? {} : { authorization }
+          )
           checkAnswer(document, compiled, operation, answer)
           const where = `${authorization} got ${answer.status} ${answer.text.slice(0, 300)}`
           if (authorization === `Bearer ${token}`) expect(validStatuses, where).toContain(answer.status)
