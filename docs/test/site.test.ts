@@ -7,7 +7,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, errors, type Page } from "playwright-core"
 
 const chromiumPath = "/usr/bin/chromium"
 const docs = fileURLToPath(new URL("..", import.meta.url))
@@ -78,6 +78,17 @@ const pages = (): ReadonlyArray<string> =>
     .map((file) => "/" + file.replace(/\\/g, "/").replace(/(^|\/)index\.html$/, "$1").replace(/\.html$/, ""))
     .sort()
 
+/**
+ * Opens a page and waits for its network to be quiet. On a machine busy with other suites Chromium has once not seen
+ * the quiet half second within 30 s on one page of the site's hundred; such a page is opened once more and waited for
+ * until loaded, so that its status, links and errors are still checked rather than the run failing on the wait.
+ */
+const visit = (page: Page, url: string) =>
+  page.goto(url, { waitUntil: "networkidle", timeout: 30_000 }).catch((error: unknown) => {
+    if (!(error instanceof errors.TimeoutError)) throw error
+    return page.goto(url, { waitUntil: "load", timeout: 60_000 })
+  })
+
 describe.runIf(available || process.env.CI === "true")("the documentation site", () => {
   let server: http.Server
   let browser: Browser
@@ -136,7 +147,7 @@ describe.runIf(available || process.env.CI === "true")("the documentation site",
       page.on("pageerror", (error) => problems.push(`${current}: page error: ${error.message}`))
       for (let pathname = queue.shift(); pathname !== undefined; pathname = queue.shift()) {
         current = pathname
-        const response = await page.goto(origin + pathname, { waitUntil: "networkidle" })
+        const response = await visit(page, origin + pathname)
         if (response?.status() !== 200) problems.push(`${pathname}: status ${response?.status()}`)
         hrefsOf.set(
           pathname,
