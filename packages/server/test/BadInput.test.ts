@@ -2,23 +2,14 @@
 // typed errors and without changing anything, sends any valid stream id to its own stream, and the service answers an
 // expected version no store accepts with a JSON 400.
 import { EventStore, EventStoreError, ExpectedVersion, StreamId, StreamVersion } from "@concord/core"
-import { ConcordClient, Server } from "@concord/server"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { ConcordClient } from "@concord/server"
+import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Stream } from "effect"
-import { createServer } from "node:http"
+import { baseUrl, serviceAt } from "./support/service.js"
 
 // The service over a memory store that the tests also reach directly, to see what was written.
-const service = Server.layerApp({}).pipe(
-  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(EventStore.layerMemory())
-)
-
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
+const service = serviceAt()
 
 /** The store behind the service, and the client's store over it. */
 const stores = Effect.gen(function*() {

@@ -1,20 +1,14 @@
 import { Conflict, Event, EventStore, ExpectedVersion, StreamId } from "@concord/core"
-import { ConcordClient, Registries, Server } from "@concord/server"
-import { FetchHttpClient, HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { ConcordClient, Registries } from "@concord/server"
+import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer, Schema } from "effect"
 import * as fs from "node:fs"
-import { createServer } from "node:http"
+import { baseUrl, serviceAt } from "./support/service.js"
 
 const registries = Either.getOrThrow(Registries.fromDocument(
   JSON.parse(fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8"))
 ))
-
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
 
 const postEvents = (url: string, body: unknown) =>
   Effect.promise(async () => {
@@ -62,12 +56,7 @@ const conflictThreeWays = (
   })
 
 describe("the 409 body of a ConcurrencyConflict", () => {
-  layer(
-    Server.layerApp({ registries }).pipe(
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-      Layer.provideMerge(EventStore.layerMemory())
-    )
-  )((it) => {
+  layer(serviceAt({ registries }))((it) => {
     it.effect("carries the committed events that clashed, and the client decodes the store's own error", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl

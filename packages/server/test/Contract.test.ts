@@ -13,14 +13,14 @@ import {
   withinPositions
 } from "./support/contractRequests.js"
 import {
-  baseUrl,
   type Compiled,
   compileDocument,
+  crmRegistries,
   fetchDocument,
   type Json,
-  resolveResponse,
-  serviceAt
+  resolveResponse
 } from "./support/openApi.js"
+import { baseUrl, serviceAt } from "./support/service.js"
 
 // Requests made from the served document's own schemas, valid ones and ones a mutation makes invalid (listed cases,
 // and those the document's rules call for: numbers a double does not carry, nesting past its limit, NUL, unpaired
@@ -83,7 +83,7 @@ const assertWithSeed = <T>(property: fc.IAsyncProperty<[T]>) =>
   )
 
 describe("the service keeps the contract its OpenAPI document states", () => {
-  layer(serviceAt())("over the in-memory store", (it) => {
+  layer(serviceAt({ registries: crmRegistries }))("over the in-memory store", (it) => {
     it.effect("answers valid requests with their success or a documented domain answer (409, 422), nothing else", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
@@ -160,7 +160,7 @@ const documentedFor = (document: Json, method: string, target: string) => {
 }
 
 describe("the service answers what no operation declares as the document's components say", () => {
-  layer(serviceAt())("over the in-memory store", (it) => {
+  layer(serviceAt({ registries: crmRegistries }))("over the in-memory store", (it) => {
     it.effect("other methods on its paths get the 405 and unknown paths the 404, with their documented bodies", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
@@ -233,7 +233,7 @@ describe("the service answers what no operation declares as the document's compo
 const token = "contract-token-0123456789"
 
 describe("a service run with a token keeps the contract its token document states", () => {
-  layer(serviceAt({ token: Redacted.make(token) }))("over the in-memory store", (it) => {
+  layer(serviceAt({ registries: crmRegistries, token: Redacted.make(token) }))("over the in-memory store", (it) => {
     it.effect("refuses requests without the token or with another with the documented 401; takes the token's", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl

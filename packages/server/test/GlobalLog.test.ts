@@ -3,12 +3,12 @@
 import { EventStore, Position } from "@concord/core"
 import { Server } from "@concord/server"
 import { Checker } from "@concord/testing"
-import { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
 import { createServer, type ServerResponse } from "node:http"
 import { appendAny, getJson, readLog, readStream } from "./support/http.js"
+import { baseUrl, serviceAt } from "./support/service.js"
 import { follow, readUntil, toEvent } from "./support/sse.js"
 
 // The service over a memory store the tests also reach directly, on a Node server whose subscription responses the
@@ -23,11 +23,6 @@ nodeServer.on("request", (request, response) => {
 const service = Server.layerApp({ keepAliveInterval: "100 millis" }).pipe(
   Layer.provideMerge(NodeHttpServer.layer(() => nodeServer, { port: 0, host: "127.0.0.1" })),
   Layer.provideMerge(EventStore.layerMemory())
-)
-
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
 )
 
 const localLog = (options?: EventStore.ReadAllOptions) =>
@@ -260,12 +255,7 @@ const followUnderLoad = async (url: string) => {
 
 describe("the global log over HTTP, with a token", () => {
   const token = "s3cret-token-of-22-chars"
-  layer(
-    Server.layerApp({ token: Redacted.make(token) }).pipe(
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-      Layer.provideMerge(EventStore.layerMemory())
-    )
-  )((it) => {
+  layer(serviceAt({ token: Redacted.make(token) }))((it) => {
     it.effect("both endpoints require it", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl

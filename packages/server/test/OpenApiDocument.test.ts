@@ -4,15 +4,15 @@ import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as openApi from "../src/internal/openApi.js"
 import {
-  baseUrl,
   compileDocument,
   componentRef,
+  crmRegistries,
   fetchDocument,
   type Json,
   operationsOf,
-  resolveResponse,
-  serviceAt
+  resolveResponse
 } from "./support/openApi.js"
+import { baseUrl, serviceAt } from "./support/service.js"
 
 const token = "openapi-token-0123456789"
 const packageVersion = (JSON.parse(
@@ -64,7 +64,7 @@ const statusesOf = (document: Json, path: string, method: string) =>
   Object.keys(document.paths[path][method].responses).sort()
 
 describe("the OpenAPI document", () => {
-  layer(serviceAt({ token: Redacted.make(token) }))("of a service with a token", (it) => {
+  layer(serviceAt({ registries: crmRegistries, token: Redacted.make(token) }))("of a service with a token", (it) => {
     it.effect("is valid for swagger-parser and compiles in ajv's strict mode, one id per schema", () =>
       Effect.gen(function*() {
         yield* checkStrict(yield* fetchDocument(yield* baseUrl, token))
@@ -111,7 +111,7 @@ describe("the OpenAPI document", () => {
       }))
   })
 
-  layer(serviceAt())("of a service without a token", (it) => {
+  layer(serviceAt({ registries: crmRegistries }))("of a service without a token", (it) => {
     it.effect("is valid for swagger-parser and compiles in ajv's strict mode, one id per schema", () =>
       Effect.gen(function*() {
         yield* checkStrict(yield* fetchDocument(yield* baseUrl))
@@ -300,7 +300,7 @@ describe("the OpenAPI document", () => {
 })
 
 describe("requests as strict as the document", () => {
-  layer(serviceAt())("over the in-memory store", (it) => {
+  layer(serviceAt({ registries: crmRegistries }))("over the in-memory store", (it) => {
     const post = (url: string, body: unknown) =>
       Effect.promise(async () => {
         const response = await fetch(`${url}/streams/strict-1/events`, {

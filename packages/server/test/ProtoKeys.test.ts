@@ -1,22 +1,10 @@
 // A "__proto__" key is an own property in JSON (JSON.parse makes it one), and the service keeps it as such in data and
 // metadata alike: stored, read back and sent as it came.
-import { EventStore } from "@concord/core"
-import { Server } from "@concord/server"
-import { HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { Effect } from "effect"
+import { baseUrl, serviceAt } from "./support/service.js"
 
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
-
-const service = Server.layerApp().pipe(
-  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(EventStore.layerMemory())
-)
+const service = serviceAt()
 
 describe("__proto__ keys over HTTP", () => {
   layer(service)((it) => {

@@ -2,33 +2,21 @@ import SwaggerParser from "@apidevtools/swagger-parser"
 import { CommandHandler, EventStore, ExpectedVersion, StreamId } from "@concord/core"
 import { Commands, Events, Registry } from "@concord/example-crm"
 import { Api, ConcordClient, Registries, Server } from "@concord/server"
-import { FetchHttpClient, HttpApp, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { FetchHttpClient, HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Either, Exit, Layer, Metric, Redacted } from "effect"
 import * as fs from "node:fs"
-import { createServer } from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Authorization from "../src/internal/authorization.js"
+import { baseUrl, serviceAt } from "./support/service.js"
 
 const registryDocument = JSON.parse(
   fs.readFileSync(new URL("../../example-crm/registry.json", import.meta.url), "utf8")
 ) as { readonly categories: { readonly client: unknown } }
 const registries = Either.getOrThrow(Registries.fromDocument(registryDocument))
 const token = "s3cret-token-of-22-chars"
-
-const serverAt = (options: Server.Options) =>
-  Server.layerApp(options).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(EventStore.layerMemory())
-  )
-
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   Effect.promise(async () => {
@@ -51,7 +39,7 @@ const note = (text: string) => ({ type: "MeetingNoteAdded", data: { noteId: text
 const upgrade = (value: number) => ({ type: "ClientValueUpgraded", data: { value } })
 
 describe("Server", () => {
-  layer(serverAt({ registries, maxBodyBytes: 64 * 1024 }))("over the in-memory store", (it) => {
+  layer(serviceAt({ registries, maxBodyBytes: 64 * 1024 }))("over the in-memory store", (it) => {
     it.effect("Joe & Harry through the typed client: the stale upgrade goes through, and no data is lost", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
@@ -295,7 +283,7 @@ describe("Server", () => {
       }))
   })
 
-  layer(serverAt({ token: Redacted.make(token) }))("with a token", (it) => {
+  layer(serviceAt({ token: Redacted.make(token) }))("with a token", (it) => {
     it.effect("refuses every request without the right bearer token, docs included", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
@@ -345,7 +333,7 @@ describe("Server", () => {
           expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("WeakToken")
         }
       }
-      const app = yield* Effect.exit(Layer.build(serverAt({ token: Redacted.make("") })).pipe(Effect.scoped))
+      const app = yield* Effect.exit(Layer.build(serviceAt({ token: Redacted.make("") })).pipe(Effect.scoped))
       expect(Exit.isFailure(app) && JSON.stringify(app.cause)).toContain("WeakToken")
     }))
 
@@ -388,7 +376,7 @@ describe("Server", () => {
           expect((yield* post(stream, { expectedVersion: 1, events: [note("n")] })).status, category).toBe(200)
           expect((yield* post(stream, { expectedVersion: 1, events: [upgrade(6)] })).status, category).toBe(409)
         }
-      }).pipe(Effect.provide(serverAt({ registries: single })))
+      }).pipe(Effect.provide(serviceAt({ registries: single })))
     }))
 
   it("refuses to bind beyond loopback without a token", () => {

@@ -3,24 +3,13 @@
 // as the document's maxLength does; an expected version past StreamVersion.max is refused saying so; and a decode
 // error never echoes a large value back. Every refusal is a JSON 400 and writes nothing.
 import { EventStore, StreamId, StreamVersion } from "@concord/core"
-import { Server } from "@concord/server"
-import { HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, FastCheck as fc, Layer } from "effect"
-import { createServer } from "node:http"
+import { Effect, FastCheck as fc } from "effect"
 import * as bodyDepth from "../src/internal/bodyDepth.js"
 import { excerpt } from "../src/internal/jsonNumbers.js"
+import { baseUrl, serviceAt } from "./support/service.js"
 
-const service = Server.layerApp({}).pipe(
-  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(EventStore.layerMemory())
-)
-
-const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
+const service = serviceAt()
 
 interface Answer {
   readonly status: number

@@ -1,14 +1,10 @@
 // The service's OpenAPI document as a third party reads it: served by a running service, its schemas compiled by ajv
 // in strict mode (JSON Schema 2020-12, formats checked).
-import { EventStore } from "@concord/core"
-import { Registries, Server } from "@concord/server"
-import { HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Registries } from "@concord/server"
 import addFormats from "ajv-formats"
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
-import { createServer } from "node:http"
 
 const registryDocument = JSON.parse(
   fs.readFileSync(new URL("../../../example-crm/registry.json", import.meta.url), "utf8")
@@ -16,18 +12,6 @@ const registryDocument = JSON.parse(
 
 /** The CRM example's conflict registry, as `concord serve --registry` reads it. */
 export const crmRegistries = Either.getOrThrow(Registries.fromDocument(registryDocument))
-
-/** The service with the CRM's registry over the in-memory store, on a free port of loopback. */
-export const serviceAt = (options: Server.Options = {}) =>
-  Server.layerApp({ registries: crmRegistries, ...options }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(EventStore.layerMemory())
-  )
-
-export const baseUrl = Effect.map(
-  HttpServer.HttpServer,
-  (server) => server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : ""
-)
 
 /** A JSON object of the document, walked loosely. */
 export type Json = { readonly [key: string]: any }
