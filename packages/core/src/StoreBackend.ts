@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
+import type * as Clock from "effect/Clock"
 import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type * as Stream from "effect/Stream"
 import type { ConflictRegistry } from "./ConflictRegistry.js"
 import type * as Event from "./Event.js"
@@ -109,6 +111,32 @@ export const append: <E>(
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ) => Effect.Effect<AppendResult, AppendError | E> = internal.append
+
+/**
+ * A backend whose operations complete at once (a synchronous driver under a write lock the store already holds): the
+ * whole append then runs as one synchronous step.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SyncBackend extends internal.SyncBackend {}
+
+/**
+ * The same semantics as {@link append}, run synchronously against a {@link SyncBackend}: {@link validate}'s checks
+ * first, then the version check, idempotency and conflict detection; the records' time is the given `Clock`'s. A store
+ * that gathers many appends into one transaction (group commit) runs each through it, inside a savepoint of its own.
+ *
+ * @since 0.3.0
+ * @category appending
+ */
+export const appendSync: (
+  backend: SyncBackend,
+  clock: Clock.Clock,
+  registry: ConflictRegistry<any, any>,
+  streamId: StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+) => Either.Either<AppendResult, AppendError> = internal.appendSync
 
 /**
  * An event the shared append built for a backend to write: all a recorded event has but its position, which the
