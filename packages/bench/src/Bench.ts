@@ -12,6 +12,8 @@ import * as Memory from "./Memory.js"
 import * as Regression from "./Regression.js"
 import * as Release from "./Release.js"
 import type * as Report from "./Report.js"
+import * as ServiceAppends from "./ServiceAppends.js"
+import * as SqliteFull from "./SqliteFull.js"
 import * as SseLatency from "./SseLatency.js"
 import * as Subscribers from "./Subscribers.js"
 import * as Uncontended from "./Uncontended.js"
@@ -19,6 +21,7 @@ import * as Uncontended from "./Uncontended.js"
 export interface Size {
   readonly detection: Detection.DetectionSize
   readonly uncontended: Uncontended.UncontendedSize
+  readonly "sqlite-full": SqliteFull.SqliteFullSize
   readonly contention: Contention.ContentionSize
   readonly growth: Growth.GrowthSize
   readonly memory: Memory.MemorySize
@@ -28,6 +31,7 @@ export interface Size {
   readonly sse: SseLatency.SseSize
   readonly subscribers: Subscribers.SubscribersSize
   readonly "http-reads": HttpReads.HttpReadsSize
+  readonly "service-appends": ServiceAppends.ServiceAppendsSize
 }
 
 /**
@@ -43,6 +47,7 @@ export const full: Size = {
     events: { memory: 20_000, sqlite: 4_000, emmettSqlite: 400, pg: 1_500 },
     trials: 7
   },
+  "sqlite-full": { writers: [1, 8], streams: 200, events: 1_500, trials: 7 },
   contention: { writers: [2, 8, 32], conflicting: [0, 0.1, 0.5], commands: 240, perWriter: 8, trials: 5 },
   growth: { lengths: [10, 10_000, 1_000_000], behind: [0, 1, 10, 100], appends: 30, trials: 7 },
   memory: { events: 1_000_000, serverSeconds: 3, trials: 3 },
@@ -57,13 +62,15 @@ export const full: Size = {
   },
   sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
   subscribers: { subscribers: 1_000, trials: 3 },
-  "http-reads": { connections: [10, 50], events: 1_000, pages: 400, trials: 5 }
+  "http-reads": { connections: [10, 50], events: 1_000, pages: 400, trials: 5 },
+  "service-appends": { connections: [10, 50], appends: 3_000, trials: 5 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
 export const smoke: Size = {
   detection: { types: [10], deltas: [10], trials: 1, millis: 5 },
   uncontended: { batches: [10], streams: 4, events: { memory: 40, sqlite: 40, emmettSqlite: 20, pg: 40 }, trials: 1 },
+  "sqlite-full": { writers: [2], streams: 4, events: 20, trials: 1 },
   contention: { writers: [2], conflicting: [0.5], commands: 6, perWriter: 3, trials: 1 },
   growth: { lengths: [10, 20], behind: [0, 2], appends: 2, trials: 1 },
   memory: { events: 1_000, serverSeconds: 1, trials: 1 },
@@ -73,7 +80,8 @@ export const smoke: Size = {
   regression: { batches: [10], pgWriters: [2], streams: 4, events: { memory: 40, sqlite: 40, pg: 40 }, trials: 1 },
   sse: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
   subscribers: { subscribers: 20, trials: 1 },
-  "http-reads": { connections: [2], events: 20, pages: 6, trials: 1 }
+  "http-reads": { connections: [2], events: 20, pages: 6, trials: 1 },
+  "service-appends": { connections: [2], appends: 20, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -85,6 +93,7 @@ export const reduced: Size = {
     events: { memory: 4_000, sqlite: 1_000, emmettSqlite: 100, pg: 400 },
     trials: 5
   },
+  "sqlite-full": { writers: [1, 8], streams: 50, events: 500, trials: 5 },
   contention: { writers: [2, 32], conflicting: [0, 0.5], commands: 120, perWriter: 4, trials: 5 },
   growth: { lengths: [10, 100_000], behind: [0, 100], appends: 10, trials: 5 },
   memory: { events: 100_000, serverSeconds: 1, trials: 3 },
@@ -99,7 +108,8 @@ export const reduced: Size = {
   },
   sse: { writers: 8, appends: 60, pauseMillis: 2, trials: 5 },
   subscribers: { subscribers: 1_000, trials: 2 },
-  "http-reads": { connections: [10, 50], events: 1_000, pages: 150, trials: 3 }
+  "http-reads": { connections: [10, 50], events: 1_000, pages: 150, trials: 3 },
+  "service-appends": { connections: [10, 50], appends: 1_000, trials: 3 }
 }
 
 export const sizes = { full, reduced, smoke } as const
@@ -108,6 +118,7 @@ export const sizes = { full, reduced, smoke } as const
 export const sectionIds = [
   "detection",
   "uncontended",
+  "sqlite-full",
   "contention",
   "growth",
   "memory",
@@ -116,7 +127,8 @@ export const sectionIds = [
   "regression",
   "sse",
   "subscribers",
-  "http-reads"
+  "http-reads",
+  "service-appends"
 ] as const
 
 export type SectionId = typeof sectionIds[number]
@@ -125,6 +137,7 @@ export type SectionId = typeof sectionIds[number]
 const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   detection: [],
   uncontended: ["emmett", "emmett-sqlite"],
+  "sqlite-full": [],
   contention: ["emmett"],
   growth: [],
   memory: [],
@@ -134,13 +147,15 @@ const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   regression: [],
   sse: [],
   subscribers: [],
-  "http-reads": []
+  "http-reads": [],
+  "service-appends": []
 }
 
 /** `size` with every section's trials set to `trials`. */
 export const withTrials = (size: Size, trials: number): Size => ({
   detection: { ...size.detection, trials },
   uncontended: { ...size.uncontended, trials },
+  "sqlite-full": { ...size["sqlite-full"], trials },
   contention: { ...size.contention, trials },
   growth: { ...size.growth, trials },
   memory: { ...size.memory, trials },
@@ -149,7 +164,8 @@ export const withTrials = (size: Size, trials: number): Size => ({
   regression: { ...size.regression, trials },
   sse: { ...size.sse, trials },
   subscribers: { ...size.subscribers, trials },
-  "http-reads": { ...size["http-reads"], trials }
+  "http-reads": { ...size["http-reads"], trials },
+  "service-appends": { ...size["service-appends"], trials }
 })
 
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
@@ -181,9 +197,9 @@ export const run = async (
     log
   )
   const release = only.includes("regression") ? await Release.load(options.contenders ?? "install", log) : undefined
-  const needsPostgres = ["uncontended", "growth", "catchup", "latency", "regression", "sse"].some((id) =>
-    only.includes(id as SectionId)
-  )
+  const needsPostgres = ["uncontended", "growth", "catchup", "latency", "regression", "sse", "service-appends"].some((
+    id
+  ) => only.includes(id as SectionId))
   const cluster = options.pgUrl === undefined && needsPostgres
     ? await Postgres.start({ settings: postgresSettings })
     : undefined
@@ -192,6 +208,7 @@ export const run = async (
   const workloads: Record<SectionId, () => Promise<Section>> = {
     detection: () => Detection.run(size.detection),
     uncontended: () => Uncontended.run(size.uncontended, pgUrl, contenders),
+    "sqlite-full": () => SqliteFull.run(size["sqlite-full"]),
     contention: () => Contention.run(size.contention, contenders.emmett),
     growth: () => Growth.run(size.growth, pgUrl),
     memory: () => Memory.run(size.memory),
@@ -200,7 +217,8 @@ export const run = async (
     regression: () => Regression.run(size.regression, pgUrl, release),
     sse: () => SseLatency.run(size.sse, pgUrl),
     subscribers: () => Subscribers.run(size.subscribers),
-    "http-reads": () => HttpReads.run(size["http-reads"])
+    "http-reads": () => HttpReads.run(size["http-reads"]),
+    "service-appends": () => ServiceAppends.run(size["service-appends"], pgUrl)
   }
   try {
     const sections: Array<Section> = []

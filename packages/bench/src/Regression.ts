@@ -75,7 +75,7 @@ const cells = (size: RegressionSize, batch: number, pgUrl: string | undefined): 
     name: `SQLite, batch ${batch}`,
     events: scaled(size.events.sqlite),
     writers: 1,
-    now: async () => currentAppend(await Stores.concordSqlite(Stores.freshFile())),
+    now: async () => currentAppend(await Stores.concordSqlite(Stores.freshFile(), "normal")),
     then: (release) => releaseAppend(release, release.SqliteEventStore.layer({ filename: Stores.freshFile() }))
   }
   const pg = pgUrl === undefined ? [] : size.pgWriters.map((writers): Cell => ({
@@ -121,7 +121,8 @@ export const run = async (
       `order turning around every round; ${size.trials} rounds, after one uncounted trial each at the first batch ` +
       `size. A trial appends ${size.events.memory.toLocaleString("en-US")} events to memory, ` +
       `${size.events.sqlite.toLocaleString("en-US")} to SQLite and ${size.events.pg.toLocaleString("en-US")} to ` +
-      `PostgreSQL in single-event appends, √B times as many in batches of B.` +
+      `PostgreSQL in single-event appends, √B times as many in batches of B. SQLite runs at \`synchronous = ` +
+      `NORMAL\` on both, the release's only setting.` +
       (release === undefined ? ` The release could not be unpacked in this run: this code's figures only.` : "") +
       (pgUrl === undefined ? " PostgreSQL was not available in this run." : "")
   }

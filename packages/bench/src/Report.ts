@@ -188,12 +188,13 @@ export const markdown = (results: Results, analysis: string): string => {
     `${results.machine.platform}) at ${results.run.size} size; the last run took ${
       Math.round(results.run.seconds)
     } s. Every figure is the median of its trials with min and max; contenders were measured in the same run, ` +
-    "taking turns round by round. Uncontended and contention trials each run on a fresh store (a fresh " +
+    "taking turns round by round. Uncontended, SQLite at FULL and contention trials each run on a fresh store (a fresh " +
     "SQLite file or PostgreSQL database); detection needs no store; growth uses one store per backend for all its " +
     "cells and rounds (see its notes); memory measures a fresh process per trial; catching up reads one filled " +
     "store per backend in every round; live latency and the appends against the release before the read side run " +
     "on a fresh store per trial; the service's sections run `concord serve` in a process of its own, one per " +
-    "backend for the whole end-to-end latency section, a fresh one per trial for the idle subscribers. Each " +
+    "backend for the whole end-to-end latency section, a fresh one per trial for the idle subscribers, one per " +
+    "server and backend for the reads and appends over HTTP. Each " +
     "section says when it was " +
     "measured: `npm run bench -- --only SECTION` reruns one section into these results.",
     "",
@@ -203,8 +204,11 @@ export const markdown = (results: Results, analysis: string): string => {
         results.postgres.settings.join(" ")
       }\`: commits do not wait for the disk, so its figures measure round trips and CPU, not durability. Concord, ` +
         "the raw `pg` baseline and Emmett run on that same cluster with the same settings, so their ratios compare " +
-        "like with like. SQLite runs in WAL mode with `synchronous = NORMAL` for Concord and the raw baseline " +
-        "(durable at checkpoints, not at every commit); Emmett's SQLite store uses its own defaults.",
+        "like with like. SQLite runs in WAL mode with `synchronous = NORMAL` for Concord and the raw baseline in " +
+        "the uncontended section and the one against the release before the read side (durable at checkpoints, not " +
+        "at every commit), with `FULL` for both in " +
+        "the `sqlite-full` section (a sync at every commit), and on the store's default elsewhere; the minimal " +
+        "servers of the appends over HTTP say theirs; Emmett's SQLite store uses its own defaults.",
     "",
     ...targetsTable(targets),
     "### Cells",

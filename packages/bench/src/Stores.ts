@@ -34,15 +34,24 @@ export const concord = async (layer: Layer.Layer<EventStore.EventStore, unknown>
   return { store, run: runtime.runPromise, dispose: () => runtime.dispose() }
 }
 
-export const concordSqlite = (file: string) => concord(SqliteEventStore.layer({ filename: file }))
+/**
+ * How SQLite syncs a commit: `full` syncs the write-ahead log at every commit (an acknowledged append survives a power
+ * loss), `normal` only at checkpoints (it survives a crash of the process, not of the machine).
+ */
+export type Synchronous = "full" | "normal"
+
+/** Concord's SQLite store on `file`, at the store's default `synchronous` unless one is given. */
+export const concordSqlite = (file: string, _synchronous?: Synchronous) =>
+  // TODO: pass `synchronous` to SqliteEventStore.layer once its option lands; until then it runs at the default.
+  concord(SqliteEventStore.layer({ filename: file }))
 
 export const concordPg = (url: string, connections: number) =>
   concord(PgEventStore.layer({ url, maxConnections: connections }))
 
 export const concordMemory = () => concord(EventStore.layerMemory())
 
-/** better-sqlite3 with the pragmas Concord uses and the same table shape: the bare insert in a transaction. */
-export const rawSqlite = (file: string): {
+/** better-sqlite3 in WAL mode at `synchronous`, with a table of Concord's shape: the bare insert in a transaction. */
+export const rawSqlite = (file: string, synchronous: Synchronous = "normal"): {
   readonly append: (
     stream: string,
     first: number,
@@ -52,7 +61,7 @@ export const rawSqlite = (file: string): {
 } => {
   const db = new Database(file)
   db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
+  db.pragma(`synchronous = ${synchronous}`)
   db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL,
     version INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL,
     UNIQUE (stream_id, version))`)

@@ -89,7 +89,15 @@ const emmettSqliteRetried = (run: () => Promise<number>, retries: { count: numbe
   }
 }
 
-const concordAppend = (opened: Awaited<ReturnType<typeof Stores.concord>>) => ({
+/** Concord's store as the workload appends to it: each append its own `runPromise`, so writers are fibers. */
+export const concordAppend = (opened: Awaited<ReturnType<typeof Stores.concord>>): {
+  readonly append: (
+    stream: string,
+    expected: number,
+    events: ReadonlyArray<ReturnType<typeof note>>
+  ) => Promise<unknown>
+  readonly close: () => Promise<void>
+} => ({
   append: (stream: string, expected: number, events: ReadonlyArray<ReturnType<typeof note>>) =>
     opened.run(opened.store.append(StreamId.make(stream), ExpectedVersion.exact(expected), events)),
   close: opened.dispose
@@ -197,7 +205,7 @@ export const run = async (
             batch,
             size.streams,
             1,
-            async () => concordAppend(await Stores.concordSqlite(Stores.freshFile()))
+            async () => concordAppend(await Stores.concordSqlite(Stores.freshFile(), "normal"))
           )
         },
         [

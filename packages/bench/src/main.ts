@@ -1,8 +1,9 @@
 // `npm run bench`: every workload at full size; writes results/latest.json and results/RESULTS.md and prints the
 // report. Options:
-//   --only SECTION[,SECTION]  run these sections only (detection, uncontended, contention, growth, memory, catchup,
-//                             latency, regression, sse, subscribers, http-reads) and merge them into the results
-//                             already in the output folder, replacing those sections
+//   --only SECTION[,SECTION]  run these sections only (detection, uncontended, sqlite-full, contention, growth,
+//                             memory, catchup, latency, regression, sse, subscribers, http-reads, service-appends)
+//                             and merge them into the results already in the output folder, replacing those
+//                             sections
 //   --trials N                rounds per section instead of the size's own (for a rerun whose verdict was unclear)
 //   --size full|reduced|smoke smaller sizes, for checking changes to the bench
 //   --out DIR                 another output folder than results/ (then nothing published is overwritten)

@@ -5,6 +5,8 @@ import * as Latency from "../src/Latency.js"
 import { summarize } from "../src/Measure.js"
 import * as Regression from "../src/Regression.js"
 import * as Report from "../src/Report.js"
+import * as ServiceAppends from "../src/ServiceAppends.js"
+import * as SqliteFull from "../src/SqliteFull.js"
 import * as SseLatency from "../src/SseLatency.js"
 import * as Subscribers from "../src/Subscribers.js"
 import * as Targets from "../src/Targets.js"
@@ -232,6 +234,71 @@ describe("the service's targets", () => {
     expect(met.outcome).toBe("met")
     expect(met.cells.map((c) => c.name)).toEqual(["10 connections", "50 connections"])
     expect(target(reads([30, 60, 45]), "Reads over HTTP").outcome).toBe("missed")
+  })
+})
+
+// The targets of durable appends read the rows the sections name: built here by the sections' own names.
+describe("durable appends' targets", () => {
+  const section = (id: string, unit: string, rows: Record<string, ReadonlyArray<number>>) => ({
+    id,
+    title: id,
+    unit,
+    notes: "",
+    rows: Object.entries(rows).map(([name, samples]) => summarize(name, samples, unit))
+  })
+  const target = (r: Results, prefix: string) => Targets.targets(r).find((t) => t.target.startsWith(prefix))!
+  const appends = (store: ServiceAppends.Store, connections: number, server: ServiceAppends.Server) =>
+    ServiceAppends.rowName(store, connections, server, "appends/s")
+
+  it("appends over HTTP judge each connection count against its own bound and baseline, round by round", () => {
+    const service = (at10: ReadonlyArray<number>, at50: ReadonlyArray<number>) =>
+      results([section("service-appends", "appends/s", {
+        // The baselines drift with the machine; the service's rates are given as ratios of the same rounds.
+        [appends("SQLite", 10, ServiceAppends.minimalFull)]: [1_000, 1_500, 2_000],
+        [appends("SQLite", 10, ServiceAppends.concordService)]: at10.map((r, i) => r * [1_000, 1_500, 2_000][i]!),
+        [appends("SQLite", 10, ServiceAppends.minimalNormal)]: [5_000, 5_000, 5_000],
+        [ServiceAppends.rowName("SQLite", 10, ServiceAppends.concordService, "p99 latency")]: [9, 9, 9],
+        [appends("SQLite", 50, ServiceAppends.minimalFull)]: [1_000, 1_000, 1_000],
+        [appends("SQLite", 50, ServiceAppends.concordService)]: at50.map((r) => r * 1_000),
+        [appends("SQLite", 50, ServiceAppends.minimalNormal)]: [4_000, 4_000, 4_000],
+        // PostgreSQL's rows are reported without a target.
+        [appends("PostgreSQL", 50, ServiceAppends.concordService)]: [100, 100, 100],
+        [appends("PostgreSQL", 50, ServiceAppends.minimalPg)]: [1_000, 1_000, 1_000]
+      })])
+    // 1.2x the FULL baseline at both counts: enough at 10 connections, not at 50; 0.3x of NORMAL at 50.
+    const mixed = service([1.2, 1.25, 1.15], [1.2, 1.25, 1.15])
+    const full10 = target(mixed, "Appends over HTTP on SQLite, 10 connections")
+    expect(full10.outcome).toBe("met")
+    expect(full10.cells.map((c) => c.name)).toEqual(["10 connections"])
+    expect(full10.cells[0]!.estimate!.center).toBeCloseTo(1.2, 1)
+    const full50 = Targets.targets(mixed).filter((t) => t.target.startsWith("Appends over HTTP on SQLite, 50"))
+    expect(full50.map((t) => [t.target.includes("FULL"), t.outcome])).toEqual([[true, "missed"], [false, "missed"]])
+    // 2x FULL at 50 connections is 0.5x NORMAL: both met once the interval clears them.
+    const fast = Targets.targets(service([1.2, 1.25, 1.15], [2.1, 2.2, 2.15]))
+      .filter((t) => t.target.startsWith("Appends over HTTP on SQLite, 50"))
+    expect(fast.map((t) => t.outcome)).toEqual(["met", "met"])
+    expect(Targets.targets(mixed).some((t) => t.target.includes("PostgreSQL") && t.target.includes("HTTP")))
+      .toBe(false)
+  })
+
+  it("SQLite at FULL pairs Concord with the raw driver per writer count, each against its own bound", () => {
+    const full = (eight: ReadonlyArray<number>, one: ReadonlyArray<number>) =>
+      results([section("sqlite-full", "events/s", {
+        [SqliteFull.rowName(8, "Concord layerSqlite")]: eight,
+        [SqliteFull.rowName(8, "raw better-sqlite3")]: [800, 900, 850],
+        [SqliteFull.rowName(1, "Concord layerSqlite")]: one,
+        [SqliteFull.rowName(1, "raw better-sqlite3")]: [800, 900, 850]
+      })])
+    // 3.5x with 8 writers and 65% with one: both met; 2x and 50%: both missed.
+    const met = full([2_800, 3_150, 2_975], [520, 585, 552.5])
+    expect(target(met, "SQLite at synchronous = FULL, single events, 8").outcome).toBe("met")
+    expect(target(met, "SQLite at synchronous = FULL, single events, one").outcome).toBe("met")
+    expect(target(met, "SQLite at synchronous = FULL, single events, one").measured).toMatch(/^65%/)
+    const missed = full([1_600, 1_800, 1_700], [400, 450, 425])
+    expect(target(missed, "SQLite at synchronous = FULL, single events, 8").outcome).toBe("missed")
+    expect(target(missed, "SQLite at synchronous = FULL, single events, one").outcome).toBe("missed")
+    // The NORMAL target reads other rows: not measured by this section.
+    expect(target(met, "SQLite at synchronous = NORMAL").outcome).toBeUndefined()
   })
 })
 
