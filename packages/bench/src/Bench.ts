@@ -63,7 +63,7 @@ export const full: Size = {
   sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
   subscribers: { subscribers: 1_000, trials: 3 },
   "http-reads": { connections: [10, 50], events: 1_000, pages: 400, trials: 5 },
-  "service-appends": { connections: [10, 50], appends: 3_000, trials: 5 }
+  "service-appends": { connections: [10, 50], appends: 2_000, trials: 7 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
