@@ -1,28 +1,25 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Conflict from "../Conflict.js"
-import * as ConflictRegistry from "../ConflictRegistry.js"
-import * as Event from "../Event.js"
+import type * as Conflict from "../Conflict.js"
+import type * as ConflictRegistry from "../ConflictRegistry.js"
+import type * as Event from "../Event.js"
 import type { AppendError, AppendResult } from "../EventStore.js"
-import { DuplicateEventId, type StoreError } from "../EventStoreError.js"
+import type { DuplicateEventId, StoreError } from "../EventStoreError.js"
 import type { ExpectedVersion } from "../ExpectedVersion.js"
 import type * as StreamId from "../StreamId.js"
-import * as StreamVersion from "../StreamVersion.js"
-import { conflictingEvents } from "./conflictingEvents.js"
+import type * as StreamVersion from "../StreamVersion.js"
+import * as Rules from "./appendRules.js"
 import { problem } from "./validation.js"
 
-/**
- * Where a stored event id lives, and the result of the append that stored it, so that a re-sent batch is recognised
- * as a whole and gets its original result back.
- *
- * @internal
- */
-export interface StoredId {
-  readonly id: Event.EventId
-  readonly version: StreamVersion.StreamVersion
-  readonly batch: AppendResult
-}
+/** @internal */
+export type StoredId = Rules.StoredId
+
+/** @internal */
+export type PendingEvent = Rules.PendingEvent
+
+/** @internal */
+export const noMetadata = Rules.noMetadata
 
 /**
  * What a backend offers inside its per-stream critical section: nothing else may append to the stream between
@@ -48,157 +45,9 @@ export interface Backend<E = never> {
   ) => Effect.Effect<void, StoreError | DuplicateEventId | E>
 }
 
-/**
- * An event the shared flow built for a backend to write: everything a recorded event has but its position, which
- * the backend's write assigns.
- *
- * @internal
- */
-export type PendingEvent = Omit<Event.RecordedEvent, "position">
-
-const result = (
-  streamId: StreamId.StreamId,
-  firstVersion: number,
-  lastVersion: number,
-  rebasedOver: number
-): AppendResult => ({
-  streamId,
-  firstVersion: StreamVersion.unsafeMake(firstVersion),
-  lastVersion: StreamVersion.unsafeMake(lastVersion),
-  rebasedOver
-})
-
-/**
- * A batch whose ids are exactly those of one stored batch of this stream, in the same order, was appended before:
- * its original result. Any other overlap with stored ids is an error.
- */
-const replay = (
-  streamId: StreamId.StreamId,
-  events: ReadonlyArray<Event.EventData>,
-  stored: ReadonlyArray<StoredId>
-): Either.Either<AppendResult, DuplicateEventId> => {
-  const byId = new Map(stored.map((entry) => [entry.id as string, entry]))
-  const batch = byId.get(events[0]?.id ?? "")?.batch
-  const sameBatch = batch !== undefined && batch.streamId === streamId &&
-    batch.lastVersion - batch.firstVersion + 1 === events.length &&
-    events.every((event, i) => byId.get(event.id ?? "")?.version === batch.firstVersion + i)
-  return sameBatch
-    ? Either.right(batch)
-    : Either.left(new DuplicateEventId({ streamId, eventIds: stored.map((entry) => entry.id) }))
-}
-
-/**
- * The known committed types no event of the batch can clash with, which a backend may leave unread ("nothing": no
- * event of the batch can clash with anything, so nothing need be read). Types the registry does not know clash with
- * every rule but `never`, so the read is narrowed by exclusion, never by a list of the types that clash.
- */
-const ignoredTypes = (
-  registry: ConflictRegistry.ConflictRegistry<any, any>,
-  events: ReadonlyArray<Event.EventData>
-): ReadonlyArray<string> | "nothing" => {
-  let ignored: ReadonlyArray<string> | undefined
-  for (const event of events) {
-    const rule = ConflictRegistry.committedTypesFor(registry, event.type)
-    if (rule._tag === "All") return noTypes
-    if (rule.types.length === 0) continue // never
-    ignored = ignored === undefined || ignored === rule.ignored
-      ? rule.ignored
-      : ignored.filter((type) => rule.ignored.includes(type))
-  }
-  return ignored ?? "nothing"
-}
-
-const noTypes: ReadonlyArray<string> = []
-
-/**
- * What the shared flow asks of a backend, in order: a driver performs each request and resumes the flow with the
- * answer (the version, the stored ids, the committed events, the time, nothing after a write).
- */
-type Request =
-  | { readonly _tag: "CurrentVersion" }
-  | { readonly _tag: "FindIds"; readonly ids: ReadonlyArray<Event.EventId> }
-  | {
-    readonly _tag: "CommittedAfter"
-    readonly version: StreamVersion.StreamVersion
-    readonly except: ReadonlyArray<string>
-  }
-  | { readonly _tag: "Now" }
-  | { readonly _tag: "Write"; readonly records: ReadonlyArray<PendingEvent>; readonly batch: AppendResult }
-
-/** The metadata of events that bring none: one frozen empty object, rather than one per event a store may keep. */
-export const noMetadata: Event.Metadata = Object.freeze({})
-
-const currentVersion: Request = { _tag: "CurrentVersion" }
-const now: Request = { _tag: "Now" }
-
-/**
- * The append semantics every store shares, written once as a plain generator over its requests to the backend, so
- * that a synchronous backend runs it in one synchronous step and an effectful one runs it as an Effect. Each `yield`
- * is answered with what its request asks for.
- */
-function* flow(
-  registry: ConflictRegistry.ConflictRegistry<any, any>,
-  streamId: StreamId.StreamId,
-  expected: ExpectedVersion,
-  events: ReadonlyArray<Event.EventData>
-): Generator<Request, Either.Either<AppendResult, AppendError>, any> {
-  const invalid = problem(streamId, expected, events)
-  if (invalid !== undefined) return Either.left(invalid)
-  const current: StreamVersion.StreamVersion = yield currentVersion
-  let ids: Array<Event.EventId> | undefined
-  for (const event of events) if (event.id !== undefined) (ids ??= []).push(event.id)
-  if (ids !== undefined) {
-    const stored: ReadonlyArray<StoredId> = yield { _tag: "FindIds", ids }
-    if (stored.length > 0) return replay(streamId, events, stored)
-  }
-  let rebasedOver = 0
-  if (expected._tag === "Exact" && expected.version !== current) {
-    if (expected.version > current) {
-      return Either.left(
-        new Conflict.WrongExpectedVersion({ streamId, expectedVersion: expected.version, actualVersion: current })
-      )
-    }
-    const except = ignoredTypes(registry, events)
-    if (events.length > 0 && except !== "nothing") {
-      const committed: ReadonlyArray<Conflict.Committed> = yield {
-        _tag: "CommittedAfter",
-        version: expected.version,
-        except
-      }
-      const pairs = Conflict.detect(registry, committed, events)
-      if (pairs.length > 0) {
-        return Either.left(
-          new Conflict.ConcurrencyConflict({
-            streamId,
-            expectedVersion: expected.version,
-            actualVersion: current,
-            conflicts: pairs as [Conflict.ConflictingPair, ...Array<Conflict.ConflictingPair>],
-            ...conflictingEvents(committed, pairs)
-          })
-        )
-      }
-    }
-    rebasedOver = current - expected.version
-  }
-  if (events.length === 0) return Either.right(result(streamId, current + 1, current, 0))
-  const recordedAt = new Date(yield now)
-  const records: Array<PendingEvent> = new Array(events.length)
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!
-    records[i] = {
-      id: event.id ?? Event.makeId(),
-      streamId,
-      version: StreamVersion.unsafeMake(current + 1 + i),
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata ?? noMetadata,
-      recordedAt
-    }
-  }
-  const batch = result(streamId, current + 1, current + events.length, rebasedOver)
-  yield { _tag: "Write", records, batch }
-  return Either.right(batch)
-}
+// The shared append is written twice, step for step alike: as Effects for a backend whose operations are Effects,
+// and as plain calls for one whose operations complete at once. Every decision between the steps is a function of
+// appendRules.ts that both take, so the two differ only in how they ask the backend.
 
 /**
  * The append semantics every store shares, run inside the backend's per-stream critical section.
@@ -213,31 +62,56 @@ export const append = <E>(
   events: ReadonlyArray<Event.EventData>
 ): Effect.Effect<AppendResult, AppendError | E> =>
   Effect.suspend(() => {
-    // A fresh generator each time the Effect runs, so that a retried append starts over.
-    const steps = flow(registry, streamId, expected, events)
-    const resume = (answer?: unknown): Effect.Effect<AppendResult, AppendError | E> => {
-      const step = steps.next(answer)
-      return step.done ? step.value : Effect.flatMap(perform(backend, step.value), resume)
-    }
-    return resume()
+    const invalid = problem(streamId, expected, events)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return Effect.flatMap(backend.currentVersion, (current) => {
+      const ids = Rules.idsOf(events)
+      return ids === undefined ? checked(backend, registry, streamId, expected, current, events) : Effect.flatMap(
+        backend.findIds(ids),
+        (stored) =>
+          stored.length > 0
+            ? Rules.replay(streamId, events, stored)
+            : checked(backend, registry, streamId, expected, current, events)
+      )
+    })
   })
 
-const perform = <E>(
+/** The rest of `append` once no stored id was found: the version check, conflict detection, the write. */
+const checked = <E>(
   backend: Backend<E>,
-  request: Request
-): Effect.Effect<unknown, StoreError | DuplicateEventId | E> => {
-  switch (request._tag) {
-    case "CurrentVersion":
-      return backend.currentVersion
-    case "FindIds":
-      return backend.findIds(request.ids)
-    case "CommittedAfter":
-      return backend.committedAfter(request.version, request.except)
-    case "Now":
-      return Clock.currentTimeMillis
-    case "Write":
-      return backend.write(request.records, request.batch)
-  }
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
+  current: StreamVersion.StreamVersion,
+  events: ReadonlyArray<Event.EventData>
+): Effect.Effect<AppendResult, AppendError | E> => {
+  const stale = Rules.staleness(registry, streamId, expected, current, events)
+  if (stale === undefined) return written(backend, streamId, expected, current, events)
+  if (stale._tag === "Ahead") return Effect.fail(stale.error)
+  return Effect.flatMap(backend.committedAfter(stale.version, stale.except), (committed): Effect.Effect<
+    AppendResult,
+    AppendError | E
+  > => {
+    const clash = Rules.conflict(registry, streamId, stale.version, current, events, committed)
+    return clash === undefined ? written(backend, streamId, expected, current, events) : Effect.fail(clash)
+  })
+}
+
+/** The write of a batch let through at `current`, timed by the fiber's Clock. */
+const written = <E>(
+  backend: Backend<E>,
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
+  current: StreamVersion.StreamVersion,
+  events: ReadonlyArray<Event.EventData>
+): Effect.Effect<AppendResult, StoreError | DuplicateEventId | E> => {
+  const batch = Rules.accepted(streamId, expected, current, events.length)
+  if (events.length === 0) return Effect.succeed(batch)
+  return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.as(
+      backend.write(Rules.pendingEvents(streamId, current, events, new Date(now)), batch),
+      batch
+    ))
 }
 
 /**
@@ -271,28 +145,25 @@ export const appendSync = (
   expected: ExpectedVersion,
   events: ReadonlyArray<Event.EventData>
 ): Either.Either<AppendResult, AppendError> => {
-  const steps = flow(registry, streamId, expected, events)
-  let step = steps.next()
-  while (!step.done) {
-    const request = step.value
-    switch (request._tag) {
-      case "CurrentVersion":
-        step = steps.next(backend.currentVersion(streamId))
-        break
-      case "FindIds":
-        step = steps.next(backend.findIds(request.ids))
-        break
-      case "CommittedAfter":
-        step = steps.next(backend.committedAfter(streamId, request.version, request.except))
-        break
-      case "Now":
-        step = steps.next(clock.unsafeCurrentTimeMillis())
-        break
-      case "Write":
-        backend.write(streamId, request.records, request.batch)
-        step = steps.next()
-        break
-    }
+  const invalid = problem(streamId, expected, events)
+  if (invalid !== undefined) return Either.left(invalid)
+  const current = backend.currentVersion(streamId)
+  const ids = Rules.idsOf(events)
+  if (ids !== undefined) {
+    const stored = backend.findIds(ids)
+    if (stored.length > 0) return Rules.replay(streamId, events, stored)
   }
-  return step.value
+  const stale = Rules.staleness(registry, streamId, expected, current, events)
+  if (stale !== undefined) {
+    if (stale._tag === "Ahead") return Either.left(stale.error)
+    const committed = backend.committedAfter(streamId, stale.version, stale.except)
+    const clash = Rules.conflict(registry, streamId, stale.version, current, events, committed)
+    if (clash !== undefined) return Either.left(clash)
+  }
+  const batch = Rules.accepted(streamId, expected, current, events.length)
+  if (events.length > 0) {
+    const recordedAt = new Date(clock.unsafeCurrentTimeMillis())
+    backend.write(streamId, Rules.pendingEvents(streamId, current, events, recordedAt), batch)
+  }
+  return Either.right(batch)
 }
