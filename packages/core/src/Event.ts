@@ -9,6 +9,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/event.js"
 import { maxCodePoints, storable } from "./internal/text.js"
+import { randomUuid } from "./internal/uuid.js"
 import * as Position from "./Position.js"
 import * as StreamId from "./StreamId.js"
 import * as StreamVersion from "./StreamVersion.js"
@@ -75,7 +76,7 @@ export type EventId = typeof EventId.Type
  * @since 0.1.0
  * @category constructors
  */
-export const makeId = (): EventId => crypto.randomUUID() as EventId // a UUID is always a valid id
+export const makeId = (): EventId => randomUuid() as EventId // a UUID is always a valid id
 
 /**
  * @since 0.1.0

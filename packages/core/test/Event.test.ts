@@ -81,6 +81,19 @@ describe("Event", () => {
       }
     }))
 
+  it("makeId makes random UUIDs of version 4, each new, every random digit taking every value", () => {
+    const ids = Array.from({ length: 10_000 }, () => Event.makeId())
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(new Set(ids).size).toBe(ids.length)
+    // Every position but the version's and the variant's holds a random digit: over 10,000 ids each of the 16 values
+    // shows up at each of them (a digit missing by chance has odds of about 16 * (15/16)^10000).
+    for (let position = 0; position < 36; position++) {
+      if ([8, 13, 14, 18, 19, 23].includes(position)) continue
+      expect(new Set(ids.map((id) => id[position])).size).toBe(16)
+    }
+    expect(new Set(ids.map((id) => id[19])).size).toBe(4)
+  })
+
   it("ids are non-empty, bounded and NUL-free", () => {
     expect(Schema.is(Event.EventId)(Event.makeId())).toBe(true)
     expect(Schema.is(Event.EventId)("")).toBe(false)
