@@ -1,5 +1,5 @@
 // Event data and metadata nest at most Event.maxDepth arrays and objects deep. Deeper input is refused, however deep
-// it goes: neither the check nor the memory store's copy recurses as deep as the input, so nothing overflows a stack.
+// it goes: neither the check nor the memory store's copy recurses deeper than the limit, so nothing overflows a stack.
 import { Event, EventStore, ExpectedVersion, StoreBackend, StreamId } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Either, Exit, FastCheck as fc, Schema, Stream } from "effect"
@@ -91,6 +91,26 @@ describe("Event.maxDepth", () => {
         }
       }
       expect(yield* store.version(stream)).toBe(0)
+    }))
+
+  it.effect("data that turns 100 000 deep after the check (a getter) is copied without a stack overflow", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory()
+      const stream = StreamId.make("depth-getter")
+      let reads = 0
+      const data = {
+        get inner() {
+          return ++reads === 1 ? 1 : nested(100_000, ["array", "object"])
+        }
+      }
+      yield* store.append(stream, ExpectedVersion.any, [{ type: "T", data }])
+      const [event] = yield* readBack(store, stream)
+      let depth = 0
+      for (let value: any = (event!.data as { inner: unknown }).inner; typeof value === "object"; depth++) {
+        expect(Object.isFrozen(value)).toBe(true)
+        value = Array.isArray(value) ? value[1] : value.inner
+      }
+      expect(depth).toBe(100_000)
     }))
 
   it("the HTTP body's Schema takes deep data without walking it: the store refuses it", () => {

@@ -1,8 +1,9 @@
 import { maxDepth } from "../Event.js"
 import { isStorable, textProblem } from "./text.js"
 
-// Data may be hostile: nothing here recurses as deep as the value goes. The fast check recurses at most `maxDepth`
-// levels (a deeper value is refused there), and the full check and the copy keep their own stacks.
+// Data may be hostile: nothing here recurses as deep as the value goes. The fast check and the copy recurse at most
+// `maxDepth` levels (the check refuses a deeper value there, the copy goes on with a stack of its own), and the full
+// check keeps its own stack.
 
 /**
  * Whether the full check would find nothing: the same rules, without building paths or tracking cycles (a cycle
@@ -144,8 +145,38 @@ interface CopyingObject {
  *
  * @internal
  */
-export const frozenCopy = (value: unknown): unknown => {
+export const frozenCopy = (value: unknown): unknown => copyWithin(value, 0)
+
+/**
+ * `frozenCopy` by recursion while `depth` (the arrays and objects around `value`) is below `maxDepth`, as for any value
+ * `jsonProblem` accepted: it allocates the copies and nothing else. A deeper value (possible only for one that was
+ * not checked) is copied by `copyDeep`, which keeps its own stack.
+ */
+const copyWithin = (value: unknown, depth: number): unknown => {
   if (typeof value !== "object" || value === null) return value === 0 ? 0 : value
+  if (depth >= maxDepth) return copyDeep(value)
+  if (Array.isArray(value)) {
+    const copy: Array<unknown> = new Array(value.length)
+    for (let index = 0; index < value.length; index++) {
+      copy[index] = index in value ? copyWithin(value[index], depth + 1) : null
+    }
+    return Object.freeze(copy)
+  }
+  const copy: Record<string, unknown> = {}
+  // for-in and an own-property test visit the keys Object.keys gives, in its order, without an array of them.
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue
+    const item = copyWithin((value as Record<string, unknown>)[key], depth + 1)
+    // Assigning "__proto__" would set the prototype; JSON.parse makes it an own property, and so does this.
+    if (key === "__proto__") {
+      Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
+    } else copy[key] = item
+  }
+  return Object.freeze(copy)
+}
+
+/** `frozenCopy` of an array or object without recursion, however deep it goes. */
+const copyDeep = (value: object): unknown => {
   const open: Array<Copying> = []
   const root = begin(value, open)
   while (open.length > 0) {
