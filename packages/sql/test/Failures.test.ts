@@ -229,11 +229,11 @@ describe("SQLite options and opening", () => {
       foreignKeys: sql<{ foreign_keys: number }>`PRAGMA foreign_keys`
     }))
 
-  it.effect("layerSqliteClient, the client of layerSqlite, opens the file with WAL, NORMAL sync, the busy timeout and foreign keys", () =>
+  it.effect("layerSqliteClient, the client of layerSqlite, opens the file with WAL, FULL sync, the busy timeout and foreign keys", () =>
     Effect.gen(function*() {
       const found = yield* pragmas
       expect(found.journal[0]?.journal_mode).toBe("wal")
-      expect(found.synchronous[0]?.synchronous).toBe(1)
+      expect(found.synchronous[0]?.synchronous).toBe(2)
       expect(found.busy[0]?.timeout).toBe(1234)
       expect(found.foreignKeys[0]?.foreign_keys).toBe(1)
     }).pipe(

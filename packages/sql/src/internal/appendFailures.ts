@@ -5,14 +5,17 @@
  * @internal
  */
 import type { EventStore, StreamId } from "@concord/core"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import * as Data from "effect/Data"
 
-/** A unique constraint refused a write: another writer won a race the lock should have prevented. */
-const isUniqueViolation = (error: SqlError): boolean => {
-  const code = (error.cause as { code?: unknown } | undefined)?.code
+/** The driver's error says a unique constraint refused a write. */
+const isUniqueCode = (cause: unknown): boolean => {
+  const code = (cause as { code?: unknown } | undefined)?.code
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
 }
+
+/** A unique constraint refused a write: another writer won a race the lock should have prevented. */
+const isUniqueViolation = (error: SqlError): boolean => isUniqueCode(error.cause)
 
 /** @internal */
 export class UniqueViolation extends Data.TaggedError("UniqueViolation")<{ readonly cause: SqlError }> {}
@@ -25,6 +28,17 @@ export class UniqueViolation extends Data.TaggedError("UniqueViolation")<{ reado
  */
 export const uniqueOr = (failed: (cause: unknown) => EventStore.StoreError) => (error: SqlError) =>
   isUniqueViolation(error) ? new UniqueViolation({ cause: error }) : failed(error)
+
+/**
+ * What a driver threw, as a {@link UniqueViolation} when a unique constraint refused the write (SQLite's group commit
+ * drives the driver itself), else `undefined`.
+ *
+ * @internal
+ */
+export const uniqueViolationOf = (cause: unknown): UniqueViolation | undefined =>
+  isUniqueCode(cause)
+    ? new UniqueViolation({ cause: new SqlError({ cause, message: "Failed to execute statement" }) })
+    : undefined
 
 /**
  * The fast path did not apply: the stream is not at the expected version. Nothing was written.

@@ -29,6 +29,19 @@ interface Request {
   readonly commitment: Deadline.Commitment
 }
 
+/**
+ * A store's own way to commit an append outside any transaction of the caller's (SQLite's group commit), with the
+ * whole append's semantics and deadline.
+ *
+ * @internal
+ */
+export type Committer = (
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion.ExpectedVersion,
+  proposed: ReadonlyArray<Event.EventData>,
+  registry: ConflictRegistry.ConflictRegistry<any, any>
+) => Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
+
 /** @internal */
 export const make = (options: {
   readonly sql: SqlClient.SqlClient
@@ -41,6 +54,8 @@ export const make = (options: {
   readonly writtenInCallerTransaction: Effect.Effect<void, SqlError>
   /** Run when an append's work ends, however it ends, even after its deadline. */
   readonly appended: (inCallerTransaction: boolean) => <A, E>(exit: Exit.Exit<A, E>) => Effect.Effect<void>
+  /** Takes the appends made outside callers' transactions, when the store has one. */
+  readonly committer?: Committer | undefined
 }): EventStore.Service["append"] => {
   const { appendTimeout, dialect, lockTimeout } = options
   const fullPath = FullPath.make(options)
@@ -147,6 +162,11 @@ export const make = (options: {
 
   return (streamId, expected, proposed, appendOptions) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => {
+      if (options.committer !== undefined && Option.isNone(outer)) {
+        return options.committer(streamId, expected, proposed, appendOptions?.registry ?? options.registry).pipe(
+          Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
+        )
+      }
       const request: Request = {
         streamId,
         expected,

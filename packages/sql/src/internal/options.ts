@@ -58,3 +58,19 @@ export const defaultStatementTimeout = 30_000
 /** @internal */
 export const count = (name: string, value: number) =>
   check(name, value, 1, Number.MAX_SAFE_INTEGER, "a whole number, at least 1")
+
+/**
+ * A choice among a few words, whatever the caller's types said: one of `allowed`, else a `StoreError` naming the
+ * option. An option that is not given is its default's to decide.
+ *
+ * @internal
+ */
+export const oneOf = <A extends string>(name: string, value: A | undefined, allowed: ReadonlyArray<A>) =>
+  value === undefined || allowed.includes(value)
+    ? Effect.succeed(value)
+    : Effect.fail(
+      new EventStore.StoreError({
+        operation: `accept the option ${name} = ${String(value)} (one of ${allowed.join(", ")})`,
+        cause: new RangeError(`${name} must be one of ${allowed.join(", ")}, not ${String(value)}`)
+      })
+    )

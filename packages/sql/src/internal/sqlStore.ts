@@ -1,6 +1,7 @@
 import { ConflictRegistry, EventStore, Position, StoreBackend, StreamVersion } from "@concord/core"
 import type { Event, StreamId } from "@concord/core"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type Sqlite from "better-sqlite3"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -11,22 +12,26 @@ import type { Options } from "../SqlEventStore.js"
 import * as Appending from "./appending.js"
 import * as Deadline from "./deadline.js"
 import * as GlobalLog from "./globalLog.js"
+import * as GroupCommit from "./groupCommit.js"
 import * as Migrations from "./migrations.js"
 import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
 import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
+import * as SqliteStatements from "./sqliteStatements.js"
 import * as WatchedSignal from "./watchedSignal.js"
 
 const PAGE = 1_000
 
 /**
- * What the PostgreSQL layer adds to a store over the abstract `SqlClient`: how to listen for other processes'
- * commits (which also makes the poll interval's default longer).
+ * What the database's own layer adds to a store over the abstract `SqlClient`. PostgreSQL: how to listen for other
+ * processes' commits (which also makes the poll interval's default longer). SQLite: a second connection to the file,
+ * through which the appends made outside callers' transactions are committed in groups.
  *
  * @internal
  */
 export interface Extensions {
   readonly listen?: Notifications.Listen | undefined
+  readonly sqliteWriter?: Sqlite.Database | undefined
 }
 
 /** What the stores of one client and events table in this process share. */
@@ -129,6 +134,19 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
         return Exit.isSuccess(exit) && notifications !== undefined ? notifications.announce : Effect.void
       })
 
+    // Prepared once the migrations made the tables.
+    const committer = dialect === "sqlite" && extensions.sqliteWriter !== undefined
+      ? yield* GroupCommit.make({
+        sql,
+        statements: yield* Effect.try({
+          try: () => SqliteStatements.prepare(extensions.sqliteWriter!, names),
+          catch: storeError("prepare the store's statements")
+        }),
+        signal,
+        appendTimeout
+      })
+      : undefined
+
     const append = Appending.make({
       sql,
       dialect,
@@ -137,7 +155,8 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       lockTimeout,
       appendTimeout,
       writtenInCallerTransaction: notifications?.announceInTransaction ?? Effect.void,
-      appended
+      appended,
+      committer: committer?.append
     })
 
     const read = (streamId: StreamId.StreamId, readOptions: EventStore.ReadOptions | undefined) => {
