@@ -49,6 +49,7 @@ const storeLayer = (
     readonly lockTimeout: number
     readonly statementTimeout: Option.Option<number>
     readonly connectTimeout: Option.Option<number>
+    readonly sqliteSynchronous: "full" | "normal"
   },
   appendTimeout: number
 ): Layer.Layer<EventStore.EventStore, EventStore.StoreError> =>
@@ -64,7 +65,8 @@ const storeLayer = (
       filename: flags.db,
       busyTimeoutMillis: flags.lockTimeout,
       appendTimeoutMillis: appendTimeout,
-      statementTimeoutMillis: Option.getOrUndefined(flags.statementTimeout)
+      statementTimeoutMillis: Option.getOrUndefined(flags.statementTimeout),
+      synchronous: flags.sqliteSynchronous
     })
 
 const serve = Command.make(
@@ -72,6 +74,7 @@ const serve = Command.make(
   {
     db: cliFlags.db,
     postgres: cliFlags.postgres,
+    sqliteSynchronous: cliFlags.sqliteSynchronous,
     host: cliFlags.host,
     port: cliFlags.port,
     registry: cliFlags.registry,
@@ -127,7 +130,11 @@ const serve = Command.make(
       )
       return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout))))
     })
-).pipe(Command.withDescription("serve the event-storage API"))
+).pipe(Command.withDescription(
+  "serve the event-storage API. An append is acknowledged once committed: on SQLite, with --sqlite-synchronous full " +
+    "(the default), also synced to the disk, so it survives a power loss; on PostgreSQL, as durable as the " +
+    "server's synchronous_commit and fsync settings make a commit"
+))
 
 const tail = Command.make("tail", tailCommand.options, tailCommand.run).pipe(
   Command.withDescription(

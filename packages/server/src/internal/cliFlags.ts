@@ -18,9 +18,23 @@ export const db = Options.text("db").pipe(
   Options.withDefault(".concord/concord.db")
 )
 export const postgres = Options.text("postgres").pipe(
-  Options.withDescription("a PostgreSQL URL to store events in instead (env CONCORD_POSTGRES_URL)"),
+  Options.withDescription(
+    "a PostgreSQL URL to store events in instead (env CONCORD_POSTGRES_URL); an append is answered once its " +
+      "transaction committed, as durable as the server's synchronous_commit and fsync settings make a commit"
+  ),
   Options.withFallbackConfig(Config.string("CONCORD_POSTGRES_URL")),
   Options.optional
+)
+export const sqliteSynchronous = Options.choice("sqlite-synchronous", ["full", "normal"]).pipe(
+  Options.withDescription(
+    "SQLite: what an acknowledged append survives (env CONCORD_SQLITE_SYNCHRONOUS; default full). full: every " +
+      "commit is synced to the disk before its appends are answered, so an acknowledged append survives a crash of " +
+      "the service, of the operating system and a power loss; appends that arrive together share one commit and one " +
+      "sync. normal: the log is synced only at checkpoints, so an acknowledged append survives a crash of the " +
+      "service, but an operating system crash or a power loss can lose those acknowledged since the last checkpoint"
+  ),
+  Options.withFallbackConfig(Config.literal("full", "normal")("CONCORD_SQLITE_SYNCHRONOUS")),
+  Options.withDefault("full" as const)
 )
 export const host = Options.text("host").pipe(
   Options.withDescription("the address to bind (env CONCORD_HOST; default 127.0.0.1); others require --token"),
