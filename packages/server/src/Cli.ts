@@ -26,6 +26,7 @@ import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as cliFlags from "./internal/cliFlags.js"
 import * as cliPaths from "./internal/cliPaths.js"
+import * as logOutput from "./internal/logOutput.js"
 import * as tailCommand from "./internal/tail.js"
 import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
@@ -129,7 +130,10 @@ const serve = Command.make(
             : "no conflict rules: every stale append conflicts")
       )
       return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout))))
-    })
+    }).pipe(
+      // A line per append: the lines of a task written together rather than a system call each.
+      Effect.provide(logOutput.layerStdout)
+    )
 ).pipe(Command.withDescription(
   "serve the event-storage API. An append is acknowledged once committed: on SQLite, with --sqlite-synchronous full " +
     "(the default), also synced to the disk, so it survives a power loss; on PostgreSQL, as durable as the " +
