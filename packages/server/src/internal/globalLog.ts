@@ -93,7 +93,7 @@ export const layerEvents = (
               // The parameters were decoded into what the store takes: a store that refuses them is broken.
               InvalidArgument: Effect.die
             }),
-            Effect.withSpan("concord.readAll")
+            Effect.withSpan("concord.readAll", { captureStackTrace: false })
           ))
         .handle("subscribe", ({ headers, urlParams }) =>
           Effect.gen(function*() {

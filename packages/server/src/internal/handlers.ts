@@ -2,6 +2,7 @@ import { EventStore, StreamId } from "@concord/core"
 import { HttpApiBuilder } from "@effect/platform"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -31,12 +32,55 @@ export const unavailable = (operation: string) => (error: EventStore.StoreError)
     Effect.fail(new ServiceUnavailable({ message: "the event store is unavailable; try again later" }))
   )
 
+const decodeStreamIdEither = Schema.decodeUnknownEither(StreamId.StreamId)
+
+/** A path's stream id, decoded synchronously: an `Either` is an effect of its own, with no fiber step to run. */
 const decodeStreamId = (raw: string) =>
-  Schema.decodeUnknown(StreamId.StreamId)(raw).pipe(
-    Effect.mapError((error) =>
+  Either.mapLeft(
+    decodeStreamIdEither(raw),
+    (error) =>
       new InvalidStreamId({ message: `invalid stream id: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
-    )
   )
+
+/** An append's logs and counters once it is answered: what operators read, one line an append. */
+const appended = (raw: string, result: EventStore.AppendResult) =>
+  Effect.zipRight(
+    result.rebasedOver > 0
+      ? Effect.zipRight(Metric.increment(metrics.appends), Metric.increment(metrics.rebases))
+      : Metric.increment(metrics.appends),
+    Effect.annotateLogs(Effect.logInfo("appended"), {
+      stream: raw,
+      firstVersion: result.firstVersion,
+      lastVersion: result.lastVersion,
+      rebasedOver: result.rebasedOver
+    })
+  )
+
+/** The log line of an append refused for a conflict or answered at the store's deadline; nothing for the others. */
+const refused = (raw: string, error: EventStore.AppendError | InvalidStreamId) => {
+  switch (error._tag) {
+    case "ConcurrencyConflict":
+      return Effect.zipRight(
+        Metric.increment(metrics.conflicts),
+        Effect.annotateLogs(Effect.logInfo("conflict"), {
+          stream: raw,
+          expectedVersion: error.expectedVersion,
+          actualVersion: error.actualVersion,
+          pairs: error.conflicts.map((p) =>
+            `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
+          ).join(" ")
+        })
+      )
+    case "AppendTimeout":
+      return Effect.annotateLogs(Effect.logWarning("append timed out"), {
+        stream: raw,
+        timeoutMillis: error.timeoutMillis,
+        mayHaveCommitted: error.mayHaveCommitted
+      })
+    default:
+      return Effect.void
+  }
+}
 
 /** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */
 export const layerStreams = (registries: Registries.Registries) =>
@@ -53,38 +97,15 @@ export const layerStreams = (registries: Registries.Registries) =>
               })
             )).pipe(
               Effect.tap((result) =>
-                Effect.all([
-                  Metric.increment(metrics.appends),
-                  result.rebasedOver > 0 ? Metric.increment(metrics.rebases) : Effect.void,
-                  Effect.logInfo("appended").pipe(Effect.annotateLogs({
-                    stream: raw,
-                    firstVersion: result.firstVersion,
-                    lastVersion: result.lastVersion,
-                    rebasedOver: result.rebasedOver
-                  }))
-                ])
+                appended(raw, result)
               ),
-              Effect.tapErrorTag("ConcurrencyConflict", (conflict) =>
-                Effect.zipRight(
-                  Metric.increment(metrics.conflicts),
-                  Effect.logInfo("conflict").pipe(Effect.annotateLogs({
-                    stream: raw,
-                    expectedVersion: conflict.expectedVersion,
-                    actualVersion: conflict.actualVersion,
-                    pairs: conflict.conflicts.map((p) =>
-                      `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
-                    )
-                      .join(" ")
-                  }))
-                )),
-              Effect.tapErrorTag("AppendTimeout", (timeout) =>
-                Effect.logWarning("append timed out").pipe(Effect.annotateLogs({
-                  stream: raw,
-                  timeoutMillis: timeout.timeoutMillis,
-                  mayHaveCommitted: timeout.mayHaveCommitted
-                }))),
+              Effect.tapError((error) => refused(raw, error)),
               Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
-              Effect.withSpan("concord.append", { attributes: { stream: raw, events: payload.events.length } }),
+              Effect.withSpan("concord.append", {
+                attributes: { stream: raw, events: payload.events.length },
+                // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
+                captureStackTrace: false
+              }),
               // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the
               // request's deadline passed, its client left): nothing waits for it then.
               Effect.uninterruptible
@@ -102,7 +123,7 @@ export const layerStreams = (registries: Registries.Registries) =>
             }))
             .pipe(
               Effect.catchTag("StoreError", unavailable(`read ${raw}`)),
-              Effect.withSpan("concord.read", { attributes: { stream: raw } })
+              Effect.withSpan("concord.read", { attributes: { stream: raw }, captureStackTrace: false })
             ))
         .handle("version", ({ path: { streamId: raw } }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
