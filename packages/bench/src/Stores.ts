@@ -41,9 +41,8 @@ export const concord = async (layer: Layer.Layer<EventStore.EventStore, unknown>
 export type Synchronous = "full" | "normal"
 
 /** Concord's SQLite store on `file`, at the store's default `synchronous` unless one is given. */
-export const concordSqlite = (file: string, _synchronous?: Synchronous) =>
-  // TODO: pass `synchronous` to SqliteEventStore.layer once its option lands; until then it runs at the default.
-  concord(SqliteEventStore.layer({ filename: file }))
+export const concordSqlite = (file: string, synchronous?: Synchronous) =>
+  concord(SqliteEventStore.layer({ filename: file, synchronous }))
 
 export const concordPg = (url: string, connections: number) =>
   concord(PgEventStore.layer({ url, maxConnections: connections }))
