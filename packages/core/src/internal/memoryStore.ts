@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -17,10 +19,9 @@ import { validateStreamId } from "./validation.js"
 const noEvents: ReadonlyArray<RecordedEvent> = []
 
 /**
- * The same string, stored flat. `crypto.randomUUID` (behind `Event.makeId`) builds an id by concatenation, which V8
- * keeps as a tree of some fourteen pieces, about 450 bytes, until a character is read: reading one flattens the
- * string in place to a single 36-character one. The store keeps every id for good, and the garbage collector walks
- * what it keeps, so it reads one: a stored event then takes about half the memory, and the collector far less time.
+ * The same string, stored flat. An id the caller built by concatenation is one V8 keeps as a tree of its pieces until
+ * a character is read: reading one flattens the string in place. The store keeps every id for good, and the garbage
+ * collector walks what it keeps, so it reads one (`Event.makeId` builds its ids flat already).
  */
 const flat = <S extends string>(text: S): S => {
   text.charCodeAt(0)
@@ -42,9 +43,10 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     // first asks for ids (one that brings its own), not at each write: most appends let the store choose the ids,
     // and indexing every event costs about as much as the rest of the append.
     const ids = new Map<string, RecordedEvent>()
-    let unindexed: Array<RecordedEvent> = []
     // The global log: commits are the log's order, so an event's position is its sequence number, its index + 1.
     const log: Array<RecordedEvent> = []
+    // The events of the log from this index on are not in `ids` yet.
+    let unindexed = 0
     const signal = Subscription.makeCommitSignal()
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
@@ -57,8 +59,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         return except.length === 0 ? after : after.filter((event) => !except.includes(event.type))
       },
       findIds: (wanted) => {
-        for (const event of unindexed) ids.set(event.id, event)
-        unindexed = []
+        for (; unindexed < log.length; unindexed++) ids.set(log[unindexed]!.id, log[unindexed]!)
         let found: Array<Append.StoredId> | undefined
         for (const id of wanted) {
           const event = ids.get(id)
@@ -74,7 +75,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           stream = { events: [], batches: [] }
           streams.set(streamId, stream)
         }
-        Object.freeze(records[0]?.recordedAt) // one Date per batch
+        Object.freeze(records[0]?.recordedAt) // one Date per batch, or fewer (see appendRules' recordedAt)
         for (const record of records) {
           // Stored events are frozen copies: nothing the caller does later can change the log.
           const stored: RecordedEvent = Object.freeze({
@@ -92,7 +93,6 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           log.push(stored)
           stream.events.push(stored)
           stream.batches.push(batch)
-          unindexed.push(stored)
         }
         signal.notify()
       }
@@ -116,11 +116,12 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     }
 
     const service: Service = {
+      // One step that reads the fiber's Clock and appends (an Either is an Effect): the least an append can cost a fiber.
       append: (streamId, expected, events, appendOptions) =>
-        Effect.clockWith((clock) =>
+        Effect.withFiberRuntime((fiber) =>
           Append.appendSync(
             backend,
-            clock,
+            Context.get(fiber.currentDefaultServices, Clock.Clock),
             appendOptions?.registry ?? registry,
             streamId,
             expected,
