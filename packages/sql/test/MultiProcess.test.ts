@@ -103,7 +103,7 @@ for (const target of backends) {
           ).pipe(
             Effect.provide(sqlClient(target))
           )
-          expect(migrations.map((row) => Number(row.migration_id)).sort()).toEqual([1, 2])
+          expect(migrations.map((row) => Number(row.migration_id)).sort()).toEqual([1, 2, 3])
           const attempts = writers.flatMap((_, i) => readAttempts(path.join(directory, `${prefix}m${i}.jsonl`)))
           expect(attempts).toHaveLength(12)
         }),

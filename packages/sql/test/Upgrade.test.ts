@@ -93,7 +93,7 @@ const upgrade = (
         const migrations = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${
           sql(`${prefix}migrations`)
         } ORDER BY migration_id`
-        expect(migrations.map((row) => Number(row.migration_id))).toEqual([1, 2])
+        expect(migrations.map((row) => Number(row.migration_id))).toEqual([1, 2, 3])
 
         // The old events, in the order they were written, at their old positions (commit 0).
         const before = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll()))

@@ -56,10 +56,12 @@ export const make = (options: {
   readonly appended: (inCallerTransaction: boolean) => <A, E>(exit: Exit.Exit<A, E>) => Effect.Effect<void>
   /** Takes the appends made outside callers' transactions, when the store has one. */
   readonly committer?: Committer | undefined
+  /** The fast path's writes made another way (PostgreSQL's group commit), in place of one statement each. */
+  readonly fastPath?: ReturnType<typeof FastPath.make> | undefined
 }): EventStore.Service["append"] => {
   const { appendTimeout, dialect, lockTimeout } = options
   const fullPath = FullPath.make(options)
-  const fastPath = FastPath.make(options)
+  const fastPath = options.fastPath ?? FastPath.make(options)
 
   /** The full path: its body marks the commitment as its last step, before `COMMIT`, once it wrote. */
   const full = (request: Request) =>

@@ -29,14 +29,19 @@ import * as Option from "effect/Option"
  * attempt wrote nothing. At the deadline the work is interrupted before the flag is read: from then on no
  * interruptible step of it runs, so a flag still `false` means no commit was begun, and none will be.
  *
+ * A commit begun outside the append's fiber (PostgreSQL's group commit sends many appends in one statement) is not
+ * stopped by that interruption, which the fiber handles later: the deadline marks the commitment `abandoned` when it
+ * reads it, and such a commit takes an append only if its commitment is not abandoned, setting the flag as it does.
+ *
  * @internal
  */
 export interface Commitment {
   mayHaveCommitted: boolean
+  abandoned: boolean
 }
 
 /** @internal */
-export const commitment = (): Commitment => ({ mayHaveCommitted: false })
+export const commitment = (): Commitment => ({ mayHaveCommitted: false, abandoned: false })
 
 /**
  * The cause of a `StoreError` for a statement the database did not answer in time.
@@ -100,13 +105,15 @@ export const append = <A, E, R>(
   work: Effect.Effect<A, E, R>,
   options: { readonly streamId: string; readonly millis: number; readonly commitment: Commitment }
 ): Effect.Effect<A, E | EventStore.AppendTimeout, R> =>
-  within(work, options.millis, () =>
+  within(work, options.millis, () => {
     // Read once the work was told to stop: see Commitment.
-    new EventStore.AppendTimeout({
+    options.commitment.abandoned = true
+    return new EventStore.AppendTimeout({
       streamId: options.streamId,
       timeoutMillis: options.millis,
       mayHaveCommitted: options.commitment.mayHaveCommitted
-    }))
+    })
+  })
 
 /**
  * A statement (a read, a version, a poll, a checkpoint's) within `millis`; its failure, or the deadline (with a

@@ -16,6 +16,8 @@ export interface Tables {
    * prefix differs from every table's: PostgreSQL cuts names at 63 bytes, and a long prefix must not make two alike.
    */
   readonly logOrder: string
+  /** PostgreSQL: the function that makes many guarded appends in one statement (migration `3_append_many`). */
+  readonly appendMany: string
 }
 
 /** @internal */
@@ -24,7 +26,8 @@ export const tables = (prefix: string): Tables => ({
   streams: `${prefix}streams`,
   migrations: `${prefix}migrations`,
   checkpoints: `${prefix}checkpoints`,
-  logOrder: `${prefix}log_order`
+  logOrder: `${prefix}log_order`,
+  appendMany: `${prefix}append_many`
 })
 
 const createTables = (names: Tables) =>
@@ -123,13 +126,92 @@ const readSide = (names: Tables) =>
   })
 
 /**
+ * PostgreSQL: the function behind group commit (`pgGroupCommit.ts`), which makes many appends in the one statement
+ * that calls it, so in one round trip and one commit. It takes a JSON array of appends (`stream`, `expected`,
+ * `first`, `last`, `rebased`, `events`: each event's `version`, `id`, `type`, `data`, `metadata`, `recorded_at`) and
+ * answers a status for each, in order. Each append is the fast path's write (see `fastPath.ts`): the stream row moves
+ * from `expected` to `last` only if it is there, was last written by an earlier transaction than this one and is not
+ * locked by another (`SKIP LOCKED`), and only then go the events in; `written` if so, `missed` if not. Each runs in
+ * a block of its own, a subtransaction, so that a failure rolls back that append alone: `unique` when a unique
+ * constraint refused it (an event id stored before), `missed` for any other failure (the full path, which takes it
+ * next, then meets it and answers it as its own). A lock wait is bounded (`lock_timeout`) and then a miss too: the
+ * full path waits for a lock in a transaction of its own, and the others of the group need not wait with it.
+ *
+ * SQLite has no such function: its group commit runs its appends in one transaction of its own connection.
+ */
+const appendMany = (names: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      pg: () => sql.unsafe(appendManyFunction(names)),
+      orElse: () => Effect.void
+    }))
+
+/** A name as a quoted identifier of PostgreSQL. */
+const identifier = (name: string) => `"${name.replaceAll(`"`, `""`)}"`
+
+const appendManyFunction = (names: Tables) => {
+  const streams = identifier(names.streams)
+  const events = identifier(names.events)
+  const body = `
+DECLARE
+  append jsonb;
+  a_stream text;
+  a_expected integer;
+  a_last integer;
+  statuses text[] := ARRAY[]::text[];
+BEGIN
+  FOR append IN SELECT value FROM jsonb_array_elements(appends) LOOP
+    a_stream := append->>'stream';
+    a_expected := (append->>'expected')::integer;
+    a_last := (append->>'last')::integer;
+    BEGIN
+      IF a_expected = 0 THEN
+        INSERT INTO ${streams} AS s (stream_id, version, tx_id) VALUES (a_stream, a_last, pg_current_xact_id())
+          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, tx_id = excluded.tx_id
+          WHERE s.version = 0 AND s.tx_id <= excluded.tx_id;
+      ELSE
+        UPDATE ${streams} SET version = a_last, tx_id = pg_current_xact_id()
+          WHERE stream_id = (
+            SELECT stream_id FROM ${streams}
+            WHERE stream_id = a_stream AND version = a_expected AND tx_id <= pg_current_xact_id()
+            FOR NO KEY UPDATE SKIP LOCKED
+          ) AND version = a_expected;
+      END IF;
+      IF FOUND THEN
+        INSERT INTO ${events} (stream_id, version, event_id, type, data, metadata, recorded_at, batch_first,
+          batch_last, rebased_over)
+        SELECT a_stream, e.version, e.id, e.type, e.data, e.metadata, e.recorded_at, (append->>'first')::integer,
+          a_last, (append->>'rebased')::integer
+        FROM jsonb_to_recordset(append->'events')
+          AS e(version integer, id text, type text, data jsonb, metadata jsonb, recorded_at timestamptz);
+        statuses := statuses || 'written'::text;
+      ELSE
+        statuses := statuses || 'missed'::text;
+      END IF;
+    EXCEPTION
+      WHEN unique_violation THEN statuses := statuses || 'unique'::text;
+      WHEN OTHERS THEN statuses := statuses || 'missed'::text;
+    END;
+  END LOOP;
+  RETURN statuses;
+END`
+  // Dollar quotes whose tag the body cannot contain, whatever the table names.
+  let tag = "$body$"
+  while (body.includes(tag)) tag = `$body${tag.length}$`
+  return `CREATE FUNCTION ${identifier(names.appendMany)}(appends jsonb) RETURNS text[] LANGUAGE plpgsql
+    SET lock_timeout = '20ms'
+    AS ${tag}${body}${tag}`
+}
+
+/**
  * Every migration of the store, by name, in order.
  *
  * @internal
  */
 export const migrations = (names: Tables) => ({
   "1_create_events_and_streams": unbounded(createTables(names)),
-  "2_read_side": unbounded(readSide(names))
+  "2_read_side": unbounded(readSide(names)),
+  "3_append_many": unbounded(appendMany(names))
 })
 
 /**

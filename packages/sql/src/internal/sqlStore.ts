@@ -16,6 +16,7 @@ import * as GroupCommit from "./groupCommit.js"
 import * as Migrations from "./migrations.js"
 import * as Notifications from "./notifications.js"
 import * as StoreOptions from "./options.js"
+import * as PgGroupCommit from "./pgGroupCommit.js"
 import { decodeRows, eventColumns, type EventRow, retryCancelled, storeError, toRecorded } from "./rows.js"
 import * as SqliteStatements from "./sqliteStatements.js"
 import * as WatchedSignal from "./watchedSignal.js"
@@ -147,6 +148,9 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       })
       : undefined
 
+    // PostgreSQL: the fast path's writes go in groups, one statement for each group.
+    const groupCommit = dialect === "pg" ? yield* PgGroupCommit.make({ sql, names, appendTimeout }) : undefined
+
     const append = Appending.make({
       sql,
       dialect,
@@ -156,7 +160,8 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       appendTimeout,
       writtenInCallerTransaction: notifications?.announceInTransaction ?? Effect.void,
       appended,
-      committer: committer?.append
+      committer: committer?.append,
+      fastPath: groupCommit
     })
 
     const read = (streamId: StreamId.StreamId, readOptions: EventStore.ReadOptions | undefined) => {

@@ -12,5 +12,8 @@ export const postgresSuites = {
   upgrade: "upgrading a PostgreSQL database of the previous release",
   consumers: "consumers and their checkpoints on PostgreSQL",
   consumerProcesses: "consumers in many OS processes on one PostgreSQL database",
-  deadlines: "deadlines on a PostgreSQL server that hangs, is cut off, holds a lock or restarts"
+  deadlines: "deadlines on a PostgreSQL server that hangs, is cut off, holds a lock or restarts",
+  groupCommit: "group commit on PostgreSQL",
+  groupCommitDeadlines: "group commit on a PostgreSQL server that hangs",
+  groupCommitProcesses: "group commit in many OS processes on one PostgreSQL database"
 } as const

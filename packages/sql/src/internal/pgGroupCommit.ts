@@ -1,0 +1,220 @@
+/**
+ * PostgreSQL's group commit: the fast path's writes (see `fastPath.ts`) that arrive while the store's earlier ones are
+ * on their way to the database wait, and then go together in one statement, which calls the function of migration
+ * `3_append_many`: one round trip and one commit for the whole group, each append still guarded and failing alone
+ * (a subtransaction each). A lone write goes at once: a group is sent as soon as one of its committers is free.
+ *
+ * Everything else is the fast path's: the shared flow still validates each append and builds its events before its
+ * write is submitted here, and an append whose write missed, or met a unique constraint, goes on to the full path on
+ * its own, as after any fast-path miss. A write is answered only once the group's statement returned, so committed.
+ *
+ * Deadlines: an append's deadline interrupts its fiber, which then takes its write out of the queue; the commit of
+ * a group runs outside that fiber, so it takes a write only if its deadline has not answered yet (see
+ * `Deadline.Commitment`), and marks it as one that may have committed as it does. So a write still waiting answers
+ * `mayHaveCommitted: false`, and one sent `true`. The group's statement has a deadline of its own (see
+ * `groupDeadline`), so that a server that hangs holds up a committer no longer than that.
+ *
+ * Other processes hear of the commits as after any append: each acknowledged append asks for the store's one
+ * background `NOTIFY`, which is sent at most every 10 ms whatever the number of appends (see `notifications.ts`).
+ *
+ * @internal
+ */
+import type { EventStore, StoreBackend, StreamId, StreamVersion } from "@concord/core"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Runtime from "effect/Runtime"
+import { Missed, UniqueViolation } from "./appendFailures.js"
+import * as Deadline from "./deadline.js"
+import type * as Migrations from "./migrations.js"
+import { storeError } from "./rows.js"
+
+/**
+ * The most appends of one group. Each that writes takes a subtransaction id, and PostgreSQL keeps up to 64 of a
+ * transaction's in shared memory; past that, every other session's snapshot looks them up on disk while it runs.
+ */
+const maxAppends = 64
+
+/** A group takes no further append once it holds this many events (an append with more goes alone). */
+const maxEvents = 1_000
+
+/** How many groups may be on their way at once, each on a pooled connection of its own. */
+const maxGroupsInFlight = 2
+
+/**
+ * The bound on a group's statement: twice the append deadline, so that its appends have all answered by then (at
+ * their own deadlines, as ones that may have committed), and an append queued behind it on a server that hangs
+ * answers at its own deadline that nothing was written, rather than being sent into the hang. The timer's range
+ * caps it.
+ */
+const groupDeadline = (appendTimeout: number) => Math.min(2 * appendTimeout, 2 ** 31 - 1)
+
+type WriteError = Missed | UniqueViolation | EventStore.StoreError
+
+/** A fast-path write waiting for its group, or sent in one. */
+interface Pending {
+  readonly streamId: StreamId.StreamId
+  readonly expected: StreamVersion.StreamVersion
+  readonly records: ReadonlyArray<StoreBackend.PendingEvent>
+  readonly batch: EventStore.AppendResult
+  readonly commitment: Deadline.Commitment
+  readonly resume: (answer: Effect.Effect<void, WriteError>) => void
+  /** `waiting` in the queue, `sent` in a group, `left` when its append gave up waiting (it is then skipped). */
+  state: "waiting" | "sent" | "left"
+}
+
+/** An append as the function of migration `3_append_many` takes it. */
+const toJson = (write: Pending) => ({
+  stream: write.streamId,
+  expected: write.expected,
+  first: write.batch.firstVersion,
+  last: write.batch.lastVersion,
+  rebased: write.batch.rebasedOver,
+  events: write.records.map((record) => ({
+    version: record.version,
+    id: record.id,
+    type: record.type,
+    data: record.data,
+    metadata: record.metadata,
+    recorded_at: record.recordedAt.toISOString()
+  }))
+})
+
+/**
+ * Whether a failed statement was refused by the server (an `ERROR` with its SQLSTATE): its transaction was then rolled
+ * back, so nothing of the group was written. A lost connection, or a timeout, says nothing of the kind.
+ */
+const refusedByServer = (cause: unknown): boolean => {
+  if (!(cause instanceof SqlError)) return false
+  const error = cause.cause as { readonly code?: unknown; readonly severity?: unknown } | undefined
+  return typeof error?.code === "string" && error.code.length === 5 && error.severity === "ERROR"
+}
+
+/** The unique violation reported for an append of a group (the function answers its status, not the error). */
+const uniqueViolation = (streamId: StreamId.StreamId) =>
+  new UniqueViolation({
+    cause: new SqlError({
+      message: `a unique constraint refused the append to stream ${streamId} in a group commit`,
+      cause: { code: "23505" }
+    })
+  })
+
+/** The next group, in the order the writes came: each marked sent, and as one that may have committed. */
+const takeGroup = (queue: Array<Pending>): Array<Pending> => {
+  const group: Array<Pending> = []
+  let events = 0
+  while (queue.length > 0 && group.length < maxAppends) {
+    const next = queue[0]!
+    // An append whose deadline answered already (its fiber is being interrupted) is never sent.
+    if (next.state !== "waiting" || next.commitment.abandoned) {
+      queue.shift()
+      next.state = "left"
+      continue
+    }
+    if (group.length > 0 && events + next.records.length > maxEvents) break
+    queue.shift()
+    next.state = "sent"
+    next.commitment.mayHaveCommitted = true
+    events += next.records.length
+    group.push(next)
+  }
+  return group
+}
+
+/** Each write's answer: its status from the function, in order, or the failure of the group's statement. */
+const answer = (
+  group: ReadonlyArray<Pending>,
+  result: Either.Either<ReadonlyArray<string> | undefined, EventStore.StoreError>
+) => {
+  const statuses = Either.getOrUndefined(result)
+  const cause = Either.isLeft(result)
+    ? result.left.cause
+    : new Error(`the group's statement answered ${JSON.stringify(statuses)} for ${group.length} appends`)
+  // Refused as a whole: nothing of the group was written, and the full path takes each append on its own.
+  const refused = Either.isLeft(result) && refusedByServer(cause)
+  group.forEach((write, i) => {
+    const status = statuses?.length === group.length ? statuses[i] : undefined
+    if (status === "written") return write.resume(Effect.void)
+    if (status === "missed" || status === "unique" || refused) {
+      // The database answered that nothing of this append was written: the full path, next, starts afresh.
+      write.commitment.mayHaveCommitted = false
+      return write.resume(Effect.fail(status === "unique" ? uniqueViolation(write.streamId) : new Missed()))
+    }
+    write.resume(Effect.fail(storeError(`append to stream ${write.streamId}`)(cause)))
+  })
+}
+
+/** @internal */
+export const make = (options: {
+  readonly sql: SqlClient.SqlClient
+  readonly names: Migrations.Tables
+  /** The append deadline (milliseconds), which also bounds a group's statement (see `groupDeadline`). */
+  readonly appendTimeout: number
+}) =>
+  Effect.map(Effect.runtime<never>(), (runtime) => {
+    const { appendTimeout, sql } = options
+    const run = Runtime.runFork(runtime)
+    const appendMany = sql(options.names.appendMany)
+    const groupFailed = storeError("append a group of batches")
+    const queue: Array<Pending> = []
+    let committers = 0
+
+    /** Sends one group and answers its writes. */
+    const commit = (group: ReadonlyArray<Pending>) =>
+      Effect.try({ try: () => JSON.stringify(group.map(toJson)), catch: groupFailed }).pipe(
+        Effect.flatMap((appends) =>
+          sql<{ statuses: ReadonlyArray<string> }>`SELECT ${appendMany}(${appends}::jsonb) AS statuses`.pipe(
+            Deadline.statement(groupDeadline(appendTimeout), groupFailed)
+          )
+        ),
+        Effect.map((rows) => rows[0]?.statuses),
+        Effect.catchAllDefect((defect) => Effect.fail(groupFailed(defect))),
+        Effect.either,
+        Effect.flatMap((result) => Effect.sync(() => answer(group, result)))
+      )
+
+    /** A committer: groups one after another while writes wait. */
+    const committer: Effect.Effect<void> = Effect.suspend(() => {
+      const group = takeGroup(queue)
+      if (group.length === 0) {
+        committers--
+        return Effect.void
+      }
+      return Effect.flatMap(commit(group), () => committer)
+    })
+
+    const submit = (write: Pending) => {
+      queue.push(write)
+      if (committers < maxGroupsInFlight) {
+        committers++
+        run(committer)
+      }
+    }
+
+    /**
+     * The fast path's backend with its write made in a group: as `FastPath.make(…).optimistic`, it assumes the stream
+     * is at the expected version and that no event id of the batch is stored, which the function checks.
+     */
+    const optimistic = (
+      streamId: StreamId.StreamId,
+      expected: StreamVersion.StreamVersion,
+      commitment: Deadline.Commitment
+    ): StoreBackend.Backend<Missed | UniqueViolation> => ({
+      currentVersion: Effect.succeed(expected),
+      // Read only when the expected version is behind the current one, which is assumed not to be.
+      committedAfter: () => Effect.dieMessage("the fast path reads no committed events"),
+      findIds: () => Effect.succeed([]),
+      write: (records, batch) =>
+        Effect.async<void, WriteError>((resume) => {
+          const write: Pending = { streamId, expected, records, batch, commitment, resume, state: "waiting" }
+          submit(write)
+          // Interrupted (its deadline, its caller): a write still waiting leaves the queue; one sent stays sent.
+          return Effect.sync(() => {
+            if (write.state === "waiting") write.state = "left"
+          })
+        })
+    })
+
+    return { optimistic } as const
+  })
