@@ -222,6 +222,8 @@ const judge = (
         : `answered ${JSON.stringify(error ?? answer)}`
     case "contested": {
       const pair = sharedIds.get(planned.events[0]!.id)!
+      // The other was never answered (its writer was killed): this one either won or lost to it.
+      if (pair.length === 1) return tag === "Acknowledged" || tag === "DuplicateEventId" ? undefined : `answered ${tag}`
       const won = pair.filter((e) => e.answer._tag === "Acknowledged").length
       const lost = pair.filter((e) =>
         e.answer._tag === "Rejected" && e.answer.error._tag === "DuplicateEventId" &&
