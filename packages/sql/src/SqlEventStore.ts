@@ -47,7 +47,9 @@ export interface Options extends EventStore.Options {
    * it, that outlasts the deadline (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout`), so that
    * a transaction its client abandoned holds the stream's lock no longer. SQLite: statements run synchronously in
    * the process, so the deadline can end an append only between statements or while it waits for the process's
-   * connection; a wait for another process's write lock blocks for up to the busy timeout whatever the deadline.
+   * connection (with `SqliteEventStore.layer`: while it waits in the queue for its commit group, and then
+   * `mayHaveCommitted` is `false`; a group, once begun, runs to its end); a wait for another process's write lock
+   * blocks for up to the busy timeout whatever the deadline.
    * Inside a transaction of the caller's, the append runs on the caller's connection and the caller's transaction
    * bounds it: the deadline does not apply.
    *
