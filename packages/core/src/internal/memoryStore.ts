@@ -3,10 +3,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import type * as Conflict from "../Conflict.js"
 import * as ConflictRegistry from "../ConflictRegistry.js"
-import type { RecordedEvent } from "../Event.js"
+import type { Metadata, RecordedEvent } from "../Event.js"
 import type { AppendResult, EventStore, Options, Service } from "../EventStore.js"
 import * as Position from "../Position.js"
+import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
 import { matches } from "./filter.js"
@@ -16,7 +18,39 @@ import { readBounds } from "./readBounds.js"
 import * as Subscription from "./subscription.js"
 import { validateStreamId } from "./validation.js"
 
-const noEvents: ReadonlyArray<RecordedEvent> = []
+/**
+ * An event as the store keeps it: everything its {@link RecordedEvent} holds but the position, which is its place in
+ * the log (`sequence`), and the versions and rebase of the append that wrote it as numbers rather than an object.
+ * Nothing outside the store sees one: a read builds the frozen RecordedEvent. An event the store keeps is copied by
+ * the garbage collector until it is old, so it is as few objects as it can be: this one, its id, and its data.
+ */
+interface Kept extends Conflict.Committed {
+  readonly streamId: StreamId
+  readonly metadata: Metadata
+  readonly recordedAt: Date
+  readonly sequence: number
+  readonly firstVersion: StreamVersion.StreamVersion
+  readonly lastVersion: StreamVersion.StreamVersion
+  readonly rebasedOver: number
+}
+
+const noEvents: ReadonlyArray<Kept> = []
+
+/** The position of a kept event: commit 0 (the store commits one append at a time), and its sequence in the log. */
+const positionOf = (kept: Kept): Position.Position => internalPosition.unsafeMake(0n, BigInt(kept.sequence))
+
+/** A kept event as a read returns it: frozen, with its data and metadata (frozen copies) shared with the store. */
+const recorded = (kept: Kept): RecordedEvent =>
+  Object.freeze({
+    id: kept.id,
+    streamId: kept.streamId,
+    version: kept.version,
+    type: kept.type,
+    data: kept.data,
+    metadata: kept.metadata,
+    recordedAt: kept.recordedAt,
+    position: positionOf(kept)
+  })
 
 /**
  * The same string, stored flat. An id the caller built by concatenation is one V8 keeps as a tree of its pieces until
@@ -29,9 +63,9 @@ const flat = <S extends string>(text: S): S => {
 }
 
 interface MemoryStream {
-  readonly events: Array<RecordedEvent>
-  /** The result of the append that stored each event, by version - 1 (one slot, not one object, per event). */
-  readonly batches: Array<AppendResult>
+  /** The stream's id as its first append gave it: every event of the stream shares this one string. */
+  readonly id: StreamId
+  readonly events: Array<Kept>
 }
 
 /** @internal */
@@ -39,12 +73,12 @@ export const make = (options?: Options): Effect.Effect<Service> =>
   Effect.sync(() => {
     const registry = options?.registry ?? ConflictRegistry.untyped()
     const streams = new Map<string, MemoryStream>()
-    // Each id's event; the batch that stored it is its stream's, by version. Events are indexed when an append
-    // first asks for ids (one that brings its own), not at each write: most appends let the store choose the ids,
-    // and indexing every event costs about as much as the rest of the append.
-    const ids = new Map<string, RecordedEvent>()
+    // Each id's event. Events are indexed when an append first asks for ids (one that brings its own), not at each
+    // write: most appends let the store choose the ids, and indexing every event costs about as much as the rest of
+    // the append.
+    const ids = new Map<string, Kept>()
     // The global log: commits are the log's order, so an event's position is its sequence number, its index + 1.
-    const log: Array<RecordedEvent> = []
+    const log: Array<Kept> = []
     // The events of the log from this index on are not in `ids` yet.
     let unindexed = 0
     const signal = Subscription.makeCommitSignal()
@@ -62,37 +96,38 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         for (; unindexed < log.length; unindexed++) ids.set(log[unindexed]!.id, log[unindexed]!)
         let found: Array<Append.StoredId> | undefined
         for (const id of wanted) {
-          const event = ids.get(id)
-          if (event === undefined) continue
-          const batch = streams.get(event.streamId)!.batches[event.version - 1]!
-          ;(found ??= []).push({ id: event.id, version: event.version, batch })
+          const kept = ids.get(id)
+          if (kept === undefined) continue
+          const { firstVersion, lastVersion, rebasedOver, streamId } = kept
+          const batch: AppendResult = { streamId, firstVersion, lastVersion, rebasedOver }
+          ;(found ??= []).push({ id: kept.id, version: kept.version, batch })
         }
         return found ?? []
       },
       write: (streamId, records, batch) => {
         let stream = streams.get(streamId)
         if (stream === undefined) {
-          stream = { events: [], batches: [] }
+          stream = { id: streamId, events: [] }
           streams.set(streamId, stream)
         }
         Object.freeze(records[0]?.recordedAt) // one Date per batch, or fewer (see appendRules' recordedAt)
         for (const record of records) {
-          // Stored events are frozen copies: nothing the caller does later can change the log.
-          const stored: RecordedEvent = Object.freeze({
+          // Data and metadata are frozen copies: nothing the caller does later can change the log.
+          const kept: Kept = {
             id: flat(record.id),
-            streamId: record.streamId,
+            streamId: stream.id,
             version: record.version,
             type: record.type,
             data: frozenCopy(record.data),
-            metadata: record.metadata === Append.noMetadata
-              ? record.metadata
-              : frozenCopy(record.metadata) as RecordedEvent["metadata"],
+            metadata: record.metadata === Append.noMetadata ? record.metadata : frozenCopy(record.metadata) as Metadata,
             recordedAt: record.recordedAt,
-            position: internalPosition.unsafeMake(0n, BigInt(log.length + 1))
-          })
-          log.push(stored)
-          stream.events.push(stored)
-          stream.batches.push(batch)
+            sequence: log.length + 1,
+            firstVersion: batch.firstVersion,
+            lastVersion: batch.lastVersion,
+            rebasedOver: batch.rebasedOver
+          }
+          log.push(kept)
+          stream.events.push(kept)
         }
         signal.notify()
       }
@@ -106,12 +141,12 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           let index = from
           const events: Array<RecordedEvent> = []
           for (; index < log.length && events.length < limit; index++) {
-            if (matches(log[index]!, filter)) events.push(log[index]!)
+            if (matches(log[index]!, filter)) events.push(recorded(log[index]!))
           }
-          const through = index === from ? after : Position.max(after, log[index - 1]!.position)
+          const through = index === from ? after : Position.max(after, positionOf(log[index - 1]!))
           return { events, through }
         }),
-      end: Effect.sync(() => log[log.length - 1]?.position ?? Position.start),
+      end: Effect.sync(() => log.length === 0 ? Position.start : positionOf(log[log.length - 1]!)),
       signal
     }
 
@@ -132,7 +167,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
         Stream.unwrap(Effect.map(validateStreamId("read", streamId), () => {
           const events = streams.get(streamId)?.events ?? noEvents
           const { from, limit } = readBounds(readOptions)
-          return Stream.fromIterable(events.slice(from - 1, from - 1 + limit))
+          return Stream.fromIterable(events.slice(from - 1, from - 1 + limit).map(recorded))
         })),
       readAll: (readAllOptions) => Subscription.readAll(liveLog, readAllOptions),
       subscribe: (subscribeOptions) => Subscription.subscribe(liveLog, subscribeOptions),
