@@ -81,6 +81,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     const log: Array<Kept> = []
     // The events of the log from this index on are not in `ids` yet.
     let unindexed = 0
+    let lastRecordedAt: Date | undefined
     const signal = Subscription.makeCommitSignal()
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
@@ -110,7 +111,9 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           stream = { id: streamId, events: [] }
           streams.set(streamId, stream)
         }
-        Object.freeze(records[0]?.recordedAt) // one Date per batch, or fewer (see appendRules' recordedAt)
+        const recordedAt = records[0]?.recordedAt
+        // One Date per batch, or fewer (appendRules' recordedAt): frozen when first kept.
+        if (recordedAt !== undefined && recordedAt !== lastRecordedAt) lastRecordedAt = Object.freeze(recordedAt)
         for (const record of records) {
           // Data and metadata are frozen copies: nothing the caller does later can change the log.
           const kept: Kept = {
