@@ -43,7 +43,7 @@ const together = <A, E, R>(submit: Effect.Effect<A, E, R>) =>
     )
     yield* Deferred.await(holding)
     const appends = yield* Effect.fork(submit)
-    yield* Effect.sleep("50 millis")
+    yield* Effect.sleep("100 millis")
     yield* Deferred.succeed(release, undefined)
     yield* Fiber.join(holder)
     return yield* Fiber.join(appends)
