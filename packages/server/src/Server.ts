@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { EventStore } from "@concord/core"
-import { HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@effect/platform"
+import type { HttpRouter, HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Data from "effect/Data"
@@ -15,22 +15,15 @@ import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as Redacted from "effect/Redacted"
 import { createServer } from "node:http"
-import { ConcordApi } from "./Api.js"
-import * as authorization from "./internal/authorization.js"
+import * as app from "./internal/app.js"
 import * as clientErrors from "./internal/clientErrors.js"
 import * as deadline from "./internal/deadline.js"
-import * as decodeErrors from "./internal/decodeErrors.js"
 import * as drain from "./internal/drain.js"
-import * as globalLog from "./internal/globalLog.js"
 import * as handlers from "./internal/handlers.js"
 import * as listening from "./internal/listening.js"
-import * as notFound from "./internal/notFound.js"
-import * as openApi from "./internal/openApi.js"
-import * as requestGuard from "./internal/requestGuard.js"
-import * as routing from "./internal/routing.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
-import * as Registries from "./Registries.js"
+import type * as Registries from "./Registries.js"
 
 /**
  * @since 0.1.0
@@ -196,45 +189,6 @@ const requestTimeoutOf = (options: Options) => Duration.decode(options.requestTi
 
 const shutdownTimeoutOf = (options: Options) => Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout)
 
-const defaultMaxBodyBytes = 1024 * 1024
-
-const defaultKeepAliveInterval = Duration.seconds(15)
-
-/** How long, once the service shuts down, a subscription's reader has to take the end before it is cut off. */
-const subscriptionGrace = Duration.seconds(2)
-
-// The app over a given set of subscriptions, which the service's drain ends first.
-const app = (options: Options, live: subscriptions.Subscriptions) => {
-  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
-  const keepAliveInterval = Duration.max(
-    Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
-    Duration.millis(10)
-  )
-  const requestTimeout = requestTimeoutOf(options)
-  return HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
-    Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
-    Layer.provide(decodeErrors.layer),
-    Layer.provide(notFound.layer),
-    Layer.provide(deadline.layer(requestTimeout)),
-    Layer.provide(
-      // The served document, the `/docs` page's included, applies the bearer scheme only when a token is required.
-      HttpApiBuilder.api(openApi.served(ConcordApi, { bearer: options.token !== undefined })).pipe(
-        Layer.provide(handlers.layerStreams(options.registries ?? Registries.strict)),
-        Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval, requestTimeout })),
-        Layer.provide(handlers.layerHealth),
-        Layer.provide(authorization.layer(options.token)),
-        Layer.provide(requestGuard.layer(maxBodyBytes))
-      )
-    ),
-    // Whoever else ends them, the subscriptions end with the app, before the server it runs on closes: a server
-    // waits for its open responses, and a subscription's would never end.
-    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace))))
-  )
-}
-
 /**
  * The API, its OpenAPI document at `/docs/openapi.json` and a browsable page at `/docs`, over the `EventStore` in
  * context, served by the `HttpServer` in context. With a token, every request must carry it, the docs included.
@@ -252,7 +206,9 @@ export const layerApp = (
 > => {
   const refused = weakToken(options) ?? timeoutOutOfRange("requestTimeout", requestTimeoutOf(options))
   if (refused !== undefined) return Layer.fail(refused)
-  return Layer.unwrapEffect(Effect.sync(() => app(options, subscriptions.make())))
+  return Layer.unwrapEffect(
+    Effect.sync(() => app.make({ ...options, requestTimeout: requestTimeoutOf(options) }, subscriptions.make()))
+  )
 }
 
 /**
@@ -280,9 +236,9 @@ export const layer = (
     // first, while the API still answers and the store is still open.
     return Layer.mergeAll(
       listening.layer,
-      drain.layer(server, { endSubscriptions: live.end, subscriptionGrace, shutdownTimeout })
+      drain.layer(server, { endSubscriptions: live.end, subscriptionGrace: app.subscriptionGrace, shutdownTimeout })
     ).pipe(
-      Layer.provide(app(options, live)),
+      Layer.provide(app.make({ ...options, requestTimeout: requestTimeoutOf(options) }, live)),
       Layer.provide(
         NodeHttpServer.layer(() => server, { host: options.host ?? startup.defaultHost, port: options.port ?? 8080 })
       )

@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
+import { type AppendRequest, ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
 import type * as Registries from "../Registries.js"
 import * as abandon from "./abandon.js"
 import * as deadline from "./deadline.js"
@@ -32,7 +32,12 @@ export const unavailable = (operation: string) => (error: EventStore.StoreError)
     Effect.fail(new ServiceUnavailable({ message: "the event store is unavailable; try again later" }))
   )
 
-const decodeStreamIdEither = Schema.decodeUnknownEither(StreamId.StreamId)
+/**
+ * A stream id of a path, decoded synchronously.
+ *
+ * @internal
+ */
+export const decodeStreamIdEither = Schema.decodeUnknownEither(StreamId.StreamId)
 
 /** A path's stream id, decoded synchronously: an `Either` is an effect of its own, with no fiber step to run. */
 const decodeStreamId = (raw: string) =>
@@ -57,7 +62,7 @@ const appended = (raw: string, result: EventStore.AppendResult) =>
   )
 
 /** The log line of an append refused for a conflict or answered at the store's deadline; nothing for the others. */
-const refused = (raw: string, error: EventStore.AppendError | InvalidStreamId) => {
+const refused = (raw: string, error: EventStore.AppendError) => {
   switch (error._tag) {
     case "ConcurrencyConflict":
       return Effect.zipRight(
@@ -82,34 +87,48 @@ const refused = (raw: string, error: EventStore.AppendError | InvalidStreamId) =
   }
 }
 
+/**
+ * An append request to the stream `raw` names, once decoded, as the endpoint answers it: the store called, the append
+ * logged, counted and traced, a store failure answered `ServiceUnavailable`.
+ *
+ * @internal
+ */
+export const appendTo = (store: EventStore.Service, registries: Registries.Registries) =>
+(
+  raw: string,
+  streamId: StreamId.StreamId,
+  payload: typeof AppendRequest.Type
+): Effect.Effect<
+  EventStore.AppendResult,
+  Exclude<EventStore.AppendError, EventStore.StoreError> | ServiceUnavailable
+> =>
+  Effect.zipRight(
+    deadline.callingStore,
+    store.append(streamId, payload.expectedVersion, payload.events, { registry: registries.forStream(streamId) })
+  ).pipe(
+    Effect.tap((result) => appended(raw, result)),
+    Effect.tapError((error) => refused(raw, error)),
+    Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
+    Effect.withSpan("concord.append", {
+      attributes: { stream: raw, events: payload.events.length },
+      // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
+      captureStackTrace: false
+    }),
+    // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the request's
+    // deadline passed, its client left): nothing waits for it then.
+    Effect.uninterruptible
+  )
+
 /** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */
 export const layerStreams = (registries: Registries.Registries) =>
   HttpApiBuilder.group(ConcordApi, "streams", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
+      const append = appendTo(store, registries)
       return handlers
         .handle("append", ({ path: { streamId: raw }, payload }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
-            Effect.zipRight(
-              deadline.callingStore,
-              store.append(streamId, payload.expectedVersion, payload.events, {
-                registry: registries.forStream(streamId)
-              })
-            )).pipe(
-              Effect.tap((result) =>
-                appended(raw, result)
-              ),
-              Effect.tapError((error) => refused(raw, error)),
-              Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
-              Effect.withSpan("concord.append", {
-                attributes: { stream: raw, events: payload.events.length },
-                // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
-                captureStackTrace: false
-              }),
-              // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the
-              // request's deadline passed, its client left): nothing waits for it then.
-              Effect.uninterruptible
-            ))
+            append(raw, streamId, payload)))
         .handle("read", ({ path: { streamId: raw }, urlParams }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>
             readResponse.pagedRead({

@@ -71,8 +71,12 @@ const pathRefusal = (url: string) => {
   return undefined
 }
 
-/** What the request line and headers of a routed request refuse, or `undefined`. */
-const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
+/**
+ * What the request line and headers of a routed request refuse, or `undefined`.
+ *
+ * @internal
+ */
+export const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
   const declared = request.headers["content-length"]
   if (request.method === "POST" && declared === undefined) {
     return new LengthRequired({ message: "a Content-Length header is required" })

@@ -1,0 +1,87 @@
+import type { EventStore } from "@concord/core"
+import { HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@effect/platform"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import { ConcordApi } from "../Api.js"
+import * as Registries from "../Registries.js"
+import * as authorization from "./authorization.js"
+import * as deadline from "./deadline.js"
+import * as decodeErrors from "./decodeErrors.js"
+import * as fastAppend from "./fastAppend.js"
+import * as globalLog from "./globalLog.js"
+import * as handlers from "./handlers.js"
+import * as notFound from "./notFound.js"
+import * as openApi from "./openApi.js"
+import * as requestGuard from "./requestGuard.js"
+import * as routing from "./routing.js"
+import type * as subscriptions from "./subscriptions.js"
+
+const defaultMaxBodyBytes = 1024 * 1024
+
+const defaultKeepAliveInterval = Duration.seconds(15)
+
+/**
+ * How long, once the service shuts down, a subscription's reader has to take the end before it is cut off.
+ *
+ * @internal
+ */
+export const subscriptionGrace = Duration.seconds(2)
+
+/**
+ * The service's options as the app takes them, its request deadline resolved; `fastAppends: false` leaves every append
+ * to the general path (see `fastAppend`), which answers each the same way, only at a higher cost.
+ *
+ * @internal
+ */
+export interface Options {
+  readonly token?: Redacted.Redacted | undefined
+  readonly maxBodyBytes?: number | undefined
+  readonly registries?: Registries.Registries | undefined
+  readonly keepAliveInterval?: Duration.DurationInput | undefined
+  readonly requestTimeout: Duration.Duration
+  readonly fastAppends?: boolean | undefined
+}
+
+/**
+ * The app over a given set of subscriptions, which the service's drain ends first.
+ *
+ * @internal
+ */
+export const make = (
+  options: Options,
+  live: subscriptions.Subscriptions
+): Layer.Layer<never, never, EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices> => {
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  const keepAliveInterval = Duration.max(
+    Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
+    Duration.millis(10)
+  )
+  const { requestTimeout, token } = options
+  const registries = options.registries ?? Registries.strict
+  return HttpApiBuilder.serve().pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+    Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
+    Layer.provide(decodeErrors.layer),
+    Layer.provide(notFound.layer),
+    Layer.provide(deadline.layer(requestTimeout)),
+    // Added before the deadline (a middleware added earlier runs inside those added later): the deadline covers it.
+    Layer.provide(options.fastAppends === false ? Layer.empty : fastAppend.layer({ maxBodyBytes, token, registries })),
+    Layer.provide(
+      // The served document, the `/docs` page's included, applies the bearer scheme only when a token is required.
+      HttpApiBuilder.api(openApi.served(ConcordApi, { bearer: token !== undefined })).pipe(
+        Layer.provide(handlers.layerStreams(registries)),
+        Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval, requestTimeout })),
+        Layer.provide(handlers.layerHealth),
+        Layer.provide(authorization.layer(token)),
+        Layer.provide(requestGuard.layer(maxBodyBytes))
+      )
+    ),
+    // Whoever else ends them, the subscriptions end with the app, before the server it runs on closes: a server
+    // waits for its open responses, and a subscription's would never end.
+    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace))))
+  )
+}
