@@ -1,4 +1,4 @@
-import { ConflictRegistry, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { ConflictRegistry, Event, EventStore, ExpectedVersion, Position, StreamId } from "@concord/core"
 import { EventStoreSuite } from "@concord/testing/vitest"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Schema, Stream } from "effect"
@@ -93,6 +93,44 @@ describe("layerMemory", () => {
       data.list.push(3)
       const [stored] = Chunk.toArray(yield* Stream.runCollect(store.read(id)))
       expect(stored!.data).toEqual({ list: [1, 2] })
+    }))
+
+  it.effect("a re-sent batch gets its original result back, the versions and the rebase it had", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory({
+        registry: ConflictRegistry.untyped().pipe(ConflictRegistry.never("Note"))
+      })
+      const id = StreamId.make("replay-1")
+      yield* store.append(id, ExpectedVersion.noStream, [{ type: "Note", data: {} }, { type: "Note", data: {} }])
+      const batch = [1, 2, 3].map((n) => ({ id: Event.EventId.make(`replay-1-${n}`), type: "Note", data: { n } }))
+      const first = yield* store.append(id, ExpectedVersion.exact(1), batch)
+      expect(first).toEqual({ streamId: id, firstVersion: 3, lastVersion: 5, rebasedOver: 1 })
+      yield* store.append(id, ExpectedVersion.any, [{ type: "Note", data: {} }])
+      expect(yield* store.append(id, ExpectedVersion.exact(1), batch)).toEqual(first)
+      expect(yield* store.append(id, ExpectedVersion.any, batch)).toEqual(first)
+      expect(yield* store.version(id)).toBe(6)
+    }))
+
+  it.effect("reads give equal frozen events, in log order, however often they are read", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore.makeMemory()
+      const [a, b] = [StreamId.make("reads-a"), StreamId.make("reads-b")]
+      yield* store.append(a, ExpectedVersion.any, [{ type: "X", data: { n: 1 }, metadata: { by: "me" } }])
+      yield* store.append(b, ExpectedVersion.any, [{ type: "Y", data: [2] }])
+      yield* store.append(a, ExpectedVersion.any, [{ type: "X", data: { n: 3 } }])
+      const read = () => Effect.map(Stream.runCollect(store.read(a)), Chunk.toArray)
+      const [once, twice] = [yield* read(), yield* read()]
+      expect(twice).toEqual(once)
+      expect(once.map((event) => [event.version, Position.toString(event.position)])).toEqual([[1, "1"], [2, "3"]])
+      expect(once.every((event) => Object.isFrozen(event) && Object.isFrozen(event.position))).toBe(true)
+      const log = Chunk.toArray(yield* Stream.runCollect(store.readAll()))
+      expect(log.map((event) => [event.streamId, event.type, event.data])).toEqual([
+        [a, "X", { n: 1 }],
+        [b, "Y", [2]],
+        [a, "X", { n: 3 }]
+      ])
+      expect(log[0]).toEqual(once[0])
+      expect(log[0]!.metadata).toEqual({ by: "me" })
     }))
 
   it.effect("uses the registry it was made with", () =>
