@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as internalOptions from "./internal/options.js"
+import * as PgGroupSender from "./internal/pgGroupSender.js"
 import * as internal from "./internal/sqlStore.js"
 import * as SqlCheckpoints from "./SqlCheckpoints.js"
 import type * as SqlEventStore from "./SqlEventStore.js"
@@ -22,7 +23,10 @@ import type * as SqlEventStore from "./SqlEventStore.js"
  */
 export interface Options extends SqlEventStore.Options {
   readonly url: string | Redacted.Redacted
-  /** The size of the connection pool (a whole number, at least 1; default 10). */
+  /**
+   * The size of the connection pool (a whole number, at least 1; default 10). Group commit keeps a pool of its own of
+   * up to 2 connections besides.
+   */
   readonly maxConnections?: number | undefined
   /**
    * How long opening a connection may take, and how long a statement waits for a pooled connection when all are busy,
@@ -41,6 +45,13 @@ export interface Options extends SqlEventStore.Options {
  * (default 30 s), so that the server ends what a client gave up on. The client's own deadlines are what answer the
  * callers of a server that hangs: `appendTimeoutMillis` for a whole append (`AppendTimeout`), `statementTimeoutMillis`
  * for each reading statement, `connectTimeoutMillis` for a new connection or a free one from the pool.
+ *
+ * Group commit: the common appends (an exact expected version, outside a caller's transaction) that arrive while
+ * others are on their way to the server wait, and then go together, in one statement and one commit, on up to 2
+ * connections of their own; each is still checked on its own and fails alone (a subtransaction each), and one whose
+ * stream moved goes on alone, the full way. A lone append waits for no company. An acknowledged append is committed;
+ * how durable a commit is, is the server's to say (`synchronous_commit`, `fsync`). An append that times out while it
+ * waits for its group answers `AppendTimeout` with `mayHaveCommitted: false`, and is never sent.
  *
  * The read side: `readAll` and `subscribe` follow the global log, ordered by writing transaction, then position.
  * PostgreSQL assigns positions before commit, so they become visible out of order; a read returns only events of
@@ -88,17 +99,21 @@ export const layer = (
       try: () => withSessionOption(given, settings.join(" ")),
       catch: (cause) => new EventStore.StoreError({ operation: "read the PostgreSQL URL", cause })
     })
-    const store = Layer.effect(
+    const store = Layer.scoped(
       EventStore.EventStore,
-      Effect.flatMap(PgClient.PgClient, (client) =>
-        internal.make({
-          ...options,
-          lockTimeoutMillis: undefined,
-          appendTimeoutMillis: appendTimeout,
-          statementTimeoutMillis: statementTimeout
-        }, {
-          listen: (channel) => client.listen(channel)
-        }))
+      Effect.all([PgClient.PgClient, PgGroupSender.make({ url, connectTimeout })]).pipe(
+        Effect.flatMap(([client, sendGroup]) =>
+          internal.make({
+            ...options,
+            lockTimeoutMillis: undefined,
+            appendTimeoutMillis: appendTimeout,
+            statementTimeoutMillis: statementTimeout
+          }, {
+            listen: (channel) => client.listen(channel),
+            sendGroup
+          })
+        )
+      )
     )
     // The consumers' checkpoints in the same database, after the store (whose migrations create their table).
     return SqlCheckpoints.layer({ tablePrefix: options.tablePrefix, statementTimeoutMillis: statementTimeout }).pipe(

@@ -2,7 +2,11 @@
  * PostgreSQL's group commit: the fast path's writes (see `fastPath.ts`) that arrive while the store's earlier ones are
  * on their way to the database wait, and then go together in one statement, which calls the function of migration
  * `3_append_many`: one round trip and one commit for the whole group, each append still guarded and failing alone
- * (a subtransaction each). A lone write goes at once: a group is sent as soon as one of its committers is free.
+ * (a subtransaction each).
+ *
+ * A group is formed once the event loop has run what it had to run (`setImmediate`): every write submitted meanwhile
+ * joins it, and a lone write waits for no company, only for that turn to end. Up to two groups are on their way at
+ * once; a committer whose group is answered takes the writes that came in the meantime, in the same way.
  *
  * Everything else is the fast path's: the shared flow still validates each append and builds its events before its
  * write is submitted here, and an append whose write missed, or met a unique constraint, goes on to the full path on
@@ -24,11 +28,24 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { Missed, UniqueViolation } from "./appendFailures.js"
 import * as Deadline from "./deadline.js"
 import type * as Migrations from "./migrations.js"
 import { storeError } from "./rows.js"
+
+/**
+ * How a store sends a group: `appends` (the JSON the function takes) in the statement
+ * `SELECT <appendMany>($1::jsonb) AS statuses`, its answer (the statuses, or why there are none) to `done`. The
+ * function it returns abandons the statement at its deadline: whatever answer comes later is not waited for.
+ *
+ * @internal
+ */
+export type Send = (
+  appends: string,
+  done: (answer: Either.Either<ReadonlyArray<string>, unknown>) => void
+) => () => void
 
 /**
  * The most appends of one group. Each that writes takes a subtransaction id, and PostgreSQL keeps up to 64 of a
@@ -39,8 +56,8 @@ const maxAppends = 64
 /** A group takes no further append once it holds this many events (an append with more goes alone). */
 const maxEvents = 1_000
 
-/** How many groups may be on their way at once, each on a pooled connection of its own. */
-const maxGroupsInFlight = 2
+/** How many groups may be on their way at once, each on a connection of its own. */
+export const maxGroupsInFlight = 2
 
 /**
  * The bound on a group's statement: twice the append deadline, so that its appends have all answered by then (at
@@ -82,12 +99,14 @@ const toJson = (write: Pending) => ({
 })
 
 /**
- * Whether a failed statement was refused by the server (an `ERROR` with its SQLSTATE): its transaction was then rolled
- * back, so nothing of the group was written. A lost connection, or a timeout, says nothing of the kind.
+ * Whether a statement failed because the server refused it (an `ERROR` with its SQLSTATE, from the driver itself or
+ * inside a `SqlError`): its transaction was then rolled back, so nothing of the group was written. A lost connection,
+ * or a timeout, says nothing of the kind.
  */
 const refusedByServer = (cause: unknown): boolean => {
-  if (!(cause instanceof SqlError)) return false
-  const error = cause.cause as { readonly code?: unknown; readonly severity?: unknown } | undefined
+  const error = (cause instanceof SqlError ? cause.cause : cause) as
+    | { readonly code?: unknown; readonly severity?: unknown }
+    | undefined
   return typeof error?.code === "string" && error.code.length === 5 && error.severity === "ERROR"
 }
 
@@ -123,16 +142,10 @@ const takeGroup = (queue: Array<Pending>): Array<Pending> => {
 }
 
 /** Each write's answer: its status from the function, in order, or the failure of the group's statement. */
-const answer = (
-  group: ReadonlyArray<Pending>,
-  result: Either.Either<ReadonlyArray<string> | undefined, EventStore.StoreError>
-) => {
+const answer = (group: ReadonlyArray<Pending>, result: Either.Either<ReadonlyArray<string>, unknown>) => {
   const statuses = Either.getOrUndefined(result)
-  const cause = Either.isLeft(result)
-    ? result.left.cause
-    : new Error(`the group's statement answered ${JSON.stringify(statuses)} for ${group.length} appends`)
   // Refused as a whole: nothing of the group was written, and the full path takes each append on its own.
-  const refused = Either.isLeft(result) && refusedByServer(cause)
+  const refused = Either.isLeft(result) && refusedByServer(result.left)
   group.forEach((write, i) => {
     const status = statuses?.length === group.length ? statuses[i] : undefined
     if (status === "written") return write.resume(Effect.void)
@@ -141,80 +154,125 @@ const answer = (
       write.commitment.mayHaveCommitted = false
       return write.resume(Effect.fail(status === "unique" ? uniqueViolation(write.streamId) : new Missed()))
     }
+    const cause = Either.isLeft(result)
+      ? result.left
+      : new Error(`the group's statement answered ${JSON.stringify(statuses)} for ${group.length} appends`)
     write.resume(Effect.fail(storeError(`append to stream ${write.streamId}`)(cause)))
   })
 }
 
+/**
+ * Groups sent through the store's `SqlClient`: for a store over a client its caller made, where no connection of
+ * the store's own is at hand.
+ *
+ * @internal
+ */
+export const sendThrough = (sql: SqlClient.SqlClient, names: Migrations.Tables) =>
+  Effect.map(Effect.runtime<never>(), (runtime): Send => {
+    const run = Runtime.runCallback(runtime)
+    const appendMany = sql(names.appendMany)
+    return (appends, done) =>
+      run(sql<{ statuses: ReadonlyArray<string> }>`SELECT ${appendMany}(${appends}::jsonb) AS statuses`, {
+        onExit: (exit) =>
+          done(
+            Exit.isSuccess(exit)
+              ? Either.right(exit.value[0]?.statuses ?? [])
+              : Either.left(
+                Exit.causeOption(exit).pipe((cause) =>
+                  cause._tag === "Some" && cause.value._tag === "Fail" ? cause.value.error : cause
+                )
+              )
+          )
+      })
+  })
+
 /** @internal */
 export const make = (options: {
-  readonly sql: SqlClient.SqlClient
-  readonly names: Migrations.Tables
+  readonly send: Send
   /** The append deadline (milliseconds), which also bounds a group's statement (see `groupDeadline`). */
   readonly appendTimeout: number
-}) =>
-  Effect.map(Effect.runtime<never>(), (runtime) => {
-    const { appendTimeout, sql } = options
-    const run = Runtime.runFork(runtime)
-    const appendMany = sql(options.names.appendMany)
-    const groupFailed = storeError("append a group of batches")
-    const queue: Array<Pending> = []
-    let committers = 0
+}) => {
+  const { send } = options
+  const deadline = groupDeadline(options.appendTimeout)
+  const queue: Array<Pending> = []
+  let committers = 0
+  let starting = false
 
-    /** Sends one group and answers its writes. */
-    const commit = (group: ReadonlyArray<Pending>) =>
-      Effect.try({ try: () => JSON.stringify(group.map(toJson)), catch: groupFailed }).pipe(
-        Effect.flatMap((appends) =>
-          sql<{ statuses: ReadonlyArray<string> }>`SELECT ${appendMany}(${appends}::jsonb) AS statuses`.pipe(
-            Deadline.statement(groupDeadline(appendTimeout), groupFailed)
-          )
-        ),
-        Effect.map((rows) => rows[0]?.statuses),
-        Effect.catchAllDefect((defect) => Effect.fail(groupFailed(defect))),
-        Effect.either,
-        Effect.flatMap((result) => Effect.sync(() => answer(group, result)))
-      )
-
-    /** A committer: groups one after another while writes wait. */
-    const committer: Effect.Effect<void> = Effect.suspend(() => {
-      const group = takeGroup(queue)
-      if (group.length === 0) {
-        committers--
-        return Effect.void
-      }
-      return Effect.flatMap(commit(group), () => committer)
-    })
-
-    const submit = (write: Pending) => {
-      queue.push(write)
-      if (committers < maxGroupsInFlight) {
-        committers++
-        run(committer)
-      }
+  /** A free committer: it sends the next group, if any write waits, and when that is answered does so again. */
+  const commitNext = () => {
+    const group = takeGroup(queue)
+    if (group.length === 0) {
+      committers--
+      return
     }
+    let appends: string
+    try {
+      appends = JSON.stringify(group.map(toJson))
+    } catch (cause) {
+      answer(group, Either.left(cause))
+      return commitNext()
+    }
+    let answered = false
+    const settle = (result: Either.Either<ReadonlyArray<string>, unknown>) => {
+      if (answered) return
+      answered = true
+      clearTimeout(timer)
+      answer(group, result)
+      // The writes submitted as the answers are handled join the next group.
+      setImmediate(commitNext)
+    }
+    let abandon = () => {}
+    const timer = setTimeout(() => {
+      abandon()
+      settle(Either.left(new Deadline.TimedOut({ millis: deadline })))
+    }, deadline)
+    try {
+      abandon = send(appends, settle)
+    } catch (cause) {
+      settle(Either.left(cause))
+    }
+  }
 
-    /**
-     * The fast path's backend with its write made in a group: as `FastPath.make(…).optimistic`, it assumes the stream
-     * is at the expected version and that no event id of the batch is stored, which the function checks.
-     */
-    const optimistic = (
-      streamId: StreamId.StreamId,
-      expected: StreamVersion.StreamVersion,
-      commitment: Deadline.Commitment
-    ): StoreBackend.Backend<Missed | UniqueViolation> => ({
-      currentVersion: Effect.succeed(expected),
-      // Read only when the expected version is behind the current one, which is assumed not to be.
-      committedAfter: () => Effect.dieMessage("the fast path reads no committed events"),
-      findIds: () => Effect.succeed([]),
-      write: (records, batch) =>
-        Effect.async<void, WriteError>((resume) => {
-          const write: Pending = { streamId, expected, records, batch, commitment, resume, state: "waiting" }
-          submit(write)
-          // Interrupted (its deadline, its caller): a write still waiting leaves the queue; one sent stays sent.
-          return Effect.sync(() => {
-            if (write.state === "waiting") write.state = "left"
-          })
+  /** Starts a committer once this turn of the event loop has submitted what it will. */
+  const start = () => {
+    starting = false
+    while (committers < maxGroupsInFlight && queue.length > 0) {
+      committers++
+      commitNext()
+    }
+  }
+
+  const submit = (write: Pending) => {
+    queue.push(write)
+    if (committers < maxGroupsInFlight && !starting) {
+      starting = true
+      setImmediate(start)
+    }
+  }
+
+  /**
+   * The fast path's backend with its write made in a group: as `FastPath.make(…).optimistic`, it assumes the stream
+   * is at the expected version and that no event id of the batch is stored, which the function checks.
+   */
+  const optimistic = (
+    streamId: StreamId.StreamId,
+    expected: StreamVersion.StreamVersion,
+    commitment: Deadline.Commitment
+  ): StoreBackend.Backend<Missed | UniqueViolation> => ({
+    currentVersion: Effect.succeed(expected),
+    // Read only when the expected version is behind the current one, which is assumed not to be.
+    committedAfter: () => Effect.dieMessage("the fast path reads no committed events"),
+    findIds: () => Effect.succeed([]),
+    write: (records, batch) =>
+      Effect.async<void, WriteError>((resume) => {
+        const write: Pending = { streamId, expected, records, batch, commitment, resume, state: "waiting" }
+        submit(write)
+        // Interrupted (its deadline, its caller): a write still waiting leaves the queue; one sent stays sent.
+        return Effect.sync(() => {
+          if (write.state === "waiting") write.state = "left"
         })
-    })
-
-    return { optimistic } as const
+      })
   })
+
+  return { optimistic } as const
+}

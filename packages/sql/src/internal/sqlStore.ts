@@ -32,6 +32,8 @@ const PAGE = 1_000
  */
 export interface Extensions {
   readonly listen?: Notifications.Listen | undefined
+  /** PostgreSQL: how to send commit groups, given the store's function for them (else through the `SqlClient`). */
+  readonly sendGroup?: ((appendMany: string) => PgGroupCommit.Send) | undefined
   readonly sqliteWriter?: Sqlite.Database | undefined
 }
 
@@ -149,7 +151,12 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
       : undefined
 
     // PostgreSQL: the fast path's writes go in groups, one statement for each group.
-    const groupCommit = dialect === "pg" ? yield* PgGroupCommit.make({ sql, names, appendTimeout }) : undefined
+    const groupCommit = dialect === "pg"
+      ? PgGroupCommit.make({
+        send: extensions.sendGroup?.(names.appendMany) ?? (yield* PgGroupCommit.sendThrough(sql, names)),
+        appendTimeout
+      })
+      : undefined
 
     const append = Appending.make({
       sql,
