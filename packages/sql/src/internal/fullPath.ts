@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Event, StreamVersion } from "@concord/core"
+import { StreamVersion } from "@concord/core"
 import type { EventStore, StoreBackend, StreamId } from "@concord/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -13,29 +13,19 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { OutOfOrder, uniqueOr, type UniqueViolation } from "./appendFailures.js"
 import type * as Migrations from "./migrations.js"
-import { decodeRows, type Dialect, eventColumns, type EventRow, eventRows, storeError, toRecorded } from "./rows.js"
+import {
+  decodeRows,
+  type Dialect,
+  eventColumns,
+  type EventRow,
+  eventRows,
+  type StoredIdRow,
+  storeError,
+  toRecorded,
+  toStoredId
+} from "./rows.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
 import * as Transaction from "./transaction.js"
-
-interface StoredIdRow {
-  readonly event_id: string
-  readonly stream_id: string
-  readonly version: number
-  readonly batch_first: number
-  readonly batch_last: number
-  readonly rebased_over: number
-}
-
-const toStoredId = (row: StoredIdRow): StoreBackend.StoredId => ({
-  id: Event.EventId.make(row.event_id),
-  version: StreamVersion.make(Number(row.version)),
-  batch: {
-    streamId: row.stream_id as StreamId.StreamId,
-    firstVersion: StreamVersion.make(Number(row.batch_first)),
-    lastVersion: StreamVersion.make(Number(row.batch_last)),
-    rebasedOver: Number(row.rebased_over)
-  }
-})
 
 const versionOf = (
   rows: ReadonlyArray<{ readonly version: number }>,

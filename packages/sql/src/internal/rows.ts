@@ -22,6 +22,32 @@ export interface EventRow {
   readonly tx_id?: string | undefined
 }
 
+/** Where a stored event id lives, and the shape of the batch that stored it (see `StoreBackend.StoredId`). */
+export interface StoredIdRow {
+  readonly event_id: string
+  readonly stream_id: string
+  readonly version: number
+  readonly batch_first: number
+  readonly batch_last: number
+  readonly rebased_over: number
+}
+
+/**
+ * A {@link StoredIdRow} as the shared append takes it. Throws on a corrupt row.
+ *
+ * @internal
+ */
+export const toStoredId = (row: StoredIdRow): StoreBackend.StoredId => ({
+  id: Event.EventId.make(row.event_id),
+  version: StreamVersion.make(Number(row.version)),
+  batch: {
+    streamId: row.stream_id as StreamId.StreamId,
+    firstVersion: StreamVersion.make(Number(row.batch_first)),
+    lastVersion: StreamVersion.make(Number(row.batch_last)),
+    rebasedOver: Number(row.rebased_over)
+  }
+})
+
 /**
  * The columns of an {@link EventRow}. PostgreSQL's `xid8` has no JavaScript type, so its id comes as text.
  *
