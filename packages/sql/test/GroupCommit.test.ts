@@ -4,7 +4,7 @@ import { SqliteEventStore } from "@concord/sql/sqlite"
 import { Checker } from "@concord/testing"
 import { describe, expect, it } from "@effect/vitest"
 import Sqlite from "better-sqlite3"
-import { Chunk, Deferred, Effect, Exit, FastCheck, Fiber, Stream } from "effect"
+import { Chunk, Deferred, Effect, FastCheck, Fiber, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -28,26 +28,6 @@ const onFile = (filename: string, statements: string) => {
     db.close()
   }
 }
-
-/**
- * Holds the store's connection in a transaction of the caller's while `submit` starts its appends, so that every one
- * of them is queued before the committer can take any: they then land in the same group (up to its size).
- */
-const together = <A, E, R>(submit: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const checkpoints = yield* Checkpoints.Checkpoints
-    const holding = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const holder = yield* Effect.fork(
-      checkpoints.transactional(Effect.zipRight(Deferred.succeed(holding, undefined), Deferred.await(release)))
-    )
-    yield* Deferred.await(holding)
-    const appends = yield* Effect.fork(submit)
-    yield* Effect.sleep("100 millis")
-    yield* Deferred.succeed(release, undefined)
-    yield* Fiber.join(holder)
-    return yield* Fiber.join(appends)
-  })
 
 const registerAll = (streams: ReadonlyArray<string>) =>
   Effect.flatMap(EventStore.EventStore, (store) =>
@@ -107,11 +87,7 @@ describe("SQLite group commit in one process", () => {
             poison: true,
             next
           })
-          answered.push(
-            ...yield* together(
-              Effect.forEach(planned, (p) => GroupCommit.answer(appendPlanned, p), { concurrency: "unbounded" })
-            )
-          )
+          answered.push(...yield* GroupCommit.together(planned.map((p) => GroupCommit.answer(appendPlanned, p))))
         }
         const logs = yield* logsOf(streams)
         expect(Checker.check({ logs, attempts: GroupCommit.checkerAttempts(answered), fold })).toEqual([])
@@ -130,44 +106,6 @@ describe("SQLite group commit in one process", () => {
 })
 
 describe("SQLite group commit: one transaction per group", () => {
-  it.live("a commit that fails fails every append of its group and stores none of them; the next group commits", () => {
-    const filename = path.join(directory, "failed-commit.db")
-    return Effect.gen(function*() {
-      const store = yield* EventStore.EventStore
-      // An event of this type makes the transaction break a deferred foreign key, which only COMMIT checks.
-      onFile(
-        filename,
-        `CREATE TABLE parent (id INTEGER PRIMARY KEY);
-        CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
-        CREATE TRIGGER fail_commit AFTER INSERT ON concord_events WHEN NEW.type = 'FailCommit'
-        BEGIN INSERT INTO child VALUES (1); END`
-      )
-      const note = (i: number) => [{ type: "Noted", data: { i } }]
-      const streamOf = (i: number) => StreamId.make(`stream-${i}`)
-      const failed = yield* together(Effect.all(
-        [
-          ...Array.from(
-            { length: 40 },
-            (_, i) => Effect.exit(store.append(streamOf(i), ExpectedVersion.noStream, note(i)))
-          ),
-          Effect.exit(store.append(StreamId.make("breaker"), ExpectedVersion.any, [{ type: "FailCommit", data: {} }]))
-        ],
-        { concurrency: "unbounded" }
-      ))
-      for (const exit of failed) {
-        expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : exit).toBe("StoreError")
-      }
-      expect(Chunk.toArray(yield* Stream.runCollect(store.readAll()))).toEqual([])
-      const committed = yield* together(Effect.forEach(
-        Array.from({ length: 40 }, (_, i) => i),
-        (i) => store.append(streamOf(i), ExpectedVersion.noStream, note(i)),
-        { concurrency: "unbounded" }
-      ))
-      expect(committed.map((result) => result.lastVersion)).toEqual(Array.from({ length: 40 }, () => 1))
-      expect(Chunk.size(yield* Stream.runCollect(store.readAll()))).toBe(40)
-    }).pipe(Effect.provide(SqliteEventStore.layer({ filename })))
-  }, { timeout: 60_000 })
-
   it.live(
     "an append interrupted while queued leaves the queue, one still queued at its deadline fails with mayHaveCommitted false; neither is stored",
     () => {

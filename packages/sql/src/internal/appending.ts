@@ -42,6 +42,8 @@ export type Committer = (
   registry: ConflictRegistry.ConflictRegistry<any, any>
 ) => Effect.Effect<EventStore.AppendResult, EventStore.AppendError>
 
+const noEvents: ReadonlyArray<Event.EventData> = []
+
 /** @internal */
 export const make = (options: {
   readonly sql: SqlClient.SqlClient
@@ -164,6 +166,7 @@ export const make = (options: {
 
   return (streamId, expected, proposed, appendOptions) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => {
+      // The committer checks the whole append before it queues it.
       if (options.committer !== undefined && Option.isNone(outer)) {
         return options.committer(streamId, expected, proposed, appendOptions?.registry ?? options.registry).pipe(
           Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
@@ -177,14 +180,19 @@ export const make = (options: {
         inCallerTransaction: Option.isSome(outer),
         commitment: Deadline.commitment()
       }
+      // The arguments are checked before anything else, whatever the caller's types said: the full path's lock
+      // reads (and on PostgreSQL creates the stream's row) before the shared flow runs its own check, the choice of
+      // path reads the expected version, and a NUL in an id would fail a statement. The batch is the shared flow's to
+      // check, once.
       // Inside a caller's transaction the work runs on the caller's connection, which it cannot leave behind
       // without leaving that transaction in an unknown state: the caller's transaction bounds it.
-      return (request.inCallerTransaction
-        ? work(request)
-        : Deadline.append(work(request), { streamId, millis: appendTimeout, commitment: request.commitment }))
-        .pipe(
-          // No captured stack trace: it cost a few percent of every append, and the span names the stream.
-          Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
-        )
+      return Effect.flatMap(StoreBackend.validate(streamId, expected, noEvents), () =>
+        (request.inCallerTransaction
+          ? work(request)
+          : Deadline.append(work(request), { streamId, millis: appendTimeout, commitment: request.commitment }))
+          .pipe(
+            // No captured stack trace: it cost a few percent of every append, and the span names the stream.
+            Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
+          ))
     })
 }

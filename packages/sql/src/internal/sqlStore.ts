@@ -110,16 +110,13 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
     const pages = GlobalLog.make({ sql, dialect, names, signal, statementTimeout })
     // Other processes' commits: SQLite's are seen in the file's data_version, PostgreSQL's (beyond what notifications
     // announce) in the end of the visible log; one watcher checks for all of the store's waiting subscribers.
-    const log: StoreBackend.LiveLog = {
-      ...pages,
-      signal: WatchedSignal.make(
-        signal,
-        pollInterval,
-        dialect === "sqlite"
-          ? WatchedSignal.sqliteProbe(sql, () => local.inCallerTransactions)
-          : Effect.map(pages.end, Position.toString)
-      )
-    }
+    const unannounced = () => local.inCallerTransactions
+    const watched = WatchedSignal.make(
+      signal,
+      pollInterval,
+      dialect === "sqlite" ? WatchedSignal.sqliteProbe(sql, unannounced) : Effect.map(pages.end, Position.toString)
+    )
+    const log: StoreBackend.LiveLog = { ...pages, signal: watched }
 
     /**
      * After an append. Its own transaction has ended: wake this process's subscribers at once, and announce a
@@ -146,7 +143,9 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
           catch: storeError("prepare the store's statements")
         }),
         signal,
-        appendTimeout
+        appendTimeout,
+        // The writer's commit changed the file's data_version: the watcher need not wake anyone for it.
+        committed: (connection) => watched.refresh(WatchedSignal.sqliteProbeOn(connection, unannounced))
       })
       : undefined
 
@@ -206,15 +205,9 @@ export const make = (options: Options = {}, extensions: Extensions = {}) =>
         )
     }
 
-    // The arguments are checked before anything else, whatever the caller's types said: the full path's lock reads
-    // (and on PostgreSQL creates the stream's row) before the shared flow runs its own check, the choice of path reads
-    // the expected version, and a NUL in an id would fail a statement. The batch is the shared flow's to check, once.
+    // An append's arguments are checked before anything else (see Appending.make), the others' here.
     const service: EventStore.Service = {
-      append: (streamId, expected, proposed, appendOptions) =>
-        Effect.flatMap(
-          StoreBackend.validate(streamId, expected, []),
-          () => append(streamId, expected, proposed, appendOptions)
-        ),
+      append,
       read: (streamId, readOptions) =>
         Stream.unwrap(Effect.map(StoreBackend.validateStreamId("read", streamId), () => read(streamId, readOptions))),
       version: (streamId) =>

@@ -5,10 +5,27 @@
  */
 import type { StoreBackend } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
+
+/**
+ * A commit signal that also hears commits `probe` sees (see {@link make}).
+ *
+ * @internal
+ */
+export interface WatchedSignal extends StoreBackend.CommitSignal {
+  /**
+   * Takes what `now` answers as the watcher's last answer. For a commit of this process's own that the probe sees
+   * (SQLite's data_version changes on a connection when another connection of the process commits): run it after the
+   * commit, where nothing else can commit on this connection, and notify after it. The subscribers read after that
+   * notification, so they find whatever the new answer stands for; without it the watcher's next check would wake
+   * them all again to read nothing.
+   */
+  readonly refresh: (now: Effect.Effect<string, unknown>) => Effect.Effect<void>
+}
 
 /**
  * A signal whose wait also ends when `probe` (a cheap statement, such as SQLite's `PRAGMA data_version` or
@@ -29,7 +46,7 @@ export const make = (
   own: StoreBackend.CommitSignal,
   interval: Duration.Duration,
   probe: Effect.Effect<string, unknown>
-): StoreBackend.CommitSignal => {
+): WatchedSignal => {
   const answer = Effect.orElseSucceed(probe, () => undefined)
   let waiting = 0
   let watching = false
@@ -94,6 +111,16 @@ export const make = (
     )
   return {
     notify: own.notify,
+    // Only a running watcher keeps an answer; a watcher that starts takes its baseline then.
+    refresh: (now) =>
+      Effect.suspend(() =>
+        watching
+          ? Effect.flatMap(Effect.option(now), (answer) =>
+            Effect.sync(() => {
+              if (watching && answer._tag === "Some") seen = answer.value
+            }))
+          : Effect.void
+      ),
     mark: Effect.gen(function*() {
       const changed = yield* own.mark
       const base = yield* baseline
@@ -111,7 +138,18 @@ export const make = (
  * @internal
  */
 export const sqliteProbe = (sql: SqlClient.SqlClient, unannounced: () => number): Effect.Effect<string, unknown> =>
-  Effect.map(
-    sql<{ data_version: number }>`PRAGMA data_version`,
-    (rows) => `${rows[0]?.data_version}:${unannounced()}`
-  )
+  Effect.map(sql<{ data_version: number }>`PRAGMA data_version`, (rows) => sqliteAnswer(rows, unannounced()))
+
+/**
+ * {@link sqliteProbe} on a connection already held (the group commit's, after its commit: see `refresh`).
+ *
+ * @internal
+ */
+export const sqliteProbeOn = (
+  connection: SqlConnection.Connection,
+  unannounced: () => number
+): Effect.Effect<string, unknown> =>
+  Effect.map(connection.execute("PRAGMA data_version", [], undefined), (rows) => sqliteAnswer(rows, unannounced()))
+
+const sqliteAnswer = (rows: ReadonlyArray<{ readonly data_version?: number }>, unannounced: number) =>
+  `${rows[0]?.data_version}:${unannounced}`

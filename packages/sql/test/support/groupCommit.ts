@@ -6,7 +6,7 @@ import { Conflict, Event, ExpectedVersion, StreamVersion } from "@concord/core"
 import type { EventStore } from "@concord/core"
 import { Registry } from "@concord/example-crm"
 import type { Checker } from "@concord/testing"
-import { Effect, Either } from "effect"
+import { Effect, Either, Fiber, Runtime } from "effect"
 
 /**
  * What an append is meant to exercise: `note` commutes with everything committed since its stale version, `value` and
@@ -34,6 +34,17 @@ export interface Answered {
   readonly planned: Planned
   readonly answer: Answer
 }
+
+/**
+ * Starts every effect in one synchronous step and waits for all of them. An append is queued before it first waits
+ * (its checks and its queueing are synchronous), and a group is formed no sooner than the next turn of the event loop:
+ * appends started together land in the same group (up to a group's size), with no timing involved.
+ */
+export const together = <A, E, R>(effects: ReadonlyArray<Effect.Effect<A, E, R>>) =>
+  Effect.flatMap(Effect.runtime<R>(), (runtime) => {
+    const fibers = effects.map((effect) => Runtime.runFork(runtime)(effect))
+    return Effect.forEach(fibers, Fiber.join)
+  })
 
 /** The type of the event a trigger refuses in the poison test. */
 export const poisonType = "Poison"
