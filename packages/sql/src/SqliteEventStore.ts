@@ -12,8 +12,8 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as internalOptions from "./internal/options.js"
+import * as SqliteStore from "./internal/sqliteStore.js"
 import * as SqliteWriter from "./internal/sqliteWriter.js"
-import * as internal from "./internal/sqlStore.js"
 import * as SqlCheckpoints from "./SqlCheckpoints.js"
 import type * as SqlEventStore from "./SqlEventStore.js"
 
@@ -116,24 +116,6 @@ export const layer = (
   // The consumers' checkpoints in the same file, after the store (whose migrations create their table).
   SqlCheckpoints.layer({ tablePrefix: options.tablePrefix, statementTimeoutMillis: options.statementTimeoutMillis })
     .pipe(
-      Layer.provideMerge(storeLayer(options)),
+      Layer.provideMerge(SqliteStore.layer(options)),
       Layer.provide(layerClient(options))
     )
-
-/** The store over the client of {@link layerClient}, with its writer's connection open for as long as it lives. */
-const storeLayer = (options: Options): Layer.Layer<EventStore.EventStore, EventStore.StoreError, SqlClient.SqlClient> =>
-  Layer.scoped(
-    EventStore.EventStore,
-    Effect.gen(function*() {
-      const busyTimeout = options.busyTimeoutMillis ?? 10_000
-      const storeOptions: SqlEventStore.Options = {
-        ...options,
-        appendTimeoutMillis: options.appendTimeoutMillis ?? internalOptions.defaultAppendTimeout(busyTimeout)
-      }
-      // The client opened the file first (in WAL mode), with the same options, checked there.
-      const sqliteWriter = SqliteWriter.isPrivate(options.filename)
-        ? undefined
-        : yield* SqliteWriter.open({ filename: options.filename, busyTimeout, synchronous: options.synchronous })
-      return yield* internal.make(storeOptions, { sqliteWriter })
-    })
-  )

@@ -1,12 +1,14 @@
 import { Checkpoints, EventStore, ExpectedVersion, StreamId } from "@concord/core"
+import { SqlCheckpoints } from "@concord/sql"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import Sqlite from "better-sqlite3"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as SqliteStore from "../src/internal/sqliteStore.js"
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-durability-"))
 
@@ -32,45 +34,73 @@ const probed = (filename: string) => {
   }
 }
 
-/** Appends one event on its own (group commit) and one inside a transaction of the caller's; what the probe saw. */
-const writeBothWays = (filename: string) =>
-  Effect.gen(function*() {
-    const store = yield* EventStore.EventStore
-    const checkpoints = yield* Checkpoints.Checkpoints
-    installProbe(filename)
-    const stream = StreamId.make("durable")
-    yield* store.append(stream, ExpectedVersion.noStream, [{ type: "Grouped", data: {} }])
-    yield* checkpoints.transactional(
-      store.append(stream, ExpectedVersion.exact(1), [{ type: "InTransaction", data: {} }])
-    )
-    return probed(filename)
-  })
+/** `SqliteEventStore.layer`, composed as it is, with the store's `SqlClient` left in the context for the test. */
+const storeWithClient = (options: SqliteEventStore.Options) =>
+  SqlCheckpoints.layer({}).pipe(
+    Layer.provideMerge(SqliteStore.layer(options)),
+    Layer.provideMerge(SqliteEventStore.layerClient(options))
+  )
 
 const pragmaSynchronous = Effect.flatMap(
   SqlClient.SqlClient,
   (sql) => sql<{ synchronous: number }>`PRAGMA synchronous`
 ).pipe(Effect.map((rows) => rows[0]?.synchronous))
 
-describe("SQLite durability", () => {
-  it.effect("by default every connection of the store commits with synchronous = FULL (2)", () => {
-    const filename = path.join(directory, "default.db")
-    return writeBothWays(filename).pipe(
-      Effect.map((rows) =>
-        expect(rows).toEqual([{ type: "Grouped", synchronous: 2 }, { type: "InTransaction", synchronous: 2 }])
-      ),
-      Effect.provide(SqliteEventStore.layer({ filename }))
+/**
+ * Appends one event on its own (group commit) and one inside a transaction of the caller's, after setting the store's
+ * `SqlClient` connection, and only it, to `clientSetting`; what the probe saw. An append that took the wrong connection
+ * shows in the setting recorded for it.
+ */
+const writeBothWays = (filename: string, clientSetting: "FULL" | "NORMAL") =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
+    const checkpoints = yield* Checkpoints.Checkpoints
+    const sql = yield* SqlClient.SqlClient
+    installProbe(filename)
+    const opened = yield* pragmaSynchronous
+    yield* sql.unsafe(`PRAGMA synchronous = ${clientSetting}`)
+    const stream = StreamId.make("durable")
+    yield* store.append(stream, ExpectedVersion.noStream, [{ type: "Grouped", data: {} }])
+    yield* checkpoints.transactional(
+      store.append(stream, ExpectedVersion.exact(1), [{ type: "InTransaction", data: {} }])
     )
+    return { opened, probed: probed(filename) }
   })
 
-  it.effect("synchronous: \"normal\" makes every connection of the store commit with NORMAL (1)", () => {
-    const filename = path.join(directory, "normal.db")
-    return writeBothWays(filename).pipe(
-      Effect.map((rows) =>
-        expect(rows).toEqual([{ type: "Grouped", synchronous: 1 }, { type: "InTransaction", synchronous: 1 }])
-      ),
-      Effect.provide(SqliteEventStore.layer({ filename, synchronous: "normal" }))
-    )
-  })
+describe("SQLite durability", () => {
+  it.effect(
+    "by default both connections of the store open with synchronous = FULL (2), and the group commit writes at FULL",
+    () => {
+      const filename = path.join(directory, "default.db")
+      // The SqlClient connection relaxed to NORMAL: the grouped append still records FULL, its writer's setting.
+      return writeBothWays(filename, "NORMAL").pipe(
+        Effect.map((seen) =>
+          expect(seen).toEqual({
+            opened: 2,
+            probed: [{ type: "Grouped", synchronous: 2 }, { type: "InTransaction", synchronous: 1 }]
+          })
+        ),
+        Effect.provide(storeWithClient({ filename }))
+      )
+    }
+  )
+
+  it.effect(
+    "synchronous: \"normal\" opens both connections of the store with NORMAL (1), and the group commit writes at NORMAL",
+    () => {
+      const filename = path.join(directory, "normal.db")
+      // The SqlClient connection raised to FULL: the grouped append still records NORMAL, its writer's setting.
+      return writeBothWays(filename, "FULL").pipe(
+        Effect.map((seen) =>
+          expect(seen).toEqual({
+            opened: 1,
+            probed: [{ type: "Grouped", synchronous: 1 }, { type: "InTransaction", synchronous: 2 }]
+          })
+        ),
+        Effect.provide(storeWithClient({ filename, synchronous: "normal" }))
+      )
+    }
+  )
 
   it.effect("layerClient opens the file with FULL by default, NORMAL when asked", () =>
     Effect.gen(function*() {
