@@ -109,7 +109,7 @@ const written = <E>(
   if (events.length === 0) return Effect.succeed(batch)
   return Effect.flatMap(Clock.currentTimeMillis, (now) =>
     Effect.as(
-      backend.write(Rules.pendingEvents(streamId, current, events, Rules.recordedAt(now)), batch),
+      backend.write(Rules.pendingEvents(streamId, current, events, new Date(now)), batch),
       batch
     ))
 }
@@ -162,7 +162,7 @@ export const appendSync = (
   }
   const batch = Rules.accepted(streamId, expected, current, events.length)
   if (events.length > 0) {
-    const recordedAt = Rules.recordedAt(clock.unsafeCurrentTimeMillis())
+    const recordedAt = new Date(clock.unsafeCurrentTimeMillis())
     backend.write(streamId, Rules.pendingEvents(streamId, current, events, recordedAt), batch)
   }
   return Either.right(batch)

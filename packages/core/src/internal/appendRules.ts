@@ -185,17 +185,6 @@ export const accepted = (
     count > 0 && expected._tag === "Exact" ? current - expected.version : 0
   )
 
-let lastRecordedAt = new Date(0)
-
-/**
- * The time of a batch written at `millis`: the Date of the last batch when it was written in the same millisecond (a
- * store that keeps its events keeps one Date per millisecond, not one per append), else a new one.
- *
- * @internal
- */
-export const recordedAt = (millis: number): Date =>
-  lastRecordedAt.getTime() === millis ? lastRecordedAt : (lastRecordedAt = new Date(millis))
-
 /**
  * The events to write, after `current`, recorded at `recordedAt`; the store chooses the ids the batch does not bring.
  *

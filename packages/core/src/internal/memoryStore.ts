@@ -82,6 +82,11 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     // The events of the log from this index on are not in `ids` yet.
     let unindexed = 0
     let lastRecordedAt: Date | undefined
+    // Batches written in the same millisecond share one frozen Date: the store keeps one per millisecond at most.
+    const keptDate = (date: Date): Date =>
+      lastRecordedAt !== undefined && lastRecordedAt.getTime() === date.getTime()
+        ? lastRecordedAt
+        : (lastRecordedAt = Object.freeze(date))
     const signal = Subscription.makeCommitSignal()
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
@@ -111,9 +116,6 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           stream = { id: streamId, events: [] }
           streams.set(streamId, stream)
         }
-        const recordedAt = records[0]?.recordedAt
-        // One Date per batch, or fewer (appendRules' recordedAt): frozen when first kept.
-        if (recordedAt !== undefined && recordedAt !== lastRecordedAt) lastRecordedAt = Object.freeze(recordedAt)
         for (const record of records) {
           // Data and metadata are frozen copies: nothing the caller does later can change the log.
           const kept: Kept = {
@@ -123,7 +125,7 @@ export const make = (options?: Options): Effect.Effect<Service> =>
             type: record.type,
             data: frozenCopy(record.data),
             metadata: record.metadata === Append.noMetadata ? record.metadata : frozenCopy(record.metadata) as Metadata,
-            recordedAt: record.recordedAt,
+            recordedAt: keptDate(record.recordedAt),
             sequence: log.length + 1,
             firstVersion: batch.firstVersion,
             lastVersion: batch.lastVersion,
