@@ -40,8 +40,8 @@ export interface Options extends SqlEventStore.Options {
 
 /**
  * A store on PostgreSQL. Every pooled connection carries session defaults (`-c …` in the connection's options):
- * `lock_timeout` when `lockTimeoutMillis` is set, so that it bounds the one-statement path of the common append as well
- * as the full path; `statement_timeout` and `idle_in_transaction_session_timeout` from `statementTimeoutMillis`
+ * `lock_timeout` when `lockTimeoutMillis` is set, so that it bounds every wait of the full path for another writer's
+ * lock (a commit group's statement waits 20 ms at most, and an append it could not make then goes the full path); `statement_timeout` and `idle_in_transaction_session_timeout` from `statementTimeoutMillis`
  * (default 30 s), so that the server ends what a client gave up on. The client's own deadlines are what answer the
  * callers of a server that hangs: `appendTimeoutMillis` for a whole append (`AppendTimeout`), `statementTimeoutMillis`
  * for each reading statement, `connectTimeoutMillis` for a new connection or a free one from the pool.

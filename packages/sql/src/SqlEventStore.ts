@@ -36,12 +36,10 @@ export interface Options extends EventStore.Options {
    * An append that misses it fails with `AppendTimeout`, at the deadline, even on a database that no longer answers:
    * the store abandons the work rather than wait for it, and the work is rolled back (or ends) in the background when
    * the database lets it. `mayHaveCommitted` is `false` only when the deadline came before the store began to commit
-   * (before `COMMIT`, or before the one-statement fast path's statement was sent): nothing was written, and nothing
-   * will be. When it is `true` the batch may or may not be stored, now or once the database answers (on PostgreSQL an
-   * append that expects no stream yet, whose one statement waits for the stream's lock while another writer holds
-   * it, answers `true` even when its deadline passed during that wait). Either way, sending the same batch again with
-   * the same event ids is safe: a stored batch is recognised and answered with its original result, never stored
-   * twice.
+   * (before `COMMIT`, or, on PostgreSQL, before the commit group carrying it was sent): nothing was written, and
+   * nothing will be. When it is `true` the batch may or may not be stored, now or once the database answers. Either
+   * way, sending the same batch again with the same event ids is safe: a stored batch is recognised and answered with
+   * its original result, never stored twice.
    *
    * PostgreSQL: the append's own transaction also tells the server to end any of its statements, or a pause inside
    * it, that outlasts the deadline (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout`), so that
