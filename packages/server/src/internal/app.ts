@@ -64,12 +64,14 @@ export const make = (
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+    // The API's middlewares, each added after those provided below it and so around them: the deadline around
+    // everything, the short way of appends inside it, and around the router the body's limit and the answers to what
+    // the router or the endpoints' decoding refuses, which the short way leaves to them.
+    Layer.provide(deadline.layer(requestTimeout)),
+    Layer.provide(options.fastAppends === false ? Layer.empty : fastAppend.layer({ maxBodyBytes, token, registries })),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
     Layer.provide(decodeErrors.layer),
     Layer.provide(notFound.layer),
-    Layer.provide(deadline.layer(requestTimeout)),
-    // Added before the deadline (a middleware added earlier runs inside those added later): the deadline covers it.
-    Layer.provide(options.fastAppends === false ? Layer.empty : fastAppend.layer({ maxBodyBytes, token, registries })),
     Layer.provide(
       // The served document, the `/docs` page's included, applies the bearer scheme only when a token is required.
       HttpApiBuilder.api(openApi.served(ConcordApi, { bearer: token !== undefined })).pipe(

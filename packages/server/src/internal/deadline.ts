@@ -96,7 +96,8 @@ export const withDeadline = <A, E, R, B, E2>(
   options?: { readonly interruptAbandoned?: () => boolean }
 ): Effect.Effect<A | B, E | E2, R> => {
   const progress: Progress = { storeCalled: false, answered: false }
-  return abandonAfter(Effect.locally(effect, currentProgress, progress), timeout, () => {
+  // Set in the fiber the effect runs in, of its own (see abandonAfter): nothing to restore after it.
+  return abandonAfter(Effect.zipRight(FiberRef.set(currentProgress, progress), effect), timeout, () => {
     // In one step: a store called after this is refused, one called before is in the answer.
     progress.answered = true
     return answer(progress.storeCalled)

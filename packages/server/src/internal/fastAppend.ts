@@ -1,11 +1,20 @@
 import { EventStore, type StreamId } from "@concord/core"
-import { HttpApiBuilder, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  HttpApiBuilder,
+  type HttpApp,
+  HttpIncomingMessage,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
+import { Readable } from "node:stream"
 import { AppendRequest, ConcordApi } from "../Api.js"
 import type * as Registries from "../Registries.js"
 import * as authorization from "./authorization.js"
@@ -50,6 +59,46 @@ export const appendRequestOf = (text: string): typeof AppendRequest.Type | undef
   }
   const decoded = decodeRequest(json)
   return Either.isRight(decoded) ? decoded.right : undefined
+}
+
+/** A request on Node's server as the platform makes it: its body's text effect, kept once read, not read yet. */
+interface UnreadNodeRequest {
+  textEffect: Effect.Effect<string, HttpServerError.RequestError> | undefined
+}
+
+const isUnreadNodeRequest = (request: object, source: unknown): request is UnreadNodeRequest =>
+  source instanceof Readable && "textEffect" in request && request.textEffect === undefined
+
+/**
+ * A request's body as text, read as the platform reads it (UTF-8), and kept by the request as the platform keeps it
+ * (its `text` is then this text, or this failure), so that the general path reads the same body again: on Node's
+ * server, straight from the stream, where the platform reads it through a cached effect run in a fiber of its own
+ * (several times the work for a body of a few hundred bytes). Elsewhere, the platform's reading, within the limit.
+ */
+const readBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  maxBodyBytes: number
+): Effect.Effect<string, HttpServerError.RequestError> => {
+  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
+  if (!isUnreadNodeRequest(request, source) || !(source instanceof Readable)) {
+    return HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBodyBytes))
+  }
+  return Effect.async<string, HttpServerError.RequestError>((resume) => {
+    let text = ""
+    const settle = (effect: Effect.Effect<string, HttpServerError.RequestError>) => {
+      source.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose)
+      request.textEffect = effect
+      resume(effect)
+    }
+    const onData = (chunk: string) => (text += chunk)
+    const onEnd = () => settle(Effect.succeed(text))
+    const onError = (cause: unknown) =>
+      settle(Effect.fail(new HttpServerError.RequestError({ request, reason: "Decode", cause })))
+    const onClose = () => onError(new Error("the connection closed before the body ended"))
+    source.setEncoding("utf8")
+    source.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose)
+    return Effect.sync(() => source.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose))
+  })
 }
 
 /** Names the route on the request's span, as the router does for a request it routes. */
@@ -106,7 +155,8 @@ export interface Options {
  * it as the document says: nothing is decided here that the general path would decide otherwise, and nothing is done
  * before the store is called that the general path could not do again (the body read is kept by the request).
  *
- * Placed inside the request's deadline, which covers it as it does the general path.
+ * Placed inside the request's deadline, which covers it as it does the general path, and outside the middlewares that
+ * answer what the router and the endpoints' decoding refuse: it leaves all of that to them.
  *
  * @internal
  */
@@ -122,7 +172,7 @@ export const layer = (options: Options) =>
           if (target === undefined) return app
           // Interruptibly, as the RequestGuard reads it: a body that never ends must not hold its request past the
           // deadline.
-          return Effect.matchEffect(Effect.interruptible(request.text), {
+          return Effect.matchEffect(Effect.interruptible(readBody(request, options.maxBodyBytes)), {
             onFailure: () => app,
             onSuccess: (text) => {
               const payload = appendRequestOf(text)
