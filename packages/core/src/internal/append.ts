@@ -115,12 +115,12 @@ const written = <E>(
 }
 
 /**
- * A backend whose operations complete at once: the whole append then runs as one synchronous step, which no other
- * fiber can interleave with (JavaScript runs one thing at a time), so it needs no lock.
+ * What a synchronous backend reads inside an append: the version of a stream, its committed events after a version,
+ * and where stored ids live.
  *
  * @internal
  */
-export interface SyncBackend {
+export interface SyncReads {
   readonly currentVersion: (stream: StreamId.StreamId) => StreamVersion.StreamVersion
   readonly committedAfter: (
     stream: StreamId.StreamId,
@@ -128,8 +128,33 @@ export interface SyncBackend {
     except: ReadonlyArray<string>
   ) => ReadonlyArray<Conflict.Committed>
   readonly findIds: (ids: ReadonlyArray<Event.EventId>) => ReadonlyArray<StoredId>
+}
+
+/**
+ * A backend whose operations complete at once: the whole append then runs as one synchronous step, which no other
+ * fiber can interleave with (JavaScript runs one thing at a time), so it needs no lock.
+ *
+ * @internal
+ */
+export interface SyncBackend extends SyncReads {
   readonly write: (stream: StreamId.StreamId, events: ReadonlyArray<PendingEvent>, batch: AppendResult) => void
 }
+
+/**
+ * How a synchronous store writes a batch the append let through: its events as the caller gave them, to go after
+ * `current`, recorded at `recordedAt` (milliseconds), with the append's result. A store that keeps events its own way
+ * builds them from these directly, with no {@link PendingEvent} in between; `Rules.idOf` gives each its id.
+ *
+ * @internal
+ */
+export type WriteBatch<B> = (
+  backend: B,
+  stream: StreamId.StreamId,
+  current: StreamVersion.StreamVersion,
+  events: ReadonlyArray<Event.EventData>,
+  recordedAt: number,
+  batch: AppendResult
+) => void
 
 /**
  * The same semantics as `append`, run synchronously against a synchronous backend; the time of the records is the
@@ -139,6 +164,25 @@ export interface SyncBackend {
  */
 export const appendSync = (
   backend: SyncBackend,
+  clock: Clock.Clock,
+  registry: ConflictRegistry.ConflictRegistry<any, any>,
+  streamId: StreamId.StreamId,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<Event.EventData>
+): Either.Either<AppendResult, AppendError> =>
+  appendSyncWith(backend, writePending, clock, registry, streamId, expected, events)
+
+const writePending: WriteBatch<SyncBackend> = (backend, stream, current, events, recordedAt, batch) =>
+  backend.write(stream, Rules.pendingEvents(stream, current, events, new Date(recordedAt)), batch)
+
+/**
+ * `appendSync` with the write given apart from the reads.
+ *
+ * @internal
+ */
+export const appendSyncWith = <B extends SyncReads>(
+  backend: B,
+  writeBatch: WriteBatch<B>,
   clock: Clock.Clock,
   registry: ConflictRegistry.ConflictRegistry<any, any>,
   streamId: StreamId.StreamId,
@@ -161,9 +205,6 @@ export const appendSync = (
     if (clash !== undefined) return Either.left(clash)
   }
   const batch = Rules.accepted(streamId, expected, current, events.length)
-  if (events.length > 0) {
-    const recordedAt = new Date(clock.unsafeCurrentTimeMillis())
-    backend.write(streamId, Rules.pendingEvents(streamId, current, events, recordedAt), batch)
-  }
+  if (events.length > 0) writeBatch(backend, streamId, current, events, clock.unsafeCurrentTimeMillis(), batch)
   return Either.right(batch)
 }

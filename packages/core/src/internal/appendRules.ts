@@ -186,6 +186,13 @@ export const accepted = (
   )
 
 /**
+ * The id an event is written with: its own, or a new one the store chooses.
+ *
+ * @internal
+ */
+export const idOf = (event: Event.EventData): Event.EventId => event.id ?? Event.makeId()
+
+/**
  * The events to write, after `current`, recorded at `recordedAt`; the store chooses the ids the batch does not bring.
  *
  * @internal
@@ -200,7 +207,7 @@ export const pendingEvents = (
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
     records[i] = {
-      id: event.id ?? Event.makeId(),
+      id: idOf(event),
       streamId,
       version: StreamVersion.unsafeMake(current + 1 + i),
       type: event.type,

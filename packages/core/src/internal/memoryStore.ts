@@ -11,6 +11,7 @@ import * as Position from "../Position.js"
 import type { StreamId } from "../StreamId.js"
 import * as StreamVersion from "../StreamVersion.js"
 import * as Append from "./append.js"
+import * as Rules from "./appendRules.js"
 import { matches } from "./filter.js"
 import { frozenCopy } from "./json.js"
 import * as internalPosition from "./position.js"
@@ -81,18 +82,18 @@ export const make = (options?: Options): Effect.Effect<Service> =>
     const log: Array<Kept> = []
     // The events of the log from this index on are not in `ids` yet.
     let unindexed = 0
-    let lastRecordedAt: Date | undefined
     // Batches written in the same millisecond share one frozen Date: the store keeps one per millisecond at most.
-    const keptDate = (date: Date): Date =>
-      lastRecordedAt !== undefined && lastRecordedAt.getTime() === date.getTime()
+    let lastRecordedAt: Date | undefined
+    const keptDate = (millis: number): Date =>
+      lastRecordedAt !== undefined && lastRecordedAt.getTime() === millis
         ? lastRecordedAt
-        : (lastRecordedAt = Object.freeze(date))
+        : (lastRecordedAt = Object.freeze(new Date(millis)))
     const signal = Subscription.makeCommitSignal()
 
     // Every operation completes at once, so each append (check and write) is one synchronous step that no other
     // fiber can interleave with: no per-stream lock is needed, and ids are unique across streams because
     // `findIds` sees every stream as it is at the write.
-    const backend: Append.SyncBackend = {
+    const backend: Append.SyncReads = {
       currentVersion: (streamId) => StreamVersion.unsafeMake(streams.get(streamId)?.events.length ?? 0),
       committedAfter: (streamId, version, except) => {
         const after = (streams.get(streamId)?.events ?? noEvents).slice(version)
@@ -109,33 +110,37 @@ export const make = (options?: Options): Effect.Effect<Service> =>
           ;(found ??= []).push({ id: kept.id, version: kept.version, batch })
         }
         return found ?? []
-      },
-      write: (streamId, records, batch) => {
-        let stream = streams.get(streamId)
-        if (stream === undefined) {
-          stream = { id: streamId, events: [] }
-          streams.set(streamId, stream)
-        }
-        for (const record of records) {
-          // Data and metadata are frozen copies: nothing the caller does later can change the log.
-          const kept: Kept = {
-            id: flat(record.id),
-            streamId: stream.id,
-            version: record.version,
-            type: record.type,
-            data: frozenCopy(record.data),
-            metadata: record.metadata === Append.noMetadata ? record.metadata : frozenCopy(record.metadata) as Metadata,
-            recordedAt: keptDate(record.recordedAt),
-            sequence: log.length + 1,
-            firstVersion: batch.firstVersion,
-            lastVersion: batch.lastVersion,
-            rebasedOver: batch.rebasedOver
-          }
-          log.push(kept)
-          stream.events.push(kept)
-        }
-        signal.notify()
       }
+    }
+
+    // Each event is kept as it is built, from the caller's: no PendingEvent in between.
+    const writeBatch: Append.WriteBatch<Append.SyncReads> = (_reads, streamId, current, events, recordedAt, batch) => {
+      let stream = streams.get(streamId)
+      if (stream === undefined) {
+        stream = { id: streamId, events: [] }
+        streams.set(streamId, stream)
+      }
+      const date = keptDate(recordedAt)
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!
+        // Data and metadata are frozen copies: nothing the caller does later can change the log.
+        const kept: Kept = {
+          id: flat(Rules.idOf(event)),
+          streamId: stream.id,
+          version: StreamVersion.unsafeMake(current + 1 + i),
+          type: event.type,
+          data: frozenCopy(event.data),
+          metadata: event.metadata === undefined ? Rules.noMetadata : frozenCopy(event.metadata) as Metadata,
+          recordedAt: date,
+          sequence: log.length + 1,
+          firstVersion: batch.firstVersion,
+          lastVersion: batch.lastVersion,
+          rebasedOver: batch.rebasedOver
+        }
+        log.push(kept)
+        stream.events.push(kept)
+      }
+      signal.notify()
     }
 
     const liveLog: Subscription.LiveLog = {
@@ -159,8 +164,9 @@ export const make = (options?: Options): Effect.Effect<Service> =>
       // One step that reads the fiber's Clock and appends (an Either is an Effect): the least an append can cost a fiber.
       append: (streamId, expected, events, appendOptions) =>
         Effect.withFiberRuntime((fiber) =>
-          Append.appendSync(
+          Append.appendSyncWith(
             backend,
+            writeBatch,
             Context.get(fiber.currentDefaultServices, Clock.Clock),
             appendOptions?.registry ?? registry,
             streamId,
