@@ -18,9 +18,6 @@ export type StoredId = Rules.StoredId
 /** @internal */
 export type PendingEvent = Rules.PendingEvent
 
-/** @internal */
-export const noMetadata = Rules.noMetadata
-
 /**
  * What a backend offers inside its per-stream critical section: nothing else may append to the stream between
  * `currentVersion` (the first call, which may take the lock) and `write`.
