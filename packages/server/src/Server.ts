@@ -6,21 +6,18 @@
  */
 import type { EventStore } from "@concord/core"
 import type { HttpRouter, HttpServer } from "@effect/platform"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as Redacted from "effect/Redacted"
-import { createServer } from "node:http"
 import * as app from "./internal/app.js"
-import * as clientErrors from "./internal/clientErrors.js"
 import * as deadline from "./internal/deadline.js"
-import * as drain from "./internal/drain.js"
 import * as handlers from "./internal/handlers.js"
-import * as listening from "./internal/listening.js"
+import * as nodeServer from "./internal/nodeServer.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
 import type * as Registries from "./Registries.js"
@@ -228,20 +225,11 @@ export const layer = (
     timeoutOutOfRange("requestTimeout", requestTimeoutOf(options)) ??
     timeoutOutOfRange("shutdownTimeout", shutdownTimeout)
   if (refused !== undefined) return Layer.fail(refused)
-  // One Node server per build of the layer, shared by the listener and the drain.
-  return Layer.unwrapEffect(Effect.sync(() => {
-    const server = clientErrors.install(createServer())
-    const live = subscriptions.make()
-    // Built in order: the server listens, the API serves on it, then the drain, whose finalizer therefore runs
-    // first, while the API still answers and the store is still open.
-    return Layer.mergeAll(
-      listening.layer,
-      drain.layer(server, { endSubscriptions: live.end, subscriptionGrace: app.subscriptionGrace, shutdownTimeout })
-    ).pipe(
-      Layer.provide(app.make({ ...options, requestTimeout: requestTimeoutOf(options) }, live)),
-      Layer.provide(
-        NodeHttpServer.layer(() => server, { host: options.host ?? startup.defaultHost, port: options.port ?? 8080 })
-      )
-    )
-  }))
+  return nodeServer.layer({
+    ...options,
+    host: options.host ?? startup.defaultHost,
+    port: options.port ?? 8080,
+    requestTimeout: requestTimeoutOf(options),
+    shutdownTimeout
+  }).pipe(Layer.map(() => Context.empty()))
 }

@@ -45,7 +45,16 @@ const entry = (overrides: Partial<Logger.Logger.Options<unknown>> = {}): Logger.
   cause: Cause.empty,
   context: FiberRefs.unsafeMake(new Map()),
   spans: List.empty(),
-  annotations: HashMap.make(["stream", "client-acme"], ["firstVersion", 3], ["rebasedOver", 1], ["ok", true]),
+  annotations: HashMap.make(
+    ["stream", "client-acme"],
+    ["firstVersion", 3],
+    ["rebasedOver", 0],
+    ["ratio", -0.5],
+    ["zero", -0],
+    ["ok", true],
+    ["none", null],
+    ["pairs", ["T#0xT@1"]]
+  ),
   date: new Date(2026, 0, 2, 3, 4, 5, 6),
   ...overrides
 })

@@ -49,17 +49,31 @@ export interface Options {
  *
  * @internal
  */
+/**
+ * The largest body the options allow.
+ *
+ * @internal
+ */
+export const maxBodyBytesOf = (options: Options): number => options.maxBodyBytes ?? defaultMaxBodyBytes
+
+/**
+ * The registries the options give, plain optimistic concurrency for every stream without.
+ *
+ * @internal
+ */
+export const registriesOf = (options: Options): Registries.Registries => options.registries ?? Registries.strict
+
 export const make = (
   options: Options,
   live: subscriptions.Subscriptions
 ): Layer.Layer<never, never, EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices> => {
-  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  const maxBodyBytes = maxBodyBytesOf(options)
   const keepAliveInterval = Duration.max(
     Duration.decode(options.keepAliveInterval ?? defaultKeepAliveInterval),
     Duration.millis(10)
   )
   const { requestTimeout, token } = options
-  const registries = options.registries ?? Registries.strict
+  const registries = registriesOf(options)
   return HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),

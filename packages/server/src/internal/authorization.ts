@@ -42,20 +42,18 @@ const refuse = (request: HttpServerRequest.HttpServerRequest) =>
   )
 
 /**
- * Whether a request carries the token, or any request when there is none: its `Authorization` header is a well-formed
- * bearer token equal to it. The platform hands the middleware the header without its first seven characters, whatever
- * they were, and an empty token for a missing header: the header itself says whether it is a well-formed bearer token.
- * A request without one is refused before any comparison, so that it matches no token, an empty one included.
+ * Whether a request's `Authorization` header carries the token, or any header when there is none: a well-formed bearer
+ * token equal to it. The platform hands the middleware the header without its first seven characters, whatever they
+ * were, and an empty token for a missing header: the header itself says whether it is a well-formed bearer token. A
+ * request without one is refused before any comparison, so that it matches no token, an empty one included.
  *
  * @internal
  */
-export const accepts = (
-  token: Redacted.Redacted | undefined
-): (request: HttpServerRequest.HttpServerRequest) => boolean => {
+export const accepts = (token: Redacted.Redacted | undefined): (authorization: string | undefined) => boolean => {
   if (token === undefined) return () => true
   const expected = digest(Redacted.value(token))
-  return (request) => {
-    const given = bearerToken(request.headers.authorization)
+  return (authorization) => {
+    const given = bearerToken(authorization)
     return given !== undefined && tokenMatches(expected, given)
   }
 }
@@ -63,7 +61,10 @@ export const accepts = (
 const requireToken = (token: Redacted.Redacted) => {
   const accepted = accepts(token)
   return () =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => accepted(request) ? Effect.void : refuse(request))
+    Effect.flatMap(
+      HttpServerRequest.HttpServerRequest,
+      (request) => accepted(request.headers.authorization) ? Effect.void : refuse(request)
+    )
 }
 
 /**

@@ -105,25 +105,37 @@ export const withDeadline = <A, E, R, B, E2>(
 }
 
 /**
- * The answer to a request its deadline reached: `AppendTimeout` for an append (which may have been committed once
- * the store was called), `ServiceUnavailable` for anything else, both 503. The connection is closed after it: the
- * request's body may not have been read to its end.
+ * What the answer to a request its deadline reached says, and what its log line is annotated with: `AppendTimeout`
+ * for an append (which may have been committed once the store was called), `ServiceUnavailable` for anything else,
+ * both 503.
+ *
+ * @internal
+ */
+export const lateAnswerOf = (method: string, url: string, mayHaveCommitted: boolean, millis: number) => {
+  const streamId = appendedStream(method, url)
+  const body = streamId === undefined
+    ? encodeUnavailable(
+      new ServiceUnavailable({ message: `the service did not answer within ${millis} ms; try again later` })
+    )
+    : encodeAppendTimeout(new EventStore.AppendTimeout({ streamId, timeoutMillis: millis, mayHaveCommitted }))
+  const annotations = {
+    method,
+    url,
+    timeoutMillis: millis,
+    ...(streamId === undefined ? {} : { mayHaveCommitted })
+  }
+  return { body, annotations }
+}
+
+/**
+ * The answer to a request its deadline reached (see {@link lateAnswerOf}), logged. The connection is closed after it:
+ * the request's body may not have been read to its end.
  */
 const lateAnswer = (request: HttpServerRequest.HttpServerRequest, mayHaveCommitted: boolean, millis: number) =>
   Effect.suspend(() => {
-    const streamId = appendedStream(request.method, request.url)
-    const body = streamId === undefined
-      ? encodeUnavailable(
-        new ServiceUnavailable({ message: `the service did not answer within ${millis} ms; try again later` })
-      )
-      : encodeAppendTimeout(new EventStore.AppendTimeout({ streamId, timeoutMillis: millis, mayHaveCommitted }))
+    const { annotations, body } = lateAnswerOf(request.method, request.url, mayHaveCommitted, millis)
     return Effect.as(
-      Effect.logWarning("request deadline reached").pipe(Effect.annotateLogs({
-        method: request.method,
-        url: request.url,
-        timeoutMillis: millis,
-        ...(streamId === undefined ? {} : { mayHaveCommitted })
-      })),
+      Effect.logWarning("request deadline reached").pipe(Effect.annotateLogs(annotations)),
       HttpServerResponse.unsafeJson(body, { status: 503, headers: { connection: "close" } })
     )
   })

@@ -33,7 +33,18 @@ const appendPath = /^\/streams\/([\w\-.~!$&'()*+,=:@]{1,512})\/events$/
 const appendRoute = "/streams/:streamId/events"
 
 const decodeRequest = Schema.decodeUnknownEither(AppendRequest)
-const encodeResult = Schema.encodeEither(EventStore.AppendResult)
+/**
+ * The successful answer's body: the result as the endpoint's success schema encodes it, which for the result a store
+ * gives is its four fields as they are, in the schema's order (no field of `AppendResult` has an encoding of its own).
+ *
+ * @internal
+ */
+export const encodedResult = (result: EventStore.AppendResult): typeof EventStore.AppendResult.Encoded => ({
+  streamId: result.streamId,
+  firstVersion: result.firstVersion,
+  lastVersion: result.lastVersion,
+  rebasedOver: result.rebasedOver
+})
 
 /**
  * The stream id of a path the fast path takes as it is written (see {@link appendPath}), or `undefined`.
@@ -111,11 +122,8 @@ const annotateRoute = Effect.map(Effect.serviceOption(Tracer.ParentSpan), (span)
  *
  * @internal
  */
-export const answer = (result: EventStore.AppendResult): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
-  Effect.map(
-    Effect.orDie(encodeResult(result)),
-    (encoded) => HttpServerResponse.unsafeJson(encoded, { status: 200, contentType: "application/json" })
-  )
+export const answer = (result: EventStore.AppendResult): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(encodedResult(result), { status: 200, contentType: "application/json" })
 
 /**
  * The stream id of a request the fast path may take, or `undefined`: a `POST` to the append endpoint with a plain
@@ -124,11 +132,19 @@ export const answer = (result: EventStore.AppendResult): Effect.Effect<HttpServe
 const eligible = (
   request: HttpServerRequest.HttpServerRequest,
   options: Options,
-  accepted: (request: HttpServerRequest.HttpServerRequest) => boolean
+  accepted: (authorization: string | undefined) => boolean
 ): { readonly raw: string; readonly streamId: StreamId.StreamId } | undefined => {
   if (request.method !== "POST") return undefined
   const raw = appendPathStream(request.url)
-  if (raw === undefined || !accepted(request) || requestGuard.refusal(request, options.maxBodyBytes) !== undefined) {
+  if (
+    raw === undefined || !accepted(request.headers.authorization) ||
+    requestGuard.refusal(
+        request.method,
+        request.headers["content-length"],
+        request.headers["content-type"],
+        options.maxBodyBytes
+      ) !== undefined
+  ) {
     return undefined
   }
   const streamId = handlers.decodeStreamIdEither(raw)
@@ -181,7 +197,7 @@ export const layer = (options: Options) =>
               // endpoint's own, are failures all the same.
               return Effect.zipRight(
                 annotateRoute,
-                Effect.flatMap(append(target.raw, target.streamId, payload), answer)
+                Effect.map(append(target.raw, target.streamId, payload), answer)
               ) as unknown as HttpApp.Default
             }
           })

@@ -65,8 +65,16 @@ const timeOf = (date: Date) =>
   `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}:` +
   `${String(date.getSeconds()).padStart(2, "0")}.${String(date.getMilliseconds()).padStart(3, "0")}`
 
-/** A value after the first on a `console.log` line: a string as it is, anything else inspected. */
-const shown = (value: unknown, colors: boolean) => typeof value === "string" ? value : inspect(value, { colors })
+/**
+ * A value after the first on a `console.log` line: a string as it is, anything else inspected; a number or a boolean
+ * (most annotations) written as `inspect` writes it without its machinery.
+ */
+const shown = (value: unknown, colors: boolean) => {
+  if (typeof value === "string") return value
+  if (typeof value !== "number" && typeof value !== "boolean") return inspect(value, { colors })
+  const text = Object.is(value, -0) ? "-0" : String(value)
+  return colors ? `\x1b[33m${text}\x1b[39m` : text
+}
 
 /** A line inside a `console.group`: every line of it indented. */
 const grouped = (text: string) => `  ${text.replace(/\n/g, "\n  ")}`

@@ -72,25 +72,33 @@ const pathRefusal = (url: string) => {
 }
 
 /**
- * What the request line and headers of a routed request refuse, or `undefined`.
+ * What the request line and headers of a routed request refuse, or `undefined`: from its method and its
+ * `Content-Length` and `Content-Type` headers.
  *
  * @internal
  */
-export const refusal = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
-  const declared = request.headers["content-length"]
-  if (request.method === "POST" && declared === undefined) {
+export const refusal = (
+  method: string,
+  declared: string | undefined,
+  contentType: string | undefined,
+  maxBodyBytes: number
+) => {
+  if (method === "POST" && declared === undefined) {
     return new LengthRequired({ message: "a Content-Length header is required" })
   }
   const length = Number(declared ?? "0")
   if (!Number.isSafeInteger(length) || length > maxBodyBytes) {
     return new PayloadTooLarge({ message: `the request body exceeds ${maxBodyBytes} bytes`, limitBytes: maxBodyBytes })
   }
-  const contentType = request.headers["content-type"]
   // Whatever its length, an empty body included: the endpoint would read a body of another type as that type, which
   // for an empty one waits without end (application/octet-stream) or fails with a bare 500 (multipart).
-  if (request.method === "POST" && !isJson(contentType)) return unsupportedMediaType(contentType)
+  if (method === "POST" && !isJson(contentType)) return unsupportedMediaType(contentType)
   return undefined
 }
+
+/** What the request line and headers of a routed request refuse, or `undefined`. */
+const refusalOf = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) =>
+  refusal(request.method, request.headers["content-length"], request.headers["content-type"], maxBodyBytes)
 
 /**
  * A `POST`'s body, checked before anything parses it, in one pass: for depth, as past the limit the store's checks,
@@ -138,7 +146,7 @@ export const layer = (maxBodyBytes: number): Layer.Layer<RequestGuard> =>
         // The router's routes are read per request: they are not all added yet when this middleware is made.
         const router = yield* routes.router
         if (!routing.isRouted(router.routes, request.method, request.url)) return
-        const refused = refusal(request, maxBodyBytes)
+        const refused = refusalOf(request, maxBodyBytes)
         if (refused !== undefined) return yield* refused
         if (request.method === "POST") yield* checkBody(request)
       }))

@@ -1,0 +1,159 @@
+import { EventStore, type StreamId } from "@concord/core"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
+import * as http from "node:http"
+import type * as Registries from "../Registries.js"
+import * as authorization from "./authorization.js"
+import * as deadline from "./deadline.js"
+import * as fastAppend from "./fastAppend.js"
+import * as handlers from "./handlers.js"
+import * as nodeAnswer from "./nodeAnswer.js"
+import * as requestGuard from "./requestGuard.js"
+
+type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
+
+/**
+ * What the short way needs of the service's options.
+ *
+ * @internal
+ */
+export interface Options {
+  readonly maxBodyBytes: number
+  readonly token: Redacted.Redacted | undefined
+  readonly registries: Registries.Registries
+  readonly requestTimeout: Duration.Duration
+}
+
+/**
+ * The request as the platform would have received it, its body already read: a message of the same connection with
+ * the same request line and headers, whose body is these bytes, complete.
+ */
+const replay = (request: http.IncomingMessage, body: Buffer): http.IncomingMessage => {
+  const message = new http.IncomingMessage(request.socket)
+  message.method = request.method!
+  message.url = request.url!
+  message.headers = request.headers
+  message.rawHeaders = request.rawHeaders
+  message.httpVersion = request.httpVersion
+  message.httpVersionMajor = request.httpVersionMajor
+  message.httpVersionMinor = request.httpVersionMinor
+  // Its bytes are here already: nothing to ask the connection for.
+  message._read = () => {}
+  message.push(body)
+  message.push(null)
+  message.complete = true
+  return message
+}
+
+/** The stream id of a request the short way takes before its body is read, or `undefined` (see `fastAppend`). */
+const eligible = (
+  request: http.IncomingMessage,
+  options: Options,
+  accepted: (authorization: string | undefined) => boolean
+): { readonly raw: string; readonly streamId: StreamId.StreamId } | undefined => {
+  if (request.method !== "POST") return undefined
+  const raw = fastAppend.appendPathStream(request.url ?? "")
+  const { authorization: token, "content-length": length, "content-type": type } = request.headers
+  if (
+    raw === undefined || !accepted(token) ||
+    requestGuard.refusal("POST", length, type, options.maxBodyBytes) !== undefined
+  ) {
+    return undefined
+  }
+  const streamId = handlers.decodeStreamIdEither(raw)
+  return Either.isRight(streamId) ? { raw, streamId: streamId.right } : undefined
+}
+
+/**
+ * The short way on Node's server itself (see {@link layer}): a request the short way takes is read, decoded, appended
+ * and answered here; any other goes to `platform`, and so does one whose body turns out not to decode, as read.
+ */
+const dispatcher = (
+  platform: Listener,
+  options: Options,
+  runtime: Runtime.Runtime<EventStore.EventStore>
+): Listener => {
+  const runFork = Runtime.runFork(runtime)
+  const append = handlers.appendTo(Context.get(runtime.context, EventStore.EventStore), options.registries)
+  const accepted = authorization.accepts(options.token)
+  const timeoutMillis = Duration.toMillis(options.requestTimeout)
+  return (request, response) => {
+    const target = eligible(request, options, accepted)
+    if (target === undefined) return platform(request, response)
+    const chunks: Array<Buffer> = []
+    // As the deadline of the general path: the store is called only while no answer was given, and the answer at the
+    // deadline says whether it was.
+    let storeCalled = false
+    let answered = false
+    const settle = () => {
+      answered = true
+      clearTimeout(timer)
+      request.off("data", onData).off("end", onEnd)
+    }
+    const timer = setTimeout(() => {
+      if (answered) return
+      settle()
+      const late = deadline.lateAnswerOf("POST", request.url!, storeCalled, timeoutMillis)
+      runFork(Effect.annotateLogs(Effect.logWarning("request deadline reached"), late.annotations))
+      nodeAnswer.json(response, 503, late.body, { connection: "close" })
+    }, timeoutMillis)
+    const onData = (chunk: Buffer) => chunks.push(chunk)
+    const onEnd = () => {
+      if (answered) return
+      const body = Buffer.concat(chunks)
+      const payload = fastAppend.appendRequestOf(body.toString("utf8"))
+      if (payload === undefined) {
+        settle()
+        return platform(replay(request, body), response)
+      }
+      storeCalled = true
+      runFork(append(target.raw, target.streamId, payload)).addObserver((exit) => {
+        if (answered) return
+        settle()
+        nodeAnswer.exit(response, exit, fastAppend.encodedResult)
+      })
+    }
+    request.on("data", onData).on("end", onEnd).on("error", () => {})
+    // A client that leaves before its answer: nothing more is done for it (an append begun runs to its end).
+    response.once("close", () => {
+      if (!response.writableEnded && !answered) settle()
+    })
+  }
+}
+
+/** The tracer of the default services: spans made under it are seen by no one. */
+const defaultTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * The short way of appends (see `fastAppend`) on Node's server itself, before the platform: a request it takes is
+ * read, decoded, appended (by the same handler, logged, counted and traced the same way) and answered with the same
+ * body and headers by the listener that Node calls, without a fiber, a scope and a server span of its own, which
+ * cost the platform several times the rest of an append; any other request goes to the platform's listener as it
+ * came, and one whose body turns out not to decode goes to it with that body. It keeps the general path's rules: the
+ * same deadline from the request's arrival, the store called only while no answer was given, a late answer that says
+ * whether it was, and nothing more done for a client that left.
+ *
+ * Installed in place of the platform's listener, the one added to `server` once the app is built (those in `before`
+ * were there already), and only where no tracer could see the platform's server span, which this way does not make.
+ *
+ * @internal
+ */
+export const layer = (
+  server: http.Server,
+  before: ReadonlySet<unknown>,
+  options: Options
+): Layer.Layer<never, never, EventStore.EventStore> =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    if ((yield* Effect.tracer) !== defaultTracer) return
+    const added = server.listeners("request").filter((listener) => !before.has(listener))
+    if (added.length !== 1) return
+    const platform = added[0] as Listener
+    const dispatch = dispatcher(platform, options, yield* Effect.runtime<EventStore.EventStore>())
+    server.off("request", platform).on("request", dispatch)
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.off("request", dispatch).on("request", platform)))
+  }))

@@ -1,0 +1,133 @@
+// The short way of appends on Node's server keeps the general path's rules where the equivalence test cannot reach:
+// the deadline (a store that never answers, a body that never arrives in full), a client that leaves before its body
+// ends, and a tracer in place, for which the platform answers every request and makes its server span.
+import { EventStore } from "@concord/core"
+import { HttpServer } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Duration, Effect, Layer, Tracer } from "effect"
+import * as net from "node:net"
+import * as nodeServer from "../src/internal/nodeServer.js"
+
+const requestTimeoutMillis = 500
+
+/** A store whose appends are counted, and never answered while `frozen.append`. */
+const frozen = { append: false, calls: 0 }
+
+const counted = Layer.effect(
+  EventStore.EventStore,
+  Effect.map(EventStore.EventStore, (store): EventStore.Service => ({
+    ...store,
+    append: (...args) =>
+      Effect.suspend(() => {
+        frozen.calls++
+        return frozen.append ? Effect.uninterruptible(Effect.never) : store.append(...args)
+      })
+  }))
+).pipe(Layer.provideMerge(EventStore.layerMemory()))
+
+const service = nodeServer.layer({
+  host: "127.0.0.1",
+  port: 0,
+  requestTimeout: Duration.millis(requestTimeoutMillis),
+  shutdownTimeout: Duration.seconds(1)
+}).pipe(Layer.provide(counted))
+
+const portOf = (layer: Layer.Layer<HttpServer.HttpServer>) =>
+  Effect.map(Layer.build(layer), (context) => {
+    const { address } = Context.get(context, HttpServer.HttpServer)
+    return address._tag === "TcpAddress" ? address.port : 0
+  })
+
+/** Raw bytes on a connection of their own; resolves with what came back once the service closes it. */
+const exchange = (port: number, bytes: string, options: { readonly leaveAfterMillis?: number } = {}) =>
+  Effect.promise(() =>
+    new Promise<{ readonly text: string; readonly closedAfter: number }>((resolve) => {
+      const started = Date.now()
+      let text = ""
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes))
+      socket.on("data", (chunk) => (text += String(chunk)))
+      socket.on("error", () => {})
+      socket.on("close", () => resolve({ text, closedAfter: Date.now() - started }))
+      setTimeout(() => socket.destroy(), options.leaveAfterMillis ?? 10_000)
+    })
+  )
+
+const post = (stream: string, body: string, declared = body.length) =>
+  `POST /streams/${stream}/events HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+  `content-length: ${declared}\r\n\r\n${body}`
+
+const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))
+
+const append = JSON.stringify({ expectedVersion: "any", events: [{ type: "T", data: {} }] })
+
+describe("the short way of appends on Node's server", () => {
+  it.live("answers an append the store never finishes with 503 AppendTimeout at the deadline, maybe committed", () =>
+    Effect.gen(function*() {
+      const port = yield* portOf(service)
+      frozen.append = true
+      const calls = frozen.calls
+      const outcome = yield* exchange(port, post("stuck", append))
+      frozen.append = false
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 503 /)
+      expect(outcome.text.toLowerCase()).toContain("connection: close")
+      expect(bodyOf(outcome.text)).toEqual({
+        _tag: "AppendTimeout",
+        streamId: "stuck",
+        timeoutMillis: requestTimeoutMillis,
+        mayHaveCommitted: true
+      })
+      expect(frozen.calls).toBe(calls + 1)
+      expect(outcome.closedAfter).toBeGreaterThanOrEqual(requestTimeoutMillis - 50)
+    }).pipe(Effect.scoped))
+
+  it.live("answers a body shorter than its Content-Length at the deadline, not committed, and never calls the store", () =>
+    Effect.gen(function*() {
+      const port = yield* portOf(service)
+      const calls = frozen.calls
+      const outcome = yield* exchange(port, post("half", append.slice(0, 20), append.length))
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 503 /)
+      expect(outcome.text.toLowerCase()).toContain("connection: close")
+      expect(bodyOf(outcome.text)).toEqual({
+        _tag: "AppendTimeout",
+        streamId: "half",
+        timeoutMillis: requestTimeoutMillis,
+        mayHaveCommitted: false
+      })
+      // Its body, if it came now, would find the answer given.
+      yield* Effect.sleep(Duration.millis(100))
+      expect(frozen.calls).toBe(calls)
+    }).pipe(Effect.scoped))
+
+  it.live("does nothing more for a client that leaves before its body ends: the store is never called", () =>
+    Effect.gen(function*() {
+      const port = yield* portOf(service)
+      const calls = frozen.calls
+      const outcome = yield* exchange(port, post("left", append.slice(0, 20), append.length), { leaveAfterMillis: 100 })
+      expect(outcome.text).toBe("")
+      yield* Effect.sleep(Duration.millis(requestTimeoutMillis + 200))
+      expect(frozen.calls).toBe(calls)
+      // The service goes on answering.
+      const next = yield* exchange(port, post("after", append))
+      expect(next.text).toMatch(/^HTTP\/1\.1 200 /)
+      expect(frozen.calls).toBe(calls + 1)
+    }).pipe(Effect.scoped))
+
+  it.live("leaves every request to the platform where a tracer is in place, which makes its server span", () =>
+    Effect.gen(function*() {
+      const spans: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          spans.push(name)
+          return Effect.runSync(
+            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind))
+          )
+        },
+        context: (f) => f()
+      })
+      const port = yield* portOf(service.pipe(Layer.provide(Layer.setTracer(recording))))
+      const outcome = yield* exchange(port, post("traced", append))
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 200 /)
+      expect(spans).toContain("http.server POST")
+      expect(spans).toContain("concord.append")
+    }).pipe(Effect.scoped))
+})
