@@ -3,6 +3,7 @@
 import { Event, StreamId, StreamVersion } from "@concord/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Either, Exit, Fiber } from "effect"
+import * as Pg from "pg"
 import * as Deadline from "../src/internal/deadline.js"
 import * as PgGroupCommit from "../src/internal/pgGroupCommit.js"
 
@@ -13,30 +14,52 @@ interface Sent {
   abandoned: boolean
 }
 
-/** A committer whose statements wait for the test's answer. */
-const committer = (appendTimeout = 10_000) => {
+/** A group waiting for its connection, which the test gives (its statement is then sent) or fails. */
+interface Connecting {
+  readonly connect: () => void
+  readonly fail: (error: unknown) => void
+}
+
+/**
+ * A committer whose statements wait for the test's answer; with `connectByHand`, each group waits for its connection
+ * until the test gives or fails it.
+ */
+const committer = (appendTimeout = 10_000, connectByHand = false) => {
   const sent: Array<Sent> = []
+  const connecting: Array<Connecting> = []
   const store = PgGroupCommit.make({
     appendTimeout,
-    send: (appends, done) => {
-      const statement: Sent = {
-        streams: (JSON.parse(appends) as ReadonlyArray<{ stream: string }>).map((append) => append.stream),
-        done,
-        abandoned: false
+    send: ({ done, take }) => {
+      let abandoned = false
+      let statement: Sent | undefined
+      const connect = () => {
+        if (abandoned) return
+        const appends = take()
+        if (appends === undefined) return
+        statement = {
+          streams: (JSON.parse(appends) as ReadonlyArray<{ stream: string }>).map((append) => append.stream),
+          done,
+          abandoned: false
+        }
+        sent.push(statement)
       }
-      sent.push(statement)
-      return () => (statement.abandoned = true)
+      if (connectByHand) connecting.push({ connect, fail: (error) => done(Either.left(error)) })
+      else connect()
+      return () => {
+        abandoned = true
+        if (statement) statement.abandoned = true
+      }
     }
   })
   /** The fast path's write of one event to `stream` at version 1, in a fiber of its own. */
-  const write = (stream: string, commitment = Deadline.commitment()) => {
+  const write = (stream: string, commitment = Deadline.commitment(), data: unknown = {}) => {
     const streamId = StreamId.make(stream)
     const record = {
       id: Event.makeId(),
       streamId,
       version: StreamVersion.make(1),
       type: "Noted",
-      data: {},
+      data,
       metadata: {},
       recordedAt: new Date()
     }
@@ -46,8 +69,12 @@ const committer = (appendTimeout = 10_000) => {
       (fiber) => ({ fiber, commitment })
     )
   }
-  return { sent, write }
+  return { connecting, sent, write }
 }
+
+/** A server's error response as the `pg` driver gives it. */
+const serverError = (code: string, severity: string) =>
+  Object.assign(new Pg.DatabaseError("could not serialize access", 100, "error"), { code, severity })
 
 /** Lets the forked writes submit and the event loop's turn end, and with it the forming of a group. */
 const nextTurn = Effect.zipRight(
@@ -124,7 +151,8 @@ describe("PostgreSQL group commit's queue", () => {
       const lost = yield* write("c")
       yield* nextTurn
       // An ERROR with its SQLSTATE: the statement's transaction was rolled back, nothing of the group was written.
-      sent[0]!.done(Either.left({ code: "40001", severity: "ERROR", message: "could not serialize access" }))
+      // Its severity is the server's language (German here), which says nothing the SQLSTATE does not.
+      sent[0]!.done(Either.left(serverError("40001", "FEHLER")))
       for (const { commitment, fiber } of refused) {
         expect(failure(yield* Fiber.await(fiber))).toMatchObject({ _tag: "Missed" })
         expect(commitment.mayHaveCommitted).toBe(false)
@@ -157,5 +185,75 @@ describe("PostgreSQL group commit's queue", () => {
       expect(sent.map((statement) => statement.streams)).toEqual([["a"], ["b"]])
       sent[1]!.done(Either.right(["written"]))
       expect(Exit.isSuccess(yield* Fiber.await(next.fiber))).toBe(true)
+    }))
+})
+
+describe("PostgreSQL group commit's connections", () => {
+  it.live("a group whose connection cannot be had is not sent: its writes go the full way, as ones that did not commit", () =>
+    Effect.gen(function*() {
+      const { connecting, sent, write } = committer(10_000, true)
+      const writes = yield* Effect.all(["a", "b"].map((stream) => write(stream)))
+      yield* nextTurn
+      // Formed, but waiting for its connection: not one that may have committed yet.
+      expect(connecting).toHaveLength(1)
+      for (const { commitment } of writes) expect(commitment.mayHaveCommitted).toBe(false)
+      connecting[0]!.fail(new Error("timeout exceeded when trying to connect"))
+      for (const { commitment, fiber } of writes) {
+        expect(failure(yield* Fiber.await(fiber))).toMatchObject({ _tag: "Missed" })
+        expect(commitment.mayHaveCommitted).toBe(false)
+      }
+      // The committer goes on with the next group.
+      const next = yield* write("c")
+      yield* nextTurn
+      connecting[1]!.connect()
+      expect(sent.map((statement) => statement.streams)).toEqual([["c"]])
+      expect(next.commitment.mayHaveCommitted).toBe(true)
+      sent[0]!.done(Either.right(["written"]))
+      expect(Exit.isSuccess(yield* Fiber.await(next.fiber))).toBe(true)
+    }))
+
+  it.live("a write whose deadline answered while its group waited for the connection is left out of the statement", () =>
+    Effect.gen(function*() {
+      const { connecting, sent, write } = committer(10_000, true)
+      const timedOut = yield* write("timed-out")
+      const kept = yield* write("kept")
+      yield* nextTurn
+      timedOut.commitment.abandoned = true
+      connecting[0]!.connect()
+      expect(sent.map((statement) => statement.streams)).toEqual([["kept"]])
+      expect([timedOut, kept].map(({ commitment }) => commitment.mayHaveCommitted)).toEqual([false, true])
+      sent[0]!.done(Either.right(["written"]))
+      expect(Exit.isSuccess(yield* Fiber.await(kept.fiber))).toBe(true)
+      yield* Fiber.interrupt(timedOut.fiber)
+    }))
+
+  it.live("a group whose JSON cannot be made is not sent: its writes go the full way", () =>
+    Effect.gen(function*() {
+      const { sent, write } = committer()
+      // JSON.stringify throws on a bigint, as it does past the engine's longest string.
+      const writes = [yield* write("a"), yield* write("b", Deadline.commitment(), { n: 1n })]
+      yield* nextTurn
+      expect(sent).toEqual([])
+      for (const { commitment, fiber } of writes) {
+        expect(failure(yield* Fiber.await(fiber))).toMatchObject({ _tag: "Missed" })
+        expect(commitment.mayHaveCommitted).toBe(false)
+      }
+    }))
+
+  it.live("an error response that ends the session, or a system error, leaves the outcome unknown", () =>
+    Effect.gen(function*() {
+      const { sent, write } = committer()
+      for (const [i, code] of ["57P01", "XX000", "58030", "08006"].entries()) {
+        const { commitment, fiber } = yield* write(`s${i}`)
+        yield* nextTurn
+        sent[i]!.done(Either.left(serverError(code, "FATAL")))
+        expect(failure(yield* Fiber.await(fiber))).toMatchObject({ _tag: "StoreError", cause: { code } })
+        expect(commitment.mayHaveCommitted).toBe(true)
+      }
+      // A SQLSTATE on what is not the server's response (no message length) says nothing either.
+      const { fiber } = yield* write("plain")
+      yield* nextTurn
+      sent[4]!.done(Either.left(Object.assign(new Error("serialization"), { code: "40001" })))
+      expect(failure(yield* Fiber.await(fiber))).toMatchObject({ _tag: "StoreError" })
     }))
 })

@@ -14,9 +14,11 @@
  *
  * Deadlines: an append's deadline interrupts its fiber, which then takes its write out of the queue; the commit of
  * a group runs outside that fiber, so it takes a write only if its deadline has not answered yet (see
- * `Deadline.Commitment`), and marks it as one that may have committed as it does. So a write still waiting answers
- * `mayHaveCommitted: false`, and one sent `true`. The group's statement has a deadline of its own (see
- * `groupDeadline`), so that a server that hangs holds up a committer no longer than that.
+ * `Deadline.Commitment`), and marks it as one that may have committed as it does, right before the statement goes (a
+ * connection at hand). So a write still waiting, or whose group waits for a connection, answers
+ * `mayHaveCommitted: false`, and one sent `true`. A group that could not be sent (no connection, or its JSON could not
+ * be made) goes the full path, each append on its own, as after a miss. The group's statement has a deadline of its
+ * own (see `groupDeadline`), so that a server that hangs holds up a committer no longer than that.
  *
  * Other processes hear of the commits as after any append: each acknowledged append asks for the store's one
  * background `NOTIFY`, which is sent at most every 10 ms whatever the number of appends (see `notifications.ts`).
@@ -36,16 +38,19 @@ import type * as Migrations from "./migrations.js"
 import { storeError } from "./rows.js"
 
 /**
- * How a store sends a group: `appends` (the JSON the function takes) in the statement
- * `SELECT <appendMany>($1::jsonb) AS statuses`, its answer (the statuses, or why there are none) to `done`. The
- * function it returns abandons the statement at its deadline: whatever answer comes later is not waited for.
+ * How a store sends a group: once it has a connection, right before the statement goes, it calls `take` for the
+ * appends (the JSON the function takes) and sends them in the statement `SELECT <appendMany>($1::jsonb) AS statuses`,
+ * its answer (the statuses, or why there are none) to `done`. When `take` answers `undefined`, nothing is left to send
+ * (the group was answered already): no statement goes. A failure given to `done` before `take` was called means that
+ * nothing was sent. The function it returns abandons the statement at its deadline: whatever answer comes later is
+ * not waited for, and a statement not yet sent is not sent.
  *
  * @internal
  */
-export type Send = (
-  appends: string,
-  done: (answer: Either.Either<ReadonlyArray<string>, unknown>) => void
-) => () => void
+export type Send = (group: {
+  readonly take: () => string | undefined
+  readonly done: (answer: Either.Either<ReadonlyArray<string>, unknown>) => void
+}) => () => void
 
 /**
  * The most appends of one group. Each that writes takes a subtransaction id, and PostgreSQL keeps up to 64 of a
@@ -77,8 +82,11 @@ interface Pending {
   readonly batch: EventStore.AppendResult
   readonly commitment: Deadline.Commitment
   readonly resume: (answer: Effect.Effect<void, WriteError>) => void
-  /** `waiting` in the queue, `sent` in a group, `left` when its append gave up waiting (it is then skipped). */
-  state: "waiting" | "sent" | "left"
+  /**
+   * `waiting` in the queue, `grouped` in a group waiting for its connection, `sent` in a group's statement, `left`
+   * when its append gave up waiting (it is then skipped).
+   */
+  state: "waiting" | "grouped" | "sent" | "left"
 }
 
 /** An append as the function of migration `3_append_many` takes it. */
@@ -99,15 +107,25 @@ const toJson = (write: Pending) => ({
 })
 
 /**
- * Whether a statement failed because the server refused it (an `ERROR` with its SQLSTATE, from the driver itself or
- * inside a `SqlError`): its transaction was then rolled back, so nothing of the group was written. A lost connection,
- * or a timeout, says nothing of the kind.
+ * SQLSTATEs that do not say the statement's transaction was rolled back on a session still open: connection
+ * exceptions (`08`), the server ending the session (`57P…`: shutdown, terminated, database dropped, sent as `FATAL`),
+ * system and internal errors (`58`, `XX`: what a `PANIC`, such as a failure to flush the commit record, sends).
+ */
+const outcomeUnknown = /^(08|57P|58|XX)/
+
+/**
+ * Whether a statement failed because the server refused it: an error response of the server (`pg`'s
+ * `DatabaseError`: an `Error` with a SQLSTATE `code` and the message's `length`, from the driver itself or inside a
+ * `SqlError`) whose SQLSTATE is an `ERROR`'s, so its transaction was rolled back and nothing of the group was
+ * written. A lost connection, or a timeout, says nothing of the kind. Decided by the SQLSTATE, not the `severity`,
+ * which the server translates (`FEHLER` under a German `lc_messages`).
  */
 const refusedByServer = (cause: unknown): boolean => {
-  const error = (cause instanceof SqlError ? cause.cause : cause) as
-    | { readonly code?: unknown; readonly severity?: unknown }
-    | undefined
-  return typeof error?.code === "string" && error.code.length === 5 && error.severity === "ERROR"
+  const error = cause instanceof SqlError ? cause.cause : cause
+  if (!(error instanceof Error)) return false
+  const { code, length } = error as { readonly code?: unknown; readonly length?: unknown }
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof length === "number" &&
+    !outcomeUnknown.test(code)
 }
 
 /** The unique violation reported for an append of a group (the function answers its status, not the error). */
@@ -119,7 +137,7 @@ const uniqueViolation = (streamId: StreamId.StreamId) =>
     })
   })
 
-/** The next group, in the order the writes came: each marked sent, and as one that may have committed. */
+/** The next group, in the order the writes came: each marked grouped (it is marked sent when the statement goes). */
 const takeGroup = (queue: Array<Pending>): Array<Pending> => {
   const group: Array<Pending> = []
   let events = 0
@@ -133,12 +151,39 @@ const takeGroup = (queue: Array<Pending>): Array<Pending> => {
     }
     if (group.length > 0 && events + next.records.length > maxEvents) break
     queue.shift()
-    next.state = "sent"
-    next.commitment.mayHaveCommitted = true
+    next.state = "grouped"
     events += next.records.length
     group.push(next)
   }
   return group
+}
+
+/**
+ * The writes of a group that is not sent after all, to the full path (`mayHaveCommitted` was never set): its
+ * connection could not be had, or its JSON made.
+ */
+const notSent = (group: ReadonlyArray<Pending>) => {
+  for (const write of group) {
+    if (write.state === "left") continue
+    write.state = "left"
+    write.resume(Effect.fail(new Missed()))
+  }
+}
+
+/**
+ * The writes of a group still to be sent, right before its statement goes: each marked sent, and as one that may have
+ * committed. One whose deadline answered, or whose fiber left, while the group waited for its connection is not sent.
+ */
+const sendable = (group: ReadonlyArray<Pending>): Array<Pending> => {
+  const sent: Array<Pending> = []
+  for (const write of group) {
+    if (write.state !== "grouped" || write.commitment.abandoned) {
+      write.state = "left"
+      continue
+    }
+    sent.push(write)
+  }
+  return sent
 }
 
 /** Each write's answer: its status from the function, in order, or the failure of the group's statement. */
@@ -170,20 +215,33 @@ const answer = (group: ReadonlyArray<Pending>, result: Either.Either<ReadonlyArr
 export const sendThrough = (sql: SqlClient.SqlClient, names: Migrations.Tables) =>
   Effect.map(Effect.runtime<never>(), (runtime): Send => {
     const run = Runtime.runCallback(runtime)
-    const appendMany = sql(names.appendMany)
-    return (appends, done) =>
-      run(sql<{ statuses: ReadonlyArray<string> }>`SELECT ${appendMany}(${appends}::jsonb) AS statuses`, {
-        onExit: (exit) =>
-          done(
-            Exit.isSuccess(exit)
-              ? Either.right(exit.value[0]?.statuses ?? [])
-              : Either.left(
-                Exit.causeOption(exit).pipe((cause) =>
-                  cause._tag === "Some" && cause.value._tag === "Fail" ? cause.value.error : cause
+    const [statement] = sql`SELECT ${sql(names.appendMany)}(${""}::jsonb) AS statuses`.compile()
+    return ({ done, take }) =>
+      // A connection first, so that the group is taken (and may commit) only once it is at hand.
+      run(
+        Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
+          Effect.suspend(() => {
+            const appends = take()
+            return appends === undefined
+              ? Effect.succeed([])
+              : connection.execute(statement, [appends], undefined) as Effect.Effect<
+                ReadonlyArray<{ statuses: ReadonlyArray<string> }>,
+                SqlError
+              >
+          }))),
+        {
+          onExit: (exit) =>
+            done(
+              Exit.isSuccess(exit)
+                ? Either.right(exit.value[0]?.statuses ?? [])
+                : Either.left(
+                  Exit.causeOption(exit).pipe((cause) =>
+                    cause._tag === "Some" && cause.value._tag === "Fail" ? cause.value.error : cause
+                  )
                 )
-              )
-          )
-      })
+            )
+        }
+      )
   })
 
 /** @internal */
@@ -205,29 +263,48 @@ export const make = (options: {
       committers--
       return
     }
-    let appends: string
-    try {
-      appends = JSON.stringify(group.map(toJson))
-    } catch (cause) {
-      answer(group, Either.left(cause))
-      return commitNext()
-    }
+    /** The writes the statement carries, once it goes. */
+    let sent: ReadonlyArray<Pending> | undefined
     let answered = false
     const settle = (result: Either.Either<ReadonlyArray<string>, unknown>) => {
       if (answered) return
       answered = true
       clearTimeout(timer)
-      answer(group, result)
+      // A failure before the statement went: nothing of the group was written.
+      if (sent === undefined) notSent(group)
+      else answer(sent, result)
       // The writes submitted as the answers are handled join the next group.
       setImmediate(commitNext)
+    }
+    const take = (): string | undefined => {
+      if (answered) return undefined
+      const writes = sendable(group)
+      let appends: string | undefined
+      try {
+        appends = writes.length === 0 ? undefined : JSON.stringify(writes.map(toJson))
+      } catch {
+        // Past the longest string of the engine, say: each append goes the full path on its own.
+      }
+      if (appends === undefined) {
+        settle(Either.left(undefined))
+        return undefined
+      }
+      for (const write of writes) {
+        write.state = "sent"
+        write.commitment.mayHaveCommitted = true
+      }
+      sent = writes
+      return appends
     }
     let abandon = () => {}
     const timer = setTimeout(() => {
       abandon()
       settle(Either.left(new Deadline.TimedOut({ millis: deadline })))
     }, deadline)
+    // Nothing waits for a group at shutdown: the appends answer at their own deadlines, whose timers hold the process.
+    timer.unref()
     try {
-      abandon = send(appends, settle)
+      abandon = send({ take, done: settle })
     } catch (cause) {
       settle(Either.left(cause))
     }
@@ -267,9 +344,9 @@ export const make = (options: {
       Effect.async<void, WriteError>((resume) => {
         const write: Pending = { streamId, expected, records, batch, commitment, resume, state: "waiting" }
         submit(write)
-        // Interrupted (its deadline, its caller): a write still waiting leaves the queue; one sent stays sent.
+        // Interrupted (its deadline, its caller): a write not yet sent is never sent; one sent stays sent.
         return Effect.sync(() => {
-          if (write.state === "waiting") write.state = "left"
+          if (write.state === "waiting" || write.state === "grouped") write.state = "left"
         })
       })
   })

@@ -44,13 +44,17 @@ export const make = (options: {
         name: "concord_append_many",
         text: `SELECT ${Pg.escapeIdentifier(appendMany)}($1::jsonb) AS statuses`
       }
-      return (appends, done) => {
+      return ({ done, take }) => {
         let abandoned = false
         /** Gives the connection back (to the pool, or closed with `error`), once. */
         let release: ((error?: Error) => void) | undefined
         pool.connect((connectError, client, giveBack) => {
+          // Nothing was sent: the group goes the full path.
           if (connectError || client === undefined) return done(Either.left(connectError))
           if (abandoned) return giveBack()
+          // Taken right before the statement goes, which is when its appends may begin to commit.
+          const appends = take()
+          if (appends === undefined) return giveBack()
           const lost = (error: Error) => {
             release?.(error)
             done(Either.left(error))
