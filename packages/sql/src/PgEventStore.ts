@@ -41,7 +41,9 @@ export interface Options extends SqlEventStore.Options {
 /**
  * A store on PostgreSQL. Every pooled connection carries session defaults (`-c …` in the connection's options):
  * `lock_timeout` when `lockTimeoutMillis` is set, so that it bounds every wait of the full path for another writer's
- * lock (a commit group's statement waits 20 ms at most, and an append it could not make then goes the full path); `statement_timeout` and `idle_in_transaction_session_timeout` from `statementTimeoutMillis`
+ * lock (a commit group's statement sets its own `lock_timeout` of 20 ms, which bounds each of its waits for a lock,
+ * not the statement: an append of the group that meets another writer's uncommitted row waits up to 20 ms for it and
+ * then goes the full path, so a group can wait 20 ms for each such append it holds); `statement_timeout` and `idle_in_transaction_session_timeout` from `statementTimeoutMillis`
  * (default 30 s), so that the server ends what a client gave up on. The client's own deadlines are what answer the
  * callers of a server that hangs: `appendTimeoutMillis` for a whole append (`AppendTimeout`), `statementTimeoutMillis`
  * for each reading statement, `connectTimeoutMillis` for a new connection or a free one from the pool.
@@ -51,7 +53,8 @@ export interface Options extends SqlEventStore.Options {
  * connections of their own; each is still checked on its own and fails alone (a subtransaction each), and one whose
  * stream moved goes on alone, the full way. A lone append waits for no company. An acknowledged append is committed;
  * how durable a commit is, is the server's to say (`synchronous_commit`, `fsync`). An append that times out while it
- * waits for its group answers `AppendTimeout` with `mayHaveCommitted: false`, and is never sent.
+ * waits for its group, or for its group's connection, answers `AppendTimeout` with `mayHaveCommitted: false`, and is
+ * never sent; a group whose connection cannot be had is not sent, and its appends go the full way.
  *
  * The read side: `readAll` and `subscribe` follow the global log, ordered by writing transaction, then position.
  * PostgreSQL assigns positions before commit, so they become visible out of order; a read returns only events of

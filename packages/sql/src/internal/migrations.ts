@@ -134,7 +134,8 @@ const readSide = (names: Tables) =>
  * locked by another (`SKIP LOCKED`), and only then go the events in; `written` if so, `missed` if not. Each runs in
  * a block of its own, a subtransaction, so that a failure rolls back that append alone: `unique` when a unique
  * constraint refused it (an event id stored before), `missed` for any other failure (the full path, which takes it
- * next, then meets it and answers it as its own). A lock wait is bounded (`lock_timeout`) and then a miss too: the
+ * next, then meets it and answers it as its own). Each lock wait is bounded (`lock_timeout`, which applies to every wait, not to the statement: a group waits up to
+ * 20 ms for each append that meets a lock) and then a miss too: the
  * full path waits for a lock in a transaction of its own, and the others of the group need not wait with it.
  *
  * SQLite has no such function: its group commit runs its appends in one transaction of its own connection.
