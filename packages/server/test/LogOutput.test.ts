@@ -87,13 +87,14 @@ describe("log output", () => {
     }
   }
 
-  it("writes the lines of a task once, after it, in order, and at once past 64 KB or on flush", async () => {
+  it("writes the lines of a turn once, after it, in order, and at once past 64 KB, on flush or when pending", async () => {
     const writes: Array<string> = []
     const output = logOutput.make((text) => writes.push(text))
     output.line("one")
+    await new Promise<void>((resolve) => process.nextTick(resolve))
     output.line("two")
     expect(writes).toEqual([])
-    await new Promise<void>((resolve) => process.nextTick(resolve))
+    await new Promise<void>((resolve) => setImmediate(resolve))
     expect(writes).toEqual(["one\ntwo\n"])
 
     const long = "x".repeat(40 * 1024)
@@ -104,8 +105,11 @@ describe("log output", () => {
     output.line("three")
     output.flush()
     expect(writes.at(-1)).toBe("three\n")
+    output.line("four")
+    logOutput.flushPending()
+    expect(writes.at(-1)).toBe("four\n")
     await new Promise<void>((resolve) => setImmediate(resolve))
-    expect(writes).toHaveLength(3)
+    expect(writes).toHaveLength(4)
   })
 
   it.effect("takes the place of the pretty logger, and writes what waits when it is released", () =>

@@ -32,7 +32,7 @@ const service = nodeServer.layer({
   shutdownTimeout: Duration.seconds(1)
 }).pipe(Layer.provide(counted))
 
-const portOf = (layer: Layer.Layer<HttpServer.HttpServer>) =>
+const portOf = <E>(layer: Layer.Layer<HttpServer.HttpServer, E>) =>
   Effect.map(Layer.build(layer), (context) => {
     const { address } = Context.get(context, HttpServer.HttpServer)
     return address._tag === "TcpAddress" ? address.port : 0

@@ -1,6 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as logOutput from "./logOutput.js"
 
 /**
  * Prints the address the service listens on and its API page once it is ready: the line scripts wait for.
@@ -14,5 +15,9 @@ export const layer: Layer.Layer<never, never, HttpServer.HttpServer> = Layer.eff
       server.address.hostname.includes(":") ? `[${server.address.hostname}]` : server.address.hostname
     }:${server.address.port}`
     : `unix:${server.address.path}`
-  yield* Effect.sync(() => console.log(`Concord is listening on ${address} (API docs: ${address}/docs)`))
+  yield* Effect.sync(() => {
+    // After the lines logged before it, which may be waiting to be written together (see logOutput).
+    logOutput.flushPending()
+    console.log(`Concord is listening on ${address} (API docs: ${address}/docs)`)
+  })
 }))

@@ -12,24 +12,38 @@ import type * as LogLevel from "effect/LogLevel"
 import * as LogSpan from "effect/LogSpan"
 import { inspect } from "node:util"
 
-/** Past this many characters waiting, the lines are written at once rather than at the end of the task. */
+/** Past this many characters waiting, the lines are written at once rather than at the end of the turn. */
 const maxBuffered = 64 * 1024
 
+/** The outputs holding lines not written yet. */
+const pending = new Set<() => void>()
+
 /**
- * Lines gathered and written together: each `line` is kept, and everything kept is written in one piece once the task
- * that logged it is over (`process.nextTick`, after the microtasks the fibers run in), or at once past 64 KB, or by
- * `flush`. A busy service logs a line per append, many of them in one task (the appends a commit answers): written
- * through `console.log`, each line is a system call of its own (stdout is written synchronously to a pipe or a file),
- * which costs more than everything else about the line. Written before the next task, lines keep their order with what
- * the process prints otherwise.
+ * Writes every line an output of {@link make} still holds: for what prints to stdout otherwise, so that it comes
+ * after the lines logged before it.
+ *
+ * @internal
+ */
+export const flushPending = (): void => {
+  for (const flush of [...pending]) flush()
+}
+
+/**
+ * Lines gathered and written together: each `line` is kept, and everything kept is written in one piece once the event
+ * loop has handled what its turn brought (`setImmediate`), or at once past 64 KB, or by `flush` (and
+ * {@link flushPending}). A busy service logs a line per append, each answered in a task of its own or many in one (the
+ * appends a commit answers): written through `console.log`, each line is a system call of its own (stdout is written
+ * synchronously to a pipe or a file), which costs more than everything else about the line.
  *
  * @internal
  */
 export const make = (write: (text: string) => void) => {
   let buffered = ""
-  let scheduled = false
+  let scheduled: ReturnType<typeof setImmediate> | undefined
   const flush = (): void => {
-    scheduled = false
+    if (scheduled !== undefined) clearImmediate(scheduled)
+    scheduled = undefined
+    pending.delete(flush)
     if (buffered === "") return
     const text = buffered
     buffered = ""
@@ -39,9 +53,9 @@ export const make = (write: (text: string) => void) => {
     buffered += `${text}\n`
     if (buffered.length > maxBuffered) {
       flush()
-    } else if (!scheduled) {
-      scheduled = true
-      process.nextTick(flush)
+    } else if (scheduled === undefined) {
+      scheduled = setImmediate(flush)
+      pending.add(flush)
     }
   }
   return { line, flush }
@@ -114,7 +128,7 @@ export const pretty = (
 
 /**
  * The pretty logger's lines, written to stdout by {@link make}: the same text, colored on a terminal as it is, in a
- * write per task instead of one per line. It takes the place of the pretty logger (which
+ * write per turn of the event loop instead of one per line. It takes the place of the pretty logger (which
  * `NodeRuntime.runMain` installs) or of the default one. What is still waiting is written when the layer is released
  * and when the process exits, whichever comes first, so that no line is lost on the way out.
  *
