@@ -17,6 +17,7 @@ import * as Tracer from "effect/Tracer"
 import { Readable } from "node:stream"
 import { AppendRequest, ConcordApi } from "../Api.js"
 import type * as Registries from "../Registries.js"
+import * as appendRequest from "./appendRequest.js"
 import * as authorization from "./authorization.js"
 import * as bodyDepth from "./bodyDepth.js"
 import * as handlers from "./handlers.js"
@@ -68,6 +69,8 @@ export const appendRequestOf = (text: string): typeof AppendRequest.Type | undef
   } catch {
     return undefined
   }
+  const common = appendRequest.decodeCommon(json)
+  if (common !== undefined) return common
   const decoded = decodeRequest(json)
   return Either.isRight(decoded) ? decoded.right : undefined
 }
