@@ -87,37 +87,52 @@ const refused = (raw: string, error: EventStore.AppendError) => {
   }
 }
 
+/** What an append answers: its result, the store's refusals, or `ServiceUnavailable` for a store failure. */
+type Appending = Effect.Effect<
+  EventStore.AppendResult,
+  Exclude<EventStore.AppendError, EventStore.StoreError> | ServiceUnavailable
+>
+
 /**
  * An append request to the stream `raw` names, once decoded, as the endpoint answers it: the store called, the append
- * logged, counted and traced, a store failure answered `ServiceUnavailable`.
+ * logged and counted, a store failure answered `ServiceUnavailable`. It runs to its end once begun, even when its
+ * answer is abandoned (the request's deadline passed, its client left): nothing waits for it then. Neither traced nor
+ * marked as having called the store (see {@link appendTo}): for the short way on Node's server, which keeps its own
+ * deadline and is taken only where no tracer would see a span.
  *
  * @internal
  */
-export const appendTo = (store: EventStore.Service, registries: Registries.Registries) =>
+export const appendUntraced = (store: EventStore.Service, registries: Registries.Registries) =>
 (
   raw: string,
   streamId: StreamId.StreamId,
   payload: typeof AppendRequest.Type
-): Effect.Effect<
-  EventStore.AppendResult,
-  Exclude<EventStore.AppendError, EventStore.StoreError> | ServiceUnavailable
-> =>
-  Effect.zipRight(
-    deadline.callingStore,
-    store.append(streamId, payload.expectedVersion, payload.events, { registry: registries.forStream(streamId) })
-  ).pipe(
+): Appending =>
+  store.append(streamId, payload.expectedVersion, payload.events, { registry: registries.forStream(streamId) }).pipe(
     Effect.tap((result) => appended(raw, result)),
     Effect.tapError((error) => refused(raw, error)),
     Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
-    Effect.withSpan("concord.append", {
-      attributes: { stream: raw, events: payload.events.length },
-      // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
-      captureStackTrace: false
-    }),
-    // An append once begun runs to its end, logged and counted, even when its answer is abandoned (the request's
-    // deadline passed, its client left): nothing waits for it then.
     Effect.uninterruptible
   )
+
+/**
+ * An append request to the stream `raw` names, once decoded, as the endpoint answers it (see {@link appendUntraced}),
+ * in a span, its deadline told that the store is called.
+ *
+ * @internal
+ */
+export const appendTo = (store: EventStore.Service, registries: Registries.Registries) => {
+  const append = appendUntraced(store, registries)
+  return (raw: string, streamId: StreamId.StreamId, payload: typeof AppendRequest.Type): Appending =>
+    Effect.zipRight(deadline.callingStore, append(raw, streamId, payload)).pipe(
+      Effect.withSpan("concord.append", {
+        attributes: { stream: raw, events: payload.events.length },
+        // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
+        captureStackTrace: false
+      }),
+      Effect.uninterruptible
+    )
+}
 
 /** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */
 export const layerStreams = (registries: Registries.Registries) =>

@@ -79,7 +79,8 @@ const dispatcher = (
   runtime: Runtime.Runtime<EventStore.EventStore>
 ): Listener => {
   const runFork = Runtime.runFork(runtime)
-  const append = handlers.appendTo(Context.get(runtime.context, EventStore.EventStore), options.registries)
+  // Neither traced (no tracer would see it: see layer) nor marked for a deadline of the platform's, which keeps its own.
+  const append = handlers.appendUntraced(Context.get(runtime.context, EventStore.EventStore), options.registries)
   const accepted = authorization.accepts(options.token)
   const timeoutMillis = Duration.toMillis(options.requestTimeout)
   return (request, response) => {
@@ -131,7 +132,7 @@ const defaultTracer = Effect.runSync(Effect.tracer)
 
 /**
  * The short way of appends (see `fastAppend`) on Node's server itself, before the platform: a request it takes is
- * read, decoded, appended (by the same handler, logged, counted and traced the same way) and answered with the same
+ * read, decoded, appended (by the same handler, logged and counted the same way) and answered with the same
  * body and headers by the listener that Node calls, without a fiber, a scope and a server span of its own, which
  * cost the platform several times the rest of an append; any other request goes to the platform's listener as it
  * came, and one whose body turns out not to decode goes to it with that body. It keeps the general path's rules: the
@@ -139,7 +140,8 @@ const defaultTracer = Effect.runSync(Effect.tracer)
  * whether it was, and nothing more done for a client that left.
  *
  * Installed in place of the platform's listener, the one added to `server` once the app is built (those in `before`
- * were there already), and only where no tracer could see the platform's server span, which this way does not make.
+ * were there already), and only where no tracer could see the spans this way does not make: the platform's server
+ * span and the append's own.
  *
  * @internal
  */
