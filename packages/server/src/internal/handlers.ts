@@ -3,6 +3,8 @@ import { HttpApiBuilder } from "@effect/platform"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
 import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -47,13 +49,28 @@ const decodeStreamId = (raw: string) =>
       new InvalidStreamId({ message: `invalid stream id: ${ParseResult.TreeFormatter.formatErrorSync(error)}` })
   )
 
+/**
+ * `log` with these annotations added, as `Effect.annotateLogs` adds them, for a region that cannot be interrupted (an
+ * append's, which runs to its end): they are set and set back around it, where `annotateLogs` sets them in a region of
+ * its own that restores them even on an interruption, at several times the cost of the log line itself.
+ */
+const annotated = (log: Effect.Effect<void>, annotations: Readonly<Record<string, unknown>>) =>
+  FiberRef.getWith(FiberRef.currentLogAnnotations, (outer) => {
+    let inner = outer
+    for (const key in annotations) inner = HashMap.set(inner, key, annotations[key])
+    return Effect.zipRight(
+      FiberRef.set(FiberRef.currentLogAnnotations, inner),
+      Effect.zipRight(log, FiberRef.set(FiberRef.currentLogAnnotations, outer))
+    )
+  })
+
 /** An append's logs and counters once it is answered: what operators read, one line an append. */
 const appended = (raw: string, result: EventStore.AppendResult) =>
   Effect.zipRight(
     result.rebasedOver > 0
       ? Effect.zipRight(Metric.increment(metrics.appends), Metric.increment(metrics.rebases))
       : Metric.increment(metrics.appends),
-    Effect.annotateLogs(Effect.logInfo("appended"), {
+    annotated(Effect.logInfo("appended"), {
       stream: raw,
       firstVersion: result.firstVersion,
       lastVersion: result.lastVersion,
@@ -67,7 +84,7 @@ const refused = (raw: string, error: EventStore.AppendError) => {
     case "ConcurrencyConflict":
       return Effect.zipRight(
         Metric.increment(metrics.conflicts),
-        Effect.annotateLogs(Effect.logInfo("conflict"), {
+        annotated(Effect.logInfo("conflict"), {
           stream: raw,
           expectedVersion: error.expectedVersion,
           actualVersion: error.actualVersion,
@@ -77,7 +94,7 @@ const refused = (raw: string, error: EventStore.AppendError) => {
         })
       )
     case "AppendTimeout":
-      return Effect.annotateLogs(Effect.logWarning("append timed out"), {
+      return annotated(Effect.logWarning("append timed out"), {
         stream: raw,
         timeoutMillis: error.timeoutMillis,
         mayHaveCommitted: error.mayHaveCommitted
