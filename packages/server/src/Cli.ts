@@ -131,7 +131,7 @@ const serve = Command.make(
       )
       return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout))))
     }).pipe(
-      // A line per append: the lines of a turn of the event loop written together rather than a system call each.
+      // A line per append: the lines of a few milliseconds written together rather than a system call each.
       Effect.provide(logOutput.layerStdout)
     )
 ).pipe(Command.withDescription(

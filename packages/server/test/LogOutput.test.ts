@@ -87,14 +87,14 @@ describe("log output", () => {
     }
   }
 
-  it("writes the lines of a turn once, after it, in order, and at once past 64 KB, on flush or when pending", async () => {
+  it("writes the lines of a few milliseconds at once, in order, and at once past 64 KB, on flush or when pending", async () => {
     const writes: Array<string> = []
     const output = logOutput.make((text) => writes.push(text))
     output.line("one")
-    await new Promise<void>((resolve) => process.nextTick(resolve))
+    await new Promise<void>((resolve) => setImmediate(resolve))
     output.line("two")
     expect(writes).toEqual([])
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await new Promise<void>((resolve) => setTimeout(resolve, 50))
     expect(writes).toEqual(["one\ntwo\n"])
 
     const long = "x".repeat(40 * 1024)
@@ -108,7 +108,7 @@ describe("log output", () => {
     output.line("four")
     logOutput.flushPending()
     expect(writes.at(-1)).toBe("four\n")
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await new Promise<void>((resolve) => setTimeout(resolve, 50))
     expect(writes).toHaveLength(4)
   })
 

@@ -12,7 +12,7 @@ import type * as LogLevel from "effect/LogLevel"
 import * as LogSpan from "effect/LogSpan"
 import { inspect } from "node:util"
 
-/** Past this many characters waiting, the lines are written at once rather than at the end of the turn. */
+/** Past this many characters waiting, the lines are written at once. */
 const maxBuffered = 64 * 1024
 
 /** The outputs holding lines not written yet. */
@@ -28,20 +28,23 @@ export const flushPending = (): void => {
   for (const flush of [...pending]) flush()
 }
 
+/** How long a line may wait for others to be written with. */
+const maxWaitMillis = 10
+
 /**
- * Lines gathered and written together: each `line` is kept, and everything kept is written in one piece once the event
- * loop has handled what its turn brought (`setImmediate`), or at once past 64 KB, or by `flush` (and
- * {@link flushPending}). A busy service logs a line per append, each answered in a task of its own or many in one (the
- * appends a commit answers): written through `console.log`, each line is a system call of its own (stdout is written
- * synchronously to a pipe or a file), which costs more than everything else about the line.
+ * Lines gathered and written together: each `line` is kept, and everything kept is written in one piece at most 10
+ * milliseconds after the first of them, or at once past 64 KB, or by `flush` (and {@link flushPending}). A busy service
+ * logs a line per append: written through `console.log`, each line is a system call of its own (stdout is written
+ * synchronously to a pipe or a file), which costs an append more than everything else about its line, and blocks the
+ * event loop meanwhile; gathered for a few milliseconds, they take one.
  *
  * @internal
  */
 export const make = (write: (text: string) => void) => {
   let buffered = ""
-  let scheduled: ReturnType<typeof setImmediate> | undefined
+  let scheduled: ReturnType<typeof setTimeout> | undefined
   const flush = (): void => {
-    if (scheduled !== undefined) clearImmediate(scheduled)
+    if (scheduled !== undefined) clearTimeout(scheduled)
     scheduled = undefined
     pending.delete(flush)
     if (buffered === "") return
@@ -54,7 +57,8 @@ export const make = (write: (text: string) => void) => {
     if (buffered.length > maxBuffered) {
       flush()
     } else if (scheduled === undefined) {
-      scheduled = setImmediate(flush)
+      // Written on the way out too (see layerStdout): the wait keeps no process alive.
+      scheduled = setTimeout(flush, maxWaitMillis).unref()
       pending.add(flush)
     }
   }
@@ -128,7 +132,7 @@ export const pretty = (
 
 /**
  * The pretty logger's lines, written to stdout by {@link make}: the same text, colored on a terminal as it is, in a
- * write per turn of the event loop instead of one per line. It takes the place of the pretty logger (which
+ * write every few milliseconds instead of one per line. It takes the place of the pretty logger (which
  * `NodeRuntime.runMain` installs) or of the default one. What is still waiting is written when the layer is released
  * and when the process exits, whichever comes first, so that no line is lost on the way out.
  *
