@@ -116,7 +116,12 @@ const dispatcher = (
       runFork(append(target.raw, target.streamId, payload)).addObserver((exit) => {
         if (answered) return
         settle()
-        nodeAnswer.exit(response, exit, fastAppend.encodedResult)
+        try {
+          nodeAnswer.exit(response, exit, fastAppend.encodedResult)
+        } catch {
+          // An answer that cannot be written (a defect of its own) cuts its connection, not the service.
+          response.destroy()
+        }
       })
     }
     request.on("data", onData).on("end", onEnd).on("error", () => {})
