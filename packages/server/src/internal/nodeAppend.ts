@@ -116,12 +116,7 @@ const dispatcher = (
       runFork(append(target.raw, target.streamId, payload)).addObserver((exit) => {
         if (answered) return
         settle()
-        try {
-          nodeAnswer.exit(response, exit, fastAppend.encodedResult)
-        } catch {
-          // An answer that cannot be written (a defect of its own) cuts its connection, not the service.
-          response.destroy()
-        }
+        nodeAnswer.exit(response, exit, fastAppend.encodedResult)
       })
     }
     request.on("data", onData).on("end", onEnd).on("error", () => {})
