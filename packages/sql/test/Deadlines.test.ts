@@ -143,9 +143,11 @@ describe.skipIf(inject("pgUrl") === undefined)(postgresSuites.deadlines, () => {
           StreamId.make(name)
         ) as [StreamId.StreamId, StreamId.StreamId, StreamId.StreamId, StreamId.StreamId]
         const acknowledged: Array<string> = []
-        for (const stream of [fast, full, other]) {
+        // `other` is written through `byDefault`, so that its commit group's connection is open too: a group that must
+        // open one on a frozen server is never sent, and its append would rightly answer mayHaveCommitted: false.
+        for (const [stream, through] of [[fast, store], [full, store], [other, byDefault]] as const) {
           const ids = [newId("acknowledged")]
-          yield* store.append(stream, ExpectedVersion.noStream, noted(ids))
+          yield* through.append(stream, ExpectedVersion.noStream, noted(ids))
           acknowledged.push(...ids)
         }
         // Connections open in both pools, so that the statements below are sent before the server hangs.
