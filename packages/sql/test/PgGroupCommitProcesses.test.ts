@@ -3,38 +3,24 @@
 // locks). Then a process killed with SIGKILL while its groups are on their way: no append partly stored.
 import { Registry } from "@concord/example-crm"
 import { PgEventStore } from "@concord/sql/pg"
-import { Programs } from "@concord/test-postgres"
 import { Checker } from "@concord/testing"
 import { describe, expect, inject, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { audit, type Line, registerClients } from "./support/pgGroupCommit.js"
 import type { GroupWriterOptions } from "./support/pgGroupCommitWriter.js"
+import { startProcess } from "./support/processes.js"
 import { postgresSuites } from "./support/suites.js"
 
 const pgUrl = inject("pgUrl")
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "concord-group-"))
 const writerScript = fileURLToPath(new URL("./support/pgGroupCommitWriter.ts", import.meta.url))
 
-/** Starts one writer process; its stderr is kept for the error message. */
-const startWriter = (options: GroupWriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
-  const child = spawn(process.execPath, [Programs.program(writerScript), JSON.stringify(options)], {
-    stdio: ["ignore", "ignore", "pipe"]
-  })
-  let stderr = ""
-  child.stderr?.on("data", (chunk) => (stderr += String(chunk)))
-  const finished = new Promise<number | null>((resolve) =>
-    child.on("exit", (code) => {
-      if (code !== 0 && code !== null) console.error(`${options.name} exited with ${code}:\n${stderr}`)
-      resolve(code)
-    })
-  )
-  return Object.assign(child, { finished })
-}
+/** Starts one writer process (support/pgGroupCommitWriter.ts). */
+const startWriter = (options: GroupWriterOptions) => startProcess(writerScript, options)
 
 /** The lines a writer recorded; one killed while recording leaves at most its last line unfinished. */
 const readLines = (file: string): ReadonlyArray<Line> => {

@@ -1,32 +1,16 @@
 // Starting group commit writer processes (support/groupWriter.ts) and reading back what they recorded.
 import { Registry } from "@concord/example-crm"
-import { Programs } from "@concord/test-postgres"
 import type { Checker } from "@concord/testing"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as GroupCommit from "./groupCommit.js"
 import type { GroupLine, GroupWriterOptions } from "./groupWriter.js"
+import { type Started, startProcess } from "./processes.js"
 
 const writerScript = fileURLToPath(new URL("./groupWriter.ts", import.meta.url))
 
-/** Starts one writer process; its stderr is kept for the error message. */
-export const startGroupWriter = (
-  options: GroupWriterOptions
-): ChildProcess & { readonly finished: Promise<number | null> } => {
-  const child = spawn(process.execPath, [Programs.program(writerScript), JSON.stringify(options)], {
-    stdio: ["ignore", "ignore", "pipe"]
-  })
-  let stderr = ""
-  child.stderr?.on("data", (chunk) => (stderr += String(chunk)))
-  const finished = new Promise<number | null>((resolve) =>
-    child.on("exit", (code) => {
-      if (code !== 0 && code !== null) console.error(`${options.name} exited with ${code}:\n${stderr}`)
-      resolve(code)
-    })
-  )
-  return Object.assign(child, { finished })
-}
+/** Starts one group commit writer process (support/groupWriter.ts). */
+export const startGroupWriter = (options: GroupWriterOptions): Started => startProcess(writerScript, options)
 
 /** How many lines a writer has recorded so far. */
 export const linesIn = (file: string) => fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").length - 1 : 0

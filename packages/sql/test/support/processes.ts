@@ -11,12 +11,15 @@ import type { WriterOptions } from "./writer.js"
 
 const writerScript = fileURLToPath(new URL("./writer.ts", import.meta.url))
 
-/** Starts one writer process; its stderr is kept for the error message. */
-export const startWriter = (options: WriterOptions): ChildProcess & { readonly finished: Promise<number | null> } => {
-  const child = spawn(process.execPath, [
-    Programs.program(writerScript),
-    JSON.stringify(options)
-  ], {
+/** A started writer process, and its exit code once it ended. */
+export type Started = ChildProcess & { readonly finished: Promise<number | null> }
+
+/**
+ * Starts the TypeScript program `script` (an absolute path) with `options` as its one JSON argument; its stderr is kept
+ * for the error message when it exits with a failure.
+ */
+export const startProcess = (script: string, options: { readonly name: string }): Started => {
+  const child = spawn(process.execPath, [Programs.program(script), JSON.stringify(options)], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""
@@ -29,6 +32,9 @@ export const startWriter = (options: WriterOptions): ChildProcess & { readonly f
   )
   return Object.assign(child, { finished })
 }
+
+/** Starts one writer process (support/writer.ts). */
+export const startWriter = (options: WriterOptions): Started => startProcess(writerScript, options)
 
 interface Line {
   readonly kind: "sending" | "outcome"
