@@ -10,6 +10,8 @@ import { EventStore } from "@concord/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import * as internalMetrics from "./internal/metrics.js"
 import * as internal from "./internal/sqlStore.js"
 
 /**
@@ -104,3 +106,36 @@ export const layer = (
   options?: Options
 ): Layer.Layer<EventStore.EventStore, EventStore.StoreError, SqlClient.SqlClient> =>
   Layer.effect(EventStore.EventStore, make(options))
+
+/**
+ * The SQL stores' own metrics, kept in Effect's global metric registry (so `Metric.snapshot`, a Prometheus endpoint
+ * or an OpenTelemetry exporter sees them), each tagged `store`: `sqlite` or `postgres`.
+ *
+ * - `commitGroupSize`, `concord_commit_group_size`: the appends each group commit carried, recorded once per group
+ *   transaction that committed (boundaries 1, 2, 4, … 256). SQLite's group committer records each of its
+ *   transactions (an append run again alone after its group's transaction failed counts as a group of 1);
+ *   PostgreSQL records each group statement that returned.
+ * - `lockWait`, `concord_store_lock_wait_seconds`: how long an append waited for the right to write.
+ *   - SQLite, group commit (`SqliteEventStore.layer` on a file): from the append being queued until its group's
+ *     `BEGIN IMMEDIATE` returned (the queue, the connection, another process's write lock), once per append taken
+ *     into a group.
+ *   - SQLite otherwise (an in-memory store, a store over a client of your own): from the start of each write
+ *     transaction of the append until its `BEGIN IMMEDIATE` returned (the connection, another process's lock). An
+ *     append the fast path missed opens two. Not recorded inside a transaction of the caller's, whose lock it is.
+ *   - PostgreSQL, group commit (the common append): from the append's write being queued until its group's
+ *     statement was sent (the queue, a free committer, a connection). Inside the statement, rows another writer
+ *     holds are skipped rather than waited for (the append then takes the full path), and any other lock wait is
+ *     bounded (20 ms); such a wait is part of the statement and not recorded.
+ *   - PostgreSQL, full path: from the start of the append's transaction (or savepoint of the caller's) until the
+ *     statement that locks the stream's row returned (a pooled connection, `BEGIN`, the row lock's wait, with their
+ *     round trips).
+ *
+ * The updates are made synchronously, without an effect: tags a fiber adds (`Effect.tagMetrics`) do not apply.
+ *
+ * @since 0.4.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly commitGroupSize: Metric.Metric.Histogram<number>
+  readonly lockWait: Metric.Metric.Histogram<number>
+} = { commitGroupSize: internalMetrics.commitGroupSize, lockWait: internalMetrics.lockWait }

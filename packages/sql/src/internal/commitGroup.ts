@@ -12,6 +12,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Metrics from "./metrics.js"
 import { type Answer, appendFailed, inSavepoint, type Request, TransactionFailed } from "./savepointAppend.js"
 import type { Statements, Tally, Transaction } from "./sqliteStatements.js"
 
@@ -23,6 +24,8 @@ import type { Statements, Tally, Transaction } from "./sqliteStatements.js"
 export interface Pending extends Request {
   readonly resume: (answer: Answer) => void
   readonly timer: ReturnType<typeof setTimeout>
+  /** When it was queued (`performance.now()`): its wait for the write lock runs from there to its group's `BEGIN`. */
+  readonly queuedAt: number
 }
 
 /** The most appends one group takes; the rest wait for the next group. */
@@ -100,7 +103,9 @@ const open = (transaction: Transaction) => {
 const causeOf = (error: unknown) => error instanceof TransactionFailed ? error.cause : error
 
 /**
- * Runs one group of the queue's first appends and answers each of them.
+ * Runs one group of the queue's first appends and answers each of them. Each append taken records its wait for the
+ * write lock, up to the moment `BEGIN IMMEDIATE` returned (an append run alone after its group failed records none
+ * again); each transaction that commits records its size.
  *
  * @internal
  */
@@ -110,6 +115,7 @@ export const runGroup = (statements: Statements, queue: Set<Pending>): void => {
   } catch (cause) {
     return failAll(drain(queue), cause)
   }
+  const locked = performance.now()
   const tally: Tally = { written: 0 }
   const backend = statements.backend(tally)
   const taken: Array<Pending> = []
@@ -118,6 +124,7 @@ export const runGroup = (statements: Statements, queue: Set<Pending>): void => {
     for (const pending of queue) {
       if (taken.length >= maxAppends || tally.written >= maxWritten) break
       take(queue, pending)
+      Metrics.waited(Metrics.sqlite, pending.queuedAt, locked)
       taken.push(pending)
       answers.push(inSavepoint(statements, backend, pending))
     }
@@ -129,6 +136,7 @@ export const runGroup = (statements: Statements, queue: Set<Pending>): void => {
     rollBack(statements)
     return runAlone(statements, taken)
   }
+  Metrics.groupCommitted(Metrics.sqlite, taken.length)
   for (let i = 0; i < taken.length; i++) taken[i]!.resume(answers[i]!)
 }
 
@@ -148,6 +156,7 @@ const runAlone = (statements: Statements, group: ReadonlyArray<Pending>) => {
     try {
       answer = inSavepoint(statements, statements.backend({ written: 0 }), pending)
       statements.commit()
+      Metrics.groupCommitted(Metrics.sqlite, 1)
     } catch (error) {
       rollBack(statements)
       answer = Effect.fail(appendFailed(pending.streamId, causeOf(error)))

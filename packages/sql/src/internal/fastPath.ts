@@ -9,6 +9,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import { Missed, uniqueOr, type UniqueViolation } from "./appendFailures.js"
 import type * as Deadline from "./deadline.js"
+import * as Metrics from "./metrics.js"
 import type * as Migrations from "./migrations.js"
 import { type Dialect, eventRows, storeError } from "./rows.js"
 import * as SqliteTransaction from "./sqliteTransaction.js"
@@ -97,7 +98,8 @@ export const make = (options: {
 
   /**
    * SQLite: the guarded stream write, then the events, under the write lock. A commit may begin once the events are
-   * written, right before `COMMIT`.
+   * written, right before `COMMIT`. The wait for the lock is recorded (see Metrics.lockWait): the fast path runs
+   * outside callers' transactions only, so `BEGIN IMMEDIATE` is this append's own.
    */
   const sqliteWrite = (
     streamId: StreamId.StreamId,
@@ -106,14 +108,18 @@ export const make = (options: {
     batch: EventStore.AppendResult,
     commitment: Deadline.Commitment
   ) =>
-    SqliteTransaction.immediate(
-      sql,
-      advance(streamId, expected, batch.lastVersion).pipe(
-        Effect.filterOrFail((rows) => rows.length > 0, () => new Missed()),
-        Effect.zipRight(sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`),
-        Effect.tap(() => Effect.sync(() => (commitment.mayHaveCommitted = true)))
+    Effect.suspend(() => {
+      const start = performance.now()
+      return SqliteTransaction.immediate(
+        sql,
+        Effect.sync(() => Metrics.waited(Metrics.sqlite, start)).pipe(
+          Effect.zipRight(advance(streamId, expected, batch.lastVersion)),
+          Effect.filterOrFail((rows) => rows.length > 0, () => new Missed()),
+          Effect.zipRight(sql`INSERT INTO ${events} ${sql.insert(eventRows(records, batch))}`),
+          Effect.tap(() => Effect.sync(() => (commitment.mayHaveCommitted = true)))
+        )
       )
-    )
+    })
 
   /**
    * The backend of the fast path: it assumes the stream is at the expected version and that no event id of the

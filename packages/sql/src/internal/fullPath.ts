@@ -12,6 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { OutOfOrder, uniqueOr, type UniqueViolation } from "./appendFailures.js"
+import * as Metrics from "./metrics.js"
 import type * as Migrations from "./migrations.js"
 import {
   decodeRows,
@@ -63,31 +64,55 @@ export const make = (options: {
   ].join("; ")
 
   /**
+   * SQLite: the write lock taken by `BEGIN IMMEDIATE`, its wait recorded (see Metrics.lockWait) from `start`: the
+   * connection's one permit and the busy wait for another process's lock. Inside a caller's transaction the body runs
+   * in a savepoint, and whatever lock wait there was is the caller's, unmeasured.
+   */
+  const sqliteLocked = <A, E, R>(start: number, body: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (outer) =>
+        SqliteTransaction.immediate(
+          sql,
+          Option.isSome(outer) ? body : Effect.zipRight(Effect.sync(() => Metrics.waited(Metrics.sqlite, start)), body)
+        )
+    )
+
+  /**
    * The per-stream critical section. PostgreSQL locks the stream's row (creating it if need be), so writers of other
    * streams go on in parallel, and reads whether the stream's last append came from an earlier transaction than this
-   * one; SQLite takes its write lock before the first read (`BEGIN IMMEDIATE`).
+   * one; SQLite takes its write lock before the first read (`BEGIN IMMEDIATE`). The wait for the lock is recorded from
+   * the start of the transaction (see Metrics.lockWait).
    */
   const lockedTransaction = <A, E, R>(
+    streamId: StreamId.StreamId,
+    body: (current: StreamVersion.StreamVersion, ordered: boolean) => Effect.Effect<A, E, R>
+  ) => Effect.suspend(() => lockedFrom(performance.now(), streamId, body))
+
+  const lockedFrom = <A, E, R>(
+    start: number,
     streamId: StreamId.StreamId,
     body: (current: StreamVersion.StreamVersion, ordered: boolean) => Effect.Effect<A, E, R>
   ) => {
     const failed = storeError(`append to stream ${streamId}`)
     if (dialect === "sqlite") {
-      return SqliteTransaction.immediate(
-        sql,
+      return sqliteLocked(
+        start,
         sql<{ version: number }>`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`.pipe(
           Effect.flatMap((rows) => versionOf(rows, failed)),
           Effect.flatMap((current) => body(current, true))
         )
       )
     }
-    // One round trip takes the stream row's lock (creating the row if need be) and reads its version.
+    // One round trip takes the stream row's lock (creating the row if need be) and reads its version: the lock wait
+    // ends as it returns.
     const locked = sql<{ version: number; ordered: boolean }>`INSERT INTO ${streams} (stream_id, version)
       VALUES (${streamId}, 0) ON CONFLICT (stream_id) DO UPDATE SET version = ${streams}.version
       RETURNING version, tx_id <= pg_current_xact_id() AS ordered`.pipe(
-      Effect.flatMap((rows) =>
-        Effect.flatMap(versionOf(rows, failed), (current) => body(current, rows[0]?.ordered !== false))
-      )
+      Effect.flatMap((rows) => {
+        Metrics.waited(Metrics.postgres, start)
+        return Effect.flatMap(versionOf(rows, failed), (current) => body(current, rows[0]?.ordered !== false))
+      })
     )
     return Effect.flatMap(
       Effect.serviceOption(SqlClient.TransactionConnection),

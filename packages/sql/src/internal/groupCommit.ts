@@ -10,6 +10,9 @@
  * this thread would then wait on a lock only this thread can release. Then it runs groups (commitGroup.ts) until the
  * queue is empty, and wakes this process's subscribers.
  *
+ * Metrics (see `metrics.ts`): each append's wait for the write lock runs from its queueing until its group's `BEGIN
+ * IMMEDIATE` returned, so it holds the queue, the connection's permit and another process's lock alike.
+ *
  * @internal
  */
 import { EventStore, StoreBackend } from "@concord/core"
@@ -67,6 +70,8 @@ const enqueue =
             registry,
             clock,
             resume,
+            // The start of its lock wait (see Metrics.lockWait): a cheap clock, read once per append.
+            queuedAt: performance.now(),
             // Still queued at its deadline: nothing was written, and nothing will be.
             timer: setTimeout(() => {
               if (queue.delete(pending)) {

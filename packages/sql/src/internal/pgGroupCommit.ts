@@ -23,6 +23,11 @@
  * Other processes hear of the commits as after any append: each acknowledged append asks for the store's one
  * background `NOTIFY`, which is sent at most every 10 ms whatever the number of appends (see `notifications.ts`).
  *
+ * Metrics (see `metrics.ts`): each write sent records its wait from its submission until its group's statement went
+ * (the queue, a free committer, a connection), and each statement that returned records its group's size. Inside
+ * the statement, rows another writer holds are skipped (`SKIP LOCKED`) and any other lock wait is bounded (20 ms): such
+ * a wait cannot be told apart from the statement's work without changing the function, and is not recorded.
+ *
  * @internal
  */
 import type { EventStore, StoreBackend, StreamId, StreamVersion } from "@concord/core"
@@ -34,6 +39,7 @@ import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { Missed, UniqueViolation } from "./appendFailures.js"
 import * as Deadline from "./deadline.js"
+import * as Metrics from "./metrics.js"
 import type * as Migrations from "./migrations.js"
 import { storeError } from "./rows.js"
 
@@ -82,6 +88,8 @@ interface Pending {
   readonly batch: EventStore.AppendResult
   readonly commitment: Deadline.Commitment
   readonly resume: (answer: Effect.Effect<void, WriteError>) => void
+  /** When it was queued (`performance.now()`): its wait (see Metrics.lockWait) runs from there until it is sent. */
+  readonly submittedAt: number
   /**
    * `waiting` in the queue, `grouped` in a group waiting for its connection, `sent` in a group's statement, `left`
    * when its append gave up waiting (it is then skipped).
@@ -272,7 +280,11 @@ export const make = (options: {
       clearTimeout(timer)
       // A failure before the statement went: nothing of the group was written.
       if (sent === undefined) notSent(group)
-      else answer(sent, result)
+      else {
+        // The statement returned: the group's transaction committed.
+        if (Either.isRight(result)) Metrics.groupCommitted(Metrics.postgres, sent.length)
+        answer(sent, result)
+      }
       // The writes submitted as the answers are handled join the next group.
       setImmediate(commitNext)
     }
@@ -289,9 +301,11 @@ export const make = (options: {
         settle(Either.left(undefined))
         return undefined
       }
+      const now = performance.now()
       for (const write of writes) {
         write.state = "sent"
         write.commitment.mayHaveCommitted = true
+        Metrics.waited(Metrics.postgres, write.submittedAt, now)
       }
       sent = writes
       return appends
@@ -342,7 +356,16 @@ export const make = (options: {
     findIds: () => Effect.succeed([]),
     write: (records, batch) =>
       Effect.async<void, WriteError>((resume) => {
-        const write: Pending = { streamId, expected, records, batch, commitment, resume, state: "waiting" }
+        const write: Pending = {
+          streamId,
+          expected,
+          records,
+          batch,
+          commitment,
+          resume,
+          submittedAt: performance.now(),
+          state: "waiting"
+        }
         submit(write)
         // Interrupted (its deadline, its caller): a write not yet sent is never sent; one sent stays sent.
         return Effect.sync(() => {
