@@ -10,6 +10,7 @@ import { Effect, Either, Layer, Metric, Redacted } from "effect"
 import type * as PgGroupCommit from "../src/internal/pgGroupCommit.js"
 import * as PgGroupSender from "../src/internal/pgGroupSender.js"
 import * as SqlStore from "../src/internal/sqlStore.js"
+import { postgresSuites } from "./support/suites.js"
 
 const pgUrl = inject("pgUrl")
 
@@ -64,7 +65,7 @@ const layer = (url: string, counts: Counts) =>
     })
   ).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(url) })))
 
-describe.skipIf(pgUrl === undefined)("store metrics on PostgreSQL", () => {
+describe.skipIf(pgUrl === undefined)(postgresSuites.storeMetrics, () => {
   const url = pgUrl ?? ""
 
   it.live("appends committed in groups: one group size per statement, summing to the appends; one wait each", () => {

@@ -15,5 +15,6 @@ export const postgresSuites = {
   deadlines: "deadlines on a PostgreSQL server that hangs, is cut off, holds a lock or restarts",
   groupCommit: "group commit on PostgreSQL",
   groupCommitDeadlines: "group commit on a PostgreSQL server that hangs",
-  groupCommitProcesses: "group commit in many OS processes on one PostgreSQL database"
+  groupCommitProcesses: "group commit in many OS processes on one PostgreSQL database",
+  storeMetrics: "store metrics on PostgreSQL"
 } as const
