@@ -14,6 +14,11 @@ export * as Cli from "./Cli.js"
 export * as ConcordClient from "./ConcordClient.js"
 
 /**
+ * @since 0.4.0
+ */
+export * as OtlpExport from "./OtlpExport.js"
+
+/**
  * @since 0.1.0
  */
 export * as Registries from "./Registries.js"

@@ -1,15 +1,20 @@
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as HashMap from "effect/HashMap"
 import * as HashSet from "effect/HashSet"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
+import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as LogSpan from "effect/LogSpan"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import { inspect } from "node:util"
 
 /** Past this many characters waiting, the lines are written at once. */
@@ -130,34 +135,113 @@ export const pretty = (
   return lines.join("\n")
 }
 
+/** A value as JSON takes it: a bigint as its digits, an error as its name and message; redacted wherever it is. */
+const jsonSafe = (_key: string, value: unknown): unknown => {
+  const redacted = Inspectable.redact(value)
+  if (typeof redacted === "bigint") return redacted.toString()
+  if (redacted instanceof Error) return `${redacted.name}: ${redacted.message}`
+  return redacted
+}
+
 /**
- * The pretty logger's lines, written to stdout by {@link make}: the same text, colored on a terminal as it is, in a
- * write every few milliseconds instead of one per line. It takes the place of the pretty logger (which
- * `NodeRuntime.runMain` installs) or of the default one. What is still waiting is written when the layer is released
- * and when the process exits, whichever comes first, so that no line is lost on the way out.
+ * A value JSON can hold: as it is, or, when it contains itself, as `inspect` writes it on one line. Checked for
+ * objects only: most values logged are strings and numbers.
+ */
+const jsonable = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  try {
+    JSON.stringify(value, jsonSafe)
+    return value
+  } catch {
+    return inspect(Inspectable.redact(value), { breakLength: Infinity, depth: 4 })
+  }
+}
+
+/**
+ * A log entry as one line of JSON: `timestamp` (ISO 8601), `level` (as the pretty logger labels it), `fiber`,
+ * `message` (the message's first part when it is a string), then only when there are some: `details` (the message's
+ * other parts), `spans` (each log span's milliseconds so far), `annotations`, `cause` (pretty-printed), and `traceId`
+ * and `spanId` of the span the entry was logged in. Every value is redacted as the pretty logger redacts it.
  *
  * @internal
  */
-export const layerStdout: Layer.Layer<never> = Layer.scopedDiscard(Effect.gen(function*() {
-  const output = make((text) => process.stdout.write(text))
-  // As the pretty logger paints its labels, and as `console.log` inspects values.
-  const colors = {
-    labels: process.stdout.isTTY === true,
-    values: process.stdout.isTTY === true && process.stdout.hasColors()
+export const json = (options: Logger.Logger.Options<unknown>): string => {
+  const message = Arr.ensure(options.message)
+  const first = message.length > 0 && typeof message[0] === "string" ? 1 : 0
+  const entry: Record<string, unknown> = {
+    timestamp: options.date.toISOString(),
+    level: options.logLevel.label,
+    fiber: FiberId.threadName(options.fiberId),
+    message: first === 1 ? message[0] : ""
   }
-  const onExit = () => output.flush()
-  process.on("exit", onExit)
-  yield* Effect.addFinalizer(() =>
-    Effect.sync(() => {
-      process.off("exit", onExit)
-      output.flush()
-    })
-  )
-  const logger = Logger.make((options) => output.line(pretty(options, colors)))
-  yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
-    loggers.pipe(
-      HashSet.remove(Logger.defaultLogger),
-      HashSet.remove(Logger.prettyLoggerDefault),
-      HashSet.add(logger)
-    ))
-}))
+  if (message.length > first) entry.details = message.slice(first).map(jsonable)
+  if (List.isCons(options.spans)) {
+    const now = options.date.getTime()
+    const spans: Record<string, number> = {}
+    for (const span of options.spans) spans[span.label] = now - span.startTime
+    entry.spans = spans
+  }
+  if (HashMap.size(options.annotations) > 0) {
+    const annotations: Record<string, unknown> = {}
+    for (const [key, value] of options.annotations) annotations[key] = jsonable(value)
+    entry.annotations = annotations
+  }
+  if (!Cause.isEmpty(options.cause)) entry.cause = Cause.pretty(options.cause, { renderErrorCause: true })
+  const span = Context.getOption(FiberRefs.getOrDefault(options.context, FiberRef.currentContext), Tracer.ParentSpan)
+  if (Option.isSome(span)) {
+    entry.traceId = span.value.traceId
+    entry.spanId = span.value.spanId
+  }
+  return JSON.stringify(entry, jsonSafe)
+}
+
+/**
+ * The formats of the log lines: the pretty logger's text, or one JSON object per line (see {@link json}).
+ *
+ * @internal
+ */
+export type Format = "pretty" | "json"
+
+/**
+ * The log lines in `format`, written to stdout by {@link make}, in a write every few milliseconds instead of one per
+ * line. They take the place of the pretty logger (which `NodeRuntime.runMain` installs) or of the default one; the
+ * pretty ones are the same text, colored on a terminal as it is. What is still waiting is written when the layer is
+ * released and when the process exits, whichever comes first, so that no line is lost on the way out.
+ *
+ * @internal
+ */
+export const layerStdoutWith = (format: Format): Layer.Layer<never> =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    const output = make((text) => process.stdout.write(text))
+    // As the pretty logger paints its labels, and as `console.log` inspects values.
+    const colors = {
+      labels: process.stdout.isTTY === true,
+      values: process.stdout.isTTY === true && process.stdout.hasColors()
+    }
+    const onExit = () => output.flush()
+    process.on("exit", onExit)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        process.off("exit", onExit)
+        output.flush()
+      })
+    )
+    const logger = Logger.make(
+      format === "json"
+        ? (options) => output.line(json(options))
+        : (options) => output.line(pretty(options, colors))
+    )
+    yield* Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+      loggers.pipe(
+        HashSet.remove(Logger.defaultLogger),
+        HashSet.remove(Logger.prettyLoggerDefault),
+        HashSet.add(logger)
+      ))
+  }))
+
+/**
+ * The pretty logger's lines, written to stdout by {@link make} (see {@link layerStdoutWith}).
+ *
+ * @internal
+ */
+export const layerStdout: Layer.Layer<never> = layerStdoutWith("pretty")

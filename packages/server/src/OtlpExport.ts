@@ -1,0 +1,106 @@
+/**
+ * Export of the service's traces, metrics and logs to an OpenTelemetry collector, over OTLP/HTTP with JSON bodies
+ * (`@effect/opentelemetry`'s own exporters on `fetch`: no OpenTelemetry SDK runs). Provided to `Server.layer`, it
+ * installs a tracer, so that every request has its server span, every append its `concord.append` span, and the
+ * store's operations theirs; every Effect metric is sent at each interval, and every log line the service writes.
+ *
+ * Nothing it sends holds event data or a token: spans carry ids, versions and counts, the request's URL and headers
+ * (`Authorization` redacted by the platform), and a failure's error tag without its message (see {@link layer}). The
+ * log lines sent are those the service's log level lets through.
+ *
+ * @since 0.4.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as Duration from "effect/Duration"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as internal from "./internal/otlpExport.js"
+
+/**
+ * @since 0.4.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The collector's OTLP/HTTP base URL (`http:` or `https:`), as `OTEL_EXPORTER_OTLP_ENDPOINT` gives it, such as
+   * `http://localhost:4318`: spans go to `<endpoint>/v1/traces`, metrics to `/v1/metrics`, logs to `/v1/logs`.
+   */
+  readonly endpoint: string
+  /** The resource's `service.name` (default {@link defaultServiceName}). */
+  readonly serviceName?: string | undefined
+  /**
+   * How often what was gathered is sent (default {@link defaultExportInterval}); spans and log lines are also sent
+   * as soon as a thousand wait.
+   */
+  readonly exportInterval?: Duration.DurationInput | undefined
+  /**
+   * How long the layer's release waits for the last sends (default {@link defaultShutdownTimeout}): what a collector
+   * has not taken by then is dropped.
+   */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /** Headers sent with every export, such as a collector's API key. */
+  readonly headers?: Headers.Input | undefined
+}
+
+/**
+ * The resource's `service.name` when {@link Options} gives none.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const defaultServiceName: string = internal.defaultServiceName
+
+/**
+ * How often gathered spans, metrics and log lines are sent when {@link Options} gives no interval.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const defaultExportInterval: Duration.Duration = internal.defaultExportInterval
+
+/**
+ * The bound of the last sends on release when {@link Options} gives none.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const defaultShutdownTimeout: Duration.Duration = internal.defaultShutdownTimeout
+
+/**
+ * A refusal to start: an endpoint that is no `http:` or `https:` URL.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class InvalidEndpoint extends Schema.TaggedError<InvalidEndpoint>()("InvalidEndpoint", {
+  endpoint: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * Why an endpoint is refused, or `undefined` when it is an `http:` or `https:` URL.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const endpointProblem: (endpoint: string) => string | undefined = internal.endpointProblem
+
+/**
+ * Traces, metrics and log lines sent to the collector at `options.endpoint`, for whatever is built with this layer
+ * provided: provide it to `Server.layer` (`Server.layer(options).pipe(Layer.provide(OtlpExport.layer(...)))`), which
+ * sees the tracer it installs when it is built and then gives every request its spans.
+ *
+ * A collector that cannot be reached costs the service nothing but the spans: each send is made in the background,
+ * tried a few times, and then sending pauses for a minute (said in a debug log line) while what is gathered meanwhile
+ * is dropped. When the layer is released, what waits is sent, for at most `shutdownTimeout`.
+ *
+ * Errors are sent by their tags only: a failed span's status and exception, and the cause of a log line (sent as a log
+ * record and as an event of the span it was logged in), say which error it was, never its message or fields, which may
+ * quote what a request held (a decode error quotes the value it refused; a conflict carries the committed events).
+ * The log lines written to stdout keep their causes whole.
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, InvalidEndpoint> =>
+  internal.layer(options, (endpoint, message) => new InvalidEndpoint({ endpoint, message }))

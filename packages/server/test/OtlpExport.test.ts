@@ -1,0 +1,242 @@
+// OTLP export of the service, against a throwaway collector in the test process: provided to Server.layer, every
+// request has its server span and every append its concord.append span, metrics and log lines arrive, and no body the
+// collector receives holds event data or the token; without it nothing is sent; a collector that cannot be reached
+// neither blocks nor fails the service, and the layer's release is bounded.
+import { EventStore } from "@concord/core"
+import { OtlpExport, Server } from "@concord/server"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import * as net from "node:net"
+import * as otlpReceiver from "./support/otlpReceiver.js"
+
+/** In every event's data and metadata: no body the collector receives may hold it. */
+const marker = "MARKER-5f3a9c-event-data"
+const token = "otlp-test-token-SECRET-0123456789"
+const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+
+/** A port free a moment ago: Server.layer says its address only in a printed line. */
+const freePort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+)
+
+/** The service over the memory store, with `exported` provided when given, logging from debug on; its base URL. */
+const serve = (exported: Layer.Layer<never, OtlpExport.InvalidEndpoint> | undefined) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const service = Server.layer({ port, token: Redacted.make(token) }).pipe(
+      Layer.provide(EventStore.layerMemory())
+    )
+    yield* Layer.build(exported === undefined ? service : service.pipe(Layer.provide(exported)))
+    return `http://127.0.0.1:${port}`
+  }).pipe(
+    // A line per request, which every fiber of the service inherits.
+    Logger.withMinimumLogLevel(LogLevel.Debug)
+  )
+
+const post = (url: string, stream: string, body: unknown) =>
+  Effect.promise(async () => {
+    const response = await fetch(`${url}/streams/${stream}/events`, {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : JSON.stringify(body)
+    })
+    return { status: response.status, text: await response.text() }
+  })
+
+const event = (type: unknown = "Noted") => ({ type, data: { note: marker }, metadata: { by: marker } })
+
+/**
+ * The requests of the scenario, each answered as expected: two appends, a conflict, three bad bodies (one whose
+ * refusal quotes the metadata) and a read.
+ */
+const scenario = (url: string, stream: string) =>
+  Effect.gen(function*() {
+    expect((yield* post(url, stream, { expectedVersion: "any", events: [event()] })).status).toBe(200)
+    expect((yield* post(url, stream, { expectedVersion: 1, events: [event(), event()] })).status).toBe(200)
+    const conflict = yield* post(url, stream, { expectedVersion: 0, events: [event()] })
+    expect(conflict.status).toBe(409)
+    // The answer holds the committed events: the span of the request that got it must not.
+    expect(conflict.text).toContain(marker)
+    expect((yield* post(url, stream, { expectedVersion: "any", events: [event(7)] })).status).toBe(400)
+    const quoted = yield* post(url, stream, {
+      expectedVersion: "any",
+      events: [{ type: "T", data: {}, metadata: marker }]
+    })
+    expect(quoted.status).toBe(400)
+    expect(quoted.text).toContain(marker)
+    expect((yield* post(url, stream, `{"expectedVersion":"any","events":[{"type":"T","data":"${marker}"`)).status)
+      .toBe(400)
+    const read = yield* Effect.promise(() => fetch(`${url}/streams/${stream}/events`, { headers }))
+    expect(read.status).toBe(200)
+    expect(yield* Effect.promise(() => read.text())).toContain(marker)
+    return 7
+  })
+
+const serverSpansOf = (receiver: otlpReceiver.Receiver, stream: string) =>
+  receiver.spans().filter((span) => span.kind === 2 && span.attributes["url.path"] === `/streams/${stream}/events`)
+
+describe("OtlpExport", () => {
+  it.scopedLive(
+    "sends a server span per request, a concord.append span per append, metrics and log lines, and never event data or the token",
+    () =>
+      Effect.gen(function*() {
+        const receiver = yield* otlpReceiver.scoped
+        const stream = "otlp-on"
+        const requests = yield* Effect.scoped(Effect.gen(function*() {
+          const url = yield* serve(OtlpExport.layer({ endpoint: receiver.url, exportInterval: "50 millis" }))
+          const requests = yield* scenario(url, stream)
+          yield* Effect.promise(() =>
+            receiver.waitUntil(
+              (r) =>
+                serverSpansOf(r, stream).length === requests &&
+                r.points().some((point) => point.name.startsWith("concord_")) &&
+                r.logs().some((log) => log.body === "conflict" && log.attributes.stream === stream),
+              "the scenario's spans, metrics and log lines"
+            )
+          )
+          return requests
+        }))
+
+        const servers = serverSpansOf(receiver, stream)
+        expect(servers.map((span) => span.attributes["http.response.status_code"]).sort()).toEqual(
+          [200, 200, 200, 400, 400, 400, 409]
+        )
+        for (const span of servers) {
+          expect(span.serviceName).toBe("concord")
+          // Redacted by the platform, whichever tracer is installed.
+          expect(span.attributes["http.request.header.authorization"]).toBe("<redacted>")
+        }
+        // One per append that reached the store, each a child of its request's server span.
+        const appends = receiver.spans().filter((span) =>
+          span.name === "concord.append" && Object.values(span.attributes).includes(stream)
+        )
+        expect(appends).toHaveLength(3)
+        const serverIds = new Set(servers.map((span) => span.spanId))
+        for (const span of appends) expect(serverIds.has(span.parentSpanId!)).toBe(true)
+
+        // The service's log lines, the debug ones included: the level of the service's fibers holds for the export.
+        expect(receiver.logs().filter((log) => log.body === "request" && log.attributes.route !== undefined).length)
+          .toBeGreaterThanOrEqual(requests)
+
+        const bodies = receiver.received()
+        expect(new Set(bodies.map((body) => body.signal))).toEqual(new Set(["traces", "metrics", "logs"]))
+        for (const body of bodies) {
+          expect(body.text, body.signal).not.toContain(marker)
+          expect(body.text).not.toContain(token)
+          expect(body.text).not.toContain("SECRET")
+        }
+      }),
+    60_000
+  )
+
+  it.scopedLive("sends nothing without the layer", () =>
+    Effect.gen(function*() {
+      const receiver = yield* otlpReceiver.scoped
+      yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* serve(undefined)
+        yield* scenario(url, "otlp-off")
+        // Several export intervals of the test above.
+        yield* Effect.sleep("300 millis")
+      }))
+      expect(receiver.received()).toEqual([])
+    }), 30_000)
+
+  it.scopedLive("sends a failed span's error tag, not its message", () =>
+    Effect.gen(function*() {
+      const receiver = yield* otlpReceiver.scoped
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(OtlpExport.layer({ endpoint: receiver.url, exportInterval: "50 millis" }))
+        const failing = Effect.fail({ _tag: "Refused", message: `quoting ${marker}` }).pipe(
+          Effect.withSpan("refusal"),
+          Effect.flip
+        )
+        const dying = Effect.die(new TypeError(`Unexpected token in ${marker}`)).pipe(
+          Effect.withSpan("defect"),
+          Effect.sandbox,
+          Effect.flip
+        )
+        yield* Effect.all([failing, dying])
+        yield* Effect.promise(() => receiver.waitUntil((r) => r.spans().length >= 2, "both spans"))
+      }))
+      const traces = receiver.received().filter((body) => body.signal === "traces").map((body) => body.text).join("")
+      expect(traces).toContain(`"exception.type","value":{"stringValue":"Refused"}`)
+      expect(traces).toContain(`"exception.type","value":{"stringValue":"TypeError"}`)
+      expect(traces).not.toContain(marker)
+    }), 30_000)
+
+  it.scopedLive("names the service and sends the headers given", () =>
+    Effect.gen(function*() {
+      const receiver = yield* otlpReceiver.scoped
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(OtlpExport.layer({
+          endpoint: `${receiver.url}/`,
+          serviceName: "concord-eu-1",
+          headers: { "x-collector-key": "key-1" },
+          exportInterval: "50 millis"
+        }))
+        yield* Effect.withSpan(Effect.void, "named")
+        yield* Effect.promise(() => receiver.waitUntil((r) => r.spans().length > 0, "a span"))
+      }))
+      expect(receiver.spans()[0]!.serviceName).toBe("concord-eu-1")
+      expect(receiver.received()[0]!.headers["x-collector-key"]).toBe("key-1")
+    }), 30_000)
+
+  it.scopedLive("answers appends while the collector cannot be reached, and is released", () =>
+    Effect.gen(function*() {
+      const closed = yield* freePort
+      yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* serve(OtlpExport.layer({
+          endpoint: `http://127.0.0.1:${closed}`,
+          exportInterval: "20 millis",
+          shutdownTimeout: "200 millis"
+        }))
+        for (let i = 0; i < 20; i++) {
+          expect((yield* post(url, "otlp-unreachable", { expectedVersion: "any", events: [event()] })).status)
+            .toBe(200)
+          yield* Effect.sleep("10 millis")
+        }
+      }))
+    }), 30_000)
+
+  it.scopedLive("is released within its bound when the collector never answers", () =>
+    Effect.gen(function*() {
+      // Takes connections and requests, and never answers.
+      const sockets = new Set<net.Socket>()
+      const silent = net.createServer((socket) => sockets.add(socket))
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))),
+        () =>
+          Effect.promise(() =>
+            new Promise<void>((resolve) => {
+              for (const socket of sockets) socket.destroy()
+              silent.close(() => resolve())
+            })
+          )
+      )
+      const { port } = silent.address() as net.AddressInfo
+      yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* serve(OtlpExport.layer({
+          endpoint: `http://127.0.0.1:${port}`,
+          exportInterval: "1 hour",
+          shutdownTimeout: "300 millis"
+        }))
+        expect((yield* post(url, "otlp-silent", { expectedVersion: "any", events: [event()] })).status).toBe(200)
+      }))
+      // The release sent the span waiting, and returned without an answer.
+      expect(sockets.size).toBeGreaterThan(0)
+    }), 30_000)
+
+  it.effect("refuses an endpoint that is no http: or https: URL", () =>
+    Effect.gen(function*() {
+      for (const endpoint of ["localhost:4318", "ftp://collector", ""]) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(OtlpExport.layer({ endpoint }))))
+        expect(error._tag).toBe("InvalidEndpoint")
+        expect(error.message).toContain("http: or https: URL")
+      }
+    }))
+})
