@@ -1,6 +1,14 @@
 /**
  * The event-storage service: the HTTP API served over whatever `EventStore` is provided, with bearer-token
- * checking, a body limit, structured logs, spans and metrics.
+ * checking, a body limit, structured logs, spans and metrics (served at `GET /metrics` in Prometheus's text format).
+ *
+ * Every request is counted in `concord_http_requests_total{method,route,status}` and timed in
+ * `concord_http_request_duration_seconds{method,route}` (from its arrival to its answer's being written, the start of
+ * a streamed body), `route` being the route's template (`/streams/{streamId}/events`), `other` for a path no route
+ * has, and `method` one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, or `other`. At debug level, each request
+ * logs one line `request` with its method, route, path (without the query), status and `durationMs`; never its body
+ * or headers. Appends log nothing at the default level but the warnings of {@link Options}
+ * `slowAppendThreshold` and `conflictWarningThreshold`, and of an append the store's deadline answered.
  *
  * @since 0.1.0
  */
@@ -12,11 +20,10 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Metric from "effect/Metric"
 import type * as Redacted from "effect/Redacted"
 import * as app from "./internal/app.js"
+import * as appendWarnings from "./internal/appendWarnings.js"
 import * as deadline from "./internal/deadline.js"
-import * as handlers from "./internal/handlers.js"
 import * as nodeServer from "./internal/nodeServer.js"
 import * as startup from "./internal/startup.js"
 import * as subscriptions from "./internal/subscriptions.js"
@@ -69,6 +76,32 @@ export interface Options {
    * @since 0.3.0
    */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /**
+   * Whether the service serves `GET /metrics` (default `true`): every Effect metric of the process in Prometheus's
+   * text format (version 0.0.4), the service's, its store's and any other, behind the token when there is one. With
+   * `false`, `/metrics` is a path like any other the service has not: 404. The path is not in the OpenAPI document,
+   * which describes the API only.
+   *
+   * @since 0.4.0
+   */
+  readonly metrics?: boolean | undefined
+  /**
+   * An append whose call to the store takes longer than this logs a warning with its stream, its number of events,
+   * the call's duration and its outcome (default {@link defaultSlowAppendThreshold}, 1 second; `Duration.infinity`
+   * turns it off). On every way an append is answered.
+   *
+   * @since 0.4.0
+   */
+  readonly slowAppendThreshold?: Duration.DurationInput | undefined
+  /**
+   * When more than this many appends are refused for a conflict within a minute, a warning says how many, and which
+   * streams had the most (up to 3, with their counts), once a minute at most (default
+   * {@link defaultConflictWarningThreshold}, 10; 0 turns it off). The streams are counted in bounded memory however
+   * many there are: past 16 streams in a minute, the counts named are upper bounds.
+   *
+   * @since 0.4.0
+   */
+  readonly conflictWarningThreshold?: number | undefined
 }
 
 /**
@@ -109,19 +142,20 @@ export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(15)
 export const maxTimeoutMillis: number = deadline.maxMillis
 
 /**
- * Counters of the service, as Effect metrics.
+ * The slow-append threshold when {@link Options} gives none.
  *
- * @since 0.1.0
- * @category metrics
+ * @since 0.4.0
+ * @category options
  */
-export const metrics: {
-  /** Appends accepted. */
-  readonly appends: Metric.Metric.Counter<number>
-  /** Appends accepted past events committed since their expected version. */
-  readonly rebases: Metric.Metric.Counter<number>
-  /** Appends refused because of a real conflict. */
-  readonly conflicts: Metric.Metric.Counter<number>
-} = handlers.metrics
+export const defaultSlowAppendThreshold: Duration.Duration = appendWarnings.defaultSlowAppendThreshold
+
+/**
+ * How many conflicts within a minute pass without a warning when {@link Options} gives no threshold.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const defaultConflictWarningThreshold: number = appendWarnings.defaultConflictWarningThreshold
 
 /**
  * Whether a host is a loopback address, the only kind the service binds without a token.
@@ -187,9 +221,10 @@ const requestTimeoutOf = (options: Options) => Duration.decode(options.requestTi
 const shutdownTimeoutOf = (options: Options) => Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout)
 
 /**
- * The API, its OpenAPI document at `/docs/openapi.json` and a browsable page at `/docs`, over the `EventStore` in
- * context, served by the `HttpServer` in context. With a token, every request must carry it, the docs included.
- * Subscriptions end when the layer is released.
+ * The API, its OpenAPI document at `/docs/openapi.json`, a browsable page at `/docs` and the metrics at `/metrics`
+ * (unless {@link Options} `metrics` is `false`), over the `EventStore` in context, served by the `HttpServer` in
+ * context. With a token, every request must carry it, the docs and metrics included. Subscriptions end when the layer
+ * is released.
  *
  * @since 0.1.0
  * @category layers

@@ -5,11 +5,12 @@ import { Api, ConcordClient, Registries, Server } from "@concord/server"
 import { FetchHttpClient, HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Either, Exit, Layer, Metric, Redacted } from "effect"
+import { Effect, Either, Exit, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Authorization from "../src/internal/authorization.js"
+import { type Exposition, parse } from "./support/prometheus.js"
 import { baseUrl, serviceAt } from "./support/service.js"
 
 const registryDocument = JSON.parse(
@@ -228,14 +229,13 @@ describe("Server", () => {
         expect(rest.events).toHaveLength(Api.maxEventsPerAppend)
       }))
 
-    it.effect("counts appends, rebases and conflicts as metrics", () =>
+    it.effect("counts appends by status at /metrics", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
-        const before = yield* Effect.all([
-          Metric.value(Server.metrics.appends),
-          Metric.value(Server.metrics.rebases),
-          Metric.value(Server.metrics.conflicts)
-        ])
+        const scrape = Effect.map(get(`${url}/metrics`), ({ text }) => parse(text))
+        const appends = (metrics: Exposition, status: string) =>
+          metrics.sum("concord_http_requests_total", { method: "POST", route: "/streams/{streamId}/events", status })
+        const before = yield* scrape
         const stream = `${url}/streams/client-metrics/events`
         yield* post(stream, {
           expectedVersion: "noStream",
@@ -244,12 +244,8 @@ describe("Server", () => {
         yield* post(stream, { expectedVersion: 1, events: [upgrade(3)] })
         yield* post(stream, { expectedVersion: 1, events: [note("n")] })
         yield* post(stream, { expectedVersion: 1, events: [upgrade(4)] })
-        const after = yield* Effect.all([
-          Metric.value(Server.metrics.appends),
-          Metric.value(Server.metrics.rebases),
-          Metric.value(Server.metrics.conflicts)
-        ])
-        expect(after.map((state, i) => state.count - before[i]!.count)).toEqual([3, 1, 1])
+        const after = yield* scrape
+        expect(["200", "409"].map((status) => appends(after, status) - appends(before, status))).toEqual([3, 1])
       }))
 
     it.effect("serves a valid OpenAPI document and a browsable page at /docs", () =>

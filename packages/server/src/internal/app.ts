@@ -6,14 +6,17 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import { ConcordApi } from "../Api.js"
 import * as Registries from "../Registries.js"
+import * as appendWarnings from "./appendWarnings.js"
 import * as authorization from "./authorization.js"
 import * as deadline from "./deadline.js"
 import * as decodeErrors from "./decodeErrors.js"
 import * as fastAppend from "./fastAppend.js"
 import * as globalLog from "./globalLog.js"
 import * as handlers from "./handlers.js"
+import * as httpMetrics from "./httpMetrics.js"
 import * as notFound from "./notFound.js"
 import * as openApi from "./openApi.js"
+import * as prometheus from "./prometheus.js"
 import * as requestGuard from "./requestGuard.js"
 import * as routing from "./routing.js"
 import type * as subscriptions from "./subscriptions.js"
@@ -29,6 +32,10 @@ const defaultKeepAliveInterval = Duration.seconds(15)
  */
 export const subscriptionGrace = Duration.seconds(2)
 
+const docsPath = "/docs"
+const documentPath = "/docs/openapi.json"
+const metricsPath = "/metrics"
+
 /**
  * The service's options as the app takes them, its request deadline resolved; `fastAppends: false` leaves every append
  * to the general path (see `fastAppend`), which answers each the same way, only at a higher cost.
@@ -42,13 +49,11 @@ export interface Options {
   readonly keepAliveInterval?: Duration.DurationInput | undefined
   readonly requestTimeout: Duration.Duration
   readonly fastAppends?: boolean | undefined
+  readonly metrics?: boolean | undefined
+  readonly slowAppendThreshold?: Duration.DurationInput | undefined
+  readonly conflictWarningThreshold?: number | undefined
 }
 
-/**
- * The app over a given set of subscriptions, which the service's drain ends first.
- *
- * @internal
- */
 /**
  * The largest body the options allow.
  *
@@ -63,9 +68,26 @@ export const maxBodyBytesOf = (options: Options): number => options.maxBodyBytes
  */
 export const registriesOf = (options: Options): Registries.Registries => options.registries ?? Registries.strict
 
+/**
+ * The paths the router has, as it was given them (`:name` parameters): the API's, the docs', and `/metrics` when served.
+ */
+const routedPaths = (metrics: boolean): ReadonlyArray<string> => [
+  ...Object.values(ConcordApi.groups).flatMap((group) => Object.values(group.endpoints).map(({ path }) => path)),
+  docsPath,
+  documentPath,
+  ...(metrics ? [metricsPath] : [])
+]
+
+/**
+ * The app over a given set of subscriptions, which the service's drain ends first, and the watch of its appends, which
+ * the short way on Node's server shares (one is made when none is given).
+ *
+ * @internal
+ */
 export const make = (
   options: Options,
-  live: subscriptions.Subscriptions
+  live: subscriptions.Subscriptions,
+  warnings: appendWarnings.AppendWarnings = appendWarnings.make(options)
 ): Layer.Layer<never, never, EventStore.EventStore | HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices> => {
   const maxBodyBytes = maxBodyBytesOf(options)
   const keepAliveInterval = Duration.max(
@@ -74,22 +96,27 @@ export const make = (
   )
   const { requestTimeout, token } = options
   const registries = registriesOf(options)
-  return HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  const metrics = options.metrics !== false
+  // Every request is counted, by the route of its path, around everything else.
+  return HttpApiBuilder.serve(httpMetrics.middleware(httpMetrics.routeOf(routedPaths(metrics)))).pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: docsPath })),
+    Layer.provide(metrics ? prometheus.layerRoute(metricsPath) : Layer.empty),
     Layer.provide(HttpRouter.setRouterConfig(routing.routerConfig)),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/docs/openapi.json" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: documentPath })),
     // The API's middlewares, each added after those provided below it and so around them: the deadline around
     // everything, the short way of appends inside it, and around the router the body's limit and the answers to what
     // the router or the endpoints' decoding refuses, which the short way leaves to them.
     Layer.provide(deadline.layer(requestTimeout)),
-    Layer.provide(options.fastAppends === false ? Layer.empty : fastAppend.layer({ maxBodyBytes, token, registries })),
+    Layer.provide(
+      options.fastAppends === false ? Layer.empty : fastAppend.layer({ maxBodyBytes, token, registries, warnings })
+    ),
     Layer.provide(requestGuard.layerBodyReading(maxBodyBytes)),
     Layer.provide(decodeErrors.layer),
     Layer.provide(notFound.layer),
     Layer.provide(
       // The served document, the `/docs` page's included, applies the bearer scheme only when a token is required.
       HttpApiBuilder.api(openApi.served(ConcordApi, { bearer: token !== undefined })).pipe(
-        Layer.provide(handlers.layerStreams(registries)),
+        Layer.provide(handlers.layerStreams(registries, warnings)),
         Layer.provide(globalLog.layerEvents({ subscriptions: live, keepAliveInterval, requestTimeout })),
         Layer.provide(handlers.layerHealth),
         Layer.provide(authorization.layer(token)),
@@ -98,6 +125,7 @@ export const make = (
     ),
     // Whoever else ends them, the subscriptions end with the app, before the server it runs on closes: a server
     // waits for its open responses, and a subscription's would never end.
-    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace))))
+    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace)))),
+    Layer.merge(appendWarnings.layer(warnings))
   )
 }

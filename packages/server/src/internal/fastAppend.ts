@@ -18,6 +18,7 @@ import { Readable } from "node:stream"
 import { AppendRequest, ConcordApi } from "../Api.js"
 import type * as Registries from "../Registries.js"
 import * as appendRequest from "./appendRequest.js"
+import type * as appendWarnings from "./appendWarnings.js"
 import * as authorization from "./authorization.js"
 import * as bodyDepth from "./bodyDepth.js"
 import * as handlers from "./handlers.js"
@@ -163,12 +164,13 @@ export interface Options {
   readonly maxBodyBytes: number
   readonly token: Redacted.Redacted | undefined
   readonly registries: Registries.Registries
+  readonly warnings: appendWarnings.AppendWarnings
 }
 
 /**
  * The append endpoint's common case the short way: a request the general path would hand to the store as it is (the
  * right token, headers the `RequestGuard` lets through, a plain path, a body that scans, parses and decodes) is
- * answered here with the same handler (the store called, logged, counted and traced the same way), its success encoded
+ * answered here with the same handler (the store called, watched and traced the same way), its success encoded
  * by the same schema, its failures left to the API's encoding of errors as the endpoint's are. Everything else, any
  * doubt included, goes the general way, through the middlewares, the router and the endpoint's decoding, which answer
  * it as the document says: nothing is decided here that the general path would decide otherwise, and nothing is done
@@ -183,7 +185,7 @@ export const layer = (options: Options) =>
   HttpApiBuilder.middleware(
     ConcordApi,
     Effect.map(EventStore.EventStore, (store) => {
-      const append = handlers.appendTo(store, options.registries)
+      const append = handlers.appendTo(store, options.registries, options.warnings)
       const accepted = authorization.accepts(options.token)
       return (app: HttpApp.Default): HttpApp.Default =>
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {

@@ -5,27 +5,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as HashMap from "effect/HashMap"
-import * as Metric from "effect/Metric"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type AppendRequest, ConcordApi, InvalidStreamId, maxReadLimit, ServiceUnavailable } from "../Api.js"
 import type * as Registries from "../Registries.js"
 import * as abandon from "./abandon.js"
+import type * as appendWarnings from "./appendWarnings.js"
 import * as deadline from "./deadline.js"
+import * as httpMetrics from "./httpMetrics.js"
 import * as readResponse from "./readResponse.js"
-
-/** @internal */
-export const metrics = {
-  appends: Metric.counter("concord_appends_total", { description: "appends accepted", incremental: true }),
-  rebases: Metric.counter("concord_rebases_total", {
-    description: "appends accepted past events committed since their expected version",
-    incremental: true
-  }),
-  conflicts: Metric.counter("concord_conflicts_total", {
-    description: "appends refused because of a real conflict",
-    incremental: true
-  })
-}
 
 /** A store failure: logged, and answered with a 503 that keeps the details in the logs. @internal */
 export const unavailable = (operation: string) => (error: EventStore.StoreError) =>
@@ -64,35 +52,26 @@ const annotated = (log: Effect.Effect<void>, annotations: Readonly<Record<string
     )
   })
 
-/** An append's logs and counters once it is answered: what operators read, one line an append. */
-const appended = (raw: string, result: EventStore.AppendResult) =>
-  Effect.zipRight(
-    result.rebasedOver > 0
-      ? Effect.zipRight(Metric.increment(metrics.appends), Metric.increment(metrics.rebases))
-      : Metric.increment(metrics.appends),
-    annotated(Effect.logInfo("appended"), {
-      stream: raw,
-      firstVersion: result.firstVersion,
-      lastVersion: result.lastVersion,
-      rebasedOver: result.rebasedOver
-    })
-  )
+/** Conflict pairs as a debug line shows them: proposed and committed types, never event data. */
+const pairsOf = (error: Extract<EventStore.AppendError, { readonly _tag: "ConcurrencyConflict" }>) =>
+  error.conflicts.map((p) => `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`).join(" ")
 
-/** The log line of an append refused for a conflict or answered at the store's deadline; nothing for the others. */
+/**
+ * The log line of an append refused for a conflict (debug, built only when debug lines are let through) or answered at
+ * the store's deadline (a warning); nothing for the others, which the request's own line and the metrics tell.
+ */
 const refused = (raw: string, error: EventStore.AppendError) => {
   switch (error._tag) {
     case "ConcurrencyConflict":
-      return Effect.zipRight(
-        Metric.increment(metrics.conflicts),
-        annotated(Effect.logInfo("conflict"), {
-          stream: raw,
-          expectedVersion: error.expectedVersion,
-          actualVersion: error.actualVersion,
-          pairs: error.conflicts.map((p) =>
-            `${p.proposedType}#${p.proposedIndex}x${p.committedType}@${p.committedVersion}`
-          ).join(" ")
-        })
-      )
+      return FiberRef.getWith(FiberRef.currentMinimumLogLevel, (minimum) =>
+        httpMetrics.isDebug(minimum)
+          ? annotated(Effect.logDebug("conflict"), {
+            stream: raw,
+            expectedVersion: error.expectedVersion,
+            actualVersion: error.actualVersion,
+            pairs: pairsOf(error)
+          })
+          : Effect.void)
     case "AppendTimeout":
       return annotated(Effect.logWarning("append timed out"), {
         stream: raw,
@@ -111,26 +90,37 @@ type Appending = Effect.Effect<
 >
 
 /**
- * An append request to the stream `raw` names, once decoded, as the endpoint answers it: the store called, the append
- * logged and counted, a store failure answered `ServiceUnavailable`. It runs to its end once begun, even when its
+ * An append request to the stream `raw` names, once decoded, as the endpoint answers it: the store called, the call
+ * watched by `warnings` (slow appends, conflicts), a store failure answered `ServiceUnavailable`. It runs to its end once begun, even when its
  * answer is abandoned (the request's deadline passed, its client left): nothing waits for it then. Neither traced nor
  * marked as having called the store (see {@link appendTo}): for the short way on Node's server, which keeps its own
  * deadline and is taken only where no tracer would see a span.
  *
  * @internal
  */
-export const appendUntraced = (store: EventStore.Service, registries: Registries.Registries) =>
+export const appendUntraced = (
+  store: EventStore.Service,
+  registries: Registries.Registries,
+  warnings: appendWarnings.AppendWarnings
+) =>
 (
   raw: string,
   streamId: StreamId.StreamId,
   payload: typeof AppendRequest.Type
 ): Appending =>
-  store.append(streamId, payload.expectedVersion, payload.events, { registry: registries.forStream(streamId) }).pipe(
-    Effect.tap((result) => appended(raw, result)),
-    Effect.tapError((error) => refused(raw, error)),
-    Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
-    Effect.uninterruptible
-  )
+  Effect.clockWith((clock) => {
+    // The store call's own duration, on Effect's clock, for the slow-append warning.
+    const started = clock.unsafeCurrentTimeNanos()
+    return store.append(streamId, payload.expectedVersion, payload.events, { registry: registries.forStream(streamId) })
+      .pipe(
+        Effect.onExit((exit) =>
+          warnings.observe(raw, payload.events.length, clock.unsafeCurrentTimeNanos() - started, exit)
+        ),
+        Effect.tapError((error) => refused(raw, error)),
+        Effect.catchTag("StoreError", unavailable(`append to ${raw}`)),
+        Effect.uninterruptible
+      )
+  })
 
 /**
  * An append request to the stream `raw` names, once decoded, as the endpoint answers it (see {@link appendUntraced}),
@@ -138,8 +128,12 @@ export const appendUntraced = (store: EventStore.Service, registries: Registries
  *
  * @internal
  */
-export const appendTo = (store: EventStore.Service, registries: Registries.Registries) => {
-  const append = appendUntraced(store, registries)
+export const appendTo = (
+  store: EventStore.Service,
+  registries: Registries.Registries,
+  warnings: appendWarnings.AppendWarnings
+) => {
+  const append = appendUntraced(store, registries, warnings)
   return (raw: string, streamId: StreamId.StreamId, payload: typeof AppendRequest.Type): Appending =>
     Effect.zipRight(deadline.callingStore, append(raw, streamId, payload)).pipe(
       Effect.withSpan("concord.append", {
@@ -152,11 +146,11 @@ export const appendTo = (store: EventStore.Service, registries: Registries.Regis
 }
 
 /** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */
-export const layerStreams = (registries: Registries.Registries) =>
+export const layerStreams = (registries: Registries.Registries, warnings: appendWarnings.AppendWarnings) =>
   HttpApiBuilder.group(ConcordApi, "streams", (handlers) =>
     Effect.gen(function*() {
       const store = yield* EventStore.EventStore
-      const append = appendTo(store, registries)
+      const append = appendTo(store, registries, warnings)
       return handlers
         .handle("append", ({ path: { streamId: raw }, payload }) =>
           Effect.flatMap(decodeStreamId(raw), (streamId) =>

@@ -3,15 +3,20 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as http from "node:http"
+import { performance } from "node:perf_hooks"
 import type * as Registries from "../Registries.js"
+import type * as appendWarnings from "./appendWarnings.js"
 import * as authorization from "./authorization.js"
 import * as deadline from "./deadline.js"
 import * as fastAppend from "./fastAppend.js"
 import * as handlers from "./handlers.js"
+import * as httpMetrics from "./httpMetrics.js"
 import * as nodeAnswer from "./nodeAnswer.js"
 import * as requestGuard from "./requestGuard.js"
 
@@ -27,6 +32,7 @@ export interface Options {
   readonly token: Redacted.Redacted | undefined
   readonly registries: Registries.Registries
   readonly requestTimeout: Duration.Duration
+  readonly warnings: appendWarnings.AppendWarnings
 }
 
 /**
@@ -80,12 +86,25 @@ const dispatcher = (
 ): Listener => {
   const runFork = Runtime.runFork(runtime)
   // Neither traced (no tracer would see it: see layer) nor marked for a deadline of the platform's, which keeps its own.
-  const append = handlers.appendUntraced(Context.get(runtime.context, EventStore.EventStore), options.registries)
+  const append = handlers.appendUntraced(
+    Context.get(runtime.context, EventStore.EventStore),
+    options.registries,
+    options.warnings
+  )
   const accepted = authorization.accepts(options.token)
   const timeoutMillis = Duration.toMillis(options.requestTimeout)
+  // The runtime's level is the listener's for as long as it serves: read once.
+  const debug = httpMetrics.isDebug(FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentMinimumLogLevel))
+  // A request answered here is counted as the platform counts those it answers: once, as its answer is written.
+  const recorded = (url: string, status: number, started: number) => {
+    const millis = performance.now() - started
+    httpMetrics.record("POST", httpMetrics.appendRoute, status, millis / 1000)
+    if (debug) runFork(httpMetrics.logRequest("POST", httpMetrics.appendRoute, url, status, millis))
+  }
   return (request, response) => {
     const target = eligible(request, options, accepted)
     if (target === undefined) return platform(request, response)
+    const started = performance.now()
     const chunks: Array<Buffer> = []
     // As the deadline of the general path: the store is called only while no answer was given, and the answer at the
     // deadline says whether it was.
@@ -102,6 +121,7 @@ const dispatcher = (
       const late = deadline.lateAnswerOf("POST", request.url!, storeCalled, timeoutMillis)
       runFork(Effect.annotateLogs(Effect.logWarning("request deadline reached"), late.annotations))
       nodeAnswer.json(response, 503, late.body, { connection: "close" })
+      recorded(request.url!, 503, started)
     }, timeoutMillis)
     const onData = (chunk: Buffer) => chunks.push(chunk)
     const onEnd = () => {
@@ -117,12 +137,16 @@ const dispatcher = (
         if (answered) return
         settle()
         nodeAnswer.exit(response, exit, fastAppend.encodedResult)
+        recorded(request.url!, response.statusCode, started)
       })
     }
     request.on("data", onData).on("end", onEnd).on("error", () => {})
-    // A client that leaves before its answer: nothing more is done for it (an append begun runs to its end).
+    // A client that leaves before its answer: nothing more is done for it (an append begun runs to its end), and it
+    // is counted as the platform counts a request its client abandoned.
     response.once("close", () => {
-      if (!response.writableEnded && !answered) settle()
+      if (response.writableEnded || answered) return
+      settle()
+      recorded(request.url!, 499, started)
     })
   }
 }
@@ -132,9 +156,9 @@ const defaultTracer = Effect.runSync(Effect.tracer)
 
 /**
  * The short way of appends (see `fastAppend`) on Node's server itself, before the platform: a request it takes is
- * read, decoded, appended (by the same handler, logged and counted the same way) and answered with the same
- * body and headers by the listener that Node calls, without a fiber, a scope and a server span of its own, which
- * cost the platform several times the rest of an append; any other request goes to the platform's listener as it
+ * read, decoded, appended (by the same handler, watched the same way), answered with the same body and headers, and
+ * counted as the platform counts requests, by the listener that Node calls, without a fiber, a scope and a server span
+ * of its own, which cost the platform several times the rest of an append; any other request goes to the platform's listener as it
  * came, and one whose body turns out not to decode goes to it with that body. It keeps the general path's rules: the
  * same deadline from the request's arrival, the store called only while no answer was given, a late answer that says
  * whether it was, and nothing more done for a client that left.

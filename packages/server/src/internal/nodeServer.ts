@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
 import * as app from "./app.js"
+import * as appendWarnings from "./appendWarnings.js"
 import * as clientErrors from "./clientErrors.js"
 import * as drain from "./drain.js"
 import * as listening from "./listening.js"
@@ -38,6 +39,8 @@ export const layer = (
   Layer.unwrapEffect(Effect.sync(() => {
     const server = clientErrors.install(createServer())
     const live = subscriptions.make()
+    // One watch of appends for both ways of answering them.
+    const warnings = appendWarnings.make(options)
     const drained = drain.layer(server, {
       endSubscriptions: live.end,
       subscriptionGrace: app.subscriptionGrace,
@@ -54,10 +57,11 @@ export const layer = (
         maxBodyBytes: app.maxBodyBytesOf(options),
         token: options.token,
         registries: app.registriesOf(options),
-        requestTimeout: options.requestTimeout
+        requestTimeout: options.requestTimeout,
+        warnings
       })
     ).pipe(
-      Layer.provide(app.make(options, live)),
+      Layer.provide(app.make(options, live, warnings)),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))
     )
   }))
