@@ -72,3 +72,8 @@ export * as StreamId from "./StreamId.js"
  * @since 0.1.0
  */
 export * as StreamVersion from "./StreamVersion.js"
+
+/**
+ * @since 0.4.0
+ */
+export * as Telemetry from "./Telemetry.js"

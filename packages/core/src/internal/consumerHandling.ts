@@ -15,6 +15,7 @@ import type { InvalidArgument, StoreError } from "../EventStoreError.js"
 import * as Position from "../Position.js"
 import { bounded } from "./consumerLease.js"
 import type { Settings } from "./consumerOptions.js"
+import type { CheckpointTelemetry } from "./telemetryConsumers.js"
 
 /**
  * How far a consumer got: the last event its handler finished (absent before any in this run) and the last position
@@ -100,7 +101,8 @@ export const consume = <E, R>(
   checkpoints: Checkpoints,
   settings: Settings<E, R>,
   from: Position.Position,
-  progress: Ref.Ref<Progress>
+  progress: Ref.Ref<Progress>,
+  telemetry: CheckpointTelemetry
 ): Effect.Effect<never, HandlerFailed | LeaseLost | StoreError | InvalidArgument, R> =>
   Effect.gen(function*() {
     const fencedSave = (position: Position.Position) =>
@@ -123,7 +125,11 @@ export const consume = <E, R>(
             fencedSave(last)
           )
         )
-        return Effect.zipRight(withRetry(settings, transaction), Ref.set(progress, { handled: last, saved: last }))
+        // Counted once the transaction committed: a group retried after a handler's failure is one checkpoint.
+        return Effect.zipRight(
+          withRetry(settings, transaction),
+          Effect.zipRight(Ref.set(progress, { handled: last, saved: last }), Effect.sync(() => telemetry.saved(last)))
+        )
       }
       return yield* Stream.chunks(events).pipe(
         Stream.mapConcat((chunk) => Chunk.chunksOf(chunk, settings.checkpointEvents)),
@@ -137,7 +143,10 @@ export const consume = <E, R>(
     const saveHandled = saving.withPermits(1)(Effect.flatMap(Ref.get(progress), ({ handled, saved }) =>
       handled === undefined || !Position.isAfter(handled, saved)
         ? Effect.void
-        : Effect.zipRight(fencedSave(handled), Ref.update(progress, (now) => ({ ...now, saved: handled })))))
+        : fencedSave(handled).pipe(
+          Effect.zipRight(Ref.update(progress, (now) => ({ ...now, saved: handled }))),
+          Effect.zipRight(Effect.sync(() => telemetry.saved(handled)))
+        )))
     let unsaved = 0
     const handleOne = (event: RecordedEvent) =>
       withRetry(settings, attempt(settings, event)).pipe(

@@ -12,6 +12,7 @@ import type { InvalidArgument, StoreError } from "../EventStoreError.js"
 import * as Position from "../Position.js"
 import { readBounds } from "./readBounds.js"
 import * as SharedReads from "./sharedReads.js"
+import * as SubscriptionTelemetry from "./telemetrySubscriptions.js"
 import { validateReadAll } from "./validation.js"
 
 /**
@@ -114,27 +115,53 @@ export const readAll = (
     )
   }))
 
-/** @internal */
+/**
+ * A subscription is counted open from its start (its options checked) until it ends, however it ends. Its lag is
+ * measured at each read, when everything it read before was delivered (it reads as the subscriber pulls): the
+ * positions between what it delivered and the log's end as it saw it, the page's `through` after a short page, the
+ * store's `end` after a full one (one more read per full page, none per event), 0 while it waits for commits.
+ *
+ * @internal
+ */
 export const subscribe = (
   log: LiveLog,
   options?: SubscribeOptions
 ): Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     yield* validateReadAll("subscribe", options)
     const filter = options?.filter
     const start = options?.after === "end" ? yield* log.end : options?.after ?? Position.start
+    const tracked = yield* Effect.acquireRelease(
+      Effect.sync(SubscriptionTelemetry.opened),
+      (tracked) => Effect.sync(() => SubscriptionTelemetry.closed(tracked))
+    )
     const wait = (changed: Effect.Effect<void>) =>
       log.pollInterval === undefined ? changed : Effect.raceFirst(changed, Effect.sleep(log.pollInterval))
     const reads = SharedReads.of(log)
+    // A full page may be far from the end: the end is read to say how far. Telemetry never fails the subscription.
+    const measured = (after: Position.Position, page: Page): Effect.Effect<Page> => {
+      if (page.events.length < subscriptionPage) {
+        SubscriptionTelemetry.lagged(tracked, SubscriptionTelemetry.positionsBetween(after, page.through))
+        return Effect.succeed(page)
+      }
+      return Effect.match(log.end, {
+        onFailure: () => page.through,
+        onSuccess: (end) => Position.max(end, page.through)
+      }).pipe(Effect.map((end) => {
+        SubscriptionTelemetry.lagged(tracked, SubscriptionTelemetry.positionsBetween(after, end))
+        return page
+      }))
+    }
     // The mark comes before the read: a commit during the read completes the wait at once, so none is missed.
     const next = (after: Position.Position): Effect.Effect<Page, StoreError> =>
       Effect.flatMap(log.signal.mark, (changed) =>
         Effect.flatMap(
           reads.read(after, subscriptionPage, filter),
-          (page) =>
-            page.events.length > 0 || Position.isAfter(page.through, after)
-              ? Effect.succeed(page)
-              : Effect.zipRight(wait(changed), Effect.suspend(() => next(after)))
+          (page) => {
+            if (page.events.length > 0 || Position.isAfter(page.through, after)) return measured(after, page)
+            SubscriptionTelemetry.lagged(tracked, 0)
+            return Effect.zipRight(wait(changed), Effect.suspend(() => next(after)))
+          }
         ))
     return Stream.paginateChunkEffect(start, (after) =>
       Effect.map(next(after), (page) =>
