@@ -3,12 +3,13 @@
  * checking, a body limit, structured logs, spans and metrics (served at `GET /metrics` in Prometheus's text format).
  *
  * Every request is counted in `concord_http_requests_total{method,route,status}` and timed in
- * `concord_http_request_duration_seconds{method,route}` (from its arrival to its answer's being written, the start of
- * a streamed body), `route` being the route's template (`/streams/{streamId}/events`), `other` for a path no route
- * has, and `method` one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, or `other`. At debug level, each request
- * logs one line `request` with its method, route, path (without the query), status and `durationMs`; never its body
- * or headers. Appends log nothing at the default level but the warnings of {@link Options}
- * `slowAppendThreshold` and `conflictWarningThreshold`, and of an append the store's deadline answered.
+ * `concord_http_request_duration_seconds{method,route}`, from the time the service takes it to the time its answer is
+ * handed to Node to be written (for a streamed body, its start). `route` is the route's template
+ * (`/streams/{streamId}/events`), `other` for a path no route has; `method` is GET, HEAD, POST, PUT, DELETE, PATCH,
+ * OPTIONS or `other`. At debug level, each request logs one line `request` with its method, route, path (without the
+ * query), status and `durationMs`, never its body or headers. At the default level appends log nothing but warnings:
+ * those of {@link Options} `slowAppendThreshold` and `conflictWarningThreshold`, and an append the store's deadline
+ * answered.
  *
  * @since 0.1.0
  */

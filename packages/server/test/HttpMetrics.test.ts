@@ -31,6 +31,7 @@ describe("the route of a request", () => {
       "/streams/x/events/",
       "/streams/%73/events",
       "/streams//events",
+      "/%73treams/a/events",
       "/streams/a",
       "/events?after=1",
       "/events/subscribe",
@@ -38,6 +39,7 @@ describe("the route of a request", () => {
       "/docs/openapi.json",
       "/health"
     ].map(routeOf)).toEqual([
+      "/streams/{streamId}/events",
       "/streams/{streamId}/events",
       "/streams/{streamId}/events",
       "/streams/{streamId}/events",
@@ -53,8 +55,8 @@ describe("the route of a request", () => {
   })
 
   it("is `other` for a path no route has", () => {
-    expect(["/", "/nope", "/streams", "/streams/a/events/b", "/Health", "/docs/x", "/%ZZ"].map(routeOf))
-      .toEqual(Array(7).fill("other"))
+    expect(["/", "/nope", "/streams", "/streams/a/events/b", "/Health", "/Streams/a/events", "/docs/x", "/%ZZ"].map(routeOf))
+      .toEqual(Array(8).fill("other"))
   })
 })
 

@@ -133,11 +133,21 @@ const templateOf = (path: string) => path.split("/").map((s) => (s.startsWith(":
 export const routeOf = (paths: Iterable<string>): (url: string) => string => {
   // Paths with fewer parameters first: a fixed segment wins over a parameter, as in the router.
   const routes = [...paths].sort((a, b) => a.split(":").length - b.split(":").length)
-    .map((path) => ({ path, template: templateOf(path) }))
+    .map((path) => ({ segments: path.split("/"), template: templateOf(path) }))
+  // The path read once, then each route's segments compared with it (see `routing.hasShape`, which reads it each time).
+  const matches = (segments: ReadonlyArray<string>, given: ReadonlyArray<string>) => {
+    if (segments.length !== given.length) return false
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!
+      if (segment.startsWith(":") || segment === given[i]) continue
+      if (!given[i]!.includes("%") || !routing.isFixedSegment(given[i], segment)) return false
+    }
+    return true
+  }
   return (url) => {
-    const pathname = url.split("?", 1)[0]!
+    const given = routing.pathOf(url).split("/")
     for (const route of routes) {
-      if (routing.hasShape(route.path, pathname)) return route.template
+      if (matches(route.segments, given)) return route.template
     }
     return otherRoute
   }
