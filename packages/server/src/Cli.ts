@@ -1,7 +1,9 @@
 /**
  * The `concord` command line: `concord serve` runs the service, `concord tail` prints the events of a running one as
  * they commit. Every flag of `serve`, and `tail`'s `--url` and `--token`, can also come from the environment
- * (`CONCORD_*`); a flag wins over its variable. A relative path (`--db`, `--registry`) is taken from the directory in
+ * (`CONCORD_*`); a flag wins over its variable. `--otlp-endpoint` also comes from OpenTelemetry's standard
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`, and the export it turns on reads `OTEL_SERVICE_NAME` and `OTEL_EXPORTER_OTLP_HEADERS`.
+ * A relative path (`--db`, `--registry`) is taken from the directory in
  * `CONCORD_CWD`, which the repository's npm scripts set to the one npm was run in, or else from the working directory.
  *
  * @since 0.1.0
@@ -24,10 +26,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as cliFlags from "./internal/cliFlags.js"
 import * as cliPaths from "./internal/cliPaths.js"
 import * as logOutput from "./internal/logOutput.js"
+import * as otlpConfig from "./internal/otlpConfig.js"
 import * as tailCommand from "./internal/tail.js"
+import * as OtlpExport from "./OtlpExport.js"
 import * as Registries from "./Registries.js"
 import * as Server from "./Server.js"
 
@@ -70,75 +75,116 @@ const storeLayer = (
       synchronous: flags.sqliteSynchronous
     })
 
-const serve = Command.make(
-  "serve",
-  {
-    db: cliFlags.db,
-    postgres: cliFlags.postgres,
-    sqliteSynchronous: cliFlags.sqliteSynchronous,
-    host: cliFlags.host,
-    port: cliFlags.port,
-    registry: cliFlags.registry,
-    token: cliFlags.token,
-    maxBodyBytes: cliFlags.maxBodyBytes,
-    lockTimeout: cliFlags.lockTimeout,
-    appendTimeout: cliFlags.appendTimeout,
-    statementTimeout: cliFlags.statementTimeout,
-    connectTimeout: cliFlags.connectTimeout,
-    keepAlive: cliFlags.keepAlive,
-    requestTimeout: cliFlags.requestTimeout,
-    shutdownTimeout: cliFlags.shutdownTimeout
-  },
-  (flags) =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const db = yield* resolvePath(flags.db)
-      const registryFile = yield* Effect.transposeMapOption(flags.registry, resolvePath)
-      const appendTimeout = Option.getOrElse(
-        flags.appendTimeout,
-        () => flags.lockTimeout + cliFlags.appendTimeoutMargin
-      )
-      const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + cliFlags.requestTimeoutMargin)
-      const registries = Option.isSome(registryFile)
-        ? yield* Registries.load(registryFile.value)
-        : Registries.strict
-      const options: Server.Options = {
-        host: Option.getOrUndefined(flags.host),
-        port: Option.getOrUndefined(flags.port),
-        token: Option.getOrUndefined(flags.token),
-        maxBodyBytes: Option.getOrUndefined(flags.maxBodyBytes),
-        keepAliveInterval: Option.getOrUndefined(Option.map(flags.keepAlive, Duration.millis)),
-        requestTimeout: Duration.millis(requestTimeout),
-        shutdownTimeout: Duration.millis(flags.shutdownTimeout),
-        registries
-      }
-      if (Option.isNone(flags.postgres)) {
-        yield* fs.makeDirectory(path.dirname(db), { recursive: true })
-      }
-      if (requestTimeout >= flags.shutdownTimeout) {
-        yield* Effect.logWarning(
-          `--request-timeout-ms ${requestTimeout} is not below --shutdown-timeout-ms ${flags.shutdownTimeout}: ` +
-            "a request in flight when the service shuts down may lose its answer"
-        )
-      }
-      yield* Effect.logInfo(
-        `storing events in ${Option.isSome(flags.postgres) ? "PostgreSQL" : db}; ` +
-          (Option.isSome(registryFile)
-            ? `conflict rules from ${registryFile.value}` +
-              (registries.categories.length > 0 ? ` for ${registries.categories.join(", ")}` : "")
-            : "no conflict rules: every stale append conflicts")
-      )
-      return yield* Layer.launch(Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout))))
-    }).pipe(
-      // A line per append: the lines of a few milliseconds written together rather than a system call each.
-      Effect.provide(logOutput.layerStdout)
+/** The flags of `concord serve`, as parsed. */
+type ServeFlags = Command.Command.ParseConfig<typeof serveFlags>
+
+const serveFlags = {
+  db: cliFlags.db,
+  postgres: cliFlags.postgres,
+  sqliteSynchronous: cliFlags.sqliteSynchronous,
+  host: cliFlags.host,
+  port: cliFlags.port,
+  registry: cliFlags.registry,
+  token: cliFlags.token,
+  maxBodyBytes: cliFlags.maxBodyBytes,
+  lockTimeout: cliFlags.lockTimeout,
+  appendTimeout: cliFlags.appendTimeout,
+  statementTimeout: cliFlags.statementTimeout,
+  connectTimeout: cliFlags.connectTimeout,
+  keepAlive: cliFlags.keepAlive,
+  requestTimeout: cliFlags.requestTimeout,
+  shutdownTimeout: cliFlags.shutdownTimeout,
+  noMetrics: cliFlags.noMetrics,
+  otlpEndpoint: cliFlags.otlpEndpoint,
+  logFormat: cliFlags.logFormat,
+  logLevel: cliFlags.logLevel,
+  slowAppend: cliFlags.slowAppend,
+  conflictWarnThreshold: cliFlags.conflictWarnThreshold
+}
+
+/**
+ * The export the flags ask for, provided to the service so that it sees the tracer when it is built (see
+ * `OtlpExport.layer`), or nothing. The last sends on the way out get the shutdown's bound.
+ */
+const exportLayer = (flags: ServeFlags) =>
+  Effect.gen(function*() {
+    if (Option.isNone(flags.otlpEndpoint)) return Layer.empty
+    const endpoint = new URL(flags.otlpEndpoint.value)
+    const serviceName = Option.getOrElse(yield* otlpConfig.serviceName, () => OtlpExport.defaultServiceName)
+    const headers = yield* otlpConfig.headers
+    // Without its user info or query, which may hold credentials.
+    yield* Effect.logInfo(
+      `exporting traces, metrics and log lines of ${serviceName} to ${endpoint.origin}${endpoint.pathname}`
     )
-).pipe(Command.withDescription(
-  "serve the event-storage API. An append is acknowledged once committed: on SQLite, with --sqlite-synchronous full " +
-    "(the default), also synced to the disk, so it survives a power loss; on PostgreSQL, as durable as the " +
-    "server's synchronous_commit and fsync settings make a commit"
-))
+    return OtlpExport.layer({
+      endpoint: flags.otlpEndpoint.value,
+      serviceName,
+      headers: headers === undefined ? undefined : Redacted.value(headers),
+      shutdownTimeout: Duration.millis(flags.shutdownTimeout)
+    })
+  })
+
+const serve = Command.make("serve", serveFlags, (flags) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const db = yield* resolvePath(flags.db)
+    const registryFile = yield* Effect.transposeMapOption(flags.registry, resolvePath)
+    const appendTimeout = Option.getOrElse(
+      flags.appendTimeout,
+      () => flags.lockTimeout + cliFlags.appendTimeoutMargin
+    )
+    const requestTimeout = Option.getOrElse(flags.requestTimeout, () => appendTimeout + cliFlags.requestTimeoutMargin)
+    const registries = Option.isSome(registryFile)
+      ? yield* Registries.load(registryFile.value)
+      : Registries.strict
+    // Its variables checked before anything is said or opened.
+    const exported = yield* exportLayer(flags)
+    const options: Server.Options = {
+      host: Option.getOrUndefined(flags.host),
+      port: Option.getOrUndefined(flags.port),
+      token: Option.getOrUndefined(flags.token),
+      maxBodyBytes: Option.getOrUndefined(flags.maxBodyBytes),
+      keepAliveInterval: Option.getOrUndefined(Option.map(flags.keepAlive, Duration.millis)),
+      requestTimeout: Duration.millis(requestTimeout),
+      shutdownTimeout: Duration.millis(flags.shutdownTimeout),
+      metrics: !flags.noMetrics,
+      slowAppendThreshold: Duration.millis(flags.slowAppend),
+      conflictWarningThreshold: flags.conflictWarnThreshold,
+      registries
+    }
+    if (Option.isNone(flags.postgres)) {
+      yield* fs.makeDirectory(path.dirname(db), { recursive: true })
+    }
+    if (requestTimeout >= flags.shutdownTimeout) {
+      yield* Effect.logWarning(
+        `--request-timeout-ms ${requestTimeout} is not below --shutdown-timeout-ms ${flags.shutdownTimeout}: ` +
+          "a request in flight when the service shuts down may lose its answer"
+      )
+    }
+    yield* Effect.logInfo(
+      `storing events in ${Option.isSome(flags.postgres) ? "PostgreSQL" : db}; ` +
+        (Option.isSome(registryFile)
+          ? `conflict rules from ${registryFile.value}` +
+            (registries.categories.length > 0 ? ` for ${registries.categories.join(", ")}` : "")
+          : "no conflict rules: every stale append conflicts")
+    )
+    return yield* Layer.launch(
+      Server.layer(options).pipe(Layer.provide(storeLayer({ ...flags, db }, appendTimeout)), Layer.provide(exported))
+    )
+  }).pipe(
+    // A line per append: the lines of a few milliseconds written together rather than a system call each.
+    Effect.provide(logOutput.layerStdoutWith(flags.logFormat)),
+    // For everything the service does, its requests' fibers included, which inherit it.
+    Option.isSome(flags.logLevel) ? Logger.withMinimumLogLevel(flags.logLevel.value) : identity,
+    // Not Effect's debug line for each request fiber that ends in an error: the error was answered, and the line's
+    // cause quotes what the request held (a decode error quotes the value it refused, event data included).
+    Effect.withUnhandledErrorLogLevel(Option.none())
+  )).pipe(Command.withDescription(
+    "serve the event-storage API. An append is acknowledged once committed: on SQLite, with --sqlite-synchronous full " +
+      "(the default), also synced to the disk, so it survives a power loss; on PostgreSQL, as durable as the " +
+      "server's synchronous_commit and fsync settings make a commit"
+  ))
 
 const tail = Command.make("tail", tailCommand.options, tailCommand.run).pipe(
   Command.withDescription(

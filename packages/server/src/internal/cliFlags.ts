@@ -6,7 +6,12 @@
  */
 import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as OtlpExport from "../OtlpExport.js"
 import * as Server from "../Server.js"
 
 export const db = Options.text("db").pipe(
@@ -135,3 +140,86 @@ export const shutdownTimeout = millisFlag(
   "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
     "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
 ).pipe(Options.withDefault(10_000))
+/**
+ * The first of these variables that is set and not empty, as a missing value when none is (an empty value counts as
+ * unset, as OpenTelemetry's specification reads its variables).
+ */
+const firstSet = (...names: ReadonlyArray<string>): Config.Config<string> =>
+  Config.all(names.map((name) => Config.option(Config.string(name)))).pipe(
+    Config.mapOrFail((values) => {
+      const set = values.find((value) => Option.isSome(value) && value.value !== "")
+      return set === undefined || Option.isNone(set)
+        ? Either.left(ConfigError.MissingData([], `none of ${names.join(", ")} is set`))
+        : Either.right(set.value)
+    })
+  )
+export const otlpEndpoint = Options.text("otlp-endpoint").pipe(
+  Options.withDescription(
+    "send traces, metrics and log lines to the OpenTelemetry collector at this OTLP/HTTP base URL, such as " +
+      "http://localhost:4318, as JSON to its /v1/traces, /v1/metrics and /v1/logs (env CONCORD_OTLP_ENDPOINT, else " +
+      "OTEL_EXPORTER_OTLP_ENDPOINT; OTEL_SERVICE_NAME names the service, default concord; OTEL_EXPORTER_OTLP_HEADERS " +
+      "adds headers, key=value,...). Off without it; on, every request has its spans. No event data or token is sent"
+  ),
+  Options.withFallbackConfig(firstSet("CONCORD_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")),
+  Options.withSchema(
+    Schema.String.pipe(Schema.filter((endpoint) => OtlpExport.endpointProblem(endpoint) === undefined, {
+      message: (issue) => `--otlp-endpoint: ${OtlpExport.endpointProblem(String(issue.actual))}`
+    }))
+  ),
+  Options.optional
+)
+export const noMetrics = Options.boolean("no-metrics").pipe(
+  Options.withDescription(
+    "do not serve GET /metrics, the Prometheus text of the service's counters, gauges and histograms " +
+      "(env CONCORD_METRICS=false; served by default, behind the token when one is set)"
+  ),
+  Options.withFallbackConfig(Config.map(Config.boolean("CONCORD_METRICS"), (metrics) => !metrics))
+)
+export const logFormat = Options.choice("log-format", ["pretty", "json"]).pipe(
+  Options.withDescription(
+    "how log lines are written to stdout (env CONCORD_LOG_FORMAT; default pretty): pretty, for a terminal, or json, " +
+      "one JSON object a line with timestamp, level, fiber, message, annotations, spans and cause"
+  ),
+  Options.withFallbackConfig(Config.literal("pretty", "json")("CONCORD_LOG_FORMAT")),
+  Options.withDefault("pretty" as const)
+)
+/** The levels `--log-level` takes, each with the least level it lets through. */
+const logLevels = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+} as const
+export const logLevel = Options.choice("log-level", Object.keys(logLevels) as Array<keyof typeof logLevels>).pipe(
+  Options.withDescription(
+    "the least level of the log lines written, and exported with --otlp-endpoint: trace, debug (adds a line per " +
+      "request), info, warning, error or none (env CONCORD_LOG_LEVEL; default info)"
+  ),
+  Options.withFallbackConfig(
+    Config.literal("trace", "debug", "info", "warning", "error", "none")("CONCORD_LOG_LEVEL")
+  ),
+  // Without it, the level stays as it is: info, or what `concord --log-level <level> serve` set.
+  Options.optional,
+  Options.map(Option.map((level) => logLevels[level]))
+)
+export const slowAppend = Options.integer("slow-append-ms").pipe(
+  Options.withDescription(
+    "an append that takes longer, in milliseconds, is logged as a warning (env CONCORD_SLOW_APPEND_MS; default 1000)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_SLOW_APPEND_MS")),
+  Options.withSchema(millis("slow-append-ms")),
+  Options.withDefault(1_000)
+)
+export const conflictWarnThreshold = Options.integer("conflict-warn-threshold").pipe(
+  Options.withDescription(
+    "log a warning when more appends than this conflict within a minute (env CONCORD_CONFLICT_WARN_THRESHOLD; " +
+      "default 10; 0 turns the warning off)"
+  ),
+  Options.withFallbackConfig(Config.integer("CONCORD_CONFLICT_WARN_THRESHOLD")),
+  Options.withSchema(Schema.Int.pipe(Schema.nonNegative({
+    message: () => "--conflict-warn-threshold must be 0 (off) or more"
+  }))),
+  Options.withDefault(10)
+)
