@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import type { EventStore } from "@concord/core"
+import { type EventStore, Telemetry } from "@concord/core"
 import type { HttpRouter, HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
@@ -225,7 +225,8 @@ const shutdownTimeoutOf = (options: Options) => Duration.decode(options.shutdown
  * The API, its OpenAPI document at `/docs/openapi.json`, a browsable page at `/docs` and the metrics at `/metrics`
  * (unless {@link Options} `metrics` is `false`), over the `EventStore` in context, served by the `HttpServer` in
  * context. With a token, every request must carry it, the docs and metrics included. Subscriptions end when the layer
- * is released.
+ * is released. The store is called through `Telemetry.layer` of `@concord/core`: its appends counted by outcome and
+ * timed, its operations traced where a tracer is installed where the layer is built.
  *
  * @since 0.1.0
  * @category layers
@@ -241,7 +242,7 @@ export const layerApp = (
   if (refused !== undefined) return Layer.fail(refused)
   return Layer.unwrapEffect(
     Effect.sync(() => app.make({ ...options, requestTimeout: requestTimeoutOf(options) }, subscriptions.make()))
-  )
+  ).pipe(Layer.provide(Telemetry.layer))
 }
 
 /**
@@ -249,7 +250,8 @@ export const layerApp = (
  * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, ends every subscription, answers
  * every request it has received that finishes within `shutdownTimeout`, then cuts the connections left and closes.
  * Where no tracer is installed, appends are answered by Node's listener itself, with the same answers, logs and
- * counters and without the spans no one would see; with a tracer, every request has its spans.
+ * counters and without the spans no one would see; with a tracer, every request has its spans, the store's included
+ * (the store is called through `Telemetry.layer` of `@concord/core`, as in {@link layerApp}).
  *
  * @since 0.1.0
  * @category layers

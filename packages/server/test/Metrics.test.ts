@@ -1,5 +1,5 @@
-// `GET /metrics` after a known sequence of requests: the counters moved by exactly what was done, whichever way the
-// appends were answered (the short way on Node's server, the short way in the app, the general way), over the memory
+// `GET /metrics` after a known sequence of requests: the counters (the service's HTTP counts and the store's counts by
+// outcome) moved by exactly what was done, whichever way the appends were answered (the short way on Node's server, the short way in the app, the general way), over the memory
 // store and over SQLite; the route is a template, never a stream id; behind the token; absent when turned off.
 import { EventStore } from "@concord/core"
 import { SqliteEventStore } from "@concord/sql/sqlite"
@@ -85,6 +85,8 @@ interface Done {
   readonly reads: number
   readonly versions: number
   readonly notFound: number
+  /** Events of the accepted appends. */
+  readonly events: number
 }
 
 /**
@@ -119,7 +121,8 @@ const sequence = (url: string, prefix: string, streams: number) =>
       invalid: invalid.length,
       reads: streams,
       versions: streams,
-      notFound: 3
+      notFound: 3,
+      events: 4 * streams
     } satisfies Done
   })
 
@@ -155,6 +158,25 @@ const expectCounted = (before: Exposition, after: Exposition, done: Done, prefix
     all: posts + done.reads + done.versions + done.notFound + 1,
     timedPosts: posts,
     timed: posts + done.reads + done.versions + done.notFound + 1
+  })
+  // The store's own counts, from core's Telemetry: only what reached the store, the invalid bodies never did.
+  const appends = (outcome: string) => delta(before, after, "concord_appends_total", { outcome })
+  expect({
+    accepted: appends("accepted"),
+    rebased: appends("rebased"),
+    conflict: appends("conflict"),
+    wrongVersion: appends("wrong_version"),
+    invalid: appends("invalid"),
+    events: delta(before, after, "concord_events_appended_total", {}),
+    timed: delta(before, after, "concord_append_duration_seconds_count", {})
+  }).toEqual({
+    accepted: done.accepted,
+    rebased: done.rebased,
+    conflict: done.conflicts,
+    wrongVersion: done.wrongVersions,
+    invalid: 0,
+    events: done.events,
+    timed: done.accepted + done.rebased + done.conflicts + done.wrongVersions
   })
   // Routes are templates: no stream id is ever a label.
   for (const sample of after.samples) {

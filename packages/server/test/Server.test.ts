@@ -229,7 +229,7 @@ describe("Server", () => {
         expect(rest.events).toHaveLength(Api.maxEventsPerAppend)
       }))
 
-    it.effect("counts appends by status at /metrics", () =>
+    it.effect("counts appends by status and by outcome at /metrics", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
         const scrape = Effect.map(get(`${url}/metrics`), ({ text }) => parse(text))
@@ -246,6 +246,9 @@ describe("Server", () => {
         yield* post(stream, { expectedVersion: 1, events: [upgrade(4)] })
         const after = yield* scrape
         expect(["200", "409"].map((status) => appends(after, status) - appends(before, status))).toEqual([3, 1])
+        const outcomes = (metrics: Exposition) =>
+          ["accepted", "rebased", "conflict"].map((outcome) => metrics.sum("concord_appends_total", { outcome }))
+        expect(outcomes(after).map((count, i) => count - outcomes(before)[i]!)).toEqual([2, 1, 1])
       }))
 
     it.effect("serves a valid OpenAPI document and a browsable page at /docs", () =>

@@ -1,6 +1,6 @@
 // The warnings an operator wants without debug lines: an append the store was slow to answer, and more conflicts in
 // a minute than a service should see. Every way an append is answered reports here (see handlers.appendUntraced).
-import type { EventStore } from "@concord/core"
+import type { EventStore, Telemetry } from "@concord/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -34,19 +34,11 @@ const trackedStreams = 16
 const namedStreams = 3
 
 /**
- * The outcome of an append as the metrics name it.
+ * The outcome of an append as the store's metrics name it (`concord_appends_total`'s `outcome`).
  *
  * @internal
  */
-export type Outcome =
-  | "accepted"
-  | "rebased"
-  | "conflict"
-  | "wrong_version"
-  | "duplicate"
-  | "invalid"
-  | "timeout"
-  | "store_error"
+export type Outcome = Telemetry.Outcome
 
 /**
  * The outcome of an append's exit.

@@ -1,4 +1,4 @@
-import type { EventStore } from "@concord/core"
+import { type EventStore, Telemetry } from "@concord/core"
 import type { HttpServer } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
@@ -62,6 +62,8 @@ export const layer = (
       })
     ).pipe(
       Layer.provide(app.make(options, live, warnings)),
-      Layer.provideMerge(NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { host: options.host, port: options.port })),
+      // Both ways of answering appends call the store measured (and traced where a tracer is installed).
+      Layer.provide(Telemetry.layer)
     )
   }))
