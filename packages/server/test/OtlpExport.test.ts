@@ -123,6 +123,46 @@ describe("OtlpExport", () => {
         expect(receiver.logs().filter((log) => log.body === "request" && log.attributes.route !== undefined).length)
           .toBeGreaterThanOrEqual(requests)
 
+        // The store's own spans, each inside its append's: ids, versions, counts and outcome.
+        const stores = receiver.spans().filter((span) =>
+          span.name === "concord.store.append" && span.attributes["concord.stream_id"] === stream
+        )
+        expect(
+          stores.map((span) => span.attributes).sort((a, b) =>
+            String(a["concord.outcome"]).localeCompare(String(b["concord.outcome"]))
+          )
+        )
+          .toEqual([
+            {
+              "concord.stream_id": stream,
+              "concord.expected_version": "any",
+              "concord.events": 1,
+              "concord.actual_version": 1,
+              "concord.rebased_over": 0,
+              "concord.outcome": "accepted"
+            },
+            {
+              "concord.stream_id": stream,
+              "concord.expected_version": 1,
+              "concord.events": 2,
+              "concord.actual_version": 3,
+              "concord.rebased_over": 0,
+              "concord.outcome": "accepted"
+            },
+            {
+              "concord.stream_id": stream,
+              "concord.expected_version": 0,
+              "concord.events": 1,
+              "concord.actual_version": 3,
+              "concord.conflict_pairs": 3,
+              "concord.outcome": "conflict",
+              "span.label": expect.anything(),
+              "status.interrupted": true
+            }
+          ])
+        const appendIds = new Set(appends.map((span) => span.spanId))
+        for (const span of stores) expect(appendIds.has(span.parentSpanId!)).toBe(true)
+
         const bodies = receiver.received()
         expect(new Set(bodies.map((body) => body.signal))).toEqual(new Set(["traces", "metrics", "logs"]))
         for (const body of bodies) {
