@@ -21,7 +21,10 @@ const labels = (tags: Record<string, string>) => Object.entries(tags).map(([k, v
 
 describe("the Prometheus exposition", () => {
   it("writes each kind as the format says, one HELP and TYPE a name across its tag sets", () => {
-    const requests = MetricKey.counter("reqs_total", { description: "requests\nby \"route\" \\ path" })
+    const requests = MetricKey.counter("reqs_total", {
+      incremental: true,
+      description: "requests\nby \"route\" \\ path"
+    })
     const text = prometheus.format([
       pair(MetricKey.taggedWithLabels(requests, labels({ route: "/b" })), MetricState.counter(2)),
       pair(MetricKey.taggedWithLabels(requests, labels({ route: "/a" })), MetricState.counter(1)),
@@ -75,7 +78,7 @@ describe("the Prometheus exposition", () => {
 
   it("rewrites names and label names into the format's characters, and escapes label values", () => {
     const key = MetricKey.taggedWithLabels(
-      MetricKey.counter("http.requests-total"),
+      MetricKey.counter("http.requests-total", { incremental: true }),
       labels({ "route.name": "a\\b\"c\nd", "9th": "x", "__reserved": "y", "b": "z" })
     )
     const text = prometheus.format([
@@ -93,11 +96,16 @@ describe("the Prometheus exposition", () => {
       .toBe(1)
   })
 
+  it("writes a counter that is not declared incremental, which may go down, as a gauge", () => {
+    const text = prometheus.format([pair(MetricKey.counter("fibers_active"), MetricState.counter(-2))])
+    expect(text).toBe("# TYPE fibers_active gauge\nfibers_active -2\n")
+  })
+
   it("writes a name once when two metrics read as one: the first kind keeps it, a series is written once", () => {
     const text = prometheus.format([
       pair(MetricKey.gauge("a_b"), MetricState.gauge(2)),
-      pair(MetricKey.counter("a.b"), MetricState.counter(1)),
-      pair(MetricKey.counter("a-b"), MetricState.counter(3))
+      pair(MetricKey.counter("a.b", { incremental: true }), MetricState.counter(1)),
+      pair(MetricKey.counter("a-b", { incremental: true }), MetricState.counter(3))
     ])
     expect(text).toBe("# TYPE a_b counter\na_b 1\n")
   })
@@ -117,8 +125,14 @@ describe("the Prometheus exposition", () => {
 
   it("is the same whatever the order of the snapshot", () => {
     const pairs = [
-      pair(MetricKey.taggedWithLabels(MetricKey.counter("x"), labels({ a: "2" })), MetricState.counter(1)),
-      pair(MetricKey.taggedWithLabels(MetricKey.counter("x"), labels({ a: "1" })), MetricState.counter(2)),
+      pair(
+        MetricKey.taggedWithLabels(MetricKey.counter("x", { incremental: true }), labels({ a: "2" })),
+        MetricState.counter(1)
+      ),
+      pair(
+        MetricKey.taggedWithLabels(MetricKey.counter("x", { incremental: true }), labels({ a: "1" })),
+        MetricState.counter(2)
+      ),
       pair(MetricKey.gauge("w"), MetricState.gauge(0))
     ]
     expect(prometheus.format([...pairs].reverse())).toBe(prometheus.format(pairs))
@@ -175,13 +189,18 @@ describe("the Prometheus exposition", () => {
         const options = description === undefined ? {} : { description }
         switch (state.kind) {
           case "counter":
-            pairs.push(pair(tagged(MetricKey.counter(name, options)), MetricState.counter(state.value)))
+            pairs.push(
+              pair(tagged(MetricKey.counter(name, { ...options, incremental: true })), MetricState.counter(state.value))
+            )
             expected.push({ name, labels: own, value: state.value })
             kinds.set(name, "counter")
             break
           case "bigint":
             pairs.push(
-              pair(tagged(MetricKey.counter(name, { ...options, bigint: true })), MetricState.counter(state.value))
+              pair(
+                tagged(MetricKey.counter(name, { incremental: true, ...options, bigint: true })),
+                MetricState.counter(state.value)
+              )
             )
             expected.push({ name, labels: own, value: state.value })
             kinds.set(name, "counter")

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import type * as MetricKey from "effect/MetricKey"
-import type * as MetricKeyType from "effect/MetricKeyType"
+import * as MetricKeyType from "effect/MetricKeyType"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 
@@ -84,8 +84,15 @@ const rendered = (labels: ReadonlyArray<readonly [string, string]>, extra?: read
   return all.length === 0 ? "" : `{${all.map(([name, value]) => `${name}="${labelValue(value)}"`).join(",")}}`
 }
 
-const kindOf = (state: MetricState.MetricState.Untyped): Kind | undefined => {
-  if (MetricState.isCounterState(state) || MetricState.isFrequencyState(state)) return "counter"
+/**
+ * The format's type of a metric: an Effect counter not declared incremental may go down (`effect_fiber_active` is one),
+ * which a Prometheus counter never does, so it is a gauge.
+ */
+const kindOf = (key: MetricKey.MetricKey.Untyped, state: MetricState.MetricState.Untyped): Kind | undefined => {
+  if (MetricState.isCounterState(state)) {
+    return MetricKeyType.isCounterKey(key.keyType) && key.keyType.incremental ? "counter" : "gauge"
+  }
+  if (MetricState.isFrequencyState(state)) return "counter"
   if (MetricState.isGaugeState(state)) return "gauge"
   if (MetricState.isHistogramState(state)) return "histogram"
   if (MetricState.isSummaryState(state)) return "summary"
@@ -174,7 +181,7 @@ const helpOf = (entries: ReadonlyArray<Entry>, from: number): string | undefined
 export const format = (snapshot: Iterable<MetricPair.MetricPair.Untyped>): string => {
   const entries: Array<Entry> = []
   for (const { metricKey: key, metricState: state } of snapshot) {
-    const kind = kindOf(state)
+    const kind = kindOf(key, state)
     if (kind === undefined) continue
     const labels = labelsOf(key.tags, reservedOf(state))
     entries.push({ name: metricName(key.name), kind, labels, sortKey: rendered(labels), key, state })
