@@ -242,7 +242,7 @@ export const layerApp = (
   if (refused !== undefined) return Layer.fail(refused)
   return Layer.unwrapEffect(
     Effect.sync(() => app.make({ ...options, requestTimeout: requestTimeoutOf(options) }, subscriptions.make()))
-  ).pipe(Layer.provide(Telemetry.layer))
+  ).pipe(Layer.provide(Telemetry.layer), Layer.provide(app.quietRequestFibers))
 }
 
 /**

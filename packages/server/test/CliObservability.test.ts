@@ -221,9 +221,9 @@ const scenario = async (url: string, stream: string) => {
   expect(quoted.text).toContain(marker)
 }
 
-/** The JSON log lines of the output: every line but the one that says where the service listens. */
+/** The JSON log lines of the output: every line, the one that says where the service listens included. */
 const jsonLines = (stdout: string) =>
-  stdout.split("\n").filter((line) => line !== "" && !line.startsWith("Concord is listening on")).map((line) => {
+  stdout.split("\n").filter((line) => line !== "").map((line) => {
     try {
       return JSON.parse(line) as Record<string, any>
     } catch {
@@ -277,6 +277,7 @@ describe("concord serve, observed, as a real process", () => {
           expect(typeof line.message).toBe("string")
         }
         const messages = lines.map((line) => line.message)
+        expect(messages.filter((message) => message.startsWith("Concord is listening on http://"))).toHaveLength(1)
         expect(messages).toContain("request")
         expect(lines.find((line) => line.message === "request")).toMatchObject({
           level: "DEBUG",

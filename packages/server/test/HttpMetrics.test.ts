@@ -3,7 +3,7 @@
 import { EventStore } from "@concord/core"
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Cause, Context, Duration, Effect, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
 import * as http from "node:http"
 import * as httpMetrics from "../src/internal/httpMetrics.js"
 import * as nodeServer from "../src/internal/nodeServer.js"
@@ -55,7 +55,9 @@ describe("the route of a request", () => {
   })
 
   it("is `other` for a path no route has", () => {
-    expect(["/", "/nope", "/streams", "/streams/a/events/b", "/Health", "/Streams/a/events", "/docs/x", "/%ZZ"].map(routeOf))
+    expect(
+      ["/", "/nope", "/streams", "/streams/a/events/b", "/Health", "/Streams/a/events", "/docs/x", "/%ZZ"].map(routeOf)
+    )
       .toEqual(Array(8).fill("other"))
   })
 })
@@ -64,15 +66,18 @@ interface Line {
   readonly level: string
   readonly message: unknown
   readonly annotations: Record<string, unknown>
+  readonly cause: string | undefined
 }
 
 const capture = () => {
   const lines: Array<Line> = []
-  const logger = Logger.make(({ annotations, logLevel, message }) => {
+  const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
     lines.push({
       level: logLevel.label,
       message: Array.isArray(message) ? message[0] : message,
-      annotations: Object.fromEntries(HashMap.toEntries(annotations))
+      annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+      // What a line says beyond its message: where request data could leak (a failed request fiber's cause).
+      cause: Cause.isEmpty(cause) ? undefined : Cause.pretty(cause, { renderErrorCause: true })
     })
   })
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }

@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type { AppendError, AppendResult, Service } from "../EventStore.js"
@@ -181,11 +182,28 @@ export const instrument = (store: Service, options?: { readonly spans?: boolean 
 /** The tracer of the default services: spans made under it are seen by no one. Read once, when first needed. */
 let defaultTracer: Tracer.Tracer | undefined
 
+/**
+ * Every series of the store's metrics that has no tag of a caller's, made known to the registry: a scrape then shows
+ * each outcome at 0 from the start rather than a series that appears with its first append (which a rate over a
+ * window would miss). A metric's series exists once its value is first asked for or updated.
+ */
+const registerSeries = Effect.sync(() => {
+  const series: ReadonlyArray<Metric.Metric<any, any, any>> = [
+    ...Object.values(Metrics.appendsByOutcome),
+    Metrics.eventsAppended,
+    Metrics.rebaseDepth,
+    Metrics.appendDuration,
+    Metrics.subscriptionsOpen,
+    Metrics.subscriptionLag
+  ]
+  for (const metric of series) metric.unsafeValue(Metrics.noLabels)
+})
+
 /** @internal */
 export const layer: Layer.Layer<EventStore, never, EventStore> = Layer.effect(
   EventStore,
   Effect.map(
-    Effect.zip(EventStore, Effect.tracer),
+    Effect.zip(EventStore, Effect.tracer).pipe(Effect.zipLeft(registerSeries)),
     ([store, tracer]) => instrument(store, { spans: tracer !== (defaultTracer ??= Effect.runSync(Effect.tracer)) })
   )
 )

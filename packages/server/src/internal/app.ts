@@ -3,6 +3,7 @@ import { HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@ef
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import { ConcordApi } from "../Api.js"
 import * as Registries from "../Registries.js"
@@ -77,6 +78,15 @@ const routedPaths = (metrics: boolean): ReadonlyArray<string> => [
   documentPath,
   ...(metrics ? [metricsPath] : [])
 ]
+
+/**
+ * Not Effect's debug line for each request fiber that ends in an error: the error was answered, and the line's cause
+ * quotes what the request held (a decode error quotes the value it refused, a conflict the committed events). Provided
+ * to the layer that serves, whose request fibers inherit it.
+ *
+ * @internal
+ */
+export const quietRequestFibers: Layer.Layer<never> = Layer.setUnhandledErrorLogLevel(Option.none())
 
 /**
  * The app over a given set of subscriptions, which the service's drain ends first, and the watch of its appends, which

@@ -15,9 +15,6 @@ export const layer: Layer.Layer<never, never, HttpServer.HttpServer> = Layer.eff
       server.address.hostname.includes(":") ? `[${server.address.hostname}]` : server.address.hostname
     }:${server.address.port}`
     : `unix:${server.address.path}`
-  yield* Effect.sync(() => {
-    // After the lines logged before it, which may be waiting to be written together (see logOutput).
-    logOutput.flushPending()
-    console.log(`Concord is listening on ${address} (API docs: ${address}/docs)`)
-  })
+  // After the lines logged before it, which may be waiting to be written together, and in their format (see logOutput).
+  yield* logOutput.announce(`Concord is listening on ${address} (API docs: ${address}/docs)`)
 }))

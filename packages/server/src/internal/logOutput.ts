@@ -226,6 +226,13 @@ export const layerStdoutWith = (format: Format): Layer.Layer<never> =>
         output.flush()
       })
     )
+    if (format === "json") {
+      announcer = (text, fiber) => {
+        output.line(JSON.stringify({ timestamp: new Date().toISOString(), level: "INFO", fiber, message: text }))
+        output.flush()
+      }
+      yield* Effect.addFinalizer(() => Effect.sync(() => (announcer = undefined)))
+    }
     const logger = Logger.make(
       format === "json"
         ? (options) => output.line(json(options))
@@ -238,6 +245,25 @@ export const layerStdoutWith = (format: Format): Layer.Layer<never> =>
         HashSet.add(logger)
       ))
   }))
+
+/** How {@link announce} writes while JSON lines are written to stdout: as one of them. */
+let announcer: ((text: string, fiber: string) => void) | undefined
+
+/**
+ * Writes a line scripts wait for (the address the service listens on) to stdout whatever the log level, after the
+ * lines waiting to be written: as a JSON log line of level INFO while {@link layerStdoutWith} writes JSON, so that
+ * every line of stdout parses, and as plain text otherwise.
+ *
+ * @internal
+ */
+export const announce = (text: string): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) =>
+    Effect.sync(() => {
+      flushPending()
+      if (announcer === undefined) console.log(text)
+      else announcer(text, FiberId.threadName(fiber.id()))
+    })
+  )
 
 /**
  * The pretty logger's lines, written to stdout by {@link make} (see {@link layerStdoutWith}).

@@ -64,6 +64,7 @@ export const layer = (
       Layer.provide(app.make(options, live, warnings)),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { host: options.host, port: options.port })),
       // Both ways of answering appends call the store measured (and traced where a tracer is installed).
-      Layer.provide(Telemetry.layer)
+      Layer.provide(Telemetry.layer),
+      Layer.provide(app.quietRequestFibers)
     )
   }))
