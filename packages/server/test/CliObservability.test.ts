@@ -2,6 +2,7 @@
 // error and nothing starts), then the real process: --otlp-endpoint (or its variables) sends spans, metrics and log
 // lines to a collector, and nothing else; --log-format json writes a JSON object a line; --log-level, --no-metrics and
 // --conflict-warn-threshold reach the service. Neither the collector nor the log holds event data or the token.
+import { Telemetry } from "@concord/core"
 import { Programs } from "@concord/test-postgres"
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -320,6 +321,12 @@ describe("concord serve, observed, as a real process", () => {
     const quiet = await serve(["--token", token, "--log-level", "warning", "--no-metrics"])
     const metered = await serve(["--token", token], { CONCORD_LOG_LEVEL: "none" })
     try {
+      // Before any append, every outcome's series is there at 0: a rate over a window sees the first one.
+      const first = await (await fetch(`${metered.url}/metrics`, { headers: auth })).text()
+      for (const outcome of Telemetry.outcomes) {
+        expect(first).toContain(`concord_appends_total{outcome="${outcome}"} 0\n`)
+      }
+      expect(first).toContain("concord_subscriptions_open 0\n")
       await Promise.all([scenario(quiet.url, "quiet"), scenario(metered.url, "metered")])
       expect((await fetch(`${quiet.url}/metrics`, { headers: auth })).status).toBe(404)
       const metrics = await fetch(`${metered.url}/metrics`, { headers: auth })
