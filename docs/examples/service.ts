@@ -1,7 +1,7 @@
 import type { EventStore } from "@concord/core"
 import { ExpectedVersion, StreamId } from "@concord/core"
 import { Registry } from "@concord/example-crm"
-import { ConcordClient, Registries, Server } from "@concord/server"
+import { ConcordClient, OtlpExport, Registries, Server } from "@concord/server"
 import { PgEventStore } from "@concord/sql/pg"
 import { SqliteEventStore } from "@concord/sql/sqlite"
 import { FetchHttpClient } from "@effect/platform"
@@ -28,6 +28,16 @@ export const production = (options: { readonly port: number; readonly postgresUr
     Layer.provide(PgEventStore.layer({ url: options.postgresUrl }))
   )
 // #endregion production
+
+// #region observed
+// Traces, metrics and log lines to an OpenTelemetry collector (its OTLP/HTTP base URL), an append slower than half a
+// second logged as a warning; provided to Server.layer, which sees the tracer when it is built.
+export const observed = (options: { readonly port: number; readonly filename: string; readonly collector: string }) =>
+  Server.layer({ port: options.port, registries, slowAppendThreshold: "500 millis" }).pipe(
+    Layer.provide(SqliteEventStore.layer({ filename: options.filename })),
+    Layer.provide(OtlpExport.layer({ endpoint: options.collector, serviceName: "crm-events" }))
+  )
+// #endregion observed
 
 // #region remote-store
 // Any program written against the EventStore runs against the service: the same typed errors come back.

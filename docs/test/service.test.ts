@@ -275,6 +275,51 @@ describe("the service", () => {
       expect(fs.existsSync(filename)).toBe(true)
     }))
 
+  it.live("the observed service sends its spans to the collector and serves its metrics", () =>
+    Effect.gen(function*() {
+      const bodies: Array<{ readonly path: string; readonly text: string }> = []
+      const collector = createServer((request, response) => {
+        let text = ""
+        request.on("data", (chunk) => (text += String(chunk)))
+        request.on("end", () => {
+          bodies.push({ path: request.url ?? "", text })
+          response.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void collector.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => collector.close())
+      )
+      const address = collector.address() as net.AddressInfo
+      const port = yield* Effect.promise(freePort)
+      const url = `http://127.0.0.1:${port}`
+      const running = yield* Effect.fork(Layer.launch(Service.observed({
+        port,
+        filename: path.join(directory, "observed.db"),
+        collector: `http://127.0.0.1:${address.port}`
+      })))
+      expect(yield* healthy(url)).toBe(200)
+      const appended = yield* Effect.promise(() =>
+        fetch(`${url}/streams/client-observed/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            expectedVersion: 0,
+            events: [{ type: "ClientRegistered", data: { secret: "s3cr3t" } }]
+          })
+        })
+      )
+      expect(appended.status).toBe(200)
+      const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((response) => response.text()))
+      expect(metrics).toMatch(/^concord_appends_total\{outcome="accepted"\} [1-9]/m)
+      // What waits is sent when the service stops.
+      yield* Fiber.interrupt(running)
+      const traces = bodies.filter((body) => body.path === "/v1/traces").map((body) => body.text).join("\n")
+      expect(traces).toContain("concord.store.append")
+      expect(traces).toContain("crm-events")
+      expect(bodies.map((body) => body.text).join("\n")).not.toContain("s3cr3t")
+    }).pipe(Effect.scoped), 30_000)
+
   it.live.runIf(pgUrl !== undefined)(
     "two production processes over one PostgreSQL database share the streams; both require the token",
     () =>
