@@ -21,28 +21,47 @@ export interface Service {
 /** What the service stores events in: a SQLite file, or a PostgreSQL database by URL. */
 export type Storage = { readonly sqlite: string } | { readonly postgres: string }
 
+/** What a service is started with besides its storage. */
+export interface StartOptions {
+  /** More flags of `concord serve`, after the storage's. */
+  readonly args?: ReadonlyArray<string>
+  /** Environment variables set over the bench's own; `undefined` removes one the bench has. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Flags of node itself, before the program (`--cpu-prof`, for a profile). */
+  readonly nodeArgs?: ReadonlyArray<string>
+}
+
 /**
  * Starts `concord serve` on a free port and resolves once it prints the address it listens on (see
  * {@link startListening}).
  */
-export const start = (storage: Storage): Promise<Service> =>
+export const start = (storage: Storage, options: StartOptions = {}): Promise<Service> =>
   startListening("concord serve", [
     bin,
     "serve",
     "--port",
     "0",
-    ...("sqlite" in storage ? ["--db", storage.sqlite] : ["--postgres", storage.postgres])
-  ])
+    ...("sqlite" in storage ? ["--db", storage.sqlite] : ["--postgres", storage.postgres]),
+    ...(options.args ?? [])
+  ], options)
 
 /**
  * Starts a TypeScript program from the sources (through tsx) and resolves once it prints "listening on URL". Its
  * output is read as it comes (a service logs every append and subscription; a pipe left full would stall it), the
  * last of its errors kept for the failure's message.
  */
-export const startListening = (what: string, args: ReadonlyArray<string>): Promise<Service> => {
-  const child = spawn(process.execPath, ["--conditions=@concord/source", "--import", tsx, ...args], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+export const startListening = (
+  what: string,
+  args: ReadonlyArray<string>,
+  options: Pick<StartOptions, "env" | "nodeArgs"> = {}
+): Promise<Service> => {
+  const env = { ...process.env, ...options.env }
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name]
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--conditions=@concord/source", "--import", tsx, ...args],
+    { stdio: ["ignore", "pipe", "pipe"], env }
+  )
   let errors = ""
   child.stderr!.on("data", (chunk) => (errors = (errors + String(chunk)).slice(-2_000)))
   return new Promise<Service>((resolve, reject) => {
@@ -87,6 +106,21 @@ export const rssOf = (pid: number): number => {
   if (kilobytes === undefined) throw new Error(`/proc/${pid}/status has no VmRSS`)
   return Number(kilobytes) * 1024
 }
+
+/**
+ * The CPU time a process's threads have had so far, in nanoseconds, from /proc (the scheduler's own account, finer
+ * than the clock ticks of /proc/PID/stat): the difference over a trial is what the trial cost the process, whatever
+ * else the machine was doing meanwhile. Threads that have exited are not counted.
+ */
+export const cpuNanosOf = (pid: number): number =>
+  fs.readdirSync(`/proc/${pid}/task`).reduce((sum, task) => {
+    try {
+      return sum + Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0])
+    } catch {
+      // A thread that exited between the listing and the read.
+      return sum
+    }
+  }, 0)
 
 /**
  * Appends one event to a stream at its expected version and resolves with the moment (`performance.now()`) the
