@@ -9,6 +9,7 @@ import * as HttpReads from "./HttpReads.js"
 import * as Latency from "./Latency.js"
 import type { Section } from "./Measure.js"
 import * as Memory from "./Memory.js"
+import * as Observability from "./Observability.js"
 import * as Regression from "./Regression.js"
 import * as Release from "./Release.js"
 import type * as Report from "./Report.js"
@@ -32,6 +33,7 @@ export interface Size {
   readonly subscribers: Subscribers.SubscribersSize
   readonly "http-reads": HttpReads.HttpReadsSize
   readonly "service-appends": ServiceAppends.ServiceAppendsSize
+  readonly observability: Observability.ObservabilitySize
 }
 
 /**
@@ -63,7 +65,8 @@ export const full: Size = {
   sse: { writers: 8, appends: 100, pauseMillis: 2, trials: 7 },
   subscribers: { subscribers: 1_000, trials: 3 },
   "http-reads": { connections: [10, 50], events: 1_000, pages: 400, trials: 5 },
-  "service-appends": { connections: [10, 50], appends: 2_000, trials: 7 }
+  "service-appends": { connections: [10, 50], appends: 2_000, trials: 7 },
+  observability: { synchronous: ["full", "normal"], connections: [10, 50], appends: 2_000, trials: 7 }
 }
 
 /** Each workload once, at a tiny size: what the smoke test runs so the benchmark cannot rot. */
@@ -81,7 +84,9 @@ export const smoke: Size = {
   sse: { writers: 2, appends: 5, pauseMillis: 1, trials: 1 },
   subscribers: { subscribers: 20, trials: 1 },
   "http-reads": { connections: [2], events: 20, pages: 6, trials: 1 },
-  "service-appends": { connections: [2], appends: 20, trials: 1 }
+  "service-appends": { connections: [2], appends: 20, trials: 1 },
+  // One setting: its four processes (three services and the sink) are most of the section's time.
+  observability: { synchronous: ["normal"], connections: [2], appends: 20, trials: 1 }
 }
 
 /** Reduced: every workload and every contender, fewer and smaller cells, for checking changes to the bench quickly. */
@@ -109,7 +114,8 @@ export const reduced: Size = {
   sse: { writers: 8, appends: 60, pauseMillis: 2, trials: 5 },
   subscribers: { subscribers: 1_000, trials: 2 },
   "http-reads": { connections: [10, 50], events: 1_000, pages: 150, trials: 3 },
-  "service-appends": { connections: [10, 50], appends: 1_000, trials: 3 }
+  "service-appends": { connections: [10, 50], appends: 1_000, trials: 3 },
+  observability: { synchronous: ["full", "normal"], connections: [10, 50], appends: 1_000, trials: 3 }
 }
 
 export const sizes = { full, reduced, smoke } as const
@@ -128,7 +134,8 @@ export const sectionIds = [
   "sse",
   "subscribers",
   "http-reads",
-  "service-appends"
+  "service-appends",
+  "observability"
 ] as const
 
 export type SectionId = typeof sectionIds[number]
@@ -148,7 +155,8 @@ const contendersOf: Record<SectionId, ReadonlyArray<Contenders.Name>> = {
   sse: [],
   subscribers: [],
   "http-reads": [],
-  "service-appends": []
+  "service-appends": [],
+  observability: []
 }
 
 /** `size` with every section's trials set to `trials`. */
@@ -165,7 +173,8 @@ export const withTrials = (size: Size, trials: number): Size => ({
   sse: { ...size.sse, trials },
   subscribers: { ...size.subscribers, trials },
   "http-reads": { ...size["http-reads"], trials },
-  "service-appends": { ...size["service-appends"], trials }
+  "service-appends": { ...size["service-appends"], trials },
+  observability: { ...size.observability, trials }
 })
 
 // Commits need not wait for the disk on a throwaway cluster; the report says so next to the figures.
@@ -218,7 +227,8 @@ export const run = async (
     sse: () => SseLatency.run(size.sse, pgUrl),
     subscribers: () => Subscribers.run(size.subscribers),
     "http-reads": () => HttpReads.run(size["http-reads"]),
-    "service-appends": () => ServiceAppends.run(size["service-appends"], pgUrl)
+    "service-appends": () => ServiceAppends.run(size["service-appends"], pgUrl),
+    observability: () => Observability.run(size.observability)
   }
   try {
     const sections: Array<Section> = []

@@ -194,7 +194,8 @@ export const markdown = (results: Results, analysis: string): string => {
     "store per backend in every round; live latency and the appends against the release before the read side run " +
     "on a fresh store per trial; the service's sections run `concord serve` in a process of its own, one per " +
     "backend for the whole end-to-end latency section, a fresh one per trial for the idle subscribers, one per " +
-    "server and backend for the reads and appends over HTTP. Each " +
+    "server and backend for the reads and appends over HTTP, one per configuration and SQLite setting for the cost " +
+    "of observability. Each " +
     "section says when it was " +
     "measured: `npm run bench -- --only SECTION` reruns one section into these results.",
     "",

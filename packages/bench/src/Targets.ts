@@ -310,6 +310,30 @@ const sqliteFull = (results: Results): ReadonlyArray<Target> =>
     })
   })
 
+/**
+ * Observability on the append path: the service scraped every second, and the service exporting over OTLP, each at
+ * least 95% of the plain service's appends/s in the same round, at every SQLite setting and connection count. The
+ * configurations are named as Observability.ts names its rows (not imported: it would open a scratch folder).
+ */
+const observability = (results: Results): ReadonlyArray<Target> =>
+  ([
+    ["/metrics scraped every second", "`/metrics` scraped every second"],
+    ["OTLP export to a sink", "OTLP export of traces and metrics"]
+  ] as const).map(([configuration, what]) => {
+    const row = (c: string) => `Observability, SQLite *, * connections: ${c}, appends/s`
+    return judge({
+      target: `Cost of ${what} on the append path at most 5% (≥ 95% of the plain service's appends/s, same round)`,
+      requirement: Verdict.atLeast(0.95),
+      show: percent,
+      cells: ratioCells(
+        results,
+        row(configuration),
+        row("defaults"),
+        ([setting, connections]) => `SQLite ${setting}, ${connections} connections`
+      )
+    })
+  })
+
 export const targets = (results: Results): ReadonlyArray<Target> => [
   judge({
     target: "Detection within 2x of the baseline loop (baseline rate / Concord rate)",
@@ -393,5 +417,6 @@ export const targets = (results: Results): ReadonlyArray<Target> => [
   ...readSide(results),
   ...service(results),
   httpReads(results),
-  ...serviceAppends(results)
+  ...serviceAppends(results),
+  ...observability(results)
 ]

@@ -1,7 +1,8 @@
 // `npm run bench`: every workload at full size; writes results/latest.json and results/RESULTS.md and prints the
 // report. Options:
 //   --only SECTION[,SECTION]  run these sections only (detection, uncontended, sqlite-full, contention, growth,
-//                             memory, catchup, latency, regression, sse, subscribers, http-reads, service-appends)
+//                             memory, catchup, latency, regression, sse, subscribers, http-reads, service-appends,
+//                             observability)
 //                             and merge them into the results already in the output folder, replacing those
 //                             sections
 //   --trials N                rounds per section instead of the size's own (for a rerun whose verdict was unclear)

@@ -3,6 +3,7 @@ import type { Results } from "../src/Figures.js"
 import * as HttpReads from "../src/HttpReads.js"
 import * as Latency from "../src/Latency.js"
 import { summarize } from "../src/Measure.js"
+import * as Observability from "../src/Observability.js"
 import * as Regression from "../src/Regression.js"
 import * as Report from "../src/Report.js"
 import * as ServiceAppends from "../src/ServiceAppends.js"
@@ -299,6 +300,56 @@ describe("durable appends' targets", () => {
     expect(target(missed, "SQLite at synchronous = FULL, single events, one").outcome).toBe("missed")
     // The NORMAL target reads other rows: not measured by this section.
     expect(target(met, "SQLite at synchronous = NORMAL").outcome).toBeUndefined()
+  })
+})
+
+// The cost of observability: each observed service's rate over the plain one's of the same round, per cell.
+describe("observability's targets", () => {
+  const target = (r: Results, prefix: string) => Targets.targets(r).find((t) => t.target.startsWith(prefix))!
+  const section = (scraped: ReadonlyArray<number>, otlp: ReadonlyArray<number>) => {
+    // The plain service's rate drifts with the machine; the observed ones are given as ratios of the same rounds.
+    const plain = [2_000, 3_000, 2_500, 2_200, 2_800]
+    const rows = (["full", "normal"] as const).flatMap((synchronous) =>
+      [10, 50].flatMap((connections) => {
+        const name = (c: Observability.Configuration, figure: "appends/s" | "p99 latency" = "appends/s") =>
+          Observability.rowName(synchronous, connections, c, figure)
+        return [
+          summarize(name(Observability.scraped), scraped.map((r, i) => r * plain[i]!), "appends/s"),
+          summarize(name(Observability.plain), plain, "appends/s"),
+          summarize(name(Observability.plain, "p99 latency"), [1, 1, 1, 1, 1], "ms"),
+          summarize(name(Observability.otlp), otlp.map((r, i) => r * plain[i]!), "appends/s"),
+          summarize(Observability.ratioName(synchronous, connections, Observability.otlp), otlp, "x")
+        ]
+      })
+    )
+    return results([{ id: "observability", title: "observability", unit: "appends/s", notes: "", rows }])
+  }
+
+  it("judges each observed configuration against 95% of the plain service, round by round, in every cell", () => {
+    const verdicts = section([0.99, 1.01, 0.98, 1, 0.99], [0.8, 0.82, 0.79, 0.81, 0.8])
+    const scraped = target(verdicts, "Cost of `/metrics` scraped")
+    expect(scraped.outcome).toBe("met")
+    expect(scraped.cells.map((c) => c.name)).toEqual([
+      "SQLite FULL, 10 connections",
+      "SQLite FULL, 50 connections",
+      "SQLite NORMAL, 10 connections",
+      "SQLite NORMAL, 50 connections"
+    ])
+    expect(scraped.cells[0]!.estimate!.center).toBeCloseTo(0.994, 2)
+    const exported = target(verdicts, "Cost of OTLP export")
+    expect(exported.outcome).toBe("missed")
+    expect(exported.measured).toMatch(/^80%/)
+    // 96% to 97% of the plain rate clears 95%; 93% to 94% does not.
+    expect(
+      target(section([0.96, 0.97, 0.96, 0.97, 0.96], [0.93, 0.94, 0.93, 0.94, 0.93]), "Cost of `/metrics`").outcome
+    )
+      .toBe("met")
+    expect(target(section([0.96, 0.97, 0.96, 0.97, 0.96], [0.93, 0.94, 0.93, 0.94, 0.93]), "Cost of OTLP").outcome)
+      .toBe("missed")
+  })
+
+  it("is not measured when the section did not run", () => {
+    expect(target(results([]), "Cost of OTLP export").outcome).toBeUndefined()
   })
 })
 
