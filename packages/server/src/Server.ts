@@ -249,9 +249,10 @@ export const layerApp = (
  * The service on Node's HTTP server. It prints the address it listens on and its docs address once it is ready.
  * On shutdown (the scope closing, as on SIGTERM) it stops accepting connections, ends every subscription, answers
  * every request it has received that finishes within `shutdownTimeout`, then cuts the connections left and closes.
- * Where no tracer is installed, appends are answered by Node's listener itself, with the same answers, logs and
- * counters and without the spans no one would see; with a tracer, every request has its spans, the store's included
- * (the store is called through `Telemetry.layer` of `@concord/core`, as in {@link layerApp}).
+ * Appends are answered by Node's listener itself, with the same answers, logs and counters as the platform's; with a
+ * tracer installed (`OtlpExport.layer` provided), every request has its server span and every store call its span
+ * inside it, and without one no span is made (the store is called through `Telemetry.layer` of `@concord/core`, as in
+ * {@link layerApp}).
  *
  * @since 0.1.0
  * @category layers

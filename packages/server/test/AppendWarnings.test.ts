@@ -117,7 +117,7 @@ describe("the warnings of appends, through the shared handler, on the TestClock"
       const warnings = appendWarnings.make(options)
       yield* Layer.build(appendWarnings.layer(warnings))
       const store = yield* EventStore.EventStore
-      const append = handlers.appendUntraced(store, crmRegistries, warnings)
+      const append = handlers.appendUnmarked(store, crmRegistries, warnings)
       yield* body((stream, events, expected = "any") =>
         Effect.exit(append(stream, StreamId.make(stream), decodeRequest({ expectedVersion: expected, events })))
       )

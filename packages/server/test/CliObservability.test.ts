@@ -259,7 +259,7 @@ describe("concord serve, observed, as a real process", () => {
         expect(servers.every((span) => span.serviceName === "concord-cli-test")).toBe(true)
         expect(
           receiver.spans().filter((span) =>
-            span.name === "concord.append" && Object.values(span.attributes).includes("observed")
+            span.name === "concord.store.append" && span.attributes["concord.stream_id"] === "observed"
           )
         ).toHaveLength(4)
         expect(receiver.points().some((point) => point.name.startsWith("concord_"))).toBe(true)

@@ -112,22 +112,33 @@ describe("the short way of appends on Node's server", () => {
       expect(frozen.calls).toBe(calls + 1)
     }).pipe(Effect.scoped))
 
-  it.live("leaves every request to the platform where a tracer is in place, which makes its server span", () =>
+  it.live("answers appends itself where a tracer is in place, in a server span of its own with the store's inside", () =>
     Effect.gen(function*() {
-      const spans: Array<string> = []
+      const spans: Array<Tracer.Span> = []
       const recording = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          spans.push(name)
-          return Effect.runSync(
-            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind))
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = Effect.runSync(
+            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind, options))
           )
+          spans.push(span)
+          return span
         },
         context: (f) => f()
       })
       const port = yield* portOf(service.pipe(Layer.provide(Layer.setTracer(recording))))
       const outcome = yield* exchange(port, post("traced", append))
       expect(outcome.text).toMatch(/^HTTP\/1\.1 200 /)
-      expect(spans).toContain("http.server POST")
-      expect(spans).toContain("concord.append")
+      const server = spans.find((span) => span.name === "http.server POST")!
+      expect(server.kind).toBe("server")
+      // Not the platform's span, which records every header.
+      expect(Object.fromEntries(server.attributes)).toEqual({
+        "http.request.method": "POST",
+        "url.path": "/streams/traced/events",
+        "http.route": "/streams/{streamId}/events",
+        "http.response.status_code": 200
+      })
+      expect(server.status._tag).toBe("Ended")
+      const store = spans.find((span) => span.name === "concord.store.append")!
+      expect(store.parent._tag === "Some" && store.parent.value.spanId).toBe(server.spanId)
     }).pipe(Effect.scoped))
 })

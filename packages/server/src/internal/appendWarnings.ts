@@ -1,5 +1,5 @@
 // The warnings an operator wants without debug lines: an append the store was slow to answer, and more conflicts in
-// a minute than a service should see. Every way an append is answered reports here (see handlers.appendUntraced).
+// a minute than a service should see. Every way an append is answered reports here (see handlers.appendUnmarked).
 import type { EventStore, Telemetry } from "@concord/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -92,13 +92,12 @@ type Appending = Effect.Effect<
 /**
  * An append request to the stream `raw` names, once decoded, as the endpoint answers it: the store called, the call
  * watched by `warnings` (slow appends, conflicts), a store failure answered `ServiceUnavailable`. It runs to its end once begun, even when its
- * answer is abandoned (the request's deadline passed, its client left): nothing waits for it then. Neither traced nor
- * marked as having called the store (see {@link appendTo}): for the short way on Node's server, which keeps its own
- * deadline and is taken only where no tracer would see a span.
+ * answer is abandoned (the request's deadline passed, its client left): nothing waits for it then. Not marked as
+ * having called the store (see {@link appendTo}): for the short way on Node's server, which keeps its own deadline.
  *
  * @internal
  */
-export const appendUntraced = (
+export const appendUnmarked = (
   store: EventStore.Service,
   registries: Registries.Registries,
   warnings: appendWarnings.AppendWarnings
@@ -123,8 +122,9 @@ export const appendUntraced = (
   })
 
 /**
- * An append request to the stream `raw` names, once decoded, as the endpoint answers it (see {@link appendUntraced}),
- * in a span, its deadline told that the store is called.
+ * An append request to the stream `raw` names, once decoded, as the endpoint answers it (see {@link appendUnmarked}),
+ * its deadline told that the store is called. No span of its own: the request's and the store call's are the ones an
+ * operator follows.
  *
  * @internal
  */
@@ -133,16 +133,9 @@ export const appendTo = (
   registries: Registries.Registries,
   warnings: appendWarnings.AppendWarnings
 ) => {
-  const append = appendUntraced(store, registries, warnings)
+  const append = appendUnmarked(store, registries, warnings)
   return (raw: string, streamId: StreamId.StreamId, payload: typeof AppendRequest.Type): Appending =>
-    Effect.zipRight(deadline.callingStore, append(raw, streamId, payload)).pipe(
-      Effect.withSpan("concord.append", {
-        attributes: { stream: raw, events: payload.events.length },
-        // The stack of the handler's fiber says nothing about a request, and it is captured on every one.
-        captureStackTrace: false
-      }),
-      Effect.uninterruptible
-    )
+    Effect.zipRight(deadline.callingStore, append(raw, streamId, payload)).pipe(Effect.uninterruptible)
 }
 
 /** The stream endpoints over the `EventStore` in context, each stream with its registry. @internal */

@@ -1,13 +1,18 @@
 import { EventStore, type StreamId } from "@concord/core"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
+import type * as Tracer from "effect/Tracer"
 import * as http from "node:http"
 import { performance } from "node:perf_hooks"
 import type * as Registries from "../Registries.js"
@@ -75,18 +80,56 @@ const eligible = (
   return Either.isRight(streamId) ? { raw, streamId: streamId.right } : undefined
 }
 
+/** The clock of spans' times, as Effect's default one gives them. */
+const clock = Clock.make()
+
+/**
+ * The server span of a request the short way takes, as the platform's tracing middleware names it (`http.server POST`)
+ * and continuing the caller's trace from its `traceparent` (or b3) header, with the attributes that say which request
+ * it was: its method, path (without the query) and route. Not its headers, which the platform's span records one by one:
+ * an append's are the same every time, and the cost of each attribute is paid again when it is exported.
+ */
+const serverSpan = (tracer: Tracer.Tracer, request: http.IncomingMessage): Tracer.Span => {
+  const span = tracer.span(
+    "http.server POST",
+    HttpTraceContext.fromHeaders(request.headers as Headers.Headers),
+    Context.empty(),
+    [],
+    clock.unsafeCurrentTimeNanos(),
+    "server",
+    { captureStackTrace: false }
+  )
+  if (span.sampled) {
+    const url = request.url!
+    const query = url.indexOf("?")
+    span.attribute("http.request.method", "POST")
+    span.attribute("url.path", query === -1 ? url : url.slice(0, query))
+    span.attribute("http.route", httpMetrics.appendRoute)
+  }
+  return span
+}
+
+/** Ends a request's server span with the status it was answered. */
+const endSpan = (span: Tracer.Span | undefined, status: number, exit: Exit.Exit<unknown, unknown>) => {
+  if (span === undefined) return
+  if (span.sampled) span.attribute("http.response.status_code", status)
+  span.end(clock.unsafeCurrentTimeNanos(), exit)
+}
+
 /**
  * The short way on Node's server itself (see {@link layer}): a request the short way takes is read, decoded, appended
- * and answered here; any other goes to `platform`, and so does one whose body turns out not to decode, as read.
+ * and answered here; any other goes to `platform`, and so does one whose body turns out not to decode, as read. With
+ * a `tracer` other than the default one, each request it answers has its server span, the store call's span inside.
  */
 const dispatcher = (
   platform: Listener,
   options: Options,
-  runtime: Runtime.Runtime<EventStore.EventStore>
+  runtime: Runtime.Runtime<EventStore.EventStore>,
+  tracer: Tracer.Tracer | undefined
 ): Listener => {
   const runFork = Runtime.runFork(runtime)
-  // Neither traced (no tracer would see it: see layer) nor marked for a deadline of the platform's, which keeps its own.
-  const append = handlers.appendUntraced(
+  // Not marked for a deadline of the platform's, which keeps its own.
+  const append = handlers.appendUnmarked(
     Context.get(runtime.context, EventStore.EventStore),
     options.registries,
     options.warnings
@@ -105,6 +148,7 @@ const dispatcher = (
     const target = eligible(request, options, accepted)
     if (target === undefined) return platform(request, response)
     const started = performance.now()
+    const span = tracer === undefined ? undefined : serverSpan(tracer, request)
     const chunks: Array<Buffer> = []
     // As the deadline of the general path: the store is called only while no answer was given, and the answer at the
     // deadline says whether it was.
@@ -122,6 +166,7 @@ const dispatcher = (
       runFork(Effect.annotateLogs(Effect.logWarning("request deadline reached"), late.annotations))
       nodeAnswer.json(response, 503, late.body, { connection: "close" })
       recorded(request.url!, 503, started)
+      endSpan(span, 503, Exit.void)
     }, timeoutMillis)
     const onData = (chunk: Buffer) => chunks.push(chunk)
     const onEnd = () => {
@@ -130,14 +175,18 @@ const dispatcher = (
       const payload = fastAppend.appendRequestOf(body.toString("utf8"))
       if (payload === undefined) {
         settle()
+        // The platform answers it, in a server span of its own: this one is dropped, never ended (a span is exported
+        // when it ends), so that the request has one.
         return platform(replay(request, body), response)
       }
       storeCalled = true
-      runFork(append(target.raw, target.streamId, payload)).addObserver((exit) => {
+      const appending = append(target.raw, target.streamId, payload)
+      runFork(span === undefined ? appending : Effect.withParentSpan(appending, span)).addObserver((exit) => {
         if (answered) return
         settle()
         nodeAnswer.exit(response, exit, fastAppend.encodedResult)
         recorded(request.url!, response.statusCode, started)
+        endSpan(span, response.statusCode, exit)
       })
     }
     request.on("data", onData).on("end", onEnd).on("error", () => {})
@@ -147,6 +196,7 @@ const dispatcher = (
       if (response.writableEnded || answered) return
       settle()
       recorded(request.url!, 499, started)
+      endSpan(span, 499, Exit.void)
     })
   }
 }
@@ -157,15 +207,15 @@ const defaultTracer = Effect.runSync(Effect.tracer)
 /**
  * The short way of appends (see `fastAppend`) on Node's server itself, before the platform: a request it takes is
  * read, decoded, appended (by the same handler, watched the same way), answered with the same body and headers, and
- * counted as the platform counts requests, by the listener that Node calls, without a fiber, a scope and a server span
- * of its own, which cost the platform several times the rest of an append; any other request goes to the platform's listener as it
+ * counted as the platform counts requests, by the listener that Node calls, without the fiber, the scope and the
+ * middlewares of the platform's, which cost it several times the rest of an append; any other request goes to the platform's listener as it
  * came, and one whose body turns out not to decode goes to it with that body. It keeps the general path's rules: the
  * same deadline from the request's arrival, the store called only while no answer was given, a late answer that says
  * whether it was, and nothing more done for a client that left.
  *
  * Installed in place of the platform's listener, the one added to `server` once the app is built (those in `before`
- * were there already), and only where no tracer could see the spans this way does not make: the platform's server
- * span and the append's own.
+ * were there already). Where a tracer is installed, each request it answers has a server span of its own, as the
+ * platform's (see `serverSpan`), and the store call's span inside it; where none is, no span is made.
  *
  * @internal
  */
@@ -175,11 +225,16 @@ export const layer = (
   options: Options
 ): Layer.Layer<never, never, EventStore.EventStore> =>
   Layer.scopedDiscard(Effect.gen(function*() {
-    if ((yield* Effect.tracer) !== defaultTracer) return
+    const tracer = yield* Effect.tracer
     const added = server.listeners("request").filter((listener) => !before.has(listener))
     if (added.length !== 1) return
     const platform = added[0] as Listener
-    const dispatch = dispatcher(platform, options, yield* Effect.runtime<EventStore.EventStore>())
+    const dispatch = dispatcher(
+      platform,
+      options,
+      yield* Effect.runtime<EventStore.EventStore>(),
+      tracer === defaultTracer ? undefined : tracer
+    )
     server.off("request", platform).on("request", dispatch)
     yield* Effect.addFinalizer(() => Effect.sync(() => server.off("request", dispatch).on("request", platform)))
   }))

@@ -164,13 +164,13 @@ export const make = (options: {
     )
   }
 
+  // No span of its own: an append's span is `Telemetry.instrument`'s (`concord.store.append`, with its versions),
+  // which a span here would repeat, at several microseconds an append even where no tracer sees it.
   return (streamId, expected, proposed, appendOptions) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) => {
       // The committer checks the whole append before it queues it.
       if (options.committer !== undefined && Option.isNone(outer)) {
-        return options.committer(streamId, expected, proposed, appendOptions?.registry ?? options.registry).pipe(
-          Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
-        )
+        return options.committer(streamId, expected, proposed, appendOptions?.registry ?? options.registry)
       }
       const request: Request = {
         streamId,
@@ -187,12 +187,8 @@ export const make = (options: {
       // Inside a caller's transaction the work runs on the caller's connection, which it cannot leave behind
       // without leaving that transaction in an unknown state: the caller's transaction bounds it.
       return Effect.flatMap(StoreBackend.validate(streamId, expected, noEvents), () =>
-        (request.inCallerTransaction
+        request.inCallerTransaction
           ? work(request)
           : Deadline.append(work(request), { streamId, millis: appendTimeout, commitment: request.commitment }))
-          .pipe(
-            // No captured stack trace: it cost a few percent of every append, and the span names the stream.
-            Effect.withSpan("EventStore.append", { attributes: { streamId }, captureStackTrace: false })
-          ))
     })
 }
