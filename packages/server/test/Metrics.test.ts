@@ -159,7 +159,7 @@ const expectCounted = (before: Exposition, after: Exposition, done: Done, prefix
     timedPosts: posts,
     timed: posts + done.reads + done.versions + done.notFound + 1
   })
-  // The store's own counts, from core's Telemetry: only what reached the store, the invalid bodies never did.
+  // The appends by outcome, from core's Telemetry and, for the bodies refused before the store, the service.
   const appends = (outcome: string) => delta(before, after, "concord_appends_total", { outcome })
   expect({
     accepted: appends("accepted"),
@@ -174,7 +174,7 @@ const expectCounted = (before: Exposition, after: Exposition, done: Done, prefix
     rebased: done.rebased,
     conflict: done.conflicts,
     wrongVersion: done.wrongVersions,
-    invalid: 0,
+    invalid: done.invalid,
     events: done.events,
     timed: done.accepted + done.rebased + done.conflicts + done.wrongVersions
   })

@@ -1,7 +1,10 @@
+import { Telemetry } from "@concord/core"
 import { HttpApiBuilder, HttpIncomingMessage, HttpServerError, HttpServerRequest } from "@effect/platform"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import {
   ConcordApi,
   LengthRequired,
@@ -176,5 +179,26 @@ export const layerBodyReading = (maxBodyBytes: number): Layer.Layer<never> =>
   HttpApiBuilder.middleware(ConcordApi, (app) =>
     app.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
-      Effect.catchSomeDefect((defect) => Option.map(unreadable(defect), Effect.fail))
+      Effect.catchSomeDefect((defect) => Option.map(unreadable(defect), Effect.fail)),
+      Effect.tapError((error) =>
+        refusedBeforeStore.has(Predicate.hasProperty(error, "_tag") ? error._tag : undefined)
+          ? countInvalidAppend
+          : Effect.void
+      )
     ))
+
+/** The refusals of a request the service makes before the store sees it: what its client got wrong. */
+const refusedBeforeStore = new Set<unknown>(["HttpApiDecodeError", "MalformedRequest", "InvalidStreamId"])
+
+/**
+ * An append the service refuses before the store sees it (its body does not decode, its stream id is invalid) counts
+ * as an `invalid` append, as one the store refuses does: operators read one count of the appends clients got wrong.
+ * Counted here, around the API's other middlewares (see `app`), where each such refusal passes once.
+ */
+const countInvalidAppend = Effect.flatMap(
+  HttpServerRequest.HttpServerRequest,
+  (request) =>
+    request.method === "POST" && routing.hasShape("/streams/:streamId/events", request.url)
+      ? Metric.increment(Telemetry.metrics.appendsByOutcome.invalid)
+      : Effect.void
+)
