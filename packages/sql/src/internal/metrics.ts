@@ -20,10 +20,10 @@ import * as MetricLabel from "effect/MetricLabel"
  */
 export const commitGroupSize = Metric.histogram(
   "concord_commit_group_size",
-  MetricBoundaries.exponential({ start: 1, factor: 2, count: 9 }),
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 10 }),
   "Appends carried by each commit group's transaction that committed (SQLite: each transaction of the group " +
     "committer, an append run alone after its group failed counting as a group of 1; PostgreSQL: each group " +
-    "statement that returned its statuses)"
+    "statement that returned its statuses, counting the appends it wrote)"
 )
 
 /**

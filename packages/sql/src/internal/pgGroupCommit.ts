@@ -282,7 +282,9 @@ export const make = (options: {
       if (sent === undefined) notSent(group)
       else {
         // The statement returned: the group's transaction committed.
-        if (Either.isRight(result)) Metrics.groupCommitted(Metrics.postgres, sent.length)
+        // Its size is the appends it wrote (one that missed or met a unique constraint goes the full path), if any.
+        const written = Either.isRight(result) ? result.right.filter((status) => status === "written").length : 0
+        if (written > 0) Metrics.groupCommitted(Metrics.postgres, written)
         answer(sent, result)
       }
       // The writes submitted as the answers are handled join the next group.
