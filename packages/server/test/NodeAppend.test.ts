@@ -1,6 +1,7 @@
 // The short way of appends on Node's server keeps the general path's rules where the equivalence test cannot reach:
 // the deadline (a store that never answers, a body that never arrives in full), a client that leaves before its body
-// ends, and a tracer in place, for which the platform answers every request and makes its server span.
+// ends, and a tracer in place, for which it makes each request's server span itself (the platform's spans, of the
+// requests it answers, redact the headers that carry credentials).
 import { EventStore } from "@concord/core"
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -140,5 +141,32 @@ describe("the short way of appends on Node's server", () => {
       expect(server.status._tag).toBe("Ended")
       const store = spans.find((span) => span.name === "concord.store.append")!
       expect(store.parent._tag === "Some" && store.parent.value.spanId).toBe(server.spanId)
+    }).pipe(Effect.scoped))
+
+  it.live("leaves the platform's spans of other requests with the headers that carry credentials redacted", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = Effect.runSync(
+            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind, options))
+          )
+          spans.push(span)
+          return span
+        },
+        context: (f) => f()
+      })
+      const port = yield* portOf(service.pipe(Layer.provide(Layer.setTracer(recording))))
+      const credentials = ["x-auth-token", "proxy-authorization", "x-access-token", "authorization", "cookie"]
+      const outcome = yield* exchange(
+        port,
+        `GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n` +
+          credentials.map((name) => `${name}: secret-${name}\r\n`).join("") + "\r\n"
+      )
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 200 /)
+      const server = spans.find((span) => span.name === "http.server GET")!
+      const attributes = Object.fromEntries(server.attributes)
+      for (const name of credentials) expect(attributes[`http.request.header.${name}`]).toBe("<redacted>")
+      expect(JSON.stringify(attributes)).not.toContain("secret-")
     }).pipe(Effect.scoped))
 })

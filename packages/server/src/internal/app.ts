@@ -1,5 +1,5 @@
 import type { EventStore } from "@concord/core"
-import { HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@effect/platform"
+import { Headers, HttpApiBuilder, HttpApiSwagger, HttpRouter, type HttpServer } from "@effect/platform"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -80,13 +80,33 @@ const routedPaths = (metrics: boolean): ReadonlyArray<string> => [
 ]
 
 /**
- * Not Effect's debug line for each request fiber that ends in an error: the error was answered, and the line's cause
- * quotes what the request held (a decode error quotes the value it refused, a conflict the committed events). Provided
- * to the layer that serves, whose request fibers inherit it.
+ * Headers whose values a request's server span shows as `<redacted>` (the platform records every header of a request
+ * it traces): the platform's own list, and the other headers that commonly carry a credential.
  *
  * @internal
  */
-export const quietRequestFibers: Layer.Layer<never> = Layer.setUnhandledErrorLogLevel(Option.none())
+export const redactedHeaders: ReadonlyArray<string> = [
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "proxy-authorization",
+  "x-auth-token",
+  "x-access-token",
+  "x-csrf-token"
+]
+
+/**
+ * What the request fibers of the layer that serves inherit: no debug line of Effect's for each one that ends in an
+ * error (the error was answered, and the line's cause quotes what the request held: a decode error the value it
+ * refused, a conflict the committed events), and the headers that spans redact ({@link redactedHeaders}).
+ *
+ * @internal
+ */
+export const quietRequestFibers: Layer.Layer<never> = Layer.mergeAll(
+  Layer.setUnhandledErrorLogLevel(Option.none()),
+  Layer.locallyScoped(Headers.currentRedactedNames, redactedHeaders)
+)
 
 /**
  * The app over a given set of subscriptions, which the service's drain ends first, and the watch of its appends, which

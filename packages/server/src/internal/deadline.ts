@@ -120,7 +120,8 @@ export const lateAnswerOf = (method: string, url: string, mayHaveCommitted: bool
     : encodeAppendTimeout(new EventStore.AppendTimeout({ streamId, timeoutMillis: millis, mayHaveCommitted }))
   const annotations = {
     method,
-    url,
+    // Its path only: a query is the client's to send anywhere, not the service's to log.
+    path: routing.pathOf(url),
     timeoutMillis: millis,
     ...(streamId === undefined ? {} : { mayHaveCommitted })
   }
