@@ -144,7 +144,9 @@ export interface InstrumentOptions {
  * `performance.now()`. An append whose fiber is interrupted before it ends, or just as it ends, records nothing: it
  * has no outcome, and whether it was written is unknown (recording it all the same would take an uninterruptible
  * region that costs more than the rest). A defect counts as `store_error`. Without spans, reads are the store's own,
- * and an append costs about a microsecond more (measured on the memory store, whose appends take one to two).
+ * and an append costs about a microsecond more (measured on the memory store, whose appends take one to two). A store
+ * `instrument` made is returned as it is, so that one wrapped twice (an application's {@link layer} under the
+ * service's) counts each append once.
  *
  * @since 0.4.0
  * @category constructors

@@ -262,6 +262,16 @@ describe("Telemetry.layer", () => {
       expect(named("concord.store.append")).toHaveLength(1)
     }))
 
+  it.effect("counts an append once where the store in context was instrumented already", () =>
+    Effect.gen(function*() {
+      const before = yield* appendMetrics
+      yield* program.pipe(Effect.provide(Telemetry.layer.pipe(Layer.provide(layer))))
+      expect(delta(before, yield* appendMetrics).outcomes.accepted).toBe(1)
+      const store = yield* EventStore.makeMemory()
+      const once = Telemetry.instrument(store)
+      expect(Telemetry.instrument(once, { spans: true })).toBe(once)
+    }))
+
   it.effect("makes no span where the layer was built under Effect's default tracer", () =>
     Effect.gen(function*() {
       const { spans, tracer } = recordingTracer()

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
@@ -129,20 +130,31 @@ const tracedStream = <A, E, R>(
 
 /** @internal */
 export const instrument = (store: Service, options?: { readonly spans?: boolean | undefined }): Service => {
-  if (options?.spans !== true) {
-    return {
-      // The clock is read when the append runs, not when its effect is built: a retried effect is timed each run.
-      append: (streamId, expected, events, appendOptions) =>
-        Effect.suspend(() => {
-          const started = performance.now()
-          return recorded(store.append(streamId, expected, events, appendOptions), started, undefined)
-        }),
-      read: store.read,
-      readAll: store.readAll,
-      subscribe: store.subscribe,
-      version: store.version
-    }
-  }
+  // Measured once: a store wrapped twice (an application's `Telemetry.layer` under the service's) counts each append
+  // once, as the first wrapping chose.
+  if (instrumented.has(store)) return store
+  const measured = options?.spans === true ? withSpans(store) : withoutSpans(store)
+  instrumented.add(measured)
+  return measured
+}
+
+/** The stores {@link instrument} made, which it leaves as they are. */
+const instrumented = globalValue("@concord/core/Telemetry/instrumented", () => new WeakSet<Service>())
+
+const withoutSpans = (store: Service): Service => ({
+  // The clock is read when the append runs, not when its effect is built: a retried effect is timed each run.
+  append: (streamId, expected, events, appendOptions) =>
+    Effect.suspend(() => {
+      const started = performance.now()
+      return recorded(store.append(streamId, expected, events, appendOptions), started, undefined)
+    }),
+  read: store.read,
+  readAll: store.readAll,
+  subscribe: store.subscribe,
+  version: store.version
+})
+
+const withSpans = (store: Service): Service => {
   return {
     append: (streamId, expected, events, appendOptions) =>
       Effect.useSpan(
