@@ -21,13 +21,25 @@ export const defaultSlowAppendThreshold: Duration.Duration = Duration.seconds(1)
 export const defaultConflictWarningThreshold = 10
 
 /**
- * The window conflicts are counted over, and the longest time between two warnings about them.
+ * The span conflicts are counted over (the last minute, in {@link conflictSlots} steps), and the shortest time between
+ * two warnings about them.
  *
  * @internal
  */
 export const conflictWindow: Duration.Duration = Duration.minutes(1)
 
-/** How many streams a window keeps counts for: memory stays bounded whatever the number of streams in conflict. */
+/**
+ * How many steps of 10 seconds the window is made of: the conflicts counted are those of the current step and of the
+ * five before it, so those of the last 50 to 60 seconds; memory stays that of this many steps whatever the traffic.
+ *
+ * @internal
+ */
+export const conflictSlots = 6
+
+const windowMillis = Duration.toMillis(conflictWindow)
+const slotMillis = windowMillis / conflictSlots
+
+/** How many streams a step keeps counts for: memory stays bounded whatever the number of streams in conflict. */
 const trackedStreams = 16
 
 /** How many of those a warning names. */
@@ -66,15 +78,17 @@ export const outcomeOf = (exit: Exit.Exit<EventStore.AppendResult, EventStore.Ap
 }
 
 /**
- * The conflicts of one window: their count, and the streams with the most, counted with the Space-Saving algorithm:
- * at most {@link trackedStreams} streams are kept; a stream not kept when all places are taken replaces the one with
- * the fewest, and takes over its count plus one. Exact while no more streams conflict in a window, and past that the
- * streams with many conflicts are still kept, their counts at most the evicted count too high.
+ * The conflicts of one step of the window: their count, and the streams with the most, counted with the Space-Saving
+ * algorithm: at most {@link trackedStreams} streams are kept; a stream not kept when all places are taken replaces the
+ * one with the fewest, and takes over its count plus one. Exact while no more streams conflict in a step; past that a
+ * kept stream's count is at most the evicted count too high, a stream not kept had at most the fewest kept, and a
+ * stream with more than a sixteenth of the step's conflicts is always kept.
  *
  * @internal
  */
 export class ConflictCounts {
-  private count = 0
+  count = 0
+  private evicted = false
   private readonly streams = new Map<string, number>()
 
   /** One conflict on this stream. */
@@ -89,32 +103,117 @@ export class ConflictCounts {
       this.streams.set(stream, 1)
       return
     }
-    let fewest: string | undefined
+    const [fewest, least] = this.fewest()
+    this.streams.delete(fewest)
+    this.streams.set(stream, least + 1)
+    this.evicted = true
+  }
+
+  /** The streams kept. */
+  kept(): Iterable<string> {
+    return this.streams.keys()
+  }
+
+  /** At least the conflicts this stream had in the step: exactly them while no stream was evicted. */
+  bound(stream: string): number {
+    return this.streams.get(stream) ?? (this.evicted ? this.fewest()[1] : 0)
+  }
+
+  /** Empty again, for a new step. */
+  clear(): void {
+    this.count = 0
+    this.evicted = false
+    this.streams.clear()
+  }
+
+  private fewest(): readonly [string, number] {
+    let fewest = ""
     let least = Number.POSITIVE_INFINITY
     for (const [candidate, conflicts] of this.streams) {
       if (conflicts < least) [fewest, least] = [candidate, conflicts]
     }
-    this.streams.delete(fewest!)
-    this.streams.set(stream, least + 1)
-  }
-
-  /** The window's count and its streams with the most conflicts (most first), and a new window. */
-  take(): {
-    readonly count: number
-    readonly streams: ReadonlyArray<{ readonly stream: string; readonly conflicts: number }>
-  } {
-    const count = this.count
-    const streams = [...this.streams].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
-      .slice(0, namedStreams).map(([stream, conflicts]) => ({ stream, conflicts }))
-    this.count = 0
-    this.streams.clear()
-    return { count, streams }
+    return [fewest, least]
   }
 }
 
 /**
- * The service's watch over its appends: given every append's store call once it ended, it warns of a slow one at
- * once, and of conflicts past the threshold once a minute, by {@link layer}.
+ * A warning of conflicts: how many within the window, and the streams with the most (most first, then by name).
+ *
+ * @internal
+ */
+export interface ConflictReport {
+  readonly conflicts: number
+  readonly streams: ReadonlyArray<{ readonly stream: string; readonly conflicts: number }>
+}
+
+/**
+ * The conflicts of the last minute, sliding in {@link conflictSlots} steps of 10 seconds: a ring of them, each with
+ * its count and its {@link ConflictCounts}, and their total. A step that leaves the window is emptied (its count taken
+ * off the total, its streams forgotten) and serves for a new one; time going back (a clock set back) counts in the
+ * newest step. A warning comes on the conflict that brings the total past the threshold, then not again for a
+ * minute. Each conflict costs O(1): the steps it slides over are at most {@link conflictSlots}, and the streams are
+ * only merged for a warning, at most once a minute.
+ *
+ * @internal
+ */
+export class ConflictWindow {
+  private readonly slots = Array.from({ length: conflictSlots }, () => new ConflictCounts())
+  /** The step of the newest slot (time divided by a step's length), none before the first conflict. */
+  private step: number | undefined = undefined
+  private total = 0
+  private warnedAt: number | undefined = undefined
+
+  constructor(readonly threshold: number) {}
+
+  /** One conflict on this stream, at this time (milliseconds): the warning to give now, if any. */
+  add(stream: string, millis: number): ConflictReport | undefined {
+    const slot = this.slide(Math.floor(millis / slotMillis))
+    slot.add(stream)
+    this.total++
+    if (this.total <= this.threshold) return undefined
+    if (this.warnedAt !== undefined && millis - this.warnedAt < windowMillis) return undefined
+    this.warnedAt = millis
+    return { conflicts: this.total, streams: this.top(namedStreams) }
+  }
+
+  /** The streams with the most conflicts in the window, at most `limit`, each with at least its conflicts. */
+  top(limit: number): ConflictReport["streams"] {
+    const candidates = new Set<string>()
+    for (const slot of this.slots) for (const stream of slot.kept()) candidates.add(stream)
+    return [...candidates].map((stream) => ({ stream, conflicts: this.bound(stream) }))
+      .sort((a, b) => b.conflicts - a.conflicts || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0))
+      .slice(0, limit)
+  }
+
+  private bound(stream: string): number {
+    let conflicts = 0
+    for (const slot of this.slots) conflicts += slot.bound(stream)
+    return conflicts
+  }
+
+  /** The slot of this step, the ones the window left on the way emptied. */
+  private slide(step: number): ConflictCounts {
+    const newest = this.step
+    if (newest === undefined) this.step = step
+    else if (step > newest) {
+      for (let next = newest + 1; next <= Math.min(step, newest + conflictSlots); next++) {
+        const slot = this.slotOf(next)
+        this.total -= slot.count
+        slot.clear()
+      }
+      this.step = step
+    }
+    return this.slotOf(this.step!)
+  }
+
+  private slotOf(step: number): ConflictCounts {
+    return this.slots[((step % conflictSlots) + conflictSlots) % conflictSlots]!
+  }
+}
+
+/**
+ * The service's watch over its appends: given every append's store call once it ended, it warns of a slow one, and
+ * of the conflict that brings those of the last minute past the threshold, at once, on the append's own fiber.
  *
  * @internal
  */
@@ -125,14 +224,28 @@ export interface AppendWarnings {
     nanos: bigint,
     exit: Exit.Exit<EventStore.AppendResult, EventStore.AppendError>
   ) => Effect.Effect<void>
-  readonly conflicts: ConflictCounts | undefined
-  readonly conflictThreshold: number
 }
+
+const isConflict = (exit: Exit.Exit<EventStore.AppendResult, EventStore.AppendError>): boolean =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "ConcurrencyConflict"
+
+/** The conflict counted at the time of Effect's clock, and its warning when it brings the window past the threshold. */
+const countConflict = (window: ConflictWindow, stream: string) =>
+  Effect.clockWith((clock) => {
+    const report = window.add(stream, Number(clock.unsafeCurrentTimeNanos() / 1_000_000n))
+    return report === undefined ? Effect.void : Effect.annotateLogs(Effect.logWarning("conflicts past the threshold"), {
+      conflicts: report.conflicts,
+      threshold: window.threshold,
+      withinSeconds: Duration.toSeconds(conflictWindow),
+      streams: report.streams
+    })
+  })
 
 /**
  * The watch the options ask for: a slow append is one whose store call took longer than `slowAppendThreshold`
  * (default 1 second; `Duration.infinity` turns it off); a warning of conflicts comes when more than
- * `conflictWarningThreshold` (default 10; 0 turns it off) happened within a minute.
+ * `conflictWarningThreshold` (default 10; 0 turns it off) happened within the last minute (see {@link ConflictWindow}),
+ * at most once a minute.
  *
  * @internal
  */
@@ -142,50 +255,27 @@ export const make = (options: {
 }): AppendWarnings => {
   const slow = Duration.toNanos(Duration.decode(options.slowAppendThreshold ?? defaultSlowAppendThreshold))
   const slowNanos = slow._tag === "Some" ? slow.value : undefined
-  const conflictThreshold = options.conflictWarningThreshold ?? defaultConflictWarningThreshold
-  const conflicts = conflictThreshold > 0 ? new ConflictCounts() : undefined
+  const threshold = options.conflictWarningThreshold ?? defaultConflictWarningThreshold
+  const window = threshold > 0 ? new ConflictWindow(threshold) : undefined
   return {
-    conflicts,
-    conflictThreshold,
     observe: (stream, events, nanos, exit) => {
-      if (conflicts !== undefined && Exit.isFailure(exit) && exit.cause._tag === "Fail") {
-        if (exit.cause.error._tag === "ConcurrencyConflict") conflicts.add(stream)
-      }
-      if (slowNanos === undefined || nanos <= slowNanos) return Effect.void
-      return Effect.annotateLogs(Effect.logWarning("slow append"), {
+      const conflict = window !== undefined && isConflict(exit) ? countConflict(window, stream) : undefined
+      if (slowNanos === undefined || nanos <= slowNanos) return conflict ?? Effect.void
+      const warning = Effect.annotateLogs(Effect.logWarning("slow append"), {
         stream,
         events,
         durationMs: Number(nanos / 1000n) / 1000,
         outcome: outcomeOf(exit)
       })
+      return conflict === undefined ? warning : Effect.zipRight(warning, conflict)
     }
   }
 }
 
-/** The warning of a window's conflicts, when there were more than the threshold. */
-const report = (warnings: AppendWarnings, conflicts: ConflictCounts) =>
-  Effect.suspend(() => {
-    const { count, streams } = conflicts.take()
-    return count > warnings.conflictThreshold
-      ? Effect.annotateLogs(Effect.logWarning("conflicts past the threshold"), {
-        conflicts: count,
-        threshold: warnings.conflictThreshold,
-        withinSeconds: Duration.toSeconds(conflictWindow),
-        streams
-      })
-      : Effect.void
-  })
-
 /**
- * The warnings of conflicts, each minute the service runs (on Effect's clock), as long as the layer lives: nothing
- * when they are turned off.
+ * Nothing to run beside the service: the warnings come on the appends' own fibers, so none outlives it and none is
+ * lost at its end. Kept for the app's wiring.
  *
  * @internal
  */
-export const layer = (warnings: AppendWarnings): Layer.Layer<never> => {
-  const conflicts = warnings.conflicts
-  if (conflicts === undefined) return Layer.empty
-  return Layer.scopedDiscard(
-    Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(conflictWindow), report(warnings, conflicts))))
-  )
-}
+export const layer = (_warnings: AppendWarnings): Layer.Layer<never> => Layer.empty
