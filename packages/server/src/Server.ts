@@ -95,10 +95,12 @@ export interface Options {
    */
   readonly slowAppendThreshold?: Duration.DurationInput | undefined
   /**
-   * When more than this many appends are refused for a conflict within a minute, a warning says how many, and which
-   * streams had the most (up to 3, with their counts), once a minute at most (default
-   * {@link defaultConflictWarningThreshold}, 10; 0 turns it off). The streams are counted in bounded memory however
-   * many there are: past 16 streams in a minute, the counts named are upper bounds.
+   * When more than this many appends are refused for a conflict within the last minute, a warning comes at once, with
+   * that append: how many, and which streams had the most (up to 3, with their counts); then none for a minute,
+   * whatever follows (default {@link defaultConflictWarningThreshold}, 10; 0 turns it off). The minute slides in steps
+   * of ten seconds (the current ten seconds and the five before, so the last 50 to 60 seconds). The streams are
+   * counted in bounded memory however many there are: past 16 streams in ten seconds, the counts named are upper
+   * bounds.
    *
    * @since 0.4.0
    */

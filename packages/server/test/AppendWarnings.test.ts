@@ -186,7 +186,6 @@ describe("the warnings of appends, through the shared handler, on the TestClock"
     const { layer, lines } = capture()
     return Effect.gen(function*() {
       const warnings = appendWarnings.make(options)
-      yield* Layer.build(appendWarnings.layer(warnings))
       const store = yield* EventStore.EventStore
       const append = handlers.appendUnmarked(store, crmRegistries, warnings)
       yield* body(

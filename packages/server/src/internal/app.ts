@@ -155,7 +155,6 @@ export const make = (
     ),
     // Whoever else ends them, the subscriptions end with the app, before the server it runs on closes: a server
     // waits for its open responses, and a subscription's would never end.
-    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace)))),
-    Layer.merge(appendWarnings.layer(warnings))
+    Layer.merge(Layer.scopedDiscard(Effect.addFinalizer(() => live.end(subscriptionGrace))))
   )
 }

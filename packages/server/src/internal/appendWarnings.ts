@@ -4,7 +4,6 @@ import type { EventStore, Telemetry } from "@concord/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
 
 /**
  * The slow-append threshold when the options give none.
@@ -271,11 +270,3 @@ export const make = (options: {
     }
   }
 }
-
-/**
- * Nothing to run beside the service: the warnings come on the appends' own fibers, so none outlives it and none is
- * lost at its end. Kept for the app's wiring.
- *
- * @internal
- */
-export const layer = (_warnings: AppendWarnings): Layer.Layer<never> => Layer.empty
