@@ -2,7 +2,8 @@
  * The `concord` command line: `concord serve` runs the service, `concord tail` prints the events of a running one as
  * they commit. Every flag of `serve`, and `tail`'s `--url` and `--token`, can also come from the environment
  * (`CONCORD_*`); a flag wins over its variable. `--otlp-endpoint` also comes from OpenTelemetry's standard
- * `OTEL_EXPORTER_OTLP_ENDPOINT`, and the export it turns on reads `OTEL_SERVICE_NAME` and `OTEL_EXPORTER_OTLP_HEADERS`.
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`, and the export it turns on reads `OTEL_SERVICE_NAME` and `OTEL_EXPORTER_OTLP_HEADERS`;
+ * `--otlp-trace-ratio` also comes from `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
  * A relative path (`--db`, `--registry`) is taken from the directory in
  * `CONCORD_CWD`, which the repository's npm scripts set to the one npm was run in, or else from the working directory.
  *
@@ -96,6 +97,7 @@ const serveFlags = {
   shutdownTimeout: cliFlags.shutdownTimeout,
   noMetrics: cliFlags.noMetrics,
   otlpEndpoint: cliFlags.otlpEndpoint,
+  otlpTraceRatio: cliFlags.otlpTraceRatio,
   logFormat: cliFlags.logFormat,
   logLevel: cliFlags.logLevel,
   slowAppend: cliFlags.slowAppend,
@@ -113,13 +115,15 @@ const exportLayer = (flags: ServeFlags) =>
     const serviceName = Option.getOrElse(yield* otlpConfig.serviceName, () => OtlpExport.defaultServiceName)
     const headers = yield* otlpConfig.headers
     // Without its user info or query, which may hold credentials.
+    const traces = flags.otlpTraceRatio === 1 ? "traces" : `traces (a share of ${flags.otlpTraceRatio})`
     yield* Effect.logInfo(
-      `exporting traces, metrics and log lines of ${serviceName} to ${endpoint.origin}${endpoint.pathname}`
+      `exporting ${traces}, metrics and log lines of ${serviceName} to ${endpoint.origin}${endpoint.pathname}`
     )
     return OtlpExport.layer({
       endpoint: flags.otlpEndpoint.value,
       serviceName,
       headers: headers === undefined ? undefined : Redacted.value(headers),
+      traceRatio: flags.otlpTraceRatio,
       shutdownTimeout: Duration.millis(flags.shutdownTimeout)
     })
   })

@@ -1,8 +1,9 @@
 /**
  * Export of the service's traces, metrics and logs to an OpenTelemetry collector, over OTLP/HTTP with JSON bodies
  * (`@effect/opentelemetry`'s own exporters on `fetch`: no OpenTelemetry SDK runs). Provided to `Server.layer`, it
- * installs a tracer, so that every request has its server span, every append its `concord.append` span, and the
- * store's operations theirs; every Effect metric is sent at each interval, and every log line the service writes.
+ * installs a tracer, so that every request has its server span and each store operation its span inside it (only in
+ * the share of traces that `traceRatio` samples); every Effect metric is sent at each interval, and every log line the
+ * service writes.
  *
  * Nothing it sends holds event data or a token: spans carry ids, versions and counts, the request's URL and headers
  * (`Authorization` redacted by the platform), and a failure's error tag without its message (see {@link layer}). The
@@ -40,6 +41,19 @@ export interface Options {
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** Headers sent with every export, such as a collector's API key. */
   readonly headers?: Headers.Input | undefined
+  /**
+   * The share of traces sent, from 0 to 1 (default 1: every request's). Sampling is decided at the head of a trace
+   * and followed by each span in it, so a trace is sent whole or not at all: a request that comes with a
+   * `traceparent` is traced as its flags say (`01` sampled, `00` not), whatever the ratio; any other request starts a
+   * trace sent with probability `traceRatio`. At 0, no trace is sent but those a caller asks for; metrics and log
+   * lines are sent whatever the ratio.
+   *
+   * Each traced request costs the service CPU time to record, serialize and upload its spans; a request not traced
+   * is spared those, though its spans are still made (as objects that record nothing).
+   *
+   * @since 0.4.0
+   */
+  readonly traceRatio?: number | undefined
 }
 
 /**
@@ -78,6 +92,25 @@ export class InvalidEndpoint extends Schema.TaggedError<InvalidEndpoint>()("Inva
 }) {}
 
 /**
+ * A refusal to start: a trace ratio that is not a number from 0 to 1.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class InvalidTraceRatio extends Schema.TaggedError<InvalidTraceRatio>()("InvalidTraceRatio", {
+  traceRatio: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
+ * Why a trace ratio is refused, or `undefined` when it is a number from 0 to 1.
+ *
+ * @since 0.4.0
+ * @category options
+ */
+export const traceRatioProblem: (traceRatio: number) => string | undefined = internal.traceRatioProblem
+
+/**
  * Why an endpoint is refused, or `undefined` when it is an `http:` or `https:` URL.
  *
  * @since 0.4.0
@@ -102,5 +135,8 @@ export const endpointProblem: (endpoint: string) => string | undefined = interna
  * @since 0.4.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, InvalidEndpoint> =>
-  internal.layer(options, (endpoint, message) => new InvalidEndpoint({ endpoint, message }))
+export const layer = (options: Options): Layer.Layer<never, InvalidEndpoint | InvalidTraceRatio> =>
+  internal.layer(options, {
+    endpoint: (endpoint, message) => new InvalidEndpoint({ endpoint, message }),
+    traceRatio: (traceRatio, message) => new InvalidTraceRatio({ traceRatio, message })
+  })

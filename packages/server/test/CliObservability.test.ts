@@ -69,6 +69,56 @@ describe("concord serve's observability flags", () => {
       }
     }))
 
+  it.effect(
+    "--otlp-trace-ratio, else CONCORD_OTLP_TRACE_RATIO, else OTEL_TRACES_SAMPLER and its argument; 1 by default",
+    () =>
+      Effect.gen(function*() {
+        const flag = cliFlags.otlpTraceRatio
+        expect(yield* parsed(flag, [])).toEqual(Either.right(1))
+        expect(yield* parsed(flag, ["--otlp-trace-ratio", "0.25"])).toEqual(Either.right(0.25))
+        expect(yield* parsed(flag, ["--otlp-trace-ratio", "0"], { CONCORD_OTLP_TRACE_RATIO: "0.5" }))
+          .toEqual(Either.right(0))
+        const otel = { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }
+        expect(yield* parsed(flag, [], { CONCORD_OTLP_TRACE_RATIO: "0.5", ...otel })).toEqual(Either.right(0.5))
+        expect(yield* parsed(flag, [], { CONCORD_OTLP_TRACE_RATIO: "", ...otel })).toEqual(Either.right(0.1))
+        const samplers: ReadonlyArray<readonly [string, string | undefined, number]> = [
+          ["always_on", undefined, 1],
+          ["parentbased_always_on", "0.3", 1],
+          ["always_off", undefined, 0],
+          ["parentbased_always_off", undefined, 0],
+          ["traceidratio", "0.02", 0.02],
+          ["parentbased_traceidratio", "0.75", 0.75],
+          ["parentbased_traceidratio", undefined, 1],
+          ["TraceIdRatio", "", 1],
+          ["", "0.5", 1]
+        ]
+        for (const [sampler, argument, ratio] of samplers) {
+          const env = {
+            OTEL_TRACES_SAMPLER: sampler,
+            ...(argument === undefined ? {} : { OTEL_TRACES_SAMPLER_ARG: argument })
+          }
+          expect(yield* parsed(flag, [], env), JSON.stringify(env)).toEqual(Either.right(ratio))
+        }
+        const refusals: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string]> = [
+          [["--otlp-trace-ratio", "1.5"], {}, "--otlp-trace-ratio must be a number from 0 to 1"],
+          [["--otlp-trace-ratio", "-0.1"], {}, "--otlp-trace-ratio must be a number from 0 to 1"],
+          [["--otlp-trace-ratio", "half"], {}, "half"],
+          [[], { CONCORD_OTLP_TRACE_RATIO: "2" }, "--otlp-trace-ratio must be a number from 0 to 1"],
+          [[], { CONCORD_OTLP_TRACE_RATIO: "half" }, "CONCORD_OTLP_TRACE_RATIO"],
+          [[], { OTEL_TRACES_SAMPLER: "jaeger_remote" }, `OTEL_TRACES_SAMPLER: "must be one of always_on`],
+          [
+            [],
+            { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" },
+            "OTEL_TRACES_SAMPLER_ARG: \"must be a number from 0 to 1"
+          ],
+          [[], { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "most" }, "OTEL_TRACES_SAMPLER_ARG"]
+        ]
+        for (const [args, env, expected] of refusals) {
+          expect(yield* refusal(flag, args, env)).toContain(expected)
+        }
+      })
+  )
+
   it.effect("--no-metrics, else CONCORD_METRICS=false, turns /metrics off; on by default", () =>
     Effect.gen(function*() {
       const flag = cliFlags.noMetrics
@@ -317,6 +367,21 @@ describe("concord serve, observed, as a real process", () => {
     90_000
   )
 
+  it("OTEL_TRACES_SAMPLER=always_off (as --otlp-trace-ratio 0) sends the metrics and no span", async () => {
+    const receiver = await otlpReceiver.start()
+    try {
+      const service = await serve(["--token", token, "--otlp-endpoint", receiver.url], {
+        OTEL_TRACES_SAMPLER: "always_off"
+      })
+      await scenario(service.url, "unsampled")
+      expect(await service.stop()).toBe(0)
+      expect(receiver.points().some((point) => point.name === "concord_appends_total")).toBe(true)
+      expect(receiver.spans()).toEqual([])
+    } finally {
+      await receiver.close()
+    }
+  }, 90_000)
+
   it("--log-level and --no-metrics reach the service", async () => {
     const quiet = await serve(["--token", token, "--log-level", "warning", "--no-metrics"])
     const metered = await serve(["--token", token], { CONCORD_LOG_LEVEL: "none" })
@@ -349,7 +414,9 @@ describe("concord serve, observed, as a real process", () => {
       [["--slow-append-ms", "0"], {}, "--slow-append-ms must be"],
       [["--conflict-warn-threshold", "-1"], {}, "--conflict-warn-threshold must be 0 (off) or more"],
       [[], { CONCORD_METRICS: "maybe" }, "CONCORD_METRICS"],
-      [["--otlp-endpoint", "http://127.0.0.1:4318"], { OTEL_EXPORTER_OTLP_HEADERS: "SECRET-value" }, "key=value"]
+      [["--otlp-endpoint", "http://127.0.0.1:4318"], { OTEL_EXPORTER_OTLP_HEADERS: "SECRET-value" }, "key=value"],
+      [["--otlp-trace-ratio", "2"], {}, "--otlp-trace-ratio must be a number from 0 to 1"],
+      [[], { OTEL_TRACES_SAMPLER: "jaeger_remote" }, "OTEL_TRACES_SAMPLER"]
     ]
     const runs = await Promise.all(
       cases.map(([args, env]) =>

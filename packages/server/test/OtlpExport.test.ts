@@ -5,8 +5,9 @@
 import { EventStore } from "@concord/core"
 import { OtlpExport, Server } from "@concord/server"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, Option, Redacted, Tracer } from "effect"
 import * as net from "node:net"
+import * as otlpExport from "../src/internal/otlpExport.js"
 import * as otlpReceiver from "./support/otlpReceiver.js"
 
 /** In every event's data and metadata: no body the collector receives may hold it. */
@@ -25,7 +26,9 @@ const freePort = Effect.promise(() =>
 )
 
 /** The service over the memory store, with `exported` provided when given, logging from debug on; its base URL. */
-const serve = (exported: Layer.Layer<never, OtlpExport.InvalidEndpoint> | undefined) =>
+const serve = (
+  exported: Layer.Layer<never, OtlpExport.InvalidEndpoint | OtlpExport.InvalidTraceRatio> | undefined
+) =>
   Effect.gen(function*() {
     const port = yield* freePort
     const service = Server.layer({ port, token: Redacted.make(token) }).pipe(
@@ -38,11 +41,11 @@ const serve = (exported: Layer.Layer<never, OtlpExport.InvalidEndpoint> | undefi
     Logger.withMinimumLogLevel(LogLevel.Debug)
   )
 
-const post = (url: string, stream: string, body: unknown) =>
+const post = (url: string, stream: string, body: unknown, extra: Record<string, string> = {}) =>
   Effect.promise(async () => {
     const response = await fetch(`${url}/streams/${stream}/events`, {
       method: "POST",
-      headers,
+      headers: { ...headers, ...extra },
       body: typeof body === "string" ? body : JSON.stringify(body)
     })
     return { status: response.status, text: await response.text() }
@@ -274,4 +277,161 @@ describe("OtlpExport", () => {
         expect(error.message).toContain("http: or https: URL")
       }
     }))
+})
+
+/** The spans a tracer was asked for, made by Effect's own tracer. */
+const recording = () => {
+  const names: Array<string> = []
+  const native = Effect.runSync(Effect.tracer)
+  const tracer = Tracer.make({
+    span: (name, ...rest) => (names.push(name), native.span(name, ...rest)),
+    context: (f) => f()
+  })
+  return { names, tracer }
+}
+
+/** The spans of a root span `root` and its child `child`, under `tracer`, below `parent` when one is given. */
+const rootAndChild = (tracer: Tracer.Tracer, parent?: Tracer.AnySpan) =>
+  Effect.gen(function*() {
+    const root = yield* Effect.currentSpan
+    const child = yield* Effect.withSpan(Effect.currentSpan, "child")
+    return { root, child }
+  }).pipe(
+    Effect.withSpan("root", parent === undefined ? {} : { parent }),
+    Effect.withTracer(tracer),
+    Effect.orDie
+  )
+
+const incoming = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }
+
+describe("OtlpExport's trace ratio", () => {
+  it.effect("samples a root span by the ratio, and every other span as its parent", () =>
+    Effect.gen(function*() {
+      const never = recording()
+      const unsampled = yield* rootAndChild(otlpExport.withTraceRatio(never.tracer, 0))
+      expect(never.names).toEqual([])
+      expect([unsampled.root.sampled, unsampled.child.sampled]).toEqual([false, false])
+      expect(unsampled.root.traceId).toMatch(/^[0-9a-f]{32}$/)
+      expect(unsampled.child.traceId).toBe(unsampled.root.traceId)
+      expect(unsampled.root.spanId).toMatch(/^[0-9a-f]{16}$/)
+      expect(unsampled.child.spanId).not.toBe(unsampled.root.spanId)
+      expect(Option.map(unsampled.child.parent, (span) => span.spanId)).toEqual(Option.some(unsampled.root.spanId))
+      // Ended once, as Effect ends a span.
+      expect(unsampled.child.status._tag).toBe("Ended")
+
+      const always = recording()
+      const sampled = yield* rootAndChild(otlpExport.withTraceRatio(always.tracer, 1))
+      expect(always.names).toEqual(["root", "child"])
+      expect(sampled.child.traceId).toBe(sampled.root.traceId)
+
+      // A caller's decision holds whatever the ratio.
+      const asked = recording()
+      const continued = yield* rootAndChild(
+        otlpExport.withTraceRatio(asked.tracer, 0),
+        Tracer.externalSpan({ ...incoming, sampled: true })
+      )
+      expect(asked.names).toEqual(["root", "child"])
+      expect(continued.child.traceId).toBe(incoming.traceId)
+      const refused = recording()
+      const declined = yield* rootAndChild(
+        otlpExport.withTraceRatio(refused.tracer, 1),
+        Tracer.externalSpan({ ...incoming, sampled: false })
+      )
+      expect(refused.names).toEqual([])
+      expect([declined.root.traceId, declined.child.traceId]).toEqual([incoming.traceId, incoming.traceId])
+    }))
+
+  it.effect("refuses a ratio that is no number from 0 to 1", () =>
+    Effect.gen(function*() {
+      for (const traceRatio of [-0.1, 1.5, Number.NaN, Infinity]) {
+        const error = yield* Effect.flip(
+          Effect.scoped(Layer.build(OtlpExport.layer({ endpoint: "http://127.0.0.1:4318", traceRatio })))
+        )
+        expect(error._tag).toBe("InvalidTraceRatio")
+        expect(error.message).toContain("from 0 to 1")
+      }
+    }))
+
+  /**
+   * A service exporting at `traceRatio` that answered `requests` requests, appends and reads in turn, each with
+   * `extra` headers; the collector, once the export was released (every span sent).
+   */
+  const tracedAt = (traceRatio: number, stream: string, requests: number, extra: Record<string, string> = {}) =>
+    Effect.gen(function*() {
+      const receiver = yield* otlpReceiver.scoped
+      yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* serve(OtlpExport.layer({ endpoint: receiver.url, exportInterval: "50 millis", traceRatio }))
+        for (let i = 0; i < requests; i++) {
+          const status = i % 2 === 0
+            ? (yield* post(url, stream, { expectedVersion: "any", events: [event()] }, extra)).status
+            : (yield* Effect.promise(() =>
+              fetch(`${url}/streams/${stream}/events`, { headers: { ...headers, ...extra } })
+            )).status
+          expect(status).toBe(200)
+        }
+        // Metrics whatever the ratio.
+        yield* Effect.promise(() =>
+          receiver.waitUntil(
+            (r) => r.points().some((point) => point.name === "concord_appends_total" && (point.value ?? 0) > 0),
+            "the appends' metrics"
+          )
+        )
+      }))
+      const servers = serverSpansOf(receiver, stream)
+      const others = receiver.spans().filter((span) => span.kind !== 2)
+      return { receiver, servers, others }
+    })
+
+  it.scopedLive("at 0 sends no span but the metrics; at 1 every request's", () =>
+    Effect.gen(function*() {
+      const none = yield* tracedAt(0, "ratio-0", 20)
+      expect(none.receiver.spans()).toEqual([])
+      expect(none.receiver.received().filter((body) => body.signal === "traces")).toEqual([])
+      const all = yield* tracedAt(1, "ratio-1", 20)
+      expect(all.servers).toHaveLength(20)
+      expect(all.others.filter((span) => span.name.startsWith("concord.store."))).toHaveLength(20)
+    }), 60_000)
+
+  it.scopedLive(
+    "at 0.5 sends about half the traces, each whole: no store span without its request's",
+    () =>
+      Effect.gen(function*() {
+        const requests = 200
+        const { others, servers } = yield* tracedAt(0.5, "ratio-half", requests)
+        expect(servers.length).toBeGreaterThanOrEqual(requests * 0.25)
+        expect(servers.length).toBeLessThanOrEqual(requests * 0.75)
+        const traces = new Set(servers.map((span) => span.traceId))
+        expect(traces.size).toBe(servers.length)
+        // Every other span inside a span sent, in a trace whose request's span was sent.
+        const sent = new Set([...servers, ...others].map((span) => span.spanId))
+        for (const span of others) {
+          expect(traces.has(span.traceId), span.name).toBe(true)
+          expect(sent.has(span.parentSpanId!), span.name).toBe(true)
+        }
+        // Each request sent has its store span.
+        const stores = others.filter((span) => span.name.startsWith("concord.store."))
+        expect(stores).toHaveLength(servers.length)
+        expect(new Set(stores.map((span) => span.traceId))).toEqual(traces)
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "follows an incoming traceparent's flags whatever the ratio, continuing its trace",
+    () =>
+      Effect.gen(function*() {
+        const traceparent = (flags: string) => ({ traceparent: `00-${incoming.traceId}-${incoming.spanId}-${flags}` })
+        const declined = yield* tracedAt(1, "traceparent-00", 4, traceparent("00"))
+        expect(declined.receiver.spans()).toEqual([])
+        const asked = yield* tracedAt(0, "traceparent-01", 4, traceparent("01"))
+        expect(asked.servers).toHaveLength(4)
+        for (const span of asked.servers) {
+          expect(span.traceId).toBe(incoming.traceId)
+          expect(span.parentSpanId).toBe(incoming.spanId)
+        }
+        expect(asked.others.filter((span) => span.name.startsWith("concord.store."))).toHaveLength(4)
+        for (const span of asked.others) expect(span.traceId).toBe(incoming.traceId)
+      }),
+    60_000
+  )
 })

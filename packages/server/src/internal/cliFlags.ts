@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as OtlpExport from "../OtlpExport.js"
 import * as Server from "../Server.js"
+import * as otlpConfig from "./otlpConfig.js"
 
 export const db = Options.text("db").pipe(
   Options.withDescription(
@@ -167,6 +168,20 @@ export const otlpEndpoint = Options.text("otlp-endpoint").pipe(
     }))
   ),
   Options.optional
+)
+export const otlpTraceRatio = Options.float("otlp-trace-ratio").pipe(
+  Options.withDescription(
+    "with --otlp-endpoint, the share of requests whose traces are sent, from 0 to 1 (env CONCORD_OTLP_TRACE_RATIO, " +
+      "else OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG: always_on 1, always_off 0, traceidratio its argument; " +
+      "default 1, every request). Below 1, the requests not traced are spared the CPU of recording and sending their " +
+      "spans. A request whose traceparent header says whether it is sampled is traced as it says; metrics and log " +
+      "lines are sent whatever the share"
+  ),
+  Options.withFallbackConfig(otlpConfig.traceRatio),
+  Options.withSchema(Schema.Number.pipe(Schema.between(0, 1, {
+    message: () => "--otlp-trace-ratio must be a number from 0 to 1"
+  }))),
+  Options.withDefault(1)
 )
 export const noMetrics = Options.boolean("no-metrics").pipe(
   Options.withDescription(

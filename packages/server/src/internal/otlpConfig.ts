@@ -53,3 +53,75 @@ export const headers: Config.Config<Redacted.Redacted<Record<string, string>> | 
     )
   )
 )
+
+/** The samplers of `OTEL_TRACES_SAMPLER` that a ratio says, each with its ratio (`undefined`: the argument's). */
+const samplers: Readonly<Record<string, number | undefined>> = {
+  always_on: 1,
+  parentbased_always_on: 1,
+  always_off: 0,
+  parentbased_always_off: 0,
+  traceidratio: undefined,
+  parentbased_traceidratio: undefined
+}
+
+/**
+ * The trace ratio that `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` say (empty values count as unset), or
+ * `undefined` when no sampler is named: `always_on` is 1, `always_off` 0, `traceidratio` its argument (default 1), each
+ * also as its `parentbased_` variant. A trace is always sampled as its parent is (see `OtlpExport.Options.traceRatio`),
+ * whichever variant is named. A sampler that no ratio says, or an argument that is no number from 0 to 1, is refused,
+ * with the variable that says it.
+ *
+ * @internal
+ */
+export const samplerRatio = (
+  sampler: string | undefined,
+  argument: string | undefined
+): Either.Either<number | undefined, { readonly variable: string; readonly message: string }> => {
+  const name = sampler?.trim().toLowerCase() ?? ""
+  if (name === "") return Either.right(undefined)
+  if (!Object.hasOwn(samplers, name)) {
+    return Either.left({
+      variable: "OTEL_TRACES_SAMPLER",
+      message: `must be one of ${Object.keys(samplers).join(", ")}, not ${JSON.stringify(sampler)}`
+    })
+  }
+  const fixed = samplers[name]
+  if (fixed !== undefined) return Either.right(fixed)
+  const text = argument?.trim() ?? ""
+  if (text === "") return Either.right(1)
+  const ratio = Number(text)
+  return ratio >= 0 && ratio <= 1
+    ? Either.right(ratio)
+    : Either.left({ variable: "OTEL_TRACES_SAMPLER_ARG", message: `must be a number from 0 to 1, not ${argument}` })
+}
+
+/**
+ * The trace ratio from the environment: `CONCORD_OTLP_TRACE_RATIO` when it is set and not empty, else what
+ * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` say (see {@link samplerRatio}), else missing. Its range is checked
+ * where the flag's is.
+ *
+ * @internal
+ */
+export const traceRatio: Config.Config<number> = Config.all([
+  Config.option(Config.string("CONCORD_OTLP_TRACE_RATIO")),
+  Config.option(Config.string("OTEL_TRACES_SAMPLER")),
+  Config.option(Config.string("OTEL_TRACES_SAMPLER_ARG"))
+]).pipe(
+  Config.mapOrFail(([own, sampler, argument]) => {
+    const text = Option.getOrElse(own, () => "").trim()
+    if (text !== "") {
+      const ratio = Number(text)
+      return Number.isNaN(ratio)
+        ? Either.left(ConfigError.InvalidData(["CONCORD_OTLP_TRACE_RATIO"], `must be a number, not ${text}`))
+        : Either.right(ratio)
+    }
+    return samplerRatio(Option.getOrUndefined(sampler), Option.getOrUndefined(argument)).pipe(
+      Either.mapLeft(({ message, variable }) => ConfigError.InvalidData([variable], message)),
+      Either.flatMap((ratio) =>
+        ratio === undefined
+          ? Either.left(ConfigError.MissingData([], "neither CONCORD_OTLP_TRACE_RATIO nor OTEL_TRACES_SAMPLER is set"))
+          : Either.right(ratio)
+      )
+    )
+  })
+)

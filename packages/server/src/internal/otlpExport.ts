@@ -5,13 +5,16 @@ import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import type * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Tracer from "effect/Tracer"
+import { randomUUID } from "node:crypto"
 
 /**
  * What the layer takes (see `OtlpExport.Options`).
@@ -24,6 +27,7 @@ export interface Options {
   readonly exportInterval?: Duration.DurationInput | undefined
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   readonly headers?: Headers.Input | undefined
+  readonly traceRatio?: number | undefined
 }
 
 /** @internal */
@@ -52,6 +56,14 @@ export const endpointProblem = (endpoint: string): string | undefined => {
     ? undefined
     : `${expected}, not a ${url.protocol} URL`
 }
+
+/**
+ * Why a trace ratio is refused, or `undefined` for a number from 0 to 1.
+ *
+ * @internal
+ */
+export const traceRatioProblem = (ratio: number): string | undefined =>
+  ratio >= 0 && ratio <= 1 ? undefined : `the trace ratio must be a number from 0 to 1, not ${ratio}`
 
 /** The name of what failed: a tagged error's tag, an error's name, else the kind of value. */
 const tagOf = (failure: unknown): string =>
@@ -126,6 +138,69 @@ export const withTagsOnly = (tracer: Tracer.Tracer): Tracer.Tracer =>
     context: (f, fiber) => tracer.context(f, fiber)
   })
 
+/** What every unsampled span shares: it records nothing. */
+const noAttributes: ReadonlyMap<string, unknown> = new Map()
+const noLinks: ReadonlyArray<Tracer.SpanLink> = Object.freeze([])
+
+/**
+ * A span that is not sampled: it has the ids a trace context needs (its parent's trace, or a new one, and a span id of
+ * its own), records nothing and is never exported; its children, made under it, are not sampled either. Effect's
+ * `NativeSpan` cannot stand in for it: it says it is sampled, and keeps what it is given.
+ */
+class UnsampledSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly sampled = false
+  readonly traceId: string
+  readonly spanId: string
+  status: Tracer.SpanStatus
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    const id = randomUUID()
+    // 16 of its digits, none of them the version's or the variant's.
+    this.spanId = id.slice(9, 13) + id.slice(24)
+    this.traceId = parent._tag === "Some" ? parent.value.traceId : randomUUID().replaceAll("-", "")
+    this.status = { _tag: "Started", startTime }
+  }
+  get attributes() {
+    return noAttributes
+  }
+  get links() {
+    return noLinks
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
+    // Effect reads it to end a span once only.
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute() {}
+  event() {}
+  addLinks() {}
+}
+
+/**
+ * The tracer with head sampling: a span with a parent is sampled when its parent is (an incoming `traceparent` says
+ * whether with its flags, an Effect span with its `sampled`), a root span with probability `ratio`; a span not sampled
+ * is an {@link UnsampledSpan}, which `tracer` never sees. So a trace is sent whole or not at all, and a span not
+ * sampled costs a small object instead of its recording, serialization and upload (what Effect itself spends to run an
+ * effect in a span is left to the code that makes it).
+ *
+ * @internal
+ */
+export const withTraceRatio = (tracer: Tracer.Tracer, ratio: number): Tracer.Tracer =>
+  Tracer.make({
+    span(name, parent, context, links, startTime, kind, options) {
+      // Math.random() < 1 always holds, and < 0 never.
+      return (parent._tag === "Some" ? parent.value.sampled : Math.random() < ratio)
+        ? tracer.span(name, parent, context, links, startTime, kind, options)
+        : new UnsampledSpan(name, parent, context, startTime, kind)
+    },
+    context: (f, fiber) => tracer.context(f, fiber)
+  })
+
 /**
  * The logger with each line's cause cut to its failures' tags (see {@link tagsOnly}), as the exporter sends it.
  *
@@ -141,12 +216,18 @@ export const logsWithTagsOnly = <A>(logger: Logger.Logger<A, void>): Logger.Logg
  *
  * @internal
  */
-export const layer = <E>(
+export const layer = <E1, E2>(
   options: Options,
-  invalid: (endpoint: string, message: string) => E
-): Layer.Layer<never, E> => {
+  invalid: {
+    readonly endpoint: (endpoint: string, message: string) => E1
+    readonly traceRatio: (traceRatio: number, message: string) => E2
+  }
+): Layer.Layer<never, E1 | E2> => {
   const problem = endpointProblem(options.endpoint)
-  if (problem !== undefined) return Layer.fail(invalid(options.endpoint, problem))
+  if (problem !== undefined) return Layer.fail(invalid.endpoint(options.endpoint, problem))
+  const traceRatio = options.traceRatio ?? 1
+  const ratioProblem = traceRatioProblem(traceRatio)
+  if (ratioProblem !== undefined) return Layer.fail(invalid.traceRatio(traceRatio, ratioProblem))
   const base = options.endpoint.replace(/\/+$/, "")
   const common = {
     resource: { serviceName: options.serviceName ?? defaultServiceName },
@@ -158,7 +239,8 @@ export const layer = <E>(
     Layer.unwrapScoped(
       Effect.map(
         OtlpTracer.make({ ...common, url: `${base}/v1/traces` }),
-        (tracer) => Layer.setTracer(withTagsOnly(tracer))
+        // The sampler first: an unsampled span costs nothing more.
+        (tracer) => Layer.setTracer(withTraceRatio(withTagsOnly(tracer), traceRatio))
       )
     ),
     OtlpMetrics.layer({ ...common, url: `${base}/v1/metrics` }),
