@@ -129,8 +129,10 @@ export const endpointProblem: (endpoint: string) => string | undefined = interna
  *
  * Errors are sent by their tags only: a failed span's status and exception, and the cause of a log line (sent as a log
  * record and as an event of the span it was logged in), say which error it was, never its message or fields, which may
- * quote what a request held (a decode error quotes the value it refused; a conflict carries the committed events).
- * The log lines written to stdout keep their causes whole.
+ * quote what a request held (a decode error quotes the value it refused; a conflict carries the committed events). So
+ * are the parts of a log line's message and the values of its annotations that are not primitive values: an error or
+ * an object given to `Effect.logError("store failure", error)` is sent as its tag (`_tag`, else its name, else
+ * `object`). The log lines written to stdout keep their causes and parts whole.
  *
  * @since 0.4.0
  * @category layers

@@ -207,6 +207,38 @@ describe("OtlpExport", () => {
       expect(traces).not.toContain(marker)
     }), 30_000)
 
+  it.scopedLive(
+    "sends a log line's errors and objects by their tags, as records and span events; other loggers get them whole",
+    () =>
+      Effect.gen(function*() {
+        const receiver = yield* otlpReceiver.scoped
+        const seen: Array<unknown> = []
+        const failure = new Error(`disk full while writing ${marker}`)
+        failure.name = "SqliteError"
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* Layer.build(OtlpExport.layer({ endpoint: receiver.url, exportInterval: "50 millis" }))
+          yield* Effect.logError("store failure: append", failure, { data: marker }, 3).pipe(
+            Effect.annotateLogs({ stream: "s-1", request: { body: marker } }),
+            Effect.withSpan("failing"),
+            Logger.withMinimumLogLevel(LogLevel.Debug),
+            Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => seen.push(message))))
+          )
+          yield* Effect.promise(() =>
+            receiver.waitUntil((r) => r.logs().length > 0 && r.spans().length > 0, "the log line and its span")
+          )
+        }))
+        // Where else the line goes, it is whole.
+        expect(seen).toEqual([["store failure: append", failure, { data: marker }, 3]])
+        const [log] = receiver.logs().filter((record) => record.severityText === "ERROR")
+        expect(log!.body).toEqual(["store failure: append", "SqliteError", "object", 3])
+        expect(log!.attributes).toMatchObject({ stream: "s-1", request: "object" })
+        const traces = receiver.received().filter((body) => body.signal === "traces").map((body) => body.text).join("")
+        expect(traces).toContain("store failure: append")
+        for (const body of receiver.received()) expect(body.text, body.signal).not.toContain(marker)
+      }),
+    30_000
+  )
+
   it.scopedLive("names the service and sends the headers given", () =>
     Effect.gen(function*() {
       const receiver = yield* otlpReceiver.scoped

@@ -5,10 +5,13 @@ import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as Option from "effect/Option"
@@ -201,15 +204,59 @@ export const withTraceRatio = (tracer: Tracer.Tracer, ratio: number): Tracer.Tra
     context: (f, fiber) => tracer.context(f, fiber)
   })
 
+/** Whether a value is written as it is: a string, number, boolean, bigint, symbol, `null` or `undefined`. */
+const isPrimitive = (value: unknown): boolean =>
+  value === null || (typeof value !== "object" && typeof value !== "function")
+
+/** A value as the export may send it: itself when primitive, else its tag (see {@link tagOf}). */
+const primitiveOrTag = (value: unknown): unknown => isPrimitive(value) ? value : tagOf(value)
+
 /**
- * The logger with each line's cause cut to its failures' tags (see {@link tagsOnly}), as the exporter sends it.
+ * A log line's message with each part that is not a primitive value cut to its tag: an error or an object given to a
+ * log line (`Effect.logError("store failure", error)`) would be sent whole, its message and fields included, which
+ * may quote what a request held.
+ */
+const messageTagsOnly = (message: unknown): unknown =>
+  Array.isArray(message)
+    ? message.every(isPrimitive) ? message : message.map(primitiveOrTag)
+    : primitiveOrTag(message)
+
+/** A log line's annotations with each value that is not primitive cut to its tag, as its message's parts. */
+const annotationsTagsOnly = (
+  annotations: HashMap.HashMap<string, unknown>
+): HashMap.HashMap<string, unknown> =>
+  HashMap.every(annotations, isPrimitive) ? annotations : HashMap.map(annotations, primitiveOrTag)
+
+/** A log line as the export may send it: its message's parts, its annotations and its cause cut to their tags. */
+const optionsTagsOnly = <A>(options: Logger.Logger.Options<A>): Logger.Logger.Options<A> => {
+  const message = messageTagsOnly(options.message) as A
+  const annotations = annotationsTagsOnly(options.annotations)
+  const cause = Cause.isEmpty(options.cause) ? options.cause : tagsOnly(options.cause)
+  return message === options.message && annotations === options.annotations && cause === options.cause
+    ? options
+    : { ...options, message, annotations, cause }
+}
+
+/**
+ * The logger with each line's message parts, annotations and cause cut to their tags (see {@link tagsOnly}), as the
+ * exporter sends it; the line itself is left as it is for the other loggers (stdout keeps it whole).
  *
  * @internal
  */
 export const logsWithTagsOnly = <A>(logger: Logger.Logger<A, void>): Logger.Logger<A, void> =>
-  Logger.make((options) =>
-    logger.log(Cause.isEmpty(options.cause) ? options : { ...options, cause: tagsOnly(options.cause) })
-  )
+  Logger.make((options) => logger.log(optionsTagsOnly(options)))
+
+/**
+ * Effect's logger that adds every line logged in a span to it as an event, given the line cut to its tags: the event's
+ * name is the message written out, and its `effect.cause` the cause pretty-printed. A line in a span not sampled is
+ * left out before anything is built for it.
+ *
+ * @internal
+ */
+export const spanEventsTagsOnly: Logger.Logger<unknown, void> = Logger.make((options) => {
+  const span = Context.getOption(FiberRefs.getOrDefault(options.context, FiberRef.currentContext), Tracer.ParentSpan)
+  if (span._tag === "Some" && span.value.sampled) Logger.tracerLogger.log(optionsTagsOnly(options))
+})
 
 /**
  * The OTLP exporters of traces, metrics and logs on `fetch`, with JSON bodies (see `OtlpExport.layer`).
@@ -244,7 +291,8 @@ export const layer = <E1, E2>(
       )
     ),
     OtlpMetrics.layer({ ...common, url: `${base}/v1/metrics` }),
-    Logger.addScoped(Effect.map(OtlpLogger.make({ ...common, url: `${base}/v1/logs` }), logsWithTagsOnly))
+    Logger.addScoped(Effect.map(OtlpLogger.make({ ...common, url: `${base}/v1/logs` }), logsWithTagsOnly)),
+    Logger.replace(Logger.tracerLogger, spanEventsTagsOnly)
   ).pipe(
     Layer.provide(OtlpSerialization.layerJson),
     Layer.provide(FetchHttpClient.layer)
