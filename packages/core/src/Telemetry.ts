@@ -19,25 +19,30 @@
  * - `concord_append_duration_seconds`: how long appends take as the store's caller sees it, any outcome.
  * - `concord_subscriptions_open`: subscriptions to the global log now open (SSE readers, consumers, projections).
  * - `concord_subscription_lag_events`: how far behind the slowest open subscription is, in positions of the log (see
- *   {@link metrics}); it grows while a subscriber cannot keep up and is 0 when all of them wait for new commits.
+ *   {@link metrics}); it grows while a subscriber cannot keep up or stopped pulling, and is 0 when all of them wait
+ *   for new commits.
  * - `concord_consumer_checkpoints_total{consumer}`: checkpoints each consumer stored; flat while events arrive means
  *   the consumer is stuck.
  * - `concord_consumer_position{consumer}`: the sequence number of the position each consumer checkpointed; compare
  *   consumers with each other, or with the log's growth.
  *
  * Appends are measured by {@link instrument} (or {@link layer}) around the store. Subscriptions are measured by
- * `StoreBackend.subscribe`, which the memory and SQL stores' `subscribe` is, and consumers by `Consumer.run`: neither
- * needs `instrument`.
+ * `StoreBackend.subscribe`, which the memory and SQL stores' `subscribe` is (a subscription that catches up with
+ * `readAll` first is counted once with {@link trackSubscription}), and consumers by `Consumer.run`: neither needs
+ * `instrument`.
  *
  * @since 0.4.0
  */
+import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import type * as MetricState from "effect/MetricState"
+import type * as Stream from "effect/Stream"
 import type { EventStore, Service } from "./EventStore.js"
 import * as Metrics from "./internal/telemetryMetrics.js"
 import * as internal from "./internal/telemetryStore.js"
+import * as SubscriptionTelemetry from "./internal/telemetrySubscriptions.js"
 
 /**
  * How an append ended, the `outcome` tag of `concord_appends_total`.
@@ -86,11 +91,13 @@ export type Histogram = Metric.Metric<
  * - `appendDuration`: histogram `concord_append_duration_seconds`, boundaries from 50 µs doubling to 13.1 s.
  * - `subscriptionsOpen`: gauge `concord_subscriptions_open`.
  * - `subscriptionLag`: gauge `concord_subscription_lag_events`, the largest lag among open subscriptions. A
- *   subscription's lag is measured at each page it reads (it reads as its subscriber pulls, so everything before
- *   was delivered): the difference of sequence numbers between the position it delivered up to and the log's end
- *   as it last saw it. That counts positions, not matching events (a filtered subscription far behind counts the
- *   events it will skip). It is exact where one sequence number is one event in log order (memory, SQLite) and an
- *   estimate on PostgreSQL, whose sequence numbers are taken before commit.
+ *   subscription's lag is the difference of sequence numbers between the position it delivered up to (where its
+ *   last read started: it reads as its subscriber pulls) and the log's end. The end is read once a second for each
+ *   store with open subscriptions (and taken from each page read when it is further), so a subscriber that stopped
+ *   pulling shows its lag growing with later commits, at most a second late. That counts positions, not matching
+ *   events (a filtered subscription far behind counts the events it will skip). It is exact where one sequence
+ *   number is one event in log order (memory, SQLite) and an estimate on PostgreSQL, whose sequence numbers are
+ *   taken before commit.
  * - `consumerCheckpoints`: counter `concord_consumer_checkpoints_total`, tag `consumer`.
  * - `consumerPosition`: gauge `concord_consumer_position`, tag `consumer`: the checkpoint's sequence number (set
  *   when the consumer takes its lease and at each checkpoint it stores).
@@ -162,3 +169,20 @@ export const instrument: (store: Service, options?: InstrumentOptions) => Servic
  * @category layers
  */
 export const layer: Layer.Layer<EventStore, never, EventStore> = internal.layer
+
+/**
+ * The subscription `start` makes (an effect that gives its stream), counted in {@link metrics} as one open
+ * subscription from when the stream starts until it ends, however it ends: for a subscription made of reads of the
+ * global log and then the store's own subscription, as the service's `GET /events/subscribe` catches a client up
+ * with `readAll` pages before it subscribes. The store's `readAll` and `subscribe` run in `start` or in the stream
+ * count for it instead of opening subscriptions of their own, and each of their reads counts as its progress
+ * (everything before where a read starts was delivered): read a page at a time, as the subscriber pulls. A `start`
+ * that fails, or a stream never run, counts nothing; the stream counts once. Inside a subscription already counted,
+ * `start` is left as it is.
+ *
+ * @since 0.4.0
+ * @category metrics
+ */
+export const trackSubscription: <A, E, R, E2, R2>(
+  start: Effect.Effect<Stream.Stream<A, E, R>, E2, R2>
+) => Effect.Effect<Stream.Stream<A, E, R>, E2, R2> = SubscriptionTelemetry.track

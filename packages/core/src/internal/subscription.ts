@@ -91,35 +91,43 @@ const subscriptionPage = 1_000
 /** How many events one read of `readAll` asks for. */
 const readAllPage = 1_000
 
-/** @internal */
+/**
+ * Inside a subscription counted by `Telemetry.trackSubscription` (the service's catch-up), each read counts as that
+ * subscription's progress: everything before where it starts was delivered.
+ *
+ * @internal
+ */
 export const readAll = (
   log: LiveLog,
   options?: ReadAllOptions
 ): Stream.Stream<Event.RecordedEvent, StoreError | InvalidArgument> =>
-  Stream.unwrap(Effect.map(validateReadAll("readAll", options), () => {
-    const filter = options?.filter
-    const { limit } = readBounds({ limit: options?.limit })
-    return Stream.paginateChunkEffect(
-      { after: options?.after as Position.Position | undefined ?? Position.start, left: limit },
-      ({ after, left }) =>
-        left <= 0
-          ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
-          : Effect.map(log.readAfter(after, Math.min(readAllPage, left), filter), (page) => {
-            // A short page read everything up to the end the store could see: the log is read.
-            const more = page.events.length === Math.min(readAllPage, left)
-            return [
-              Chunk.unsafeFromArray(page.events as Array<Event.RecordedEvent>),
-              more ? Option.some({ after: page.through, left: left - page.events.length }) : Option.none()
-            ] as const
-          })
-    )
-  }))
+  Stream.unwrap(
+    Effect.zipWith(validateReadAll("readAll", options), SubscriptionTelemetry.current(log), (_, tracked) => {
+      const filter = options?.filter
+      const { limit } = readBounds({ limit: options?.limit })
+      return Stream.paginateChunkEffect(
+        { after: options?.after as Position.Position | undefined ?? Position.start, left: limit },
+        ({ after, left }) =>
+          left <= 0
+            ? Effect.succeed([Chunk.empty<Event.RecordedEvent>(), Option.none()] as const)
+            : Effect.map(log.readAfter(after, Math.min(readAllPage, left), filter), (page) => {
+              if (tracked !== undefined) SubscriptionTelemetry.read(tracked, after, page.through)
+              // A short page read everything up to the end the store could see: the log is read.
+              const more = page.events.length === Math.min(readAllPage, left)
+              return [
+                Chunk.unsafeFromArray(page.events as Array<Event.RecordedEvent>),
+                more ? Option.some({ after: page.through, left: left - page.events.length }) : Option.none()
+              ] as const
+            })
+      )
+    })
+  )
 
 /**
- * A subscription is counted open from its start (its options checked) until it ends, however it ends. Its lag is
- * measured at each read, when everything it read before was delivered (it reads as the subscriber pulls): the
- * positions between what it delivered and the log's end as it saw it, the page's `through` after a short page, the
- * store's `end` after a full one (one more read per full page, none per event), 0 while it waits for commits.
+ * A subscription is counted open from its start (its options checked) until it ends, however it ends (unless it runs
+ * inside one counted by `Telemetry.trackSubscription`, which it counts for). Each read tells the metrics how far it
+ * delivered (it reads as the subscriber pulls: everything before the read's start) and how far it saw the log; the
+ * log's end is also sampled while it is open, so a subscriber that stops pulling shows its lag growing.
  *
  * @internal
  */
@@ -131,35 +139,18 @@ export const subscribe = (
     yield* validateReadAll("subscribe", options)
     const filter = options?.filter
     const start = options?.after === "end" ? yield* log.end : options?.after ?? Position.start
-    const tracked = yield* Effect.acquireRelease(
-      Effect.sync(SubscriptionTelemetry.opened),
-      (tracked) => Effect.sync(() => SubscriptionTelemetry.closed(tracked))
-    )
+    const tracked = yield* SubscriptionTelemetry.scoped(log)
     const wait = (changed: Effect.Effect<void>) =>
       log.pollInterval === undefined ? changed : Effect.raceFirst(changed, Effect.sleep(log.pollInterval))
     const reads = SharedReads.of(log)
-    // A full page may be far from the end: the end is read to say how far. Telemetry never fails the subscription.
-    const measured = (after: Position.Position, page: Page): Effect.Effect<Page> => {
-      if (page.events.length < subscriptionPage) {
-        SubscriptionTelemetry.lagged(tracked, SubscriptionTelemetry.positionsBetween(after, page.through))
-        return Effect.succeed(page)
-      }
-      return Effect.match(log.end, {
-        onFailure: () => page.through,
-        onSuccess: (end) => Position.max(end, page.through)
-      }).pipe(Effect.map((end) => {
-        SubscriptionTelemetry.lagged(tracked, SubscriptionTelemetry.positionsBetween(after, end))
-        return page
-      }))
-    }
     // The mark comes before the read: a commit during the read completes the wait at once, so none is missed.
     const next = (after: Position.Position): Effect.Effect<Page, StoreError> =>
       Effect.flatMap(log.signal.mark, (changed) =>
         Effect.flatMap(
           reads.read(after, subscriptionPage, filter),
           (page) => {
-            if (page.events.length > 0 || Position.isAfter(page.through, after)) return measured(after, page)
-            SubscriptionTelemetry.lagged(tracked, 0)
+            SubscriptionTelemetry.read(tracked, after, page.through)
+            if (page.events.length > 0 || Position.isAfter(page.through, after)) return Effect.succeed(page)
             return Effect.zipRight(wait(changed), Effect.suspend(() => next(after)))
           }
         ))

@@ -57,7 +57,7 @@ export const subscriptionsOpen = Metric.gauge("concord_subscriptions_open", {
 /** @internal */
 export const subscriptionLag = Metric.gauge("concord_subscription_lag_events", {
   description: "The largest lag among open subscriptions: positions of the global log between what a subscription " +
-    "has delivered and the log's end as it last saw it"
+    "has delivered and the log's end, read every second while the store has open subscriptions"
 })
 
 /** @internal */

@@ -1,4 +1,4 @@
-import { type Event, EventStore, Position } from "@concord/core"
+import { type Event, EventStore, Position, Telemetry } from "@concord/core"
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
@@ -102,7 +102,13 @@ export const layerEvents = (
             // A reconnecting EventSource says where it was, whatever its URL says.
             const after = headers["last-event-id"] ?? urlParams.after
             const filter = filterOf(urlParams)
-            const events = yield* following(store, { after, filter }, options.requestTimeout).pipe(
+            // One open subscription in the metrics from the body's first byte to its end, catch-up included: the
+            // first page read here and the store's subscription after the catch-up count for it.
+            const body = yield* Telemetry.trackSubscription(Effect.map(
+              following(store, { after, filter }, options.requestTimeout),
+              (events) =>
+                sse.body(events, { keepAliveInterval: options.keepAliveInterval, ending: options.subscriptions.ending })
+            )).pipe(
               Effect.catchTags({
                 StoreError: unavailable("start a subscription"),
                 // The parameters were decoded into what the store takes: a store that refuses them is broken.
@@ -119,10 +125,7 @@ export const layerEvents = (
               categories: urlParams.categories?.join(",") ?? "*"
             }))
             return HttpServerResponse.stream(
-              sse.body(events, {
-                keepAliveInterval: options.keepAliveInterval,
-                ending: options.subscriptions.ending
-              }),
+              body,
               {
                 contentType: "text/event-stream",
                 // No proxy cache or buffering: each message is for now.
