@@ -24,8 +24,12 @@ export interface ObservabilitySize {
 export const plain = "defaults"
 export const scraped = "/metrics scraped every second"
 export const otlp = "OTLP export to a sink"
+export const otlpSampled = "OTLP export to a sink, 1 request in 10 traced"
 
-export type Configuration = typeof plain | typeof scraped | typeof otlp
+export type Configuration = typeof plain | typeof scraped | typeof otlp | typeof otlpSampled
+
+/** The head sampling ratio of the sampled export (`--otlp-trace-ratio`): one request in ten traced. */
+export const sampledRatio = 0.1
 
 /** How often the scraper GETs `/metrics`: Prometheus scrapes every 15 to 60 s, so this is a harsh case. */
 export const scrapeIntervalMillis = 1_000
@@ -185,15 +189,18 @@ const defaults = () =>
     Object.keys(process.env).filter((name) => /^(CONCORD|OTEL)_/.test(name)).map((name) => [name, undefined])
   )
 
-/** The configurations, the plain one in the middle so that it runs next to each observed one in every round. */
-export const configurations: ReadonlyArray<Configuration> = [scraped, plain, otlp]
+/** The configurations, the plain one in the middle so that it runs close to each observed one in every round. */
+export const configurations: ReadonlyArray<Configuration> = [scraped, otlpSampled, plain, otlp]
 
 const startService = (configuration: Configuration, synchronous: Synchronous, sink: Service.Service | undefined) =>
   Service.start({ sqlite: Stores.freshFile() }, {
     args: [
       "--sqlite-synchronous",
       synchronous,
-      ...(configuration === otlp ? ["--otlp-endpoint", sink!.url] : [])
+      ...(configuration === otlp ? ["--otlp-endpoint", sink!.url] : []),
+      ...(configuration === otlpSampled
+        ? ["--otlp-endpoint", sink!.url, "--otlp-trace-ratio", String(sampledRatio)]
+        : [])
     ],
     env: defaults()
   })
@@ -238,7 +245,7 @@ const compare = async (
     return s
   }
   try {
-    const sink = chosen.includes(otlp)
+    const sink = chosen.includes(otlp) || chosen.includes(otlpSampled)
       ? await track(Service.startListening("the OTLP sink", [new URL("otlp-sink.ts", import.meta.url).pathname]))
       : undefined
     const services = await Promise.all(chosen.map((c) => track(startService(c, synchronous, sink))))
@@ -280,7 +287,7 @@ const exports = (sink: SinkCounts) =>
 
 /**
  * Every setting's services, measured. `chosen` leaves configurations out for a look at part of the section (the
- * report's section has all three).
+ * report's section has all four).
  */
 export const run = async (
   size: ObservabilitySize,
@@ -294,7 +301,8 @@ export const run = async (
     title: "The cost of observability on the append path",
     unit: "appends/s",
     rows,
-    notes: `\`concord serve\` in three configurations, each in a process of its own on a fresh SQLite file, started ` +
+    notes:
+      `\`concord serve\` in ${chosen.length} configurations, each in a process of its own on a fresh SQLite file, started ` +
       `side by side for each setting of \`--sqlite-synchronous\` (${size.synchronous.join(" and ")}: FULL syncs ` +
       `every commit as the default does, NORMAL leaves the CPU as the bound): on its ${plain}; the same while the ` +
       `bench's process GETs \`/metrics\` every ${scrapeIntervalMillis / 1000} s for as long as the service runs ` +
@@ -302,7 +310,9 @@ export const run = async (
       `\`concord_appends_total\`; and with \`--otlp-endpoint\` naming a sink in a process of its own (\`node:http\`: ` +
       `each POST's body read to its end and answered 200, as a collector that keeps up) on the service's own ` +
       `export interval of ${exportIntervalMillis / 1000} s (spans and log lines also leave as soon as a thousand ` +
-      `wait), the section failing if the sink received no trace export during the trials. Observed: ` +
+      `wait), the section failing if the sink received no trace export during the trials; and the same with ` +
+      `\`--otlp-trace-ratio ${sampledRatio}\` (head sampling: one request in ten traced, metrics and log lines all ` +
+      `sent). Observed: ` +
       `${observed.join("; ")}. autocannon, in the bench's process, keeps ` +
       `${size.connections.join(" or ")} keep-alive connections sending single-event appends with ` +
       `\`expectedVersion: 0\`, each to a stream of its own, ${size.appends.toLocaleString("en-US")} per trial; a ` +

@@ -318,7 +318,9 @@ describe("observability's targets", () => {
           summarize(name(Observability.plain), plain, "appends/s"),
           summarize(name(Observability.plain, "p99 latency"), [1, 1, 1, 1, 1], "ms"),
           summarize(name(Observability.otlp), otlp.map((r, i) => r * plain[i]!), "appends/s"),
-          summarize(Observability.ratioName(synchronous, connections, Observability.otlp), otlp, "x")
+          summarize(Observability.ratioName(synchronous, connections, Observability.otlp), otlp, "x"),
+          // Sampled, it costs what scraping does here.
+          summarize(name(Observability.otlpSampled), scraped.map((r, i) => r * plain[i]!), "appends/s")
         ]
       })
     )
@@ -336,9 +338,12 @@ describe("observability's targets", () => {
       "SQLite NORMAL, 50 connections"
     ])
     expect(scraped.cells[0]!.estimate!.center).toBeCloseTo(0.994, 2)
-    const exported = target(verdicts, "Cost of OTLP export")
+    const exported = target(verdicts, "Cost of OTLP export of traces (every request)")
     expect(exported.outcome).toBe("missed")
     expect(exported.measured).toMatch(/^80%/)
+    const sampled = target(verdicts, "Cost of OTLP export of traces (1 request in 10)")
+    expect(sampled.outcome).toBe("met")
+    expect(sampled.cells).toHaveLength(4)
     // 96% to 97% of the plain rate clears 95%; 93% to 94% does not.
     expect(
       target(section([0.96, 0.97, 0.96, 0.97, 0.96], [0.93, 0.94, 0.93, 0.94, 0.93]), "Cost of `/metrics`").outcome
