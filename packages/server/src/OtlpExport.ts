@@ -24,7 +24,8 @@ import * as internal from "./internal/otlpExport.js"
 export interface Options {
   /**
    * The collector's OTLP/HTTP base URL (`http:` or `https:`), as `OTEL_EXPORTER_OTLP_ENDPOINT` gives it, such as
-   * `http://localhost:4318`: spans go to `<endpoint>/v1/traces`, metrics to `/v1/metrics`, logs to `/v1/logs`.
+   * `http://localhost:4318`: spans go to `<endpoint>/v1/traces`, metrics to `/v1/metrics`, logs to `/v1/logs`. No
+   * credentials, query or fragment: a collector's key goes in {@link Options.headers}.
    */
   readonly endpoint: string
   /** The resource's `service.name` (default {@link defaultServiceName}). */
@@ -81,7 +82,8 @@ export const defaultExportInterval: Duration.Duration = internal.defaultExportIn
 export const defaultShutdownTimeout: Duration.Duration = internal.defaultShutdownTimeout
 
 /**
- * A refusal to start: an endpoint that is no `http:` or `https:` URL.
+ * A refusal to start: an endpoint that is no `http:` or `https:` URL, or one with credentials, a query or a fragment.
+ * Its `endpoint` is shown without user info, query or fragment.
  *
  * @since 0.4.0
  * @category errors
@@ -111,7 +113,9 @@ export class InvalidTraceRatio extends Schema.TaggedError<InvalidTraceRatio>()("
 export const traceRatioProblem: (traceRatio: number) => string | undefined = internal.traceRatioProblem
 
 /**
- * Why an endpoint is refused, or `undefined` when it is an `http:` or `https:` URL.
+ * Why an endpoint is refused, or `undefined` when it is an `http:` or `https:` URL without credentials
+ * (`user:password@`, which `fetch` refuses), query or fragment (the signals' paths are added at its end). The reason
+ * never quotes a credential.
  *
  * @since 0.4.0
  * @category options

@@ -415,6 +415,8 @@ describe("concord serve, observed, as a real process", () => {
       [["--conflict-warn-threshold", "-1"], {}, "--conflict-warn-threshold must be 0 (off) or more"],
       [[], { CONCORD_METRICS: "maybe" }, "CONCORD_METRICS"],
       [["--otlp-endpoint", "http://127.0.0.1:4318"], { OTEL_EXPORTER_OTLP_HEADERS: "SECRET-value" }, "key=value"],
+      [["--otlp-endpoint", "http://user:SECRET@127.0.0.1:4318"], {}, "no credentials"],
+      [[], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/?key=SECRET" }, "no query"],
       [["--otlp-trace-ratio", "2"], {}, "--otlp-trace-ratio must be a number from 0 to 1"],
       [[], { OTEL_TRACES_SAMPLER: "jaeger_remote" }, "OTEL_TRACES_SAMPLER"]
     ]

@@ -301,13 +301,26 @@ describe("OtlpExport", () => {
       expect(sockets.size).toBeGreaterThan(0)
     }), 30_000)
 
-  it.effect("refuses an endpoint that is no http: or https: URL", () =>
+  it.effect("refuses an endpoint that is no http: or https: URL, or has credentials, a query or a fragment", () =>
     Effect.gen(function*() {
-      for (const endpoint of ["localhost:4318", "ftp://collector", ""]) {
+      const refusals = [
+        ["localhost:4318", "http: or https: URL"],
+        ["ftp://collector", "http: or https: URL"],
+        ["", "http: or https: URL"],
+        ["http://user:SECRET@collector:4318", "no credentials"],
+        ["https://SECRET@collector", "no credentials"],
+        ["http://collector:4318/?key=SECRET", "no query"],
+        ["http://collector:4318?", "no query"],
+        ["http://collector:4318/otlp#SECRET", "no query (?...) or fragment"]
+      ] as const
+      for (const [endpoint, expected] of refusals) {
         const error = yield* Effect.flip(Effect.scoped(Layer.build(OtlpExport.layer({ endpoint }))))
-        expect(error._tag).toBe("InvalidEndpoint")
-        expect(error.message).toContain("http: or https: URL")
+        expect(error._tag, endpoint).toBe("InvalidEndpoint")
+        expect(error.message, endpoint).toContain(expected)
+        // Shown without what may be a credential.
+        expect(`${error.message} ${error._tag === "InvalidEndpoint" ? error.endpoint : ""}`).not.toContain("SECRET")
       }
+      expect(OtlpExport.endpointProblem("https://collector.example:4318/otlp/")).toBeUndefined()
     }))
 })
 

@@ -159,7 +159,8 @@ export const otlpEndpoint = Options.text("otlp-endpoint").pipe(
     "send traces, metrics and log lines to the OpenTelemetry collector at this OTLP/HTTP base URL, such as " +
       "http://localhost:4318, as JSON to its /v1/traces, /v1/metrics and /v1/logs (env CONCORD_OTLP_ENDPOINT, else " +
       "OTEL_EXPORTER_OTLP_ENDPOINT; OTEL_SERVICE_NAME names the service, default concord; OTEL_EXPORTER_OTLP_HEADERS " +
-      "adds headers, key=value,...). Off without it; on, every request has its spans. No event data or token is sent"
+      "adds headers, key=value,..., where a collector's key goes: the URL takes no credentials, query or fragment). " +
+      "Off without it; on, every request has its spans (see --otlp-trace-ratio). No event data or token is sent"
   ),
   Options.withFallbackConfig(firstSet("CONCORD_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")),
   Options.withSchema(

@@ -43,7 +43,9 @@ export const defaultExportInterval = Duration.seconds(5)
 export const defaultShutdownTimeout = Duration.seconds(3)
 
 /**
- * Why an endpoint is refused, or `undefined` for an `http:` or `https:` URL.
+ * Why an endpoint is refused, or `undefined` for an `http:` or `https:` base URL: one with credentials (`fetch` refuses
+ * a URL that holds them, and each export would fail unseen), a query or a fragment (the signals' paths are added at
+ * its end) is refused too. No message quotes what may be a credential.
  *
  * @internal
  */
@@ -53,11 +55,32 @@ export const endpointProblem = (endpoint: string): string | undefined => {
   try {
     url = new URL(endpoint)
   } catch {
-    return `${expected}, not ${JSON.stringify(endpoint)}`
+    return endpoint.includes("@") ? expected : `${expected}, not ${JSON.stringify(endpoint)}`
   }
-  return url.protocol === "http:" || url.protocol === "https:"
-    ? undefined
-    : `${expected}, not a ${url.protocol} URL`
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `${expected}, not a ${url.protocol} URL`
+  if (url.username !== "" || url.password !== "") {
+    return "the OTLP endpoint must hold no credentials (user:password@): send them as headers " +
+      "(OTEL_EXPORTER_OTLP_HEADERS, or OtlpExport's headers option)"
+  }
+  if (url.search !== "" || url.hash !== "" || /[?#]/.test(endpoint)) {
+    return "the OTLP endpoint must have no query (?...) or fragment (#...): it is the base URL that /v1/traces, " +
+      "/v1/metrics and /v1/logs are added to"
+  }
+  return undefined
+}
+
+/**
+ * The endpoint as a refusal may show it: without user info, query or fragment, which may hold credentials.
+ *
+ * @internal
+ */
+export const shownEndpoint = (endpoint: string): string => {
+  try {
+    const url = new URL(endpoint)
+    return `${url.protocol}//${url.host}${url.pathname}`
+  } catch {
+    return endpoint.includes("@") ? "(not shown)" : endpoint
+  }
 }
 
 /**
@@ -271,7 +294,7 @@ export const layer = <E1, E2>(
   }
 ): Layer.Layer<never, E1 | E2> => {
   const problem = endpointProblem(options.endpoint)
-  if (problem !== undefined) return Layer.fail(invalid.endpoint(options.endpoint, problem))
+  if (problem !== undefined) return Layer.fail(invalid.endpoint(shownEndpoint(options.endpoint), problem))
   const traceRatio = options.traceRatio ?? 1
   const ratioProblem = traceRatioProblem(traceRatio)
   if (ratioProblem !== undefined) return Layer.fail(invalid.traceRatio(traceRatio, ratioProblem))
