@@ -106,7 +106,8 @@ const serveFlags = {
 
 /**
  * The export the flags ask for, provided to the service so that it sees the tracer when it is built (see
- * `OtlpExport.layer`), or nothing. The last sends on the way out get the shutdown's bound.
+ * `OtlpExport.layer`), or nothing. The last sends, once the service drained, get the export's default bound or the
+ * shutdown's if it is less: exporting adds at most that to a shutdown.
  */
 const exportLayer = (flags: ServeFlags) =>
   Effect.gen(function*() {
@@ -124,7 +125,7 @@ const exportLayer = (flags: ServeFlags) =>
       serviceName,
       headers: headers === undefined ? undefined : Redacted.value(headers),
       traceRatio: flags.otlpTraceRatio,
-      shutdownTimeout: Duration.millis(flags.shutdownTimeout)
+      shutdownTimeout: Duration.millis(cliFlags.exportShutdownMillis(flags.shutdownTimeout))
     })
   })
 

@@ -37,7 +37,8 @@ export interface Options {
   readonly exportInterval?: Duration.DurationInput | undefined
   /**
    * How long the layer's release waits for the last sends (default {@link defaultShutdownTimeout}): what a collector
-   * has not taken by then is dropped.
+   * has not taken by then is dropped. Provided to `Server.layer`, the export is released once the service has drained,
+   * so it adds up to this to a shutdown (`concord serve` gives it the default, or `--shutdown-timeout-ms` if less).
    */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   /** Headers sent with every export, such as a collector's API key. */

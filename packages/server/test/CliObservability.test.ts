@@ -3,13 +3,14 @@
 // lines to a collector, and nothing else; --log-format json writes a JSON object a line; --log-level, --no-metrics and
 // --conflict-warn-threshold reach the service. Neither the collector nor the log holds event data or the token.
 import { Telemetry } from "@concord/core"
+import { OtlpExport } from "@concord/server"
 import { Programs } from "@concord/test-postgres"
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, LogLevel, Option } from "effect"
+import { ConfigProvider, Duration, Effect, Either, LogLevel, Option } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -187,6 +188,13 @@ describe("concord serve's observability flags", () => {
       expect(yield* refusal(flag, [], { CONCORD_CONFLICT_WARN_THRESHOLD: "-1" }))
         .toContain("--conflict-warn-threshold must be 0 (off) or more")
     }))
+
+  it("the export's last sends add at most its default bound to a shutdown, or the shutdown's bound if less", () => {
+    const exported = Duration.toMillis(OtlpExport.defaultShutdownTimeout)
+    expect(cliFlags.exportShutdownMillis(10_000)).toBe(exported)
+    expect(cliFlags.exportShutdownMillis(exported + 1)).toBe(exported)
+    expect(cliFlags.exportShutdownMillis(500)).toBe(500)
+  })
 
   it("OTEL_EXPORTER_OTLP_HEADERS: key=value pairs, values percent-decoded; a malformed one never names its value", () => {
     expect(otlpConfig.parseHeaders("")).toEqual(Either.right(undefined))

@@ -7,6 +7,7 @@
 import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
@@ -139,8 +140,15 @@ export const requestTimeout = millisFlag(
 export const shutdownTimeout = millisFlag(
   "shutdown-timeout-ms",
   "how long a shutdown (SIGTERM) lets the requests in flight finish before it cuts every connection and exits, " +
-    "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000)"
+    "in milliseconds (env CONCORD_SHUTDOWN_TIMEOUT_MS; default 10000); with --otlp-endpoint, sending what was " +
+    `gathered adds at most ${Duration.toMillis(OtlpExport.defaultShutdownTimeout)}, or this bound if it is less`
 ).pipe(Options.withDefault(10_000))
+/**
+ * The bound of the export's last sends, after the service's drain: the export's own default, or the shutdown's bound if
+ * it is less, so that exporting adds no more than that to a shutdown.
+ */
+export const exportShutdownMillis = (shutdownMillis: number): number =>
+  Math.min(Duration.toMillis(OtlpExport.defaultShutdownTimeout), shutdownMillis)
 /**
  * The first of these variables that is set and not empty, as a missing value when none is (an empty value counts as
  * unset, as OpenTelemetry's specification reads its variables).
