@@ -181,10 +181,7 @@ const serve = Command.make("serve", serveFlags, (flags) =>
     // A line per append: the lines of a few milliseconds written together rather than a system call each.
     Effect.provide(logOutput.layerStdoutWith(flags.logFormat)),
     // For everything the service does, its requests' fibers included, which inherit it.
-    Option.isSome(flags.logLevel) ? Logger.withMinimumLogLevel(flags.logLevel.value) : identity,
-    // Not Effect's debug line for each request fiber that ends in an error: the error was answered, and the line's
-    // cause quotes what the request held (a decode error quotes the value it refused, event data included).
-    Effect.withUnhandledErrorLogLevel(Option.none())
+    Option.isSome(flags.logLevel) ? Logger.withMinimumLogLevel(flags.logLevel.value) : identity
   )).pipe(Command.withDescription(
     "serve the event-storage API. An append is acknowledged once committed: on SQLite, with --sqlite-synchronous full " +
       "(the default), also synced to the disk, so it survives a power loss; on PostgreSQL, as durable as the " +
