@@ -161,6 +161,16 @@ export interface InstrumentOptions {
 export const instrument: (store: Service, options?: InstrumentOptions) => Service = internal.instrument
 
 /**
+ * The same store measured but without spans, where {@link instrument} (or {@link layer}) made it with spans; the
+ * store itself otherwise. For a caller that knows an operation is not traced (its request's span was not sampled):
+ * through this store it counts in the metrics and pays nothing for spans no one would export.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const untraced: (store: Service) => Service = internal.untraced
+
+/**
  * Replaces the `EventStore` in context by the same store {@link instrument}ed, with spans when the tracer in context
  * where the layer is built is not Effect's default one (whose spans no one sees), so that they cost nothing
  * otherwise: provide the tracer's layer (an OpenTelemetry exporter's, say) to this one.

@@ -133,13 +133,27 @@ export const instrument = (store: Service, options?: { readonly spans?: boolean 
   // Measured once: a store wrapped twice (an application's `Telemetry.layer` under the service's) counts each append
   // once, as the first wrapping chose.
   if (instrumented.has(store)) return store
-  const measured = options?.spans === true ? withSpans(store) : withoutSpans(store)
+  const measured = withoutSpans(store)
   instrumented.add(measured)
-  return measured
+  if (options?.spans !== true) return measured
+  const traced = withSpans(store)
+  instrumented.add(traced)
+  untracedOf.set(traced, measured)
+  return traced
 }
+
+/**
+ * The same store measured without spans, where {@link instrument} made it with spans; the store itself otherwise.
+ *
+ * @internal
+ */
+export const untraced = (store: Service): Service => untracedOf.get(store) ?? store
 
 /** The stores {@link instrument} made, which it leaves as they are. */
 const instrumented = globalValue("@concord/core/Telemetry/instrumented", () => new WeakSet<Service>())
+
+/** Each store {@link instrument} made with spans, and its twin without. */
+const untracedOf = globalValue("@concord/core/Telemetry/untraced", () => new WeakMap<Service, Service>())
 
 const withoutSpans = (store: Service): Service => ({
   // The clock is read when the append runs, not when its effect is built: a retried effect is timed each run.

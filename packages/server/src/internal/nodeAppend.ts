@@ -1,4 +1,4 @@
-import { EventStore, type StreamId } from "@concord/core"
+import { EventStore, type StreamId, Telemetry } from "@concord/core"
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Clock from "effect/Clock"
@@ -128,12 +128,11 @@ const dispatcher = (
   tracer: Tracer.Tracer | undefined
 ): Listener => {
   const runFork = Runtime.runFork(runtime)
-  // Not marked for a deadline of the platform's, which keeps its own.
-  const append = handlers.appendUnmarked(
-    Context.get(runtime.context, EventStore.EventStore),
-    options.registries,
-    options.warnings
-  )
+  // Not marked for a deadline of the platform's, which keeps its own. A request whose server span is not sampled calls
+  // the store without its spans: they would be made only to be dropped, at the cost of a traced one.
+  const store = Context.get(runtime.context, EventStore.EventStore)
+  const append = handlers.appendUnmarked(store, options.registries, options.warnings)
+  const appendUntraced = handlers.appendUnmarked(Telemetry.untraced(store), options.registries, options.warnings)
   const accepted = authorization.accepts(options.token)
   const timeoutMillis = Duration.toMillis(options.requestTimeout)
   // The runtime's level is the listener's for as long as it serves: read once.
@@ -180,8 +179,12 @@ const dispatcher = (
         return platform(replay(request, body), response)
       }
       storeCalled = true
-      const appending = append(target.raw, target.streamId, payload)
-      runFork(span === undefined ? appending : Effect.withParentSpan(appending, span)).addObserver((exit) => {
+      // Under its server span even when that is not sampled, so that any span made below (a statement's) is not
+      // sampled either, rather than sampled anew as a root.
+      const appending = span === undefined
+        ? append(target.raw, target.streamId, payload)
+        : Effect.withParentSpan((span.sampled ? append : appendUntraced)(target.raw, target.streamId, payload), span)
+      runFork(appending).addObserver((exit) => {
         if (answered) return
         settle()
         nodeAnswer.exit(response, exit, fastAppend.encodedResult)
