@@ -272,6 +272,20 @@ describe("Telemetry.layer", () => {
       expect(Telemetry.instrument(once, { spans: true })).toBe(once)
     }))
 
+  it.effect("gives a store instrumented with spans a twin without, which counts the same and makes no span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const store = yield* EventStore.makeMemory()
+      const traced = Telemetry.instrument(store, { spans: true })
+      const untraced = Telemetry.untraced(traced)
+      const before = yield* appendMetrics
+      yield* Effect.withTracer(untraced.append(StreamId.make("doc-2"), ExpectedVersion.any, [edit()]), tracer)
+      expect(delta(before, yield* appendMetrics).outcomes.accepted).toBe(1)
+      expect(spans).toEqual([])
+      expect(Telemetry.untraced(store)).toBe(store)
+      expect(Telemetry.untraced(untraced)).toBe(untraced)
+    }))
+
   it.effect("makes no span where the layer was built under Effect's default tracer", () =>
     Effect.gen(function*() {
       const { spans, tracer } = recordingTracer()
