@@ -50,8 +50,9 @@ export interface Options {
    * trace sent with probability `traceRatio`. At 0, no trace is sent but those a caller asks for; metrics and log
    * lines are sent whatever the ratio.
    *
-   * Each traced request costs the service CPU time to record, serialize and upload its spans; a request not traced
-   * is spared those, though its spans are still made (as objects that record nothing).
+   * Each traced request costs the service CPU time to record, serialize and upload its spans (about as much as an
+   * append on SQLite takes itself); a request not traced is spared those, though its spans are still made (as objects
+   * that record nothing).
    *
    * @since 0.4.0
    */

@@ -182,9 +182,9 @@ export const otlpTraceRatio = Options.float("otlp-trace-ratio").pipe(
   Options.withDescription(
     "with --otlp-endpoint, the share of requests whose traces are sent, from 0 to 1 (env CONCORD_OTLP_TRACE_RATIO, " +
       "else OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG: always_on 1, always_off 0, traceidratio its argument; " +
-      "default 1, every request). Below 1, the requests not traced are spared the CPU of recording and sending their " +
-      "spans. A request whose traceparent header says whether it is sampled is traced as it says; metrics and log " +
-      "lines are sent whatever the share"
+      "default 1, every request). A traced request costs the service about as much CPU as an append on SQLite; the " +
+      "others are spared recording and sending their spans. A request whose traceparent header says whether it is " +
+      "sampled is traced as it says; metrics and log lines are sent whatever the share"
   ),
   Options.withFallbackConfig(otlpConfig.traceRatio),
   Options.withSchema(Schema.Number.pipe(Schema.between(0, 1, {

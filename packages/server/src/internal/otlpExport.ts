@@ -168,17 +168,21 @@ export const withTagsOnly = (tracer: Tracer.Tracer): Tracer.Tracer =>
 const noAttributes: ReadonlyMap<string, unknown> = new Map()
 const noLinks: ReadonlyArray<Tracer.SpanLink> = Object.freeze([])
 
+/** 16 hexadecimal digits of a UUID: its first 8 and 8 of its last 12, all random. */
+const spanIdOf = (uuid: string): string => uuid.slice(0, 8) + uuid.slice(24, 32)
+
 /**
  * A span that is not sampled: it has the ids a trace context needs (its parent's trace, or a new one, and a span id of
- * its own), records nothing and is never exported; its children, made under it, are not sampled either. Effect's
- * `NativeSpan` cannot stand in for it: it says it is sampled, and keeps what it is given.
+ * its own), records nothing and is never exported; its children, made under it, are not sampled either. Its ids are
+ * drawn when first read, as most are never read (a log line in the span reads them, and a trace context sent on).
+ * Effect's `NativeSpan` cannot stand in for it: it says it is sampled, and keeps what it is given.
  */
 class UnsampledSpan implements Tracer.Span {
   readonly _tag = "Span"
   readonly sampled = false
-  readonly traceId: string
-  readonly spanId: string
   status: Tracer.SpanStatus
+  private drawnSpanId: string | undefined = undefined
+  private drawnTraceId: string | undefined = undefined
   constructor(
     readonly name: string,
     readonly parent: Option.Option<Tracer.AnySpan>,
@@ -186,11 +190,15 @@ class UnsampledSpan implements Tracer.Span {
     startTime: bigint,
     readonly kind: Tracer.SpanKind
   ) {
-    const id = randomUUID()
-    // 16 of its digits, none of them the version's or the variant's.
-    this.spanId = id.slice(9, 13) + id.slice(24)
-    this.traceId = parent._tag === "Some" ? parent.value.traceId : randomUUID().replaceAll("-", "")
     this.status = { _tag: "Started", startTime }
+  }
+  get spanId(): string {
+    return this.drawnSpanId ??= spanIdOf(randomUUID())
+  }
+  get traceId(): string {
+    return this.drawnTraceId ??= this.parent._tag === "Some"
+      ? this.parent.value.traceId
+      : randomUUID().replaceAll("-", "")
   }
   get attributes() {
     return noAttributes
