@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import * as Layer from "effect/Layer"
@@ -128,6 +129,14 @@ const dispatcher = (
   tracer: Tracer.Tracer | undefined
 ): Listener => {
   const runFork = Runtime.runFork(runtime)
+  // The same runtime with tracing off, for a request whose server span is not sampled: any span made under it (a
+  // statement's) is a no-op rather than a root sampled anew, and the request pays for no span's context.
+  const runForkUntraced = Runtime.runFork(
+    Runtime.updateFiberRefs(
+      runtime,
+      FiberRefs.updateAs({ fiberId: FiberId.none, fiberRef: FiberRef.currentTracerEnabled, value: false })
+    )
+  )
   // Not marked for a deadline of the platform's, which keeps its own. A request whose server span is not sampled calls
   // the store without its spans: they would be made only to be dropped, at the cost of a traced one.
   const store = Context.get(runtime.context, EventStore.EventStore)
@@ -179,12 +188,12 @@ const dispatcher = (
         return platform(replay(request, body), response)
       }
       storeCalled = true
-      // Under its server span even when that is not sampled, so that any span made below (a statement's) is not
-      // sampled either, rather than sampled anew as a root.
-      const appending = span === undefined
-        ? append(target.raw, target.streamId, payload)
-        : Effect.withParentSpan((span.sampled ? append : appendUntraced)(target.raw, target.streamId, payload), span)
-      runFork(appending).addObserver((exit) => {
+      const fiber = span === undefined
+        ? runFork(append(target.raw, target.streamId, payload))
+        : span.sampled
+        ? runFork(Effect.withParentSpan(append(target.raw, target.streamId, payload), span))
+        : runForkUntraced(appendUntraced(target.raw, target.streamId, payload))
+      fiber.addObserver((exit) => {
         if (answered) return
         settle()
         nodeAnswer.exit(response, exit, fastAppend.encodedResult)
