@@ -25,11 +25,17 @@ export const plain = "defaults"
 export const scraped = "/metrics scraped every second"
 export const otlp = "OTLP export to a sink"
 export const otlpSampled = "OTLP export to a sink, 1 request in 10 traced"
+export const otlpSampledRarely = "OTLP export to a sink, 1 request in 100 traced"
 
-export type Configuration = typeof plain | typeof scraped | typeof otlp | typeof otlpSampled
+export type Configuration =
+  | typeof plain
+  | typeof scraped
+  | typeof otlp
+  | typeof otlpSampled
+  | typeof otlpSampledRarely
 
-/** The head sampling ratio of the sampled export (`--otlp-trace-ratio`): one request in ten traced. */
-export const sampledRatio = 0.1
+/** The head sampling ratios of the sampled exports (`--otlp-trace-ratio`). */
+const ratios: Partial<Record<Configuration, number>> = { [otlp]: 1, [otlpSampled]: 0.1, [otlpSampledRarely]: 0.01 }
 
 /** How often the scraper GETs `/metrics`: Prometheus scrapes every 15 to 60 s, so this is a harsh case. */
 export const scrapeIntervalMillis = 1_000
@@ -190,17 +196,16 @@ const defaults = () =>
   )
 
 /** The configurations, the plain one in the middle so that it runs close to each observed one in every round. */
-export const configurations: ReadonlyArray<Configuration> = [scraped, otlpSampled, plain, otlp]
+export const configurations: ReadonlyArray<Configuration> = [scraped, otlpSampledRarely, plain, otlpSampled, otlp]
 
 const startService = (configuration: Configuration, synchronous: Synchronous, sink: Service.Service | undefined) =>
   Service.start({ sqlite: Stores.freshFile() }, {
     args: [
       "--sqlite-synchronous",
       synchronous,
-      ...(configuration === otlp ? ["--otlp-endpoint", sink!.url] : []),
-      ...(configuration === otlpSampled
-        ? ["--otlp-endpoint", sink!.url, "--otlp-trace-ratio", String(sampledRatio)]
-        : [])
+      ...(ratios[configuration] === undefined
+        ? []
+        : ["--otlp-endpoint", sink!.url, "--otlp-trace-ratio", String(ratios[configuration])])
     ],
     env: defaults()
   })
@@ -245,7 +250,7 @@ const compare = async (
     return s
   }
   try {
-    const sink = chosen.includes(otlp) || chosen.includes(otlpSampled)
+    const sink = chosen.some((c) => ratios[c] !== undefined)
       ? await track(Service.startListening("the OTLP sink", [new URL("otlp-sink.ts", import.meta.url).pathname]))
       : undefined
     const services = await Promise.all(chosen.map((c) => track(startService(c, synchronous, sink))))
@@ -287,7 +292,7 @@ const exports = (sink: SinkCounts) =>
 
 /**
  * Every setting's services, measured. `chosen` leaves configurations out for a look at part of the section (the
- * report's section has all four).
+ * report's section has all five).
  */
 export const run = async (
   size: ObservabilitySize,
@@ -311,8 +316,8 @@ export const run = async (
       `each POST's body read to its end and answered 200, as a collector that keeps up) on the service's own ` +
       `export interval of ${exportIntervalMillis / 1000} s (spans and log lines also leave as soon as a thousand ` +
       `wait), the section failing if the sink received no trace export during the trials; and the same with ` +
-      `\`--otlp-trace-ratio ${sampledRatio}\` (head sampling: one request in ten traced, metrics and log lines all ` +
-      `sent). Observed: ` +
+      `\`--otlp-trace-ratio 0.1\` and \`0.01\` (head sampling: one request in ten, or in a hundred, traced; ` +
+      `metrics and log lines all sent). Observed: ` +
       `${observed.join("; ")}. autocannon, in the bench's process, keeps ` +
       `${size.connections.join(" or ")} keep-alive connections sending single-event appends with ` +
       `\`expectedVersion: 0\`, each to a stream of its own, ${size.appends.toLocaleString("en-US")} per trial; a ` +

@@ -319,7 +319,8 @@ const observability = (results: Results): ReadonlyArray<Target> =>
   ([
     ["/metrics scraped every second", "`/metrics` scraped every second"],
     ["OTLP export to a sink", "OTLP export of traces (every request) and metrics"],
-    ["OTLP export to a sink, 1 request in 10 traced", "OTLP export of traces (1 request in 10) and metrics"]
+    ["OTLP export to a sink, 1 request in 10 traced", "OTLP export of traces (1 request in 10) and metrics"],
+    ["OTLP export to a sink, 1 request in 100 traced", "OTLP export of traces (1 request in 100) and metrics"]
   ] as const).map(([configuration, what]) => {
     const row = (c: string) => `Observability, SQLite *, * connections: ${c}, appends/s`
     return judge({
