@@ -34,12 +34,13 @@
  * @since 0.4.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import type * as MetricState from "effect/MetricState"
 import type * as Stream from "effect/Stream"
-import type { EventStore, Service } from "./EventStore.js"
+import type { AppendError, AppendResult, EventStore, Service } from "./EventStore.js"
 import * as Metrics from "./internal/telemetryMetrics.js"
 import * as internal from "./internal/telemetryStore.js"
 import * as SubscriptionTelemetry from "./internal/telemetrySubscriptions.js"
@@ -159,6 +160,15 @@ export interface InstrumentOptions {
  * @category constructors
  */
 export const instrument: (store: Service, options?: InstrumentOptions) => Service = internal.instrument
+
+/**
+ * The outcome an append's exit counts as in {@link metrics}' `appends`: `accepted` or `rebased` for a result (by its
+ * `rebasedOver`), the error's outcome for a failure, and `store_error` for a defect or an interruption.
+ *
+ * @since 0.4.0
+ * @category metrics
+ */
+export const outcomeOf: (exit: Exit.Exit<AppendResult, AppendError>) => Outcome = internal.outcomeOf
 
 /**
  * The same store measured but without spans, where {@link instrument} (or {@link layer}) made it with spans; the

@@ -3,10 +3,8 @@
 // HTTP on each of those ways (the conflict warning comes with the append past the threshold, no clock moved).
 import { EventStore, StreamId } from "@concord/core"
 import { Api } from "@concord/server"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Context,
   Duration,
   Effect,
   Exit,
@@ -20,8 +18,8 @@ import {
 } from "effect"
 import * as appendWarnings from "../src/internal/appendWarnings.js"
 import * as handlers from "../src/internal/handlers.js"
-import * as nodeServer from "../src/internal/nodeServer.js"
 import { crmRegistries } from "./support/openApi.js"
+import { nodeServiceUrl } from "./support/service.js"
 
 interface Line {
   readonly level: LogLevel.LogLevel["label"]
@@ -329,20 +327,12 @@ describe("the warnings of appends over HTTP", () => {
     it.scoped(`warn of slow appends and conflicts answered the ${way} way`, () => {
       const { layer, lines } = capture()
       return Effect.gen(function*() {
-        const context = yield* Layer.build(
-          nodeServer.layer({
-            host: "127.0.0.1",
-            port: 0,
-            requestTimeout: Duration.seconds(13),
-            shutdownTimeout: Duration.seconds(2),
-            registries: crmRegistries,
-            conflictWarningThreshold: 2,
-            nodeAppends: way === "node",
-            fastAppends: way !== "general"
-          }).pipe(Layer.provide(timedStore))
-        )
-        const { address } = Context.get(context, HttpServer.HttpServer)
-        const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}`
+        const url = yield* nodeServiceUrl({
+          registries: crmRegistries,
+          conflictWarningThreshold: 2,
+          nodeAppends: way === "node",
+          fastAppends: way !== "general"
+        }, timedStore)
         const post = (stream: string, body: unknown) =>
           Effect.promise(() =>
             fetch(`${url}/streams/${stream}/events`, {

@@ -1,14 +1,13 @@
 // What each request leaves behind besides its answer: its route template, and at debug level one line that says
 // method, route, path, status and duration, never the body or the token, whichever way the request was answered.
 import { EventStore } from "@concord/core"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Cause, Effect, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
 import * as http from "node:http"
 import * as httpMetrics from "../src/internal/httpMetrics.js"
-import * as nodeServer from "../src/internal/nodeServer.js"
 import { crmRegistries } from "./support/openApi.js"
 import { parse } from "./support/prometheus.js"
+import { nodeServiceUrl } from "./support/service.js"
 
 const token = "a-token-of-twenty-characters"
 const secret = "SECRET-EVENT-DATA"
@@ -107,24 +106,12 @@ const send = (url: string, method: string, target: string, body?: string, header
   )
 
 const served = (way: "node" | "general", level: LogLevel.LogLevel) =>
-  Effect.map(
-    Layer.build(
-      nodeServer.layer({
-        host: "127.0.0.1",
-        port: 0,
-        requestTimeout: Duration.seconds(13),
-        shutdownTimeout: Duration.seconds(2),
-        registries: crmRegistries,
-        token: Redacted.make(token),
-        nodeAppends: way === "node",
-        fastAppends: way === "node"
-      }).pipe(Layer.provide(EventStore.layerMemory()), Layer.provide(Logger.minimumLogLevel(level)))
-    ),
-    (context) => {
-      const { address } = Context.get(context, HttpServer.HttpServer)
-      return `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}`
-    }
-  )
+  nodeServiceUrl({
+    registries: crmRegistries,
+    token: Redacted.make(token),
+    nodeAppends: way === "node",
+    fastAppends: way === "node"
+  }, Layer.merge(EventStore.layerMemory(), Logger.minimumLogLevel(level)))
 
 const append = (expectedVersion: unknown, type: string, data: Record<string, unknown>) =>
   JSON.stringify({ expectedVersion, events: [{ type, data: { ...data, secret } }] })

@@ -3,15 +3,15 @@
 // store and over SQLite; the route is a template, never a stream id; behind the token; absent when turned off.
 import { EventStore } from "@concord/core"
 import { SqliteEventStore } from "@concord/sql/sqlite"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import type { Layer } from "effect"
+import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as nodeServer from "../src/internal/nodeServer.js"
 import { crmRegistries } from "./support/openApi.js"
 import { type Exposition, parse } from "./support/prometheus.js"
+import { nodeServiceUrl } from "./support/service.js"
 
 const token = "a-token-of-twenty-characters"
 
@@ -26,25 +26,13 @@ interface Setup {
 
 /** The service on Node's server, answering appends one way, on a free port of loopback. */
 const urlOf = (setup: Setup) =>
-  Effect.map(
-    Layer.build(
-      nodeServer.layer({
-        host: "127.0.0.1",
-        port: 0,
-        requestTimeout: Duration.seconds(13),
-        shutdownTimeout: Duration.seconds(2),
-        registries: crmRegistries,
-        token: setup.token === undefined ? undefined : Redacted.make(setup.token),
-        metrics: setup.metrics,
-        nodeAppends: setup.way === "node",
-        fastAppends: setup.way !== "general"
-      }).pipe(Layer.provide(setup.store))
-    ),
-    (context) => {
-      const { address } = Context.get(context, HttpServer.HttpServer)
-      return address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : ""
-    }
-  )
+  nodeServiceUrl({
+    registries: crmRegistries,
+    token: setup.token === undefined ? undefined : Redacted.make(setup.token),
+    metrics: setup.metrics,
+    nodeAppends: setup.way === "node",
+    fastAppends: setup.way !== "general"
+  }, setup.store)
 
 const request = (url: string, init: RequestInit = {}) =>
   Effect.promise(async () => {

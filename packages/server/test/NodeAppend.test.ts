@@ -57,6 +57,22 @@ const post = (stream: string, body: string, declared = body.length) =>
   `POST /streams/${stream}/events HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\n` +
   `content-length: ${declared}\r\n\r\n${body}`
 
+/** A tracer that makes Effect's own spans and keeps each, to read their names, attributes and parents. */
+const recordingTracer = () => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = Effect.runSync(
+        Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind, options))
+      )
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { recording, spans }
+}
+
 const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))
 
 const append = JSON.stringify({ expectedVersion: "any", events: [{ type: "T", data: {} }] })
@@ -115,17 +131,7 @@ describe("the short way of appends on Node's server", () => {
 
   it.live("answers appends itself where a tracer is in place, in a server span of its own with the store's inside", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const recording = Tracer.make({
-        span: (name, parent, context, links, startTime, kind, options) => {
-          const span = Effect.runSync(
-            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind, options))
-          )
-          spans.push(span)
-          return span
-        },
-        context: (f) => f()
-      })
+      const { recording, spans } = recordingTracer()
       const port = yield* portOf(service.pipe(Layer.provide(Layer.setTracer(recording))))
       const outcome = yield* exchange(port, post("traced", append))
       expect(outcome.text).toMatch(/^HTTP\/1\.1 200 /)
@@ -145,17 +151,7 @@ describe("the short way of appends on Node's server", () => {
 
   it.live("leaves the platform's spans of other requests with the headers that carry credentials redacted", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const recording = Tracer.make({
-        span: (name, parent, context, links, startTime, kind, options) => {
-          const span = Effect.runSync(
-            Effect.map(Effect.tracer, (native) => native.span(name, parent, context, links, startTime, kind, options))
-          )
-          spans.push(span)
-          return span
-        },
-        context: (f) => f()
-      })
+      const { recording, spans } = recordingTracer()
       const port = yield* portOf(service.pipe(Layer.provide(Layer.setTracer(recording))))
       const credentials = ["x-auth-token", "proxy-authorization", "x-access-token", "authorization", "cookie"]
       const outcome = yield* exchange(

@@ -2,12 +2,11 @@
 // subscription from the first byte of its response to its end, while it catches up with pages of the log as after,
 // once it follows the store's own subscription (not as two); and its lag shows while it stops reading.
 import { EventStore, ExpectedVersion, StreamId, Telemetry } from "@concord/core"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { Effect, Layer, Metric, Schedule } from "effect"
 import * as http from "node:http"
-import * as nodeServer from "../src/internal/nodeServer.js"
 import { parse } from "./support/prometheus.js"
+import { nodeServiceUrl } from "./support/service.js"
 
 const open = Effect.map(Metric.value(Telemetry.metrics.subscriptionsOpen), (state) => state.value)
 const lag = Effect.map(Metric.value(Telemetry.metrics.subscriptionLag), (state) => state.value)
@@ -21,21 +20,7 @@ const eventually = <A>(check: Effect.Effect<A>, until: (value: A) => boolean) =>
 
 /** The service on Node's server over `store`, on a free port of loopback, for the test's scope. */
 const serve = (store: EventStore.Service) =>
-  Effect.map(
-    Layer.build(
-      nodeServer.layer({
-        host: "127.0.0.1",
-        port: 0,
-        requestTimeout: Duration.seconds(13),
-        shutdownTimeout: Duration.seconds(2),
-        keepAliveInterval: "200 millis"
-      }).pipe(Layer.provide(Layer.succeed(EventStore.EventStore, store)))
-    ),
-    (context) => {
-      const { address } = Context.get(context, HttpServer.HttpServer)
-      return address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : ""
-    }
-  )
+  nodeServiceUrl({ keepAliveInterval: "200 millis" }, Layer.succeed(EventStore.EventStore, store))
 
 /** `count` events of `size` characters of data each, in appends of 100. */
 const fill = (store: EventStore.Service, count: number, size: number) =>

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
@@ -11,7 +12,8 @@ import type { ExpectedVersion } from "../ExpectedVersion.js"
 import * as Metrics from "./telemetryMetrics.js"
 
 /** What an append's failure counts as; a defect is the store's failure too. */
-const outcomeOfError = (error: AppendError): Metrics.Outcome => {
+/** @internal */
+export const outcomeOfError = (error: AppendError): Metrics.Outcome => {
   switch (error._tag) {
     case "ConcurrencyConflict":
       return "conflict"
@@ -28,6 +30,14 @@ const outcomeOfError = (error: AppendError): Metrics.Outcome => {
       return "store_error"
   }
 }
+
+/** @internal */
+export const outcomeOf = (exit: Exit.Exit<AppendResult, AppendError>): Metrics.Outcome =>
+  Exit.isSuccess(exit)
+    ? exit.value.rebasedOver > 0 ? "rebased" : "accepted"
+    : exit.cause._tag === "Fail"
+    ? outcomeOfError(exit.cause.error)
+    : "store_error"
 
 /** The span attributes an append's failure adds: versions and a count, nothing of the events. */
 const annotateFailure = (span: Tracer.Span, error: AppendError): void => {

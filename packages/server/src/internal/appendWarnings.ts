@@ -1,6 +1,6 @@
 // The warnings an operator wants without debug lines: an append the store was slow to answer, and more conflicts in
 // a minute than a service should see. Every way an append is answered reports here (see handlers.appendUnmarked).
-import type { EventStore, Telemetry } from "@concord/core"
+import { type EventStore, Telemetry } from "@concord/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -52,29 +52,12 @@ const namedStreams = 3
 export type Outcome = Telemetry.Outcome
 
 /**
- * The outcome of an append's exit.
+ * The outcome of an append's exit, as the metrics count it.
  *
  * @internal
  */
-export const outcomeOf = (exit: Exit.Exit<EventStore.AppendResult, EventStore.AppendError>): Outcome => {
-  if (Exit.isSuccess(exit)) return exit.value.rebasedOver > 0 ? "rebased" : "accepted"
-  if (exit.cause._tag !== "Fail") return "store_error"
-  switch (exit.cause.error._tag) {
-    case "ConcurrencyConflict":
-      return "conflict"
-    case "WrongExpectedVersion":
-      return "wrong_version"
-    case "DuplicateEventId":
-      return "duplicate"
-    case "InvalidArgument":
-    case "InvalidEventData":
-      return "invalid"
-    case "AppendTimeout":
-      return "timeout"
-    case "StoreError":
-      return "store_error"
-  }
-}
+export const outcomeOf: (exit: Exit.Exit<EventStore.AppendResult, EventStore.AppendError>) => Outcome =
+  Telemetry.outcomeOf
 
 /**
  * The conflicts of one step of the window: their count, and the streams with the most, counted with the Space-Saving
