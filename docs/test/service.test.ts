@@ -436,7 +436,7 @@ describe("the service", () => {
       const flags = [.../^\$ serve (.*)$/m.exec(help)![1]!.matchAll(/\[(--[a-z][a-z-]*)/g)].map((match) => match[1]!)
       expect(flags.length).toBeGreaterThanOrEqual(7)
       for (const flag of flags) {
-        const section = help.slice(help.search(new RegExp(`^${flag} `, "m"))).split(/\n(?=--|\()/)[0]!
+        const section = help.slice(help.search(new RegExp(`^${flag}( |$)`, "m"))).split(/\n(?=--|\()/)[0]!
         const variable = /\(env (CONCORD_[A-Z_]+)/.exec(section)?.[1]
         expect(variable, `${flag} names its variable`).toBeDefined()
         expect(page, flag).toMatch(new RegExp(`^\\| \`${flag}\\b[^|]*\` \\| \`${variable}\` \\|`, "m"))
