@@ -3,9 +3,9 @@
 // (otlp-sink.ts), each in a process of its own on a fresh SQLite file, started side by side. Single-event appends to
 // new streams from autocannon in the bench's process, as in the appends over HTTP (ServiceAppends.ts); the figures
 // that matter are the per-round ratios of each observed service's rate to the plain one's.
-import autocannon from "autocannon"
 import { type Figure, type Section, summarize } from "./Measure.js"
 import * as Service from "./Service.js"
+import * as ServiceAppends from "./ServiceAppends.js"
 import * as Stores from "./Stores.js"
 import { note } from "./Uncontended.js"
 
@@ -65,50 +65,18 @@ export const ratioName = (synchronous: Synchronous, connections: number, configu
 /** What every request sends: one event for a new stream, as an application's first append to it. */
 const body = JSON.stringify({ expectedVersion: 0, events: [note(1)] })
 
-/** Stream ids are never reused: each trial's requests take theirs from a prefix of their own. */
-let trials = 0
-
 /**
- * One trial: `connections` writers appending until `appends` appends were answered, each to a stream of its own; with
- * the CPU time the service's process spent meanwhile.
+ * One trial of the appends over HTTP (`ServiceAppends.trial`), with the CPU time the service's process spent
+ * meanwhile: up to the last answer, not the idle second till autocannon's tick ends the run.
  */
 const trial = async ({ pid, url }: Service.Service, connections: number, appends: number) => {
-  const prefix = `o${trials++}`
   const cpuBefore = Service.cpuNanosOf(pid)
-  let request = 0
-  let answers = 0
-  let lastAnswer = 0
   let cpuAfter = 0
-  const started = performance.now()
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url,
-      connections,
-      amount: appends,
-      // Far longer than any answer should take: a request that waits this long is counted, not silently retried.
-      timeout: 30,
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-      requests: [{ setupRequest: (r) => ({ ...r, path: `/streams/${prefix}-${request++}/events` }) }]
-    }, (error, result) => error ? reject(error) : resolve(result))
-    // autocannon ends a run on its next tick of once a second: the trial's time ends with its last answer instead.
-    // The CPU too, at the last answer: not the idle second till autocannon's tick.
-    instance.on("response", () => {
-      lastAnswer = performance.now()
-      if (++answers === appends) cpuAfter = Service.cpuNanosOf(pid)
-    })
-  })
-  if (result.errors > 0 || result.non2xx > 0) {
-    throw new Error(
-      `${url}, ${connections} connections: ${result.errors} errors (${result.timeouts} timeouts), ` +
-        `${result.non2xx} answers other than 2xx`
-    )
-  }
+  const measured = await ServiceAppends.trial(url, connections, appends, () => (cpuAfter = Service.cpuNanosOf(pid)))
   return {
-    appendsPerSecond: result["2xx"] / ((lastAnswer - started) / 1000),
-    p99: result.latency.p99,
-    cpuMicros: ((cpuAfter || Service.cpuNanosOf(pid)) - cpuBefore) / 1000 / result["2xx"]
+    appendsPerSecond: measured.appendsPerSecond,
+    p99: measured.p99,
+    cpuMicros: ((cpuAfter || Service.cpuNanosOf(pid)) - cpuBefore) / 1000 / measured.answered
   }
 }
 

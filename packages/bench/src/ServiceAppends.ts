@@ -42,11 +42,13 @@ let trials = 0
 
 /**
  * One trial: `connections` writers appending until `appends` appends were answered, each request to a stream of its
- * own. A count rather than a duration: a slow server still answers every append of a trial.
+ * own. A count rather than a duration: a slow server still answers every append of a trial. `onLastAnswer` runs as the
+ * last answer arrives (before autocannon's next tick of once a second ends the run), for what must be read then.
  */
-const trial = async (url: string, connections: number, appends: number) => {
+export const trial = async (url: string, connections: number, appends: number, onLastAnswer?: () => void) => {
   const prefix = `t${trials++}`
   let request = 0
+  let answers = 0
   let lastAnswer = 0
   const started = performance.now()
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -62,7 +64,10 @@ const trial = async (url: string, connections: number, appends: number) => {
       requests: [{ setupRequest: (r) => ({ ...r, path: `/streams/${prefix}-${request++}/events` }) }]
     }, (error, result) => error ? reject(error) : resolve(result))
     // autocannon ends a run on its next tick of once a second: the trial's time ends with its last answer instead.
-    instance.on("response", () => (lastAnswer = performance.now()))
+    instance.on("response", () => {
+      lastAnswer = performance.now()
+      if (++answers === appends) onLastAnswer?.()
+    })
   })
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(
@@ -70,7 +75,11 @@ const trial = async (url: string, connections: number, appends: number) => {
         `${result.non2xx} answers other than 2xx`
     )
   }
-  return { appendsPerSecond: result["2xx"] / ((lastAnswer - started) / 1000), p99: result.latency.p99 }
+  return {
+    appendsPerSecond: result["2xx"] / ((lastAnswer - started) / 1000),
+    p99: result.latency.p99,
+    answered: result["2xx"]
+  }
 }
 
 const post = async (url: string, stream: string) => {
